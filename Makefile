@@ -1,0 +1,45 @@
+# ocrtune — the two commands are `make demo` and `make test`; each sets up what it needs.
+#
+#   make setup     install Debian packages and wheels into .deps/ (idempotent)
+#   make build     release build at .build/release/ocrtune
+#   make test      the whole test suite (swift test)
+#   make bench     benchmarks → bench/results/*.json (ratios against peers, same run)
+#   make demo      the end-to-end demo
+#   make install   PREFIX=/usr/local: the binary plus the MLX runtime it needs
+
+PREFIX ?= /usr/local
+SWIFT ?= swift
+JOBS ?= $(shell nproc)
+RELEASE_BIN := .build/release/ocrtune
+MLX_DIR := .deps/python
+
+.PHONY: all setup build test bench demo install clean
+
+all: build
+
+setup:
+	@tools/setup.sh
+
+build: setup
+	$(SWIFT) build -c release --product ocrtune -j $(JOBS)
+
+test: setup
+	$(SWIFT) build --build-tests -j $(JOBS)
+	$(SWIFT) test --skip-build
+
+bench: setup
+	$(SWIFT) build -c release --product EngineBench -j $(JOBS)
+	python3 bench/engine.py
+
+demo: build
+	$(RELEASE_BIN) doctor --train --steps 80
+
+install: build
+	install -d $(PREFIX)/bin $(PREFIX)/lib/ocrtune/mlx/lib $(PREFIX)/lib/ocrtune/mlx_cpu.libs
+	install -m 755 $(RELEASE_BIN) $(PREFIX)/bin/ocrtune
+	cp -P $(MLX_DIR)/mlx/lib/libmlx.so $(PREFIX)/lib/ocrtune/mlx/lib/
+	cp -P $(MLX_DIR)/mlx_cpu.libs/*.so* $(PREFIX)/lib/ocrtune/mlx_cpu.libs/
+	@echo "installed $(PREFIX)/bin/ocrtune (MLX runtime in $(PREFIX)/lib/ocrtune)"
+
+clean:
+	rm -rf .build

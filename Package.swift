@@ -1,0 +1,69 @@
+// swift-tools-version: 6.0
+// ocrtune — fine-tune OCR models on your own documents, in Swift, on Apple's MLX engine.
+
+import Foundation
+import PackageDescription
+
+// MLX (C++ headers and libmlx.so) comes from the `mlx-cpu` PyPI wheel, installed by
+// tools/setup.sh into .deps/python (git-ignored). `make` runs the set-up first.
+let mlxRoot = ProcessInfo.processInfo.environment["OCRTUNE_MLX_ROOT"]
+    ?? "\(Context.packageDirectory)/.deps/python/mlx"
+
+let package = Package(
+    name: "ocrtune",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "ocrtune", targets: ["ocrtune"]),
+        .library(name: "MLXEngine", targets: ["MLXEngine"]),
+        .library(name: "MLXNN", targets: ["MLXNN"]),
+        .library(name: "MLXOptimizers", targets: ["MLXOptimizers"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // MARK: Engine binding
+        .target(
+            name: "CMLXShim",
+            cxxSettings: [
+                .unsafeFlags(["-I\(mlxRoot)/include", "-O2", "-fexceptions"]),
+            ],
+            linkerSettings: [
+                .unsafeFlags([
+                    "-L\(mlxRoot)/lib", "-lmlx",
+                    "-Xlinker", "-rpath", "-Xlinker", "\(mlxRoot)/lib",
+                    "-Xlinker", "-rpath", "-Xlinker", "$ORIGIN/../lib/ocrtune/mlx/lib",
+                ]),
+            ]
+        ),
+        .target(name: "MLXEngine", dependencies: ["CMLXShim", "SafeTensors"]),
+        .target(name: "SafeTensors"),
+
+        // MARK: Neural networks and optimization
+        .target(name: "MLXNN", dependencies: ["MLXEngine"]),
+        .target(name: "MLXOptimizers", dependencies: ["MLXEngine", "MLXNN"]),
+
+        // MARK: Command-line program
+        .executableTarget(
+            name: "ocrtune",
+            dependencies: [
+                "MLXEngine", "MLXNN", "MLXOptimizers",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // MARK: Benchmarks (driven by bench/*.py, which also runs the peers)
+        .executableTarget(
+            name: "EngineBench", dependencies: ["MLXEngine", "MLXNN"], path: "Benchmarks/EngineBench"),
+
+        // MARK: Tests (one per library target)
+        .testTarget(name: "MLXEngineTests", dependencies: ["MLXEngine"]),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+        .testTarget(name: "MLXNNTests", dependencies: ["MLXNN", "MLXOptimizers"]),
+        .testTarget(name: "MLXOptimizersTests", dependencies: ["MLXOptimizers", "MLXNN"]),
+    ],
+    swiftLanguageModes: [.v5],
+    cxxLanguageStandard: .cxx20
+)

@@ -1,0 +1,73 @@
+// Neural-network kernels: convolutions, normalization, rotary embeddings, attention.
+
+import CMLXShim
+
+// MARK: - Convolution (channels-last, as MLX)
+
+/// 1-D convolution. `input` is [N, L, C_in]; `weight` is [C_out, K, C_in / groups].
+public func conv1d(
+    _ input: MLXArray, _ weight: MLXArray, stride: Int = 1, padding: Int = 0, dilation: Int = 1, groups: Int = 1
+) -> MLXArray {
+    call("conv1d") {
+        cmlx_conv1d($0, input.handle, weight.handle, Int32(stride), Int32(padding), Int32(dilation), Int32(groups))
+    }
+}
+
+/// 2-D convolution. `input` is [N, H, W, C_in]; `weight` is [C_out, KH, KW, C_in / groups].
+public func conv2d(
+    _ input: MLXArray, _ weight: MLXArray, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
+    dilation: (Int, Int) = (1, 1), groups: Int = 1
+) -> MLXArray {
+    call("conv2d") { out in
+        withInts([stride.0, stride.1]) { s, _ in
+            withInts([padding.0, padding.1]) { p, _ in
+                withInts([dilation.0, dilation.1]) { d, _ in
+                    cmlx_conv2d(out, input.handle, weight.handle, s, p, d, Int32(groups))
+                }
+            }
+        }
+    }
+}
+
+// MARK: - Fused kernels (mlx::core::fast)
+
+public func rmsNorm(_ x: MLXArray, weight: MLXArray?, eps: Float) -> MLXArray {
+    call("rms_norm") { cmlx_rms_norm($0, x.handle, weight?.handle, eps) }
+}
+
+public func layerNorm(_ x: MLXArray, weight: MLXArray?, bias: MLXArray?, eps: Float) -> MLXArray {
+    call("layer_norm") { cmlx_layer_norm($0, x.handle, weight?.handle, bias?.handle, eps) }
+}
+
+/// Rotary position embedding over the first `dimensions` features of the last axis.
+public func rope(
+    _ x: MLXArray, dimensions: Int, traditional: Bool, base: Float?, scale: Float = 1, offset: Int = 0,
+    freqs: MLXArray? = nil
+) -> MLXArray {
+    call("rope") {
+        cmlx_rope(
+            $0, x.handle, Int32(dimensions), traditional, base ?? 0, base != nil, scale, Int32(offset),
+            freqs?.handle)
+    }
+}
+
+/// Attention mask for ``scaledDotProductAttention(queries:keys:values:scale:mask:)``.
+public enum AttentionMask {
+    case none
+    case causal
+    /// Additive (float) or boolean mask broadcastable to [B, H, Lq, Lk].
+    case array(MLXArray)
+}
+
+/// softmax(Q Kᵀ · scale + mask) V with Q [B, H, Lq, D], K and V [B, H_kv, Lk, D].
+public func scaledDotProductAttention(
+    queries: MLXArray, keys: MLXArray, values: MLXArray, scale: Float, mask: AttentionMask = .none
+) -> MLXArray {
+    call("scaled_dot_product_attention") { out in
+        switch mask {
+        case .none: cmlx_sdpa(out, queries.handle, keys.handle, values.handle, scale, "", nil)
+        case .causal: cmlx_sdpa(out, queries.handle, keys.handle, values.handle, scale, "causal", nil)
+        case .array(let m): cmlx_sdpa(out, queries.handle, keys.handle, values.handle, scale, "", m.handle)
+        }
+    }
+}

@@ -1,0 +1,103 @@
+// Reductions, softmax and scans.
+
+import CMLXShim
+
+// MARK: - Reductions
+
+@inline(__always)
+func reduce(_ a: MLXArray, _ axes: [Int]?, _ keepDims: Bool, _ op: cmlx_reduce_op, _ name: String) -> MLXArray {
+    call(name) { out in
+        withInts(axes ?? []) { ptr, n in
+            cmlx_reduce(out, a.handle, ptr, axes == nil ? -1 : n, keepDims, op)
+        }
+    }
+}
+
+extension MLXArray {
+    /// Sum over `axes` (all axes when nil).
+    public func sum(axes: [Int]? = nil, keepDims: Bool = false) -> MLXArray {
+        reduce(self, axes, keepDims, CMLX_SUM, "sum")
+    }
+    public func sum(axis: Int, keepDims: Bool = false) -> MLXArray { sum(axes: [axis], keepDims: keepDims) }
+
+    public func mean(axes: [Int]? = nil, keepDims: Bool = false) -> MLXArray {
+        reduce(self, axes, keepDims, CMLX_MEAN, "mean")
+    }
+    public func mean(axis: Int, keepDims: Bool = false) -> MLXArray { mean(axes: [axis], keepDims: keepDims) }
+
+    public func max(axes: [Int]? = nil, keepDims: Bool = false) -> MLXArray {
+        reduce(self, axes, keepDims, CMLX_MAX, "max")
+    }
+    public func max(axis: Int, keepDims: Bool = false) -> MLXArray { max(axes: [axis], keepDims: keepDims) }
+
+    public func min(axes: [Int]? = nil, keepDims: Bool = false) -> MLXArray {
+        reduce(self, axes, keepDims, CMLX_MIN, "min")
+    }
+    public func min(axis: Int, keepDims: Bool = false) -> MLXArray { min(axes: [axis], keepDims: keepDims) }
+
+    public func prod(axes: [Int]? = nil, keepDims: Bool = false) -> MLXArray {
+        reduce(self, axes, keepDims, CMLX_PROD, "prod")
+    }
+
+    public func logSumExp(axes: [Int]? = nil, keepDims: Bool = false) -> MLXArray {
+        reduce(self, axes, keepDims, CMLX_LOGSUMEXP, "logsumexp")
+    }
+    public func logSumExp(axis: Int, keepDims: Bool = false) -> MLXArray {
+        logSumExp(axes: [axis], keepDims: keepDims)
+    }
+
+    public func all(axes: [Int]? = nil, keepDims: Bool = false) -> MLXArray {
+        reduce(self, axes, keepDims, CMLX_ALL, "all")
+    }
+
+    public func any(axes: [Int]? = nil, keepDims: Bool = false) -> MLXArray {
+        reduce(self, axes, keepDims, CMLX_ANY, "any")
+    }
+
+    /// Variance with `ddof` delta degrees of freedom.
+    public func variance(axes: [Int]? = nil, keepDims: Bool = false, ddof: Int = 0) -> MLXArray {
+        call("var") { out in
+            withInts(axes ?? []) { ptr, n in
+                cmlx_var(out, handle, ptr, axes == nil ? -1 : n, keepDims, Int32(ddof))
+            }
+        }
+    }
+
+    public func argMax(axis: Int, keepDims: Bool = false) -> MLXArray {
+        call("argmax") { cmlx_argreduce($0, handle, Int32(axis), keepDims, true) }
+    }
+
+    public func argMin(axis: Int, keepDims: Bool = false) -> MLXArray {
+        call("argmin") { cmlx_argreduce($0, handle, Int32(axis), keepDims, false) }
+    }
+}
+
+// MARK: - Softmax
+
+/// Softmax over `axes`; `precise` computes in float32 for half-precision inputs.
+public func softmax(_ a: MLXArray, axes: [Int] = [-1], precise: Bool = false) -> MLXArray {
+    reduce(a, axes, false, precise ? CMLX_PRECISE_SOFTMAX : CMLX_SOFTMAX, "softmax")
+}
+
+public func softmax(_ a: MLXArray, axis: Int, precise: Bool = false) -> MLXArray {
+    softmax(a, axes: [axis], precise: precise)
+}
+
+/// log(softmax(a)) along `axis`, computed stably.
+public func logSoftmax(_ a: MLXArray, axis: Int = -1) -> MLXArray {
+    a - a.logSumExp(axis: axis, keepDims: true)
+}
+
+// MARK: - Scans
+
+public enum ScanKind: Int32 { case sum = 0, prod = 1, max = 2, logSumExp = 3 }
+
+extension MLXArray {
+    public func scan(_ kind: ScanKind, axis: Int, reverse: Bool = false, inclusive: Bool = true) -> MLXArray {
+        call("scan") { cmlx_cumulative($0, handle, Int32(axis), reverse, inclusive, kind.rawValue) }
+    }
+
+    public func cumsum(axis: Int, reverse: Bool = false, inclusive: Bool = true) -> MLXArray {
+        scan(.sum, axis: axis, reverse: reverse, inclusive: inclusive)
+    }
+}

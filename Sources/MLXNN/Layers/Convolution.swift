@@ -1,0 +1,81 @@
+// Convolutions in MLX's channels-last layout.
+//
+// Hugging Face / PyTorch checkpoints store conv weights channels-first ([out, in, k...]);
+// families transpose them in their `sanitize` step (see ``Conv2d/fromChannelsFirst(_:)``).
+
+import Foundation
+import MLXEngine
+
+// MARK: - Conv1d
+
+/// Input [N, L, C_in] → [N, L', C_out]; `weight` [C_out, K, C_in / groups].
+open class Conv1d: Module, UnaryLayer {
+    public let weight: MLXArray
+    public let bias: MLXArray?
+    public let stride: Int
+    public let padding: Int
+    public let dilation: Int
+    public let groups: Int
+
+    public init(
+        inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+        dilation: Int = 1, groups: Int = 1, bias: Bool = true, key: MLXArray? = nil
+    ) {
+        let bound = Float(1 / Double(inputChannels / groups * kernelSize).squareRoot())
+        let keys = MLXRandom.split(key ?? MLXRandom.key(UInt64.random(in: 0 ... .max)), count: 2)
+        weight = MLXRandom.uniform(
+            [outputChannels, kernelSize, inputChannels / groups], low: -bound, high: bound, key: keys[0])
+        self.bias = bias ? MLXRandom.uniform([outputChannels], low: -bound, high: bound, key: keys[1]) : nil
+        self.stride = stride
+        self.padding = padding
+        self.dilation = dilation
+        self.groups = groups
+        super.init()
+    }
+
+    open func callAsFunction(_ x: MLXArray) -> MLXArray {
+        let y = conv1d(x, weight, stride: stride, padding: padding, dilation: dilation, groups: groups)
+        return bias.map { y + $0 } ?? y
+    }
+}
+
+// MARK: - Conv2d
+
+/// Input [N, H, W, C_in] → [N, H', W', C_out]; `weight` [C_out, KH, KW, C_in / groups].
+open class Conv2d: Module, UnaryLayer {
+    public let weight: MLXArray
+    public let bias: MLXArray?
+    public let stride: (Int, Int)
+    public let padding: (Int, Int)
+    public let dilation: (Int, Int)
+    public let groups: Int
+
+    public init(
+        inputChannels: Int, outputChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1),
+        padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1, bias: Bool = true,
+        key: MLXArray? = nil
+    ) {
+        let fanIn = inputChannels / groups * kernelSize.0 * kernelSize.1
+        let bound = Float(1 / Double(fanIn).squareRoot())
+        let keys = MLXRandom.split(key ?? MLXRandom.key(UInt64.random(in: 0 ... .max)), count: 2)
+        weight = MLXRandom.uniform(
+            [outputChannels, kernelSize.0, kernelSize.1, inputChannels / groups], low: -bound, high: bound,
+            key: keys[0])
+        self.bias = bias ? MLXRandom.uniform([outputChannels], low: -bound, high: bound, key: keys[1]) : nil
+        self.stride = stride
+        self.padding = padding
+        self.dilation = dilation
+        self.groups = groups
+        super.init()
+    }
+
+    open func callAsFunction(_ x: MLXArray) -> MLXArray {
+        let y = conv2d(x, weight, stride: stride, padding: padding, dilation: dilation, groups: groups)
+        return bias.map { y + $0 } ?? y
+    }
+
+    /// A PyTorch conv weight [out, in, kh, kw] in MLX's layout [out, kh, kw, in].
+    public static func fromChannelsFirst(_ w: MLXArray) -> MLXArray {
+        w.transposed(0, 2, 3, 1)
+    }
+}

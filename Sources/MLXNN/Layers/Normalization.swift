@@ -1,0 +1,90 @@
+// LayerNorm, RMSNorm and BatchNorm.
+
+import Foundation
+import MLXEngine
+
+// MARK: - LayerNorm
+
+/// Normalizes the last axis to zero mean and unit variance, then scales and shifts.
+open class LayerNorm: Module, UnaryLayer {
+    public let weight: MLXArray?
+    public let bias: MLXArray?
+    public let eps: Float
+
+    public init(dimensions: Int, eps: Float = 1e-5, affine: Bool = true, bias: Bool = true) {
+        weight = affine ? ones([dimensions]) : nil
+        self.bias = affine && bias ? zeros([dimensions]) : nil
+        self.eps = eps
+        super.init()
+    }
+
+    open func callAsFunction(_ x: MLXArray) -> MLXArray {
+        layerNorm(x, weight: weight, bias: bias, eps: eps)
+    }
+}
+
+// MARK: - RMSNorm
+
+/// `x / rms(x) * weight` over the last axis.
+open class RMSNorm: Module, UnaryLayer {
+    public let weight: MLXArray
+    public let eps: Float
+
+    public init(dimensions: Int, eps: Float = 1e-6) {
+        weight = ones([dimensions])
+        self.eps = eps
+        super.init()
+    }
+
+    open func callAsFunction(_ x: MLXArray) -> MLXArray {
+        rmsNorm(x, weight: weight, eps: eps)
+    }
+}
+
+// MARK: - BatchNorm
+
+/// Batch normalization over the last (channel) axis. In training mode it normalizes with
+/// the batch statistics and updates the running ones (`momentum` as PyTorch: new =
+/// (1 − m)·old + m·batch, unbiased variance); in evaluation mode it uses the running ones.
+/// `running_mean` and `running_var` are buffers: loaded and saved, never trained.
+open class BatchNorm: Module, UnaryLayer {
+    public let weight: MLXArray?
+    public let bias: MLXArray?
+    @ParameterInfo(key: "running_mean") public var runningMean: MLXArray
+    @ParameterInfo(key: "running_var") public var runningVar: MLXArray
+    public let eps: Float
+    public let momentum: Float
+
+    public init(features: Int, eps: Float = 1e-5, momentum: Float = 0.1, affine: Bool = true) {
+        weight = affine ? ones([features]) : nil
+        bias = affine ? zeros([features]) : nil
+        _runningMean.wrappedValue = zeros([features])
+        _runningVar.wrappedValue = ones([features])
+        self.eps = eps
+        self.momentum = momentum
+        super.init()
+        declareBuffers("running_mean", "running_var")
+    }
+
+    open func callAsFunction(_ x: MLXArray) -> MLXArray {
+        let axes = Array(0 ..< x.ndim - 1)
+        let mean: MLXArray
+        let variance: MLXArray
+        if training {
+            mean = x.mean(axes: axes)
+            variance = x.variance(axes: axes)
+            let n = Double(x.size / x.dim(-1))
+            let unbiased = stopGradient(variance) * (n / Swift.max(n - 1, 1))
+            let m = Double(momentum)
+            runningMean.update(runningMean * (1 - m) + stopGradient(mean) * m)
+            runningVar.update(runningVar * (1 - m) + unbiased * m)
+        } else {
+            mean = runningMean
+            variance = runningVar
+        }
+        var y = (x - mean) * rsqrt(variance + Double(eps))
+        if let weight { y = y * weight }
+        if let bias { y = y + bias }
+        return y
+    }
+}

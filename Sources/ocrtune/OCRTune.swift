@@ -1,0 +1,24 @@
+// The `ocrtune` command-line program: one subcommand per file.
+
+import ArgumentParser
+import Foundation
+
+@main
+struct OCRTune: ParsableCommand {
+    static let version = "0.1.0"
+
+    static var configuration = CommandConfiguration(
+        commandName: "ocrtune",
+        abstract: "Fine-tune OCR models on your own documents (Swift, on Apple's MLX engine).",
+        discussion: """
+            The loop: build an image–text dataset, measure a model on it, fine-tune it
+            (LoRA, QLoRA or full), compare before and after, export and serve.
+
+            Examples:
+              ocrtune doctor                      check the engine, BLAS, devices and threads
+              ocrtune doctor --train              also run a tiny LoRA training run end to end
+            """,
+        version: version,
+        subcommands: [DoctorCommand.self]
+    )
+}

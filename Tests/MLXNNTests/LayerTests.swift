@@ -1,0 +1,86 @@
+// Layer outputs against hand-computed values.
+
+import MLXEngine
+import MLXNN
+import XCTest
+
+final class LayerTests: XCTestCase {
+    func testActivationsAtKnownPoints() {
+        let x = MLXArray([-1, 0, 1, 4] as [Float])
+        func close(_ a: MLXArray, _ b: [Float], file: StaticString = #filePath, line: UInt = #line) {
+            for (u, v) in zip(a.asArray(Float.self), b) { XCTAssertEqual(u, v, accuracy: 1e-5, file: file, line: line) }
+        }
+        close(gelu(x), [-0.158655, 0, 0.841345, 3.999873])
+        close(geluApproximate(x), [-0.158808, 0, 0.841192, 3.999930])
+        close(silu(x), [-0.268941, 0, 0.731059, 3.928055])
+        close(relu(x), [0, 0, 1, 4])
+        close(hardSigmoid(x), [1.0 / 3, 0.5, 2.0 / 3, 1])
+        close(hardSwish(x), [-1.0 / 3, 0, 2.0 / 3, 4])
+    }
+
+    func testLinearIsAffineMap() {
+        let layer = Linear(weight: MLXArray([1, 2, 3, 4, 5, 6] as [Float], [2, 3]), bias: MLXArray([0.5, -1] as [Float]))
+        XCTAssertEqual(layer(MLXArray([1, 1, 1] as [Float], [1, 3])).asArray(Float.self), [6.5, 14])
+    }
+
+    func testLayerNormAndRMSNorm() {
+        let x = MLXArray([1, 2, 3, 4] as [Float], [1, 4])
+        let y = LayerNorm(dimensions: 4)(x).asArray(Float.self)
+        // mean 2.5, var 1.25 ⇒ (x − 2.5)/√1.25
+        for (a, b) in zip(y, [-1.341640, -0.447213, 0.447213, 1.341640] as [Float]) { XCTAssertEqual(a, b, accuracy: 1e-4) }
+        let r = RMSNorm(dimensions: 4, eps: 0)(x).asArray(Float.self)
+        // rms = √7.5
+        for (a, b) in zip(r, [0.365148, 0.730297, 1.095445, 1.460593] as [Float]) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+    }
+
+    func testBatchNormUsesBatchStatisticsInTrainingAndRunningOnesInEval() {
+        let bn = BatchNorm(features: 1, momentum: 0.5)
+        let x = MLXArray([1, 3] as [Float], [2, 1])
+        XCTAssertEqual(bn(x).asArray(Float.self).map { ($0 * 1000).rounded() / 1000 }, [-1, 1])
+        // running: mean 0.5·0 + 0.5·2 = 1; var 0.5·1 + 0.5·2 (unbiased) = 1.5
+        XCTAssertEqual(bn.runningMean.asArray(Float.self), [1])
+        XCTAssertEqual(bn.runningVar.asArray(Float.self), [1.5])
+        XCTAssertEqual(Set(bn.trainableParameters().map(\.key)), ["weight", "bias"])
+        bn.train(false)
+        let y = bn(MLXArray([1] as [Float], [1, 1])).item(Float.self)
+        XCTAssertEqual(y, 0, accuracy: 1e-6)
+    }
+
+    func testDropoutIsIdentityInEvalAndRescalesInTraining() {
+        let d = Dropout(p: 0.5)
+        let x = ones([1000])
+        let kept = d(x).asArray(Float.self)
+        XCTAssertTrue(kept.allSatisfy { $0 == 0 || $0 == 2 })
+        XCTAssertEqual(Float(kept.filter { $0 == 2 }.count) / 1000, 0.5, accuracy: 0.08)
+        d.train(false)
+        XCTAssertEqual(d(x).asArray(Float.self), Array(repeating: 1, count: 1000))
+    }
+
+    func testConvolutionShapes() {
+        let conv = Conv2d(inputChannels: 3, outputChannels: 8, kernelSize: (3, 3), stride: (2, 1), padding: (1, 1))
+        XCTAssertEqual(conv(zeros([2, 48, 20, 3])).shape, [2, 24, 20, 8])
+        let depthwise = Conv2d(inputChannels: 8, outputChannels: 8, kernelSize: (3, 3), padding: (1, 1), groups: 8)
+        XCTAssertEqual(depthwise.weight.shape, [8, 3, 3, 1])
+        XCTAssertEqual(Conv1d(inputChannels: 4, outputChannels: 6, kernelSize: 3)(zeros([1, 10, 4])).shape, [1, 8, 6])
+    }
+
+    func testIncrementalDecodingWithKVCacheEqualsCausalAttention() {
+        let attention = MultiHeadAttention(dimensions: 8, heads: 2)
+        let x = MLXRandom.normal([1, 5, 8], key: MLXRandom.key(3))
+        let full = attention(x, mask: .causal).asArray(Float.self)
+        let cache = KVCache()
+        var steps: [Float] = []
+        for t in 0 ..< 5 {
+            steps += attention(x.sliced(axis: 1, t ..< t + 1), cache: cache).asArray(Float.self)
+        }
+        XCTAssertEqual(cache.offset, 5)
+        for (a, b) in zip(full, steps) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+    }
+
+    func testCrossEntropyIgnoresPaddingAndMatchesHandValue() {
+        let logits = MLXArray([0, 0, 0, 2, 0, 0] as [Float], [2, 3])
+        let targets = MLXArray([Int32(1), -100], [2])
+        // log-softmax of a uniform row = −ln 3; only the first row counts.
+        XCTAssertEqual(crossEntropy(logits: logits, targets: targets, ignoreIndex: -100).item(Float.self), 1.098612, accuracy: 1e-5)
+    }
+}

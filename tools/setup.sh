@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs what ocrtune needs into the project-local, git-ignored .deps/ folder.
+# Idempotent: a stamp file records a finished set-up; re-running is quick.
+#   - Debian packages (apt-get): OpenBLAS (pthread build) for MLX's CPU matmuls.
+#   - PyPI (pip --target .deps/python): mlx-cpu 0.32.4 (headers + libmlx.so) and the
+#     mlx Python API of the same version (used only by the benchmark's peer).
+# The wheel's bundled reference BLAS/LAPACK is ~25x slower than OpenBLAS here, so the
+# bundled libraries are replaced by links to Debian's OpenBLAS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MLX_VERSION=0.32.4
+DEPS=.deps
+PY=$DEPS/python
+STAMP=$DEPS/setup-$MLX_VERSION.stamp
+OPENBLAS_DIR=/usr/lib/x86_64-linux-gnu/openblas-pthread
+[ "$(uname -m)" = aarch64 ] && OPENBLAS_DIR=/usr/lib/aarch64-linux-gnu/openblas-pthread
+
+if [ -f "$STAMP" ] && [ -f "$PY/mlx/lib/libmlx.so" ]; then
+  exit 0
+fi
+
+say() { printf '[setup] %s\n' "$*"; }
+SUDO=""; [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && SUDO=sudo
+
+# MARK: Debian packages
+need_apt=()
+[ -e "$OPENBLAS_DIR/libopenblas.so.0" ] || need_apt+=(libopenblas0-pthread)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(uname)" = Linux ]; then
+    say "apt-get install ${need_apt[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  fi
+fi
+
+# MARK: PyPI wheels
+mkdir -p "$DEPS"
+if [ ! -f "$PY/mlx/lib/libmlx.so" ]; then
+  say "pip install mlx-cpu==$MLX_VERSION mlx==$MLX_VERSION into $PY"
+  rm -rf "$PY.tmp"
+  python3 -m pip install -q --disable-pip-version-check --no-warn-script-location \
+    --target "$PY.tmp" "mlx-cpu==$MLX_VERSION" "mlx==$MLX_VERSION"
+  rm -rf "$PY" && mv "$PY.tmp" "$PY"
+fi
+
+# MARK: Point libmlx at OpenBLAS
+if [ "$(uname)" = Linux ] && [ -e "$OPENBLAS_DIR/libopenblas.so.0" ]; then
+  for lib in "$PY"/mlx_cpu.libs/libblas-*.so.* "$PY"/mlx_cpu.libs/liblapack-*.so.*; do
+    case "$lib" in *.reference) continue ;; esac
+    [ -e "$lib" ] || continue
+    if [ ! -L "$lib" ]; then mv "$lib" "$lib.reference"; fi
+    ln -sf "$OPENBLAS_DIR/libopenblas.so.0" "$lib"
+  done
+  say "libmlx now resolves BLAS/LAPACK to $OPENBLAS_DIR/libopenblas.so.0"
+fi
+
+touch "$STAMP"
+say "done"
