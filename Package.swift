@@ -44,11 +44,14 @@ let package = Package(
         .target(name: "MLXNN", dependencies: ["MLXEngine"]),
         .target(name: "MLXOptimizers", dependencies: ["MLXEngine", "MLXNN"]),
 
+        // MARK: Evaluation
+        .target(name: "OCRMetrics"),
+
         // MARK: Command-line program
         .executableTarget(
             name: "ocrtune",
             dependencies: [
-                "MLXEngine", "MLXNN", "MLXOptimizers",
+                "MLXEngine", "MLXNN", "MLXOptimizers", "OCRMetrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -63,6 +66,7 @@ let package = Package(
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "MLXNNTests", dependencies: ["MLXNN", "MLXOptimizers"]),
         .testTarget(name: "MLXOptimizersTests", dependencies: ["MLXOptimizers", "MLXNN"]),
+        .testTarget(name: "OCRMetricsTests", dependencies: ["OCRMetrics"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx20

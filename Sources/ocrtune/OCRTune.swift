@@ -17,8 +17,9 @@ struct OCRTune: ParsableCommand {
             Examples:
               ocrtune doctor                      check the engine, BLAS, devices and threads
               ocrtune doctor --train              also run a tiny LoRA training run end to end
+              ocrtune score preds.jsonl           CER, WER, NED, exact match, BLEU of predictions
             """,
         version: version,
-        subcommands: [DoctorCommand.self]
+        subcommands: [DoctorCommand.self, ScoreCommand.self]
     )
 }
