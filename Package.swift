@@ -17,6 +17,8 @@ let package = Package(
         .library(name: "MLXEngine", targets: ["MLXEngine"]),
         .library(name: "MLXNN", targets: ["MLXNN"]),
         .library(name: "MLXOptimizers", targets: ["MLXOptimizers"]),
+        .library(name: "OCRImaging", targets: ["OCRImaging"]),
+        .library(name: "OCRMetrics", targets: ["OCRMetrics"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -43,6 +45,9 @@ let package = Package(
         // MARK: Neural networks and optimization
         .target(name: "MLXNN", dependencies: ["MLXEngine"]),
         .target(name: "MLXOptimizers", dependencies: ["MLXEngine", "MLXNN"]),
+
+        // MARK: Images
+        .target(name: "OCRImaging"),
 
         // MARK: Evaluation
         .target(name: "OCRMetrics"),
