@@ -51,12 +51,13 @@ let package = Package(
 
         // MARK: Evaluation
         .target(name: "OCRMetrics"),
+        .target(name: "OCREvaluation", dependencies: ["OCRMetrics", "OCRImaging"]),
 
         // MARK: Command-line program
         .executableTarget(
             name: "ocrtune",
             dependencies: [
-                "MLXEngine", "MLXNN", "MLXOptimizers", "OCRMetrics",
+                "MLXEngine", "MLXNN", "MLXOptimizers", "OCRMetrics", "OCREvaluation", "OCRImaging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -72,6 +73,7 @@ let package = Package(
         .testTarget(name: "MLXNNTests", dependencies: ["MLXNN", "MLXOptimizers"]),
         .testTarget(name: "MLXOptimizersTests", dependencies: ["MLXOptimizers", "MLXNN"]),
         .testTarget(name: "OCRMetricsTests", dependencies: ["OCRMetrics"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "OCREvaluationTests", dependencies: ["OCREvaluation"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx20

@@ -4,6 +4,7 @@
 #   - Debian packages (apt-get): OpenBLAS (pthread build) for MLX's CPU matmuls.
 #   - PyPI (pip --target .deps/python): mlx-cpu 0.32.4 (headers + libmlx.so) and the
 #     mlx Python API of the same version (used only by the benchmark's peer).
+#   - Debian's chromium: the tests render the HTML reports headless.
 # The wheel's bundled reference BLAS/LAPACK is ~25x slower than OpenBLAS here, so the
 # bundled libraries are replaced by links to Debian's OpenBLAS.
 set -euo pipefail
@@ -12,7 +13,8 @@ cd "$(dirname "$0")/.."
 MLX_VERSION=0.32.4
 DEPS=.deps
 PY=$DEPS/python
-STAMP=$DEPS/setup-$MLX_VERSION.stamp
+# The stamp names this script's hash: any change to the requirements re-runs the set-up.
+STAMP=$DEPS/setup-$(sha256sum "$0" | cut -c1-16).stamp
 OPENBLAS_DIR=/usr/lib/x86_64-linux-gnu/openblas-pthread
 [ "$(uname -m)" = aarch64 ] && OPENBLAS_DIR=/usr/lib/aarch64-linux-gnu/openblas-pthread
 
@@ -26,6 +28,7 @@ SUDO=""; [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && SUDO=sudo
 # MARK: Debian packages
 need_apt=()
 [ -e "$OPENBLAS_DIR/libopenblas.so.0" ] || need_apt+=(libopenblas0-pthread)
+command -v chromium >/dev/null || need_apt+=(chromium)   # renders HTML reports in tests
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(uname)" = Linux ]; then
     say "apt-get install ${need_apt[*]}"
@@ -56,5 +59,6 @@ if [ "$(uname)" = Linux ] && [ -e "$OPENBLAS_DIR/libopenblas.so.0" ]; then
   say "libmlx now resolves BLAS/LAPACK to $OPENBLAS_DIR/libopenblas.so.0"
 fi
 
+rm -f "$DEPS"/setup-*.stamp
 touch "$STAMP"
 say "done"

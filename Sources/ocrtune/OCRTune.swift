@@ -18,8 +18,12 @@ struct OCRTune: ParsableCommand {
               ocrtune doctor                      check the engine, BLAS, devices and threads
               ocrtune doctor --train              also run a tiny LoRA training run end to end
               ocrtune score preds.jsonl           CER, WER, NED, exact match, BLEU of predictions
+              ocrtune eval --model external:preds.jsonl --out runs/a
+                                                  predictions, metrics and report.html
+              ocrtune compare runs/a runs/b --out compare.html
+                                                  before/after with bootstrap intervals
             """,
         version: version,
-        subcommands: [DoctorCommand.self, ScoreCommand.self]
+        subcommands: [DoctorCommand.self, ScoreCommand.self, EvalCommand.self, CompareCommand.self]
     )
 }

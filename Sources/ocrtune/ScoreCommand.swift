@@ -34,34 +34,10 @@ struct ScoreCommand: ParsableCommand {
               ocrtune score formulas.jsonl --latex
             """)
 
-    enum UnitOption: String, ExpressibleByArgument, CaseIterable {
-        case grapheme, codepoint
-    }
-
-    enum NormalizationOption: String, ExpressibleByArgument, CaseIterable {
-        case nfc, nfkc, none
-    }
-
     @Argument(help: "JSONL file with \"reference\" and \"prediction\" per line.")
     var predictions: String
 
-    @Option(help: "Unit of character metrics: grapheme (user-perceived character) or codepoint.")
-    var unit: UnitOption = .grapheme
-
-    @Option(help: "Unicode normalization applied before comparing: nfc, nfkc or none.")
-    var normalize: NormalizationOption = .nfc
-
-    @Flag(help: "Same as --normalize none.")
-    var noNormalize = false
-
-    @Flag(help: "Fold case before comparing.")
-    var ignoreCase = false
-
-    @Flag(help: "Remove all whitespace before character metrics (WER/BLEU keep word boundaries).")
-    var ignoreWhitespace = false
-
-    @Flag(help: "Remove punctuation (Unicode P* and ASCII symbols) before all metrics.")
-    var ignorePunctuation = false
+    @OptionGroup var metricOptions: MetricOptionsGroup
 
     @Flag(help: "Add LaTeX-aware token metrics (section \"latex\").")
     var latex = false
@@ -71,19 +47,10 @@ struct ScoreCommand: ParsableCommand {
 
     func validate() throws {
         if let errors, errors < 0 { throw ValidationError("--errors must be 0 or more") }
-        if noNormalize && normalize != .nfc && normalize != .none {
-            throw ValidationError("--no-normalize conflicts with --normalize \(normalize.rawValue)")
-        }
     }
 
     func run() throws {
-        let options = MetricOptions(
-            unit: unit == .grapheme ? .grapheme : .codepoint,
-            normalization: noNormalize ? .none : UnicodeNormalization(rawValue: normalize.rawValue) ?? .nfc,
-            ignoreCase: ignoreCase,
-            ignoreWhitespace: ignoreWhitespace,
-            ignorePunctuation: ignorePunctuation)
-        let configuration = ScoreConfiguration(options: options, latex: latex, errors: errors)
+        let configuration = ScoreConfiguration(options: metricOptions.options, latex: latex, errors: errors)
         // ScoreInputError messages name the file and line; ArgumentParser prints them.
         let report = try ScoreJob.run(path: predictions, configuration: configuration)
         print(try report.jsonString())

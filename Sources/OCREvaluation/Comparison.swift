@@ -1,0 +1,118 @@
+// Before/after comparison of two runs on the same samples, with paired-bootstrap intervals.
+
+import Foundation
+
+// MARK: - Results
+
+/// A metric of both runs, their difference (B − A) and its 95% paired-bootstrap interval.
+public struct MetricDelta: Codable, Equatable, Sendable {
+    public let name: String
+    public let a: Double
+    public let b: Double
+    public let delta: Double
+    public let low: Double
+    public let high: Double
+
+    /// Whether the interval excludes zero.
+    public var isSignificant: Bool { low > 0 || high < 0 }
+}
+
+public struct ComparisonResult: Codable, Sendable {
+    public let count: Int
+    public let onlyInA: Int
+    public let onlyInB: Int
+    public let resamples: Int
+    public let seed: UInt64
+    public let metrics: [MetricDelta]
+    /// Samples wrong in A and exactly right in B.
+    public let fixed: [String]
+    /// Samples exactly right in A and wrong in B.
+    public let broken: [String]
+    /// Samples whose CER went down (fixed ones included) or up (broken ones included).
+    public let improved: [String]
+    public let worsened: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case count, resamples, seed, metrics, fixed, broken, improved, worsened
+        case onlyInA = "only_in_a"
+        case onlyInB = "only_in_b"
+    }
+
+    /// The same result with its id lists cut to `n` entries (for printing).
+    public static func truncated(_ r: ComparisonResult, to n: Int) -> ComparisonResult {
+        ComparisonResult(
+            count: r.count, onlyInA: r.onlyInA, onlyInB: r.onlyInB, resamples: r.resamples, seed: r.seed,
+            metrics: r.metrics, fixed: Array(r.fixed.prefix(n)), broken: Array(r.broken.prefix(n)),
+            improved: Array(r.improved.prefix(n)), worsened: Array(r.worsened.prefix(n)))
+    }
+}
+
+// MARK: - Comparison
+
+public enum Comparison {
+    /// Compares run A (before) with run B (after) on the samples both contain (by id).
+    /// Intervals: `resamples` bootstrap draws of the common samples with replacement, the
+    /// same draw applied to both runs (paired), 2.5th and 97.5th percentiles of B − A.
+    public static func compare(
+        _ a: [PredictionRecord], _ b: [PredictionRecord], resamples: Int = 1000, seed: UInt64 = 0
+    ) throws -> ComparisonResult {
+        let bByID = Dictionary(b.map { ($0.id, $0) }, uniquingKeysWith: { x, _ in x })
+        let pairs = a.compactMap { r in bByID[r.id].map { (r, $0) } }
+        guard !pairs.isEmpty else { throw EvaluationError("the two runs share no sample ids") }
+        let aIDs = Set(a.map(\.id))
+
+        typealias Stat = ([(PredictionRecord, PredictionRecord)], [Int]) -> (Double, Double)
+        let cer: Stat = { p, idx in
+            var (ea, eb, n) = (0, 0, 0)
+            for i in idx { ea += p[i].0.characterEdits; eb += p[i].1.characterEdits; n += p[i].0.referenceCharacters }
+            return (Double(ea) / Double(max(n, 1)), Double(eb) / Double(max(n, 1)))
+        }
+        let wer: Stat = { p, idx in
+            var (ea, eb, n) = (0, 0, 0)
+            for i in idx { ea += p[i].0.wordEdits; eb += p[i].1.wordEdits; n += p[i].0.referenceWords }
+            return (Double(ea) / Double(max(n, 1)), Double(eb) / Double(max(n, 1)))
+        }
+        let exact: Stat = { p, idx in
+            var (ma, mb) = (0, 0)
+            for i in idx { ma += p[i].0.exactMatch ? 1 : 0; mb += p[i].1.exactMatch ? 1 : 0 }
+            return (Double(ma) / Double(max(idx.count, 1)), Double(mb) / Double(max(idx.count, 1)))
+        }
+
+        var rng = SplitMix64(seed: seed)
+        let n = pairs.count
+        let all = Array(0 ..< n)
+        let draws: [[Int]] = (0 ..< resamples).map { _ in (0 ..< n).map { _ in Int(rng.next() % UInt64(n)) } }
+        let metrics = [("cer", cer), ("wer", wer), ("exact_match", exact)].map { name, stat -> MetricDelta in
+            let (va, vb) = stat(pairs, all)
+            let deltas = draws.map { d -> Double in
+                let (x, y) = stat(pairs, d)
+                return y - x
+            }.sorted()
+            let lo = deltas.isEmpty ? vb - va : deltas[Int(Double(deltas.count - 1) * 0.025)]
+            let hi = deltas.isEmpty ? vb - va : deltas[Int((Double(deltas.count - 1) * 0.975).rounded(.up))]
+            return MetricDelta(name: name, a: va, b: vb, delta: vb - va, low: lo, high: hi)
+        }
+        return ComparisonResult(
+            count: n, onlyInA: a.count - n, onlyInB: b.filter { !aIDs.contains($0.id) }.count,
+            resamples: resamples, seed: seed, metrics: metrics,
+            fixed: pairs.filter { !$0.0.exactMatch && $0.1.exactMatch }.map(\.0.id),
+            broken: pairs.filter { $0.0.exactMatch && !$0.1.exactMatch }.map(\.0.id),
+            improved: pairs.filter { $0.1.cer < $0.0.cer }.map(\.0.id),
+            worsened: pairs.filter { $0.1.cer > $0.0.cer }.map(\.0.id))
+    }
+}
+
+// MARK: - Random numbers
+
+/// SplitMix64: a small, fast, seedable generator (Steele et al., 2014).
+public struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
