@@ -9,6 +9,14 @@ public struct QuantizedMatrix {
     public let biases: MLXArray
     public let groupSize: Int
     public let bits: Int
+
+    public init(weight: MLXArray, scales: MLXArray, biases: MLXArray, groupSize: Int, bits: Int) {
+        self.weight = weight
+        self.scales = scales
+        self.biases = biases
+        self.groupSize = groupSize
+        self.bits = bits
+    }
 }
 
 /// Quantizes `w` (last axis divisible by `groupSize`) to `bits` ∈ {2, 3, 4, 5, 6, 8}.

@@ -39,10 +39,15 @@ public struct LoRAConfiguration: Codable, Equatable, Sendable {
 
 // MARK: - LoRALinear
 
-/// `y = x Wᵀ + b + scale · B(A(dropout(x)))`, with the base `weight`/`bias` frozen.
-/// Keys: base `weight`, `bias`; adapters `lora_A.weight` [r, in], `lora_B.weight` [out, r]
-/// (PEFT's layout). `lora_B` starts at zero, so a fresh adapter leaves outputs unchanged.
+/// `y = base(x) + scale · B(A(dropout(x)))`, with the base layer frozen.
+/// Keys: the base's `weight`, `bias` (and `scales`, `biases` when it is quantized — QLoRA);
+/// adapters `lora_A.weight` [r, in], `lora_B.weight` [out, r] (PEFT's layout). `lora_B`
+/// starts at zero, so a fresh adapter leaves outputs unchanged.
 public final class LoRALinear: Linear {
+    /// The wrapped layer (not reflected: its arrays are this layer's own keys).
+    private let _base: Linear
+    public let scales: MLXArray?
+    public let biases: MLXArray?
     @ModuleInfo(key: "lora_A") public var loraA: Linear
     @ModuleInfo(key: "lora_B") public var loraB: Linear
     public let scale: Double
@@ -51,21 +56,34 @@ public final class LoRALinear: Linear {
 
     public init(wrapping base: Linear, configuration c: LoRAConfiguration, key: MLXArray? = nil) {
         let (input, output) = (base.inputDimensions, base.outputDimensions)
+        _base = base
+        let quantized = base as? QuantizedLinear
+        scales = quantized?.scales
+        biases = quantized?.biases
+        let dtype = quantized?.scales.dtype ?? base.weight.dtype
+        let adapterType: DType = dtype.isFloatingPoint ? dtype : .float32
         // PEFT: A ~ kaiming-uniform(a=√5) = uniform(±1/√in); B = 0.
         let bound = Float(1 / Double(input).squareRoot())
         _loraA.wrappedValue = Linear(
             weight: MLXRandom.uniform(
                 [c.r, input], low: -bound, high: bound, key: key ?? MLXRandom.key(UInt64.random(in: 0 ... .max))
-            ).asType(base.weight.dtype.isFloatingPoint ? base.weight.dtype : .float32))
-        _loraB.wrappedValue = Linear(weight: zeros([output, c.r], dtype: base.weight.dtype.isFloatingPoint ? base.weight.dtype : .float32))
+            ).asType(adapterType))
+        _loraB.wrappedValue = Linear(weight: zeros([output, c.r], dtype: adapterType))
         scale = c.scale
         dropout = Dropout(p: c.loraDropout)
         super.init(weight: base.weight, bias: base.bias)
-        freeze(matching: ["weight", "bias"])
+        freeze(matching: ["weight", "bias", "scales", "biases"])
+    }
+
+    public override var inputDimensions: Int { _base.inputDimensions }
+
+    /// The base layer's weight in full precision (dequantized for QLoRA).
+    public func baseWeight() -> MLXArray {
+        (_base as? QuantizedLinear)?.dequantizedWeight() ?? weight
     }
 
     public override func callAsFunction(_ x: MLXArray) -> MLXArray {
-        let y = super.callAsFunction(x)
+        let y = _base(x)
         if isMerged { return y }
         return y + loraB(loraA(dropout(x))) * scale
     }
@@ -74,10 +92,20 @@ public final class LoRALinear: Linear {
     public func delta() -> MLXArray { matmul(loraB.weight, loraA.weight) * scale }
 
     /// Folds the adapter into the base weight (inference without the extra matmuls).
+    /// A quantized base cannot be merged in place: export dequantizes it instead
+    /// (``mergedLinear()``).
     public func merge() {
-        guard !isMerged else { return }
+        guard !isMerged, !(_base is QuantizedLinear) else { return }
         weight.update(weight + delta().asType(weight.dtype))
         isMerged = true
+    }
+
+    /// A plain Linear equal to base + adapter, for export (a quantized base is dequantized).
+    public func mergedLinear() -> Linear {
+        if isMerged { return Linear(weight: weight, bias: bias) }  // the weight holds the delta already
+        let target: DType = _base is QuantizedLinear ? (scales?.dtype ?? .float32) : weight.dtype
+        let w = baseWeight().asType(.float32) + delta().asType(.float32)
+        return Linear(weight: w.asType(target), bias: bias)
     }
 
     /// Undoes ``merge()``.
@@ -113,6 +141,13 @@ extension Module {
     /// The adapters' parameters only (what an adapter file holds).
     public func loraParameters() -> [(key: String, array: MLXArray)] {
         parameters().filter { $0.key.contains("lora_A.") || $0.key.contains("lora_B.") }
+    }
+
+    /// Replaces every LoRA layer by the plain Linear it amounts to (base + adapter), so the
+    /// module has the base model's own layout again. Returns the merged paths.
+    @discardableResult
+    public func mergeLoRALayers() throws -> [String] {
+        try replaceModules { _, module in (module as? LoRALinear)?.mergedLinear() }
     }
 
     /// Merges (true) or unmerges (false) every LoRA layer.

@@ -69,3 +69,43 @@ final class LoRATests: XCTestCase {
         XCTAssertEqual(LoRAConfiguration(r: 16, alpha: 32, rsLoRA: true).scale, 8)
     }
 }
+
+final class QLoRATests: XCTestCase {
+    func testQLoRAForwardIsCloseToTheUnquantizedOneAndTrainsOnlyAdapters() throws {
+        MLXRandom.seed(4)
+        let plain = TinyModel(64, layers: 1)
+        let quant = TinyModel(64, layers: 1)
+        try quant.update(parameters: plain.parameterDictionary())
+        let quantized = try quant.quantizeLinears(matching: ["*.q_proj", "*.v_proj"], groupSize: 64, bits: 8)
+        XCTAssertEqual(quantized, ["layers.0.self_attn.q_proj", "layers.0.self_attn.v_proj"])
+        let config = LoRAConfiguration(r: 4, alpha: 8, targetModules: ["q_proj", "v_proj"])
+        try plain.applyLoRA(config, seed: 1)
+        try quant.applyLoRA(config, seed: 1)
+        XCTAssertEqual(Set(quant.trainableParameters().map(\.key)), Set(plain.trainableParameters().map(\.key)))
+        XCTAssertTrue(quant.parameters().contains { $0.key == "layers.0.self_attn.q_proj.scales" })
+        plain.train(false)
+        quant.train(false)
+        let ids = MLXArray([Int32(1), 2, 3, 4], [1, 4])
+        let a = plain(ids)
+        let b = quant(ids)
+        let relative = (abs(a - b).max() / abs(a).max()).item(Float.self)
+        XCTAssertLessThan(relative, 0.02, "8-bit QLoRA output within 2% of the unquantized one")
+        // Gradients reach the adapters through the quantized matmul.
+        let (_, grads) = try valueAndGrad(model: quant) { quant(ids).square().mean() }
+        XCTAssertGreaterThan(abs(grads["layers.0.self_attn.q_proj.lora_B.weight"]!).sum().item(Float.self), 0)
+    }
+
+    func testMergingLoRALayersRestoresTheBaseLayoutWithTheSameOutputs() throws {
+        MLXRandom.seed(5)
+        let model = TinyModel(16, layers: 1)
+        let baseKeys = Set(model.parameters().map(\.key))
+        try model.applyLoRA(LoRAConfiguration(r: 2, alpha: 4, targetModules: ["q_proj"]), seed: 2)
+        for (_, p) in model.loraParameters() { p.update(MLXRandom.normal(p.shape, std: 0.2, key: MLXRandom.key(3))) }
+        model.train(false)
+        let ids = MLXArray([Int32(5), 6], [1, 2])
+        let before = model(ids).asArray(Float.self)
+        XCTAssertEqual(try model.mergeLoRALayers(), ["layers.0.self_attn.q_proj"])
+        XCTAssertEqual(Set(model.parameters().map(\.key)), baseKeys)
+        for (x, y) in zip(model(ids).asArray(Float.self), before) { XCTAssertEqual(x, y, accuracy: 1e-5) }
+    }
+}

@@ -32,8 +32,8 @@ open class Linear: Module, UnaryLayer {
         super.init()
     }
 
-    public var inputDimensions: Int { weight.dim(1) }
-    public var outputDimensions: Int { weight.dim(0) }
+    open var inputDimensions: Int { weight.dim(1) }
+    open var outputDimensions: Int { weight.dim(0) }
 
     open func callAsFunction(_ x: MLXArray) -> MLXArray {
         if let bias { return addMM(bias, x, weight.T) }
