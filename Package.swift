@@ -49,6 +49,9 @@ let package = Package(
         // MARK: Images
         .target(name: "OCRImaging"),
 
+        // MARK: Training
+        .target(name: "OCRTraining", dependencies: ["MLXEngine", "MLXNN", "MLXOptimizers"]),
+
         // MARK: Evaluation
         .target(name: "OCRMetrics"),
         .target(name: "OCREvaluation", dependencies: ["OCRMetrics", "OCRImaging"]),
@@ -74,6 +77,7 @@ let package = Package(
         .testTarget(name: "MLXOptimizersTests", dependencies: ["MLXOptimizers", "MLXNN"]),
         .testTarget(name: "OCRMetricsTests", dependencies: ["OCRMetrics"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OCREvaluationTests", dependencies: ["OCREvaluation"]),
+        .testTarget(name: "OCRTrainingTests", dependencies: ["OCRTraining", "MLXNN", "MLXEngine"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx20

@@ -34,6 +34,8 @@ public enum WeightDecayRule {
 
 /// Adam with decoupled weight decay (Loshchilov & Hutter), as torch.optim.AdamW:
 /// p ← p·(1 − lr·wd) − lr · m̂ / (√v̂ + ε).
+/// Parameters held in half precision (bf16/fp16 compute) get a float32 master copy that the
+/// update applies to; the parameter receives the master rounded to its dtype.
 public final class AdamW: Optimizer {
     public var learningRate: Float
     public let betas: (Float, Float)
@@ -42,6 +44,7 @@ public final class AdamW: Optimizer {
     public private(set) var step = 0
     private var m: [String: MLXArray] = [:]
     private var v: [String: MLXArray] = [:]
+    private var master: [String: MLXArray] = [:]
 
     public init(learningRate: Float, betas: (Float, Float) = (0.9, 0.999), eps: Float = 1e-8, weightDecay: Float = 0.01) {
         self.learningRate = learningRate
@@ -65,11 +68,16 @@ public final class AdamW: Optimizer {
             let mNew = mPrev * b1 + g * (1 - b1)
             let vNew = vPrev * b2 + g.square() * (1 - b2)
             let direction = (mNew / correction1) / (sqrt(vNew / correction2) + Double(eps))
-            var master = p.asType(.float32)
+            var weights = master[key] ?? p.asType(.float32)
             if weightDecay > 0, WeightDecayRule.decays(key: key, parameter: p) {
-                master = master * (1 - lr * Double(weightDecay))
+                weights = weights * (1 - lr * Double(weightDecay))
             }
-            p.update((master - direction * lr).asType(p.dtype))
+            let updated = weights - direction * lr
+            if p.dtype != .float32 {
+                master[key] = updated
+                touched.append(updated)
+            }
+            p.update(updated.asType(p.dtype))
             m[key] = mNew
             v[key] = vNew
             touched += [p, mNew, vNew]
@@ -81,6 +89,7 @@ public final class AdamW: Optimizer {
         var state: [String: MLXArray] = ["step": MLXArray([Int64(step)])]
         for (k, a) in m { state["exp_avg.\(k)"] = a }
         for (k, a) in v { state["exp_avg_sq.\(k)"] = a }
+        for (k, a) in master { state["master.\(k)"] = a }
         return state
     }
 
@@ -88,9 +97,11 @@ public final class AdamW: Optimizer {
         step = Int(state["step"]?.asArray(Int64.self).first ?? 0)
         m = [:]
         v = [:]
+        master = [:]
         for (k, a) in state {
             if k.hasPrefix("exp_avg_sq.") { v[String(k.dropFirst("exp_avg_sq.".count))] = a }
             else if k.hasPrefix("exp_avg.") { m[String(k.dropFirst("exp_avg.".count))] = a }
+            else if k.hasPrefix("master.") { master[String(k.dropFirst("master.".count))] = a }
         }
     }
 }

@@ -1,0 +1,295 @@
+// A TOML subset for run configurations: tables, arrays of tables, strings, integers,
+// floats, booleans and arrays of those. Enough to write a resolved config and read it back
+// (or a hand-written one) with errors that name the line.
+
+import Foundation
+
+public struct TOMLError: Error, CustomStringConvertible, Equatable {
+    public let line: Int
+    public let message: String
+    public var description: String { "line \(line): \(message)" }
+}
+
+public enum TOML {
+    // MARK: Encoding
+
+    /// Encodes a JSON-like dictionary (strings, numbers, bools, arrays, nested dictionaries).
+    public static func encode(_ object: [String: Any]) -> String {
+        var out = ""
+        writeTable(object, path: [], into: &out)
+        return out
+    }
+
+    private static func writeTable(_ table: [String: Any], path: [String], into out: inout String) {
+        let keys = table.keys.sorted()
+        let isTable = { (v: Any) in v is [String: Any] }
+        let isTableArray = { (v: Any) in (v as? [Any]).map { !$0.isEmpty && $0.allSatisfy(isTable) } ?? false }
+        for key in keys where !isTable(table[key]!) && !isTableArray(table[key]!) {
+            out += "\(quoteKey(key)) = \(value(table[key]!))\n"
+        }
+        for key in keys where isTable(table[key]!) {
+            let sub = path + [key]
+            out += "\n[\(sub.map(quoteKey).joined(separator: "."))]\n"
+            writeTable(table[key] as! [String: Any], path: sub, into: &out)
+        }
+        for key in keys where isTableArray(table[key]!) {
+            let sub = path + [key]
+            for element in table[key] as! [Any] {
+                out += "\n[[\(sub.map(quoteKey).joined(separator: "."))]]\n"
+                writeTable(element as! [String: Any], path: sub, into: &out)
+            }
+        }
+    }
+
+    private static func quoteKey(_ key: String) -> String {
+        key.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" } && !key.isEmpty ? key : quote(key)
+    }
+
+    private static func quote(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            default:
+                if u.value < 0x20 { out += String(format: "\\u%04X", u.value) } else { out.unicodeScalars.append(u) }
+            }
+        }
+        return out + "\""
+    }
+
+    private static func value(_ v: Any) -> String {
+        switch v {
+        case let n as NSNumber:
+            // Foundation boxes JSON booleans as NSNumbers of type "c"; 0 and 1 also cast to Bool,
+            // so the boxed type decides.
+            let type = String(cString: n.objCType)
+            if type == "c" || type == "B" { return n.boolValue ? "true" : "false" }
+            if type == "d" || type == "f" {
+                let d = n.doubleValue
+                if d.isNaN { return "nan" }
+                if d.isInfinite { return d > 0 ? "inf" : "-inf" }
+                let s = "\(d)"
+                return s.contains(".") || s.contains("e") ? s : s + ".0"
+            }
+            return "\(n.int64Value)"
+        case let b as Bool: return b ? "true" : "false"
+        case let s as String: return quote(s)
+        case let a as [Any]: return "[" + a.map(value).joined(separator: ", ") + "]"
+        default: return quote("\(v)")
+        }
+    }
+
+    // MARK: Decoding
+
+    public static func decode(_ text: String) throws -> [String: Any] {
+        var root: [String: Any] = [:]
+        var current: [String] = []
+        var lines = text.components(separatedBy: "\n")[...]
+        var number = 0
+        while let raw = lines.popFirst() {
+            number += 1
+            var line = stripComment(raw).trimmingCharacters(in: .whitespaces)
+            if line.isEmpty { continue }
+            if line.hasPrefix("[[") {
+                guard line.hasSuffix("]]") else { throw TOMLError(line: number, message: "unterminated [[table]] header") }
+                current = try parseKeyPath(String(line.dropFirst(2).dropLast(2)), line: number)
+                try appendTable(&root, current, line: number)
+                current.append("#last")
+                continue
+            }
+            if line.hasPrefix("[") {
+                guard line.hasSuffix("]") else { throw TOMLError(line: number, message: "unterminated [table] header") }
+                current = try parseKeyPath(String(line.dropFirst().dropLast()), line: number)
+                try ensureTable(&root, current, line: number)
+                continue
+            }
+            // A multi-line array continues until its brackets balance.
+            while bracketDepth(line) > 0, let next = lines.popFirst() {
+                number += 1
+                line += " " + stripComment(next).trimmingCharacters(in: .whitespaces)
+            }
+            guard let eq = indexOfEquals(line) else { throw TOMLError(line: number, message: "expected key = value") }
+            let keyPath = try parseKeyPath(String(line[..<eq]), line: number)
+            var scanner = Substring(line[line.index(after: eq)...]).drop { $0 == " " || $0 == "\t" }
+            let v = try parseValue(&scanner, line: number)
+            guard scanner.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw TOMLError(line: number, message: "unexpected text after the value: \(scanner)")
+            }
+            try set(&root, current + keyPath, v, line: number)
+        }
+        return root
+    }
+
+    private static func stripComment(_ s: String) -> String {
+        var inString: Character? = nil
+        var escaped = false
+        for (i, c) in zip(s.indices, s) {
+            if let q = inString {
+                if escaped { escaped = false } else if c == "\\" && q == "\"" { escaped = true } else if c == q { inString = nil }
+            } else if c == "\"" || c == "'" {
+                inString = c
+            } else if c == "#" {
+                return String(s[..<i])
+            }
+        }
+        return s
+    }
+
+    private static func bracketDepth(_ s: String) -> Int {
+        var depth = 0
+        var inString: Character? = nil
+        var escaped = false
+        for c in s {
+            if let q = inString {
+                if escaped { escaped = false } else if c == "\\" && q == "\"" { escaped = true } else if c == q { inString = nil }
+            } else if c == "\"" || c == "'" { inString = c } else if c == "[" { depth += 1 } else if c == "]" { depth -= 1 }
+        }
+        return depth
+    }
+
+    private static func indexOfEquals(_ s: String) -> String.Index? {
+        var inString: Character? = nil
+        for (i, c) in zip(s.indices, s) {
+            if let q = inString { if c == q { inString = nil } } else if c == "\"" || c == "'" { inString = c } else if c == "=" { return i }
+        }
+        return nil
+    }
+
+    private static func parseKeyPath(_ s: String, line: Int) throws -> [String] {
+        var parts: [String] = []
+        var scanner = Substring(s.trimmingCharacters(in: .whitespaces))
+        while !scanner.isEmpty {
+            if scanner.first == "\"" || scanner.first == "'" {
+                guard let v = try parseValue(&scanner, line: line) as? String else { throw TOMLError(line: line, message: "bad quoted key") }
+                parts.append(v)
+            } else {
+                let key = scanner.prefix { $0 != "." && $0 != " " }
+                guard !key.isEmpty else { throw TOMLError(line: line, message: "empty key") }
+                parts.append(String(key))
+                scanner = scanner.dropFirst(key.count)
+            }
+            scanner = scanner.drop { $0 == " " }
+            if scanner.first == "." { scanner = scanner.dropFirst().drop { $0 == " " } }
+        }
+        guard !parts.isEmpty else { throw TOMLError(line: line, message: "empty key") }
+        return parts
+    }
+
+    private static func parseValue(_ s: inout Substring, line: Int) throws -> Any {
+        guard let first = s.first else { throw TOMLError(line: line, message: "missing value") }
+        if first == "\"" {
+            s = s.dropFirst()
+            var out = ""
+            while let c = s.first {
+                s = s.dropFirst()
+                if c == "\"" { return out }
+                if c == "\\" {
+                    guard let e = s.first else { break }
+                    s = s.dropFirst()
+                    switch e {
+                    case "n": out += "\n"
+                    case "t": out += "\t"
+                    case "r": out += "\r"
+                    case "\"": out += "\""
+                    case "\\": out += "\\"
+                    case "u", "U":
+                        let n = e == "u" ? 4 : 8
+                        guard let code = UInt32(String(s.prefix(n)), radix: 16), let scalar = Unicode.Scalar(code) else {
+                            throw TOMLError(line: line, message: "bad unicode escape")
+                        }
+                        out.unicodeScalars.append(scalar)
+                        s = s.dropFirst(n)
+                    default: throw TOMLError(line: line, message: "unknown escape \\\(e)")
+                    }
+                } else {
+                    out.append(c)
+                }
+            }
+            throw TOMLError(line: line, message: "unterminated string")
+        }
+        if first == "'" {
+            s = s.dropFirst()
+            guard let end = s.firstIndex(of: "'") else { throw TOMLError(line: line, message: "unterminated string") }
+            let v = String(s[..<end])
+            s = s[s.index(after: end)...]
+            return v
+        }
+        if first == "[" {
+            s = s.dropFirst()
+            var items: [Any] = []
+            while true {
+                s = s.drop { $0 == " " || $0 == "\t" }
+                if s.first == "]" { s = s.dropFirst(); return items }
+                items.append(try parseValue(&s, line: line))
+                s = s.drop { $0 == " " || $0 == "\t" }
+                if s.first == "," { s = s.dropFirst() } else if s.first != "]" { throw TOMLError(line: line, message: "expected , or ] in array") }
+            }
+        }
+        let token = String(s.prefix { !" ,]\t".contains($0) })
+        s = s.dropFirst(token.count)
+        switch token {
+        case "true": return true
+        case "false": return false
+        case "inf", "+inf": return Double.infinity
+        case "-inf": return -Double.infinity
+        case "nan", "+nan", "-nan": return Double.nan
+        default:
+            let clean = token.replacingOccurrences(of: "_", with: "")
+            if let i = Int64(clean) { return i }
+            if let d = Double(clean) { return d }
+            throw TOMLError(line: line, message: "cannot read value \(token)")
+        }
+    }
+
+    // MARK: Tree building
+
+    private static func ensureTable(_ root: inout [String: Any], _ path: [String], line: Int) throws {
+        try modify(&root, path[...], line: line) { existing in
+            if existing == nil { return [String: Any]() }
+            guard existing is [String: Any] else { throw TOMLError(line: line, message: "\(path.joined(separator: ".")) is not a table") }
+            return existing!
+        }
+    }
+
+    private static func appendTable(_ root: inout [String: Any], _ path: [String], line: Int) throws {
+        try modify(&root, path[...], line: line) { existing in
+            var array = (existing as? [Any]) ?? []
+            array.append([String: Any]())
+            return array
+        }
+    }
+
+    private static func set(_ root: inout [String: Any], _ path: [String], _ value: Any, line: Int) throws {
+        try modify(&root, path[...], line: line) { existing in
+            if existing != nil { throw TOMLError(line: line, message: "\(path.filter { $0 != "#last" }.joined(separator: ".")) is set twice") }
+            return value
+        }
+    }
+
+    /// Applies `f` to the value at `path`; the component "#last" means the last element of an array of tables.
+    private static func modify(_ table: inout [String: Any], _ path: ArraySlice<String>, line: Int, _ f: (Any?) throws -> Any) throws {
+        guard let key = path.first else { return }
+        let rest = path.dropFirst()
+        if rest.isEmpty {
+            table[key] = try f(table[key])
+            return
+        }
+        if rest.first == "#last" {
+            guard var array = table[key] as? [Any], var last = array.last as? [String: Any] else {
+                throw TOMLError(line: line, message: "\(key) is not an array of tables")
+            }
+            try modify(&last, rest.dropFirst(), line: line, f)
+            array[array.count - 1] = last
+            table[key] = array
+            return
+        }
+        var sub = (table[key] as? [String: Any]) ?? [:]
+        if table[key] != nil && !(table[key] is [String: Any]) { throw TOMLError(line: line, message: "\(key) is not a table") }
+        try modify(&sub, rest, line: line, f)
+        table[key] = sub
+    }
+}

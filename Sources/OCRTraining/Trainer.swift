@@ -1,0 +1,320 @@
+// The training loop: one screenful per stage — get batch → loss → backward → clip → step → log.
+
+import Foundation
+import MLXEngine
+import MLXNN
+import MLXOptimizers
+
+/// What a finished (or stopped) run produced.
+public struct TrainingSummary: Sendable {
+    public enum Ending: String, Sendable { case completed, stoppedOnRequest = "stopped", earlyStopped = "early_stopped" }
+    public let ending: Ending
+    public let steps: Int
+    public let finalLoss: Float
+    public let bestMetric: Double?
+    public let bestStep: Int?
+    public let lastCheckpoint: String?
+    /// `RUN/adapter` (LoRA, QLoRA) or `RUN/model` (full), when the run completed.
+    public let output: String?
+}
+
+public final class Trainer<Model: TrainableModel, Source: BatchSource> where Model.Batch == Source.Batch {
+    public let model: Model
+    public let data: Source
+    public let configuration: TrainingConfiguration
+    public let runDirectory: String
+    /// Validation on a bounded probe set; its first metric is minimized.
+    public var validate: (() throws -> ValidationResult)?
+    /// Name of the base model written into adapter_config.json.
+    public var baseModelName = ""
+    public private(set) var optimizer: AdamW
+    private var baseTrainable: [String] = []
+    private var prepared = false
+
+    public init(model: Model, data: Source, configuration: TrainingConfiguration, runDirectory: String) throws {
+        try configuration.validate()
+        self.model = model
+        self.data = data
+        self.configuration = configuration
+        self.runDirectory = runDirectory
+        optimizer = AdamW(
+            learningRate: configuration.learningRate, betas: (configuration.adamBeta1, configuration.adamBeta2),
+            eps: configuration.adamEpsilon, weightDecay: configuration.weightDecay)
+    }
+
+    var checkpointDirectory: String { (runDirectory as NSString).appendingPathComponent("checkpoints") }
+
+    // MARK: Setup
+
+    /// Applies the method (LoRA / QLoRA / full), the frozen groups and the compute dtype.
+    /// Returns the trainable parameter keys.
+    @discardableResult
+    public func prepare() throws -> [String] {
+        guard !prepared else { return baseTrainable }
+        let module = model.module
+        let c = configuration
+        var lora = c.lora
+        if lora.targetModules.isEmpty { lora.targetModules = model.defaultLoRATargets }
+        switch c.method {
+        case .full:
+            module.unfreeze()
+        case .qlora:
+            try module.quantizeLinears(groupSize: c.quantizationGroupSize, bits: c.quantizationBits)
+            try applyLoRA(lora)
+        case .lora:
+            try applyLoRA(lora)
+        }
+        let frozen = c.freeze.flatMap { model.parameterGroups[$0] ?? [$0] }
+        if !frozen.isEmpty { module.freeze(matching: frozen) }
+        if c.dtype != "float32" {
+            let dtype: DType = c.dtype == "bfloat16" ? .bfloat16 : .float16
+            for (_, p) in module.parameters() where p.dtype.isFloatingPoint { p.update(p.asType(dtype)) }
+        }
+        baseTrainable = module.trainableParameters().map(\.key)
+        guard !baseTrainable.isEmpty else { throw TrainingError("nothing to train: every parameter is frozen") }
+        try eval(module.parameters().map(\.array))
+        prepared = true
+        return baseTrainable
+    }
+
+    private func applyLoRA(_ lora: LoRAConfiguration) throws {
+        let wrapped = try model.module.applyLoRA(lora, seed: configuration.seed)
+        if wrapped.isEmpty {
+            throw TrainingError("no Linear layer matches the LoRA targets \(lora.targetModules)")
+        }
+    }
+
+    /// Optimizer steps of the whole run.
+    public var totalSteps: Int {
+        if !configuration.stages.isEmpty { return configuration.stages.reduce(0) { $0 + $1.steps } }
+        if let m = configuration.maxSteps { return m }
+        let perStep = configuration.batchSize * configuration.gradientAccumulation
+        return configuration.epochs * max(1, (data.samplesPerEpoch + perStep - 1) / perStep)
+    }
+
+    // MARK: Schedule and stages
+
+    /// (learning rate, stage index) at `step`.
+    func schedule(at step: Int) -> (Float, Int) {
+        let c = configuration
+        var start = 0
+        var stageIndex = 0
+        var rate = c.learningRate
+        var length = totalSteps
+        for (i, stage) in c.stages.enumerated() {
+            if step < start + stage.steps || i == c.stages.count - 1 {
+                stageIndex = i
+                rate = stage.learningRate
+                length = stage.steps
+                break
+            }
+            start += stage.steps
+        }
+        let local = step - start
+        let warmup = stageIndex == 0 ? c.warmupSteps : 0
+        let f: LearningRateSchedule
+        switch c.schedule {
+        case "constant": f = Schedules.constant(rate, warmup: warmup)
+        case "linear": f = Schedules.linear(rate, warmup: warmup, totalSteps: length, end: c.minLearningRate)
+        default: f = Schedules.cosine(rate, warmup: warmup, totalSteps: length, minimum: c.minLearningRate)
+        }
+        return (f(local), stageIndex)
+    }
+
+    private func enterStage(_ index: Int) {
+        guard index < configuration.stages.count else { return }
+        let groups = configuration.stages[index].trainGroups
+        let module = model.module
+        module.freeze()
+        if groups.isEmpty {
+            module.unfreeze(matching: baseTrainable)
+        } else {
+            let patterns = groups.flatMap { model.parameterGroups[$0] ?? [$0] }.map(KeyPattern.init)
+            module.unfreeze(matching: baseTrainable.filter { key in patterns.contains { $0.matches(key) } })
+        }
+    }
+
+    // MARK: Loop
+
+    public func run(resume: Bool = false, progress: (TrainingProgress) -> TrainingControl = { _ in .proceed }) throws -> TrainingSummary {
+        try prepare()
+        let c = configuration
+        let module = model.module
+        try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
+        try Data(try c.tomlString().utf8).write(to: URL(fileURLWithPath: (runDirectory as NSString).appendingPathComponent("config.toml")))
+        let log = try MetricsLog(path: (runDirectory as NSString).appendingPathComponent("metrics.jsonl"))
+        let board = try TensorBoardWriter(directory: runDirectory)
+
+        var state = TrainerState(step: 0, data: DataPosition(), bestMetric: nil, bestStep: nil, evaluationsWithoutImprovement: 0, samplesSeen: 0)
+        var lastCheckpoint: String?
+        if resume, let latest = Checkpoints.list(directory: checkpointDirectory).last {
+            enterStage(schedule(at: latest.step).1)
+            state = try Checkpoints.load(path: latest.path, module: module, optimizer: optimizer)
+            lastCheckpoint = latest.path
+        }
+        try data.seek(to: state.data)
+
+        let total = totalSteps
+        var stage = -1
+        var ending = TrainingSummary.Ending.completed
+        var lossValue: Float = .nan
+        let start = Date()
+        let startSamples = state.samplesSeen
+        module.train(true)
+
+        while state.step < total {
+            // Stage and learning rate.
+            let (rate, stageIndex) = schedule(at: state.step)
+            if stageIndex != stage, !c.stages.isEmpty {
+                enterStage(stageIndex)
+                stage = stageIndex
+            }
+            optimizer.learningRate = rate
+            MLXRandom.seed(c.seed &+ UInt64(state.step))  // dropout: a function of the step, so resume is exact
+
+            // Accumulate gradients over micro-batches.
+            var gradients: [String: MLXArray] = [:]
+            var lossSum: Float = 0
+            var samples = 0
+            for _ in 0 ..< c.gradientAccumulation {
+                let (batch, count) = try nextBatch()
+                let (loss, grads) = try valueAndGrad(model: module) { self.model.loss(batch) }
+                try eval([loss] + Array(grads.values))
+                for (k, g) in grads { gradients[k] = gradients[k].map { $0 + g } ?? g }
+                lossSum += loss.item(Float.self)
+                samples += count
+            }
+            if c.gradientAccumulation > 1 {
+                gradients = gradients.mapValues { $0 / Double(c.gradientAccumulation) }
+            }
+            lossValue = lossSum / Float(c.gradientAccumulation)
+
+            // Non-finite loss: skip the update or stop, naming the step and the last good checkpoint.
+            if !lossValue.isFinite {
+                let where_ = lastCheckpoint.map { "last good checkpoint: \($0)" } ?? "no checkpoint written yet"
+                if c.onNaN == "skip" {
+                    log.append(["step": state.step + 1, "event": "skipped_non_finite_loss", "loss": "\(lossValue)"])
+                    state.step += 1
+                    state.data = data.position
+                    continue
+                }
+                throw TrainingError("loss is \(lossValue) at step \(state.step + 1); \(where_)")
+            }
+
+            let (clipped, norm) = try clipGradientNorm(gradients, maxNorm: c.maxGradNorm)
+            try optimizer.update(model: module, gradients: clipped)
+            state.step += 1
+            state.samplesSeen += samples
+            state.data = data.position
+
+            let elapsed = Date().timeIntervalSince(start)
+            let rateSamples = Double(state.samplesSeen - startSamples) / max(elapsed, 1e-9)
+            if state.step % max(c.logEvery, 1) == 0 || state.step == total {
+                log.append([
+                    "step": state.step, "epoch": state.data.epoch, "loss": Double(lossValue), "learning_rate": Double(rate),
+                    "grad_norm": Double(norm), "samples_per_second": rateSamples,
+                ])
+                board.scalar("train/loss", Double(lossValue), step: state.step)
+                board.scalar("train/learning_rate", Double(rate), step: state.step)
+                board.scalar("train/grad_norm", Double(norm), step: state.step)
+            }
+            var control = progress(TrainingProgress(
+                event: .step, step: state.step, totalSteps: total, epoch: state.data.epoch, loss: lossValue,
+                learningRate: rate, gradientNorm: norm, samplesPerSecond: rateSamples, elapsed: elapsed, metrics: [:], checkpoint: nil))
+
+            // Validation, keep-best, early stopping.
+            if validate != nil, c.evalEvery > 0, state.step % c.evalEvery == 0 || state.step == total {
+                let (metrics, improved) = try evaluate(&state, log: log, board: board)
+                if improved, c.keepBest { try saveOutput(to: (runDirectory as NSString).appendingPathComponent("best")) }
+                if progress(TrainingProgress(
+                    event: .evaluation, step: state.step, totalSteps: total, epoch: state.data.epoch, loss: lossValue,
+                    learningRate: rate, gradientNorm: norm, samplesPerSecond: rateSamples, elapsed: elapsed, metrics: metrics,
+                    checkpoint: nil)) == .stop { control = .stop }
+                if let patience = c.patience, state.evaluationsWithoutImprovement >= patience {
+                    ending = .earlyStopped
+                }
+            }
+
+            // Checkpoints.
+            let stopping = control == .stop || ending == .earlyStopped
+            if (c.saveEvery > 0 && state.step % c.saveEvery == 0) || stopping {
+                lastCheckpoint = try Checkpoints.save(directory: checkpointDirectory, step: state.step, module: module, optimizer: optimizer, state: state)
+                Checkpoints.prune(directory: checkpointDirectory, keep: c.keepLast)
+                _ = progress(TrainingProgress(
+                    event: .checkpoint, step: state.step, totalSteps: total, epoch: state.data.epoch, loss: lossValue,
+                    learningRate: rate, gradientNorm: norm, samplesPerSecond: rateSamples, elapsed: elapsed, metrics: [:],
+                    checkpoint: lastCheckpoint))
+            }
+            if control == .stop {
+                ending = .stoppedOnRequest
+                break
+            }
+            if ending == .earlyStopped { break }
+        }
+        board.flush()
+
+        var output: String?
+        if ending != .stoppedOnRequest {
+            output = (runDirectory as NSString).appendingPathComponent(c.method == .full ? "model" : "adapter")
+            try saveOutput(to: output!)
+        }
+        return TrainingSummary(
+            ending: ending, steps: state.step, finalLoss: lossValue, bestMetric: state.bestMetric, bestStep: state.bestStep,
+            lastCheckpoint: lastCheckpoint, output: output)
+    }
+
+    /// The next batch, moving on to the next epoch when this one is over.
+    private func nextBatch() throws -> (Model.Batch, Int) {
+        let before = data.position
+        if let batch = try data.nextBatch(size: configuration.batchSize) {
+            return (batch, data.position.index - before.index)
+        }
+        try data.seek(to: DataPosition(epoch: before.epoch + 1, index: 0))
+        guard let batch = try data.nextBatch(size: configuration.batchSize) else {
+            throw TrainingError("the training data yields no batch (is the train split empty?)")
+        }
+        return (batch, data.position.index)
+    }
+
+    private func evaluate(_ state: inout TrainerState, log: MetricsLog, board: TensorBoardWriter) throws -> ([String: Double], Bool) {
+        guard let validate else { return ([:], false) }
+        model.module.train(false)
+        defer { model.module.train(true) }
+        let result = try validate()
+        var metrics: [String: Double] = [:]
+        for (name, value) in result.metrics {
+            metrics[name] = value
+            board.scalar("eval/\(name)", value, step: state.step)
+        }
+        if !result.samples.isEmpty {
+            let table = result.samples.prefix(8).map { "| \($0.reference) | \($0.prediction) |" }.joined(separator: "\n")
+            board.text("eval/samples", "| reference | prediction |\n|---|---|\n" + table, step: state.step)
+        }
+        var entry: [String: Any] = ["step": state.step, "event": "evaluation"]
+        for (k, v) in metrics { entry[k] = v }
+        log.append(entry)
+        guard let primary = result.metrics.first?.value else { return (metrics, false) }
+        if state.bestMetric.map({ primary < $0 }) ?? true {
+            state.bestMetric = primary
+            state.bestStep = state.step
+            state.evaluationsWithoutImprovement = 0
+            return (metrics, true)
+        }
+        state.evaluationsWithoutImprovement += 1
+        return (metrics, false)
+    }
+
+    /// Writes the adapter (LoRA, QLoRA: PEFT format) or the full weights (full fine-tuning).
+    public func saveOutput(to directory: String) throws {
+        let module = model.module
+        if configuration.method == .full {
+            try writeAtomically(directory: directory) { temporary in
+                try module.saveParameters(to: (temporary as NSString).appendingPathComponent("model.safetensors"), metadata: ["format": "pt"])
+            }
+        } else {
+            var lora = configuration.lora
+            if lora.targetModules.isEmpty { lora.targetModules = model.defaultLoRATargets }
+            try PEFTAdapter.save(module: module, configuration: lora, baseModel: baseModelName, to: directory)
+        }
+    }
+}

@@ -1,0 +1,86 @@
+// Run-folder formats: TOML configs, PEFT adapters, TensorBoard records.
+
+import Foundation
+import MLXEngine
+import MLXNN
+import OCRTraining
+import XCTest
+
+final class FormatTests: XCTestCase {
+    func testTOMLRoundTripAndHandWrittenConfigs() throws {
+        var c = TrainingConfiguration()
+        c.method = .qlora
+        c.stages = [TrainingStage(name: "vision", steps: 10, learningRate: 5e-5, trainGroups: ["vision"])]
+        c.maxSteps = 10
+        c.lora = LoRAConfiguration(r: 128, alpha: 16, targetModules: ["q_proj", "v_proj"])
+        XCTAssertEqual(try TrainingConfiguration.fromTOML(try c.tomlString()), c)
+
+        let hand = """
+            # a comment
+            method = "full"   # inline comment
+            learning_rate = 2e-5
+            max_steps = 1_000
+            freeze = ["backbone",
+                      "neck"]
+            """
+        let parsed = try TrainingConfiguration.fromTOML(hand)
+        XCTAssertEqual(parsed.method, .full)
+        XCTAssertEqual(parsed.learningRate, 2e-5)
+        XCTAssertEqual(parsed.maxSteps, 1000)
+        XCTAssertEqual(parsed.freeze, ["backbone", "neck"])
+        XCTAssertEqual(parsed.batchSize, TrainingConfiguration().batchSize)
+
+        XCTAssertThrowsError(try TrainingConfiguration.fromTOML("learning_rate = \n")) { error in
+            XCTAssertTrue("\(error)".contains("config.toml:1"), "\(error)")
+        }
+        XCTAssertThrowsError(try TrainingConfiguration.fromTOML("batch_size = \"eight\"")) { error in
+            XCTAssertTrue("\(error)".contains("batch_size"), "\(error)")
+        }
+        var bad = TrainingConfiguration()
+        bad.schedule = "step"
+        XCTAssertThrowsError(try bad.validate()) { XCTAssertEqual(($0 as? ConfigurationError)?.field, "schedule") }
+    }
+
+    func testPEFTAdapterLayoutRoundTrips() throws {
+        let family = TinyFamily()
+        try family.net.applyLoRA(LoRAConfiguration(r: 2, alpha: 4, targetModules: ["q_proj", "o_proj"]))
+        let dir = temporaryRun("adapter")
+        try PEFTAdapter.save(module: family.net, configuration: LoRAConfiguration(r: 2, alpha: 4, targetModules: ["q_proj", "o_proj"]), baseModel: "tiny", to: dir)
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/adapter_config.json"))) as! [String: Any]
+        XCTAssertEqual(config["peft_type"] as? String, "LORA")
+        XCTAssertEqual(config["target_modules"] as? [String], ["o_proj", "q_proj"])
+        let keys = Set(try loadSafeTensors(path: dir + "/adapter_model.safetensors").arrays.keys)
+        XCTAssertEqual(keys, ["base_model.model.q_proj.lora_A.weight", "base_model.model.q_proj.lora_B.weight",
+                              "base_model.model.o_proj.lora_A.weight", "base_model.model.o_proj.lora_B.weight"])
+        let (loaded, weights, base) = try PEFTAdapter.load(from: dir)
+        XCTAssertEqual(loaded.r, 2)
+        XCTAssertEqual(base, "tiny")
+        XCTAssertEqual(Set(weights.keys), ["q_proj.lora_A.weight", "q_proj.lora_B.weight", "o_proj.lora_A.weight", "o_proj.lora_B.weight"])
+    }
+
+    func testTensorBoardRecordsAreFramedWithValidChecksums() throws {
+        let dir = temporaryRun("tb")
+        let writer = try TensorBoardWriter(directory: dir)
+        writer.scalar("train/loss", 0.5, step: 1)
+        writer.scalar("train/loss", 0.25, step: 2)
+        writer.text("eval/samples", "| a | b |", step: 2)
+        writer.flush()
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: writer.path)))
+        var offset = 0
+        var records: [[UInt8]] = []
+        func le<T: FixedWidthInteger>(_ at: Int, _ n: Int) -> T { (0 ..< n).reduce(T(0)) { $0 | T(bytes[at + $1]) << (8 * $1) } }
+        while offset < bytes.count {
+            let length: UInt64 = le(offset, 8)
+            XCTAssertEqual(le(offset + 8, 4) as UInt32, CRC32C.masked(bytes[offset ..< offset + 8]))
+            let data = Array(bytes[offset + 12 ..< offset + 12 + Int(length)])
+            XCTAssertEqual(le(offset + 12 + Int(length), 4) as UInt32, CRC32C.masked(data))
+            records.append(data)
+            offset += 16 + Int(length)
+        }
+        XCTAssertEqual(records.count, 4)
+        XCTAssertTrue(String(decoding: records[0], as: UTF8.self).contains("brain.Event:2"))
+        XCTAssertTrue(String(decoding: records[1], as: UTF8.self).contains("train/loss"))
+        // CRC-32C check value of "123456789".
+        XCTAssertEqual(CRC32C.checksum(Array("123456789".utf8)), 0xE306_9283)
+    }
+}

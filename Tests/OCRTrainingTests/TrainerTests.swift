@@ -1,0 +1,169 @@
+// The trainer on a tiny model: learning, exact resume, crash-safe checkpoints, accumulation.
+
+import Foundation
+import MLXEngine
+import MLXNN
+import OCRTraining
+import XCTest
+
+final class TrainerTests: XCTestCase {
+    private func configuration(steps: Int = 12, method: FineTuningMethod = .lora) -> TrainingConfiguration {
+        var c = TrainingConfiguration()
+        c.method = method
+        c.lora = LoRAConfiguration(r: 4, alpha: 8, dropout: 0.1, targetModules: [])
+        c.learningRate = 5e-3
+        c.batchSize = 8
+        c.maxSteps = steps
+        c.warmupSteps = 2
+        c.saveEvery = 4
+        c.keepLast = 10
+        c.evalEvery = 0
+        c.logEvery = 1
+        c.seed = 3
+        return c
+    }
+
+    private func adapterBytes(_ run: String) throws -> Data {
+        try Data(contentsOf: URL(fileURLWithPath: run + "/adapter/adapter_model.safetensors"))
+    }
+
+    func testLoRATrainingLowersTheLossAndWritesTheRunFolder() throws {
+        let run = temporaryRun()
+        var c = configuration(steps: 40)
+        c.lora.loraDropout = 0
+        let trainer = try Trainer(model: TinyFamily(), data: MemorySource(count: 64), configuration: c, runDirectory: run)
+        var losses: [Float] = []
+        let summary = try trainer.run { p in
+            if p.event == .step { losses.append(p.loss) }
+            return .proceed
+        }
+        XCTAssertEqual(summary.ending, .completed)
+        XCTAssertEqual(summary.steps, 40)
+        XCTAssertLessThan(losses.suffix(5).reduce(0, +) / 5, losses.prefix(5).reduce(0, +) / 5 * 0.6)
+        let files = Set(try FileManager.default.contentsOfDirectory(atPath: run))
+        XCTAssertTrue(files.isSuperset(of: ["config.toml", "metrics.jsonl", "checkpoints", "adapter"]))
+        XCTAssertTrue(files.contains { $0.hasPrefix("events.out.tfevents.") })
+        let lines = try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 40)
+        let config = try TrainingConfiguration.fromTOML(try String(contentsOfFile: run + "/config.toml", encoding: .utf8))
+        XCTAssertEqual(config, c)
+    }
+
+    func testResumeAfterStopsAtThreeStepsIsByteIdentical() throws {
+        let full = temporaryRun("full")
+        _ = try Trainer(model: TinyFamily(), data: MemorySource(count: 20), configuration: configuration(), runDirectory: full).run()
+        let reference = try adapterBytes(full)
+
+        for stopAt in [3, 8, 11] {
+            let run = temporaryRun("stopped-\(stopAt)")
+            let first = try Trainer(model: TinyFamily(), data: MemorySource(count: 20), configuration: configuration(), runDirectory: run)
+            let stopped = try first.run { $0.event == .step && $0.step == stopAt ? .stop : .proceed }
+            XCTAssertEqual(stopped.ending, .stoppedOnRequest)
+            XCTAssertEqual(stopped.steps, stopAt)
+            XCTAssertNil(stopped.output)
+            // A fresh process: new model objects with the same initialization.
+            let second = try Trainer(model: TinyFamily(), data: MemorySource(count: 20), configuration: configuration(), runDirectory: run)
+            let resumed = try second.run(resume: true)
+            XCTAssertEqual(resumed.steps, 12)
+            XCTAssertEqual(try adapterBytes(run), reference, "stopped at \(stopAt)")
+        }
+    }
+
+    func testACheckpointWriteKilledMidwayLeavesThePreviousOneUsable() throws {
+        let run = temporaryRun()
+        let first = try Trainer(model: TinyFamily(), data: MemorySource(count: 20), configuration: configuration(), runDirectory: run)
+        _ = try first.run { $0.event == .step && $0.step == 8 ? .stop : .proceed }
+        // What kill -9 can leave behind: a temporary folder with partial files (the rename never ran).
+        let dir = run + "/checkpoints"
+        let partial = dir + "/.tmp-step-000012-deadbeef"
+        try FileManager.default.createDirectory(atPath: partial, withIntermediateDirectories: true)
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: partial + "/trainable.safetensors"))
+        XCTAssertEqual(Checkpoints.list(directory: dir).map(\.step), [4, 8])
+        let resumed = try Trainer(model: TinyFamily(), data: MemorySource(count: 20), configuration: configuration(), runDirectory: run).run(resume: true)
+        XCTAssertEqual(resumed.ending, .completed)
+        XCTAssertEqual(resumed.steps, 12)
+    }
+
+    func testAccumulatedMicroBatchesEqualOneLargerBatch() throws {
+        func train(batch: Int, accumulation: Int) throws -> [String: [Float]] {
+            var c = configuration(steps: 3, method: .full)
+            c.batchSize = batch
+            c.gradientAccumulation = accumulation
+            c.saveEvery = 0
+            c.warmupSteps = 0
+            let family = TinyFamily()
+            _ = try Trainer(model: family, data: MemorySource(count: 48), configuration: c, runDirectory: temporaryRun()).run()
+            return Dictionary(uniqueKeysWithValues: family.net.parameters().map { ($0.key, $0.array.asArray(Float.self)) })
+        }
+        let big = try train(batch: 16, accumulation: 1)
+        let small = try train(batch: 4, accumulation: 4)
+        for (key, values) in big {
+            let worst = zip(values, small[key]!).map { Swift.abs($0 - $1) }.max()!
+            XCTAssertLessThan(worst, 1e-5, key)
+        }
+    }
+
+    func testQLoRATrainsAdaptersOverAQuantizedBase() throws {
+        var c = configuration(steps: 30, method: .qlora)
+        c.quantizationBits = 8
+        c.lora.loraDropout = 0
+        let family = TinyFamily()
+        let trainer = try Trainer(model: family, data: MemorySource(count: 64), configuration: c, runDirectory: temporaryRun())
+        let trainable = try trainer.prepare()
+        XCTAssertTrue(trainable.allSatisfy { $0.contains("lora_") })
+        XCTAssertTrue(family.net.parameters().contains { $0.key == "q_proj.scales" })
+        var losses: [Float] = []
+        _ = try trainer.run { p in
+            if p.event == .step { losses.append(p.loss) }
+            return .proceed
+        }
+        XCTAssertLessThan(losses.suffix(5).reduce(0, +), losses.prefix(5).reduce(0, +))
+    }
+
+    func testNonFiniteLossStopsNamingTheStepOrIsSkipped() throws {
+        let family = TinyFamily()
+        family.poison = true
+        XCTAssertThrowsError(try Trainer(model: family, data: MemorySource(count: 16), configuration: configuration(), runDirectory: temporaryRun()).run()) { error in
+            XCTAssertTrue("\(error)".contains("at step 1"), "\(error)")
+            XCTAssertTrue("\(error)".contains("no checkpoint"), "\(error)")
+        }
+        var c = configuration(steps: 3)
+        c.onNaN = "skip"
+        let summary = try Trainer(model: family, data: MemorySource(count: 16), configuration: c, runDirectory: temporaryRun()).run()
+        XCTAssertEqual(summary.steps, 3)
+    }
+
+    func testEarlyStoppingKeepsTheBestAdapter() throws {
+        let run = temporaryRun()
+        var c = configuration(steps: 40)
+        c.evalEvery = 2
+        c.patience = 2
+        let trainer = try Trainer(model: TinyFamily(), data: MemorySource(count: 16), configuration: c, runDirectory: run)
+        var calls = 0
+        trainer.validate = {
+            calls += 1
+            return ValidationResult(metrics: [("cer", [0.5, 0.3, 0.4, 0.35, 0.31][min(calls - 1, 4)])], samples: [("ab", "ac")])
+        }
+        let summary = try trainer.run()
+        XCTAssertEqual(summary.ending, .earlyStopped)
+        XCTAssertEqual(summary.bestMetric, 0.3)
+        XCTAssertEqual(summary.bestStep, 4)
+        XCTAssertEqual(summary.steps, 8)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: run + "/best/adapter_model.safetensors"))
+    }
+
+    func testStagesTrainOnlyTheirGroups() throws {
+        var c = configuration(steps: 6, method: .full)
+        c.stages = [TrainingStage(name: "head", steps: 3, learningRate: 1e-2, trainGroups: ["head"]), TrainingStage(name: "joint", steps: 3, learningRate: 1e-3)]
+        let family = TinyFamily()
+        let before = family.net.first.weight.asArray(Float.self)
+        let trainer = try Trainer(model: family, data: MemorySource(count: 32), configuration: c, runDirectory: temporaryRun())
+        var changedDuringStage1 = false
+        _ = try trainer.run { p in
+            if p.event == .step, p.step == 3 { changedDuringStage1 = family.net.first.weight.asArray(Float.self) != before }
+            return .proceed
+        }
+        XCTAssertFalse(changedDuringStage1)
+        XCTAssertNotEqual(family.net.first.weight.asArray(Float.self), before)
+    }
+}
