@@ -41,7 +41,8 @@ public func clipGradientNorm(
     _ gradients: [String: MLXArray], maxNorm: Float
 ) throws -> (gradients: [String: MLXArray], norm: Float) {
     guard !gradients.isEmpty else { return (gradients, 0) }
-    let squares = gradients.values.map { $0.asType(.float32).square().sum() }
+    // Sorted keys: dictionary order varies between instances, and so would the rounding of the sum.
+    let squares = gradients.keys.sorted().map { gradients[$0]!.asType(.float32).square().sum() }
     let total = sqrt(stacked(squares).sum())
     let norm = total.item(Float.self)
     guard norm.isFinite, norm > maxNorm else { return (gradients, norm) }
