@@ -27,9 +27,16 @@ test: setup
 	$(SWIFT) build --build-tests -j $(JOBS)
 	$(SWIFT) test --skip-build
 
-bench: setup
-	$(SWIFT) build -c release --product EngineBench -j $(JOBS)
+BENCH_DEPS := .deps/bench
+
+bench: setup $(BENCH_DEPS)/.installed
+	$(SWIFT) build -c release --product EngineBench --product MetricsBench -j $(JOBS)
 	python3 bench/engine.py
+	python3 bench/metrics.py
+
+$(BENCH_DEPS)/.installed: bench/requirements.txt
+	python3 -m pip install -q --disable-pip-version-check --target $(BENCH_DEPS) -r bench/requirements.txt
+	touch $@
 
 demo: build
 	$(RELEASE_BIN) doctor --train --steps 80

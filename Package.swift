@@ -69,6 +69,7 @@ let package = Package(
         // MARK: Benchmarks (driven by bench/*.py, which also runs the peers)
         .executableTarget(
             name: "EngineBench", dependencies: ["MLXEngine", "MLXNN"], path: "Benchmarks/EngineBench"),
+        .executableTarget(name: "MetricsBench", dependencies: ["OCRMetrics"], path: "Benchmarks/MetricsBench"),
 
         // MARK: Tests (one per library target)
         .testTarget(name: "MLXEngineTests", dependencies: ["MLXEngine"]),

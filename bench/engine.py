@@ -11,6 +11,7 @@ import argparse, json, os, platform, statistics, subprocess, sys, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, ".deps", "python"))
+sys.path.insert(1, os.path.join(ROOT, ".deps", "bench"))
 
 import numpy as np  # noqa: E402
 import mlx.core as mx  # noqa: E402

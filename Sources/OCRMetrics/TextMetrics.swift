@@ -210,9 +210,19 @@ public enum TextMetrics {
         return scorer.score(reference: reference, prediction: prediction).cer
     }
 
-    /// Micro-averaged corpus CER (Σ edits / max(Σ reference length, 1)).
+    /// Micro-averaged corpus CER (Σ edits / max(Σ reference length, 1)). Computes only what
+    /// CER needs (no words, BLEU or bags of characters).
     public static func cer(references: [String], predictions: [String], options: MetricOptions = .default) -> Double {
-        evaluate(zipPairs(references, predictions), options: options).report.cer
+        precondition(references.count == predictions.count, "references and predictions differ in count")
+        var preprocessor = TextPreprocessor(options: options)
+        var edits = 0
+        var length = 0
+        for (reference, prediction) in zip(references, predictions) {
+            let r = preprocessor.characters(reference)
+            edits += Levenshtein.distance(r, preprocessor.characters(prediction))
+            length += r.count
+        }
+        return Double(edits) / Double(max(length, 1))
     }
 
     /// WER of one pair: word edits / max(reference words, 1).

@@ -112,19 +112,28 @@ public struct TextPreprocessor: Sendable {
     /// Runs the whole pipeline on `string`.
     public mutating func prepare(_ string: String) -> PreparedText {
         let text = Self.normalize(string, options: options)
+        let characters = characterUnits(ofNormalized: text)
+        let words = Self.words(text).map { wordVocabulary.id(for: String($0)) }
+        return PreparedText(text: text, characters: characters, words: words)
+    }
+
+    /// The character-unit ids of `string` only (what CER needs; no words, no text).
+    public mutating func characters(_ string: String) -> [Int] {
+        characterUnits(ofNormalized: Self.normalize(string, options: options))
+    }
+
+    private mutating func characterUnits(ofNormalized text: String) -> [Int] {
         let characterText = Self.characterText(text, ignoreWhitespace: options.ignoreWhitespace)
         var characters: [Int] = []
         let scalars = characterText.unicodeScalars
+        characters.reserveCapacity(characterText.utf8.count)
         if options.unit == .codepoint || scalars.allSatisfy({ Self.isSimpleScalar($0.value) }) {
             // Code points, or graphemes that are all single code points.
-            characters.reserveCapacity(characterText.utf8.count)
             for scalar in scalars { characters.append(Int(scalar.value)) }
         } else {
-            characters.reserveCapacity(characterText.utf8.count)
             for character in characterText { characters.append(characterVocabulary.id(for: character)) }
         }
-        let words = Self.words(text).map { wordVocabulary.id(for: String($0)) }
-        return PreparedText(text: text, characters: characters, words: words)
+        return characters
     }
 
     // MARK: Pipeline steps
