@@ -29,7 +29,7 @@ let package = Package(
         .target(
             name: "CMLXShim",
             cxxSettings: [
-                .unsafeFlags(["-I\(mlxRoot)/include", "-O2", "-fexceptions"]),
+                .unsafeFlags(["-I\(mlxRoot)/include", "-O3", "-fexceptions"]),
             ],
             linkerSettings: [
                 .unsafeFlags([

@@ -86,10 +86,40 @@ func transformerStepMilliseconds(steps: Int) throws -> Double {
     return median(times) * 1000
 }
 
+// MARK: - Depthwise block
+
+/// Median milliseconds of forward+backward through a depthwise 3×3 + pointwise 1×1 block
+/// on [16, 24, 160, 64] (NHWC): ocrtune's routing (its depthwise kernel, the 1×1 as a matmul,
+/// as MLXNN's Conv2d does) or MLX's conv2d for both.
+func depthwiseBlockMilliseconds(ours: Bool, steps: Int) throws -> Double {
+    let x = MLXRandom.normal([16, 24, 160, 64], key: MLXRandom.key(5))
+    let dw = MLXRandom.normal([64, 3, 3, 1], key: MLXRandom.key(6)) * 0.1
+    let pw = MLXRandom.normal([64, 1, 1, 64], key: MLXRandom.key(7)) * 0.1
+    try eval(x, dw, pw)
+    let f: ArrayFunction.Body = { a in
+        if ours {
+            let h = depthwiseConv2d(a[0], a[1], padding: (1, 1))
+            return [matmul(h.reshaped(-1, 64), a[2].reshaped(64, 64).T).square().mean()]
+        }
+        let h = conv2d(a[0], a[1], padding: (1, 1), groups: 64)
+        return [conv2d(h, a[2]).square().mean()]
+    }
+    var times: [Double] = []
+    for i in 0 ..< steps + 2 {
+        let t = Date()
+        let (v, g) = try valueAndGrad(f, [x, dw, pw])
+        try eval(v + g)
+        if i >= 2 { times.append(Date().timeIntervalSince(t)) }
+    }
+    return median(times) * 1000
+}
+
 let steps = Int(CommandLine.arguments.dropFirst().first ?? "10") ?? 10
 let result: [String: Any] = [
     "matmul_gflops": try matmulGFLOPS(),
     "transformer_step_ms": try transformerStepMilliseconds(steps: steps),
+    "depthwise_block_ms_ocrtune": try depthwiseBlockMilliseconds(ours: true, steps: steps),
+    "depthwise_block_ms_mlx": try depthwiseBlockMilliseconds(ours: false, steps: steps),
     "mlx_version": Engine.version,
     "blas": Engine.blas,
 ]

@@ -29,6 +29,19 @@ public func conv2d(
     }
 }
 
+/// Depthwise 2-D convolution (groups == channels): `input` [N, H, W, C], `weight` [C, KH, KW, 1].
+/// float32 on the CPU runs ocrtune's own kernel (an MLX custom primitive with its gradients,
+/// much faster than the generic grouped path); other dtypes and devices use ``conv2d``.
+public func depthwiseConv2d(
+    _ input: MLXArray, _ weight: MLXArray, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0)
+) -> MLXArray {
+    call("depthwise_conv2d") { out in
+        withInts([stride.0, stride.1]) { s, _ in
+            withInts([padding.0, padding.1]) { p, _ in cmlx_depthwise_conv2d(out, input.handle, weight.handle, s, p) }
+        }
+    }
+}
+
 // MARK: - Fused kernels (mlx::core::fast)
 
 public func rmsNorm(_ x: MLXArray, weight: MLXArray?, eps: Float) -> MLXArray {

@@ -64,6 +64,16 @@ final class LayerTests: XCTestCase {
         XCTAssertEqual(Conv1d(inputChannels: 4, outputChannels: 6, kernelSize: 3)(zeros([1, 10, 4])).shape, [1, 8, 6])
     }
 
+    func testConv2dFastPathsEqualTheGenericConvolution() {
+        let x = MLXRandom.normal([2, 6, 10, 8], key: MLXRandom.key(21))
+        let pointwise = Conv2d(inputChannels: 8, outputChannels: 12, kernelSize: (1, 1), key: MLXRandom.key(22))
+        let depthwise = Conv2d(inputChannels: 8, outputChannels: 8, kernelSize: (3, 3), stride: (2, 1), padding: (1, 1), groups: 8, key: MLXRandom.key(23))
+        for layer in [pointwise, depthwise] {
+            let generic = conv2d(x, layer.weight, stride: layer.stride, padding: layer.padding, groups: layer.groups) + layer.bias!
+            XCTAssertLessThan(abs(layer(x) - generic).max().item(Float.self), 1e-5)
+        }
+    }
+
     func testIncrementalDecodingWithKVCacheEqualsCausalAttention() {
         let attention = MultiHeadAttention(dimensions: 8, heads: 2)
         let x = MLXRandom.normal([1, 5, 8], key: MLXRandom.key(3))

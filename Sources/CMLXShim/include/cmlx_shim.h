@@ -170,6 +170,9 @@ int cmlx_scatter_add(cmlx_array* out, cmlx_array a, cmlx_vec indices, cmlx_array
 
 int cmlx_conv1d(cmlx_array* out, cmlx_array input, cmlx_array weight, int stride, int padding, int dilation, int groups);
 int cmlx_conv2d(cmlx_array* out, cmlx_array input, cmlx_array weight, const int* stride, const int* padding, const int* dilation, int groups);
+/// Depthwise 2-D convolution (groups == channels): input [N, H, W, C], weight [C, KH, KW, 1].
+/// float32 on the CPU runs ocrtune's kernel (with its gradients); otherwise MLX's conv2d.
+int cmlx_depthwise_conv2d(cmlx_array* out, cmlx_array input, cmlx_array weight, const int* stride, const int* padding);
 int cmlx_rms_norm(cmlx_array* out, cmlx_array x, cmlx_array weight /*nullable*/, float eps);
 int cmlx_layer_norm(cmlx_array* out, cmlx_array x, cmlx_array weight /*nullable*/, cmlx_array bias /*nullable*/, float eps);
 int cmlx_rope(cmlx_array* out, cmlx_array x, int dims, bool traditional, float base, bool has_base, float scale, int offset, cmlx_array freqs /*nullable*/);

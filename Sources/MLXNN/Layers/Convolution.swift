@@ -69,8 +69,19 @@ open class Conv2d: Module, UnaryLayer {
         super.init()
     }
 
+    /// Routes to the fastest equivalent kernel: a matmul for 1×1 convolutions, ocrtune's
+    /// depthwise kernel when groups equal the channels, MLX's conv2d otherwise.
     open func callAsFunction(_ x: MLXArray) -> MLXArray {
-        let y = conv2d(x, weight, stride: stride, padding: padding, dilation: dilation, groups: groups)
+        let (out, kh, kw, inPerGroup) = (weight.dim(0), weight.dim(1), weight.dim(2), weight.dim(3))
+        let y: MLXArray
+        if kh == 1 && kw == 1 && stride == (1, 1) && padding == (0, 0) && groups == 1 {
+            let s = x.shape
+            y = matmul(x.reshaped(-1, s[3]), weight.reshaped(out, inPerGroup).T).reshaped(s[0], s[1], s[2], out)
+        } else if inPerGroup == 1 && groups == out && groups == x.dim(3) && dilation == (1, 1) {
+            y = depthwiseConv2d(x, weight, stride: stride, padding: padding)
+        } else {
+            y = conv2d(x, weight, stride: stride, padding: padding, dilation: dilation, groups: groups)
+        }
         return bias.map { y + $0 } ?? y
     }
 
