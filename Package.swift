@@ -74,7 +74,7 @@ let package = Package(
         // MARK: Tests (one per library target)
         .testTarget(name: "MLXEngineTests", dependencies: ["MLXEngine"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
-        .testTarget(name: "MLXNNTests", dependencies: ["MLXNN", "MLXOptimizers"]),
+        .testTarget(name: "MLXNNTests", dependencies: ["MLXNN", "MLXOptimizers"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MLXOptimizersTests", dependencies: ["MLXOptimizers", "MLXNN"]),
         .testTarget(name: "OCRMetricsTests", dependencies: ["OCRMetrics"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OCREvaluationTests", dependencies: ["OCREvaluation"]),

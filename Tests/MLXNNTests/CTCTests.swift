@@ -97,3 +97,46 @@ final class CTCTests: XCTestCase {
         XCTAssertTrue(pastEnd.allSatisfy { $0 == 0 })
     }
 }
+
+/// Parity with torch.nn.functional.ctc_loss on the committed fixture (tools/make_ctc_fixtures.py).
+final class CTCTorchParityTests: XCTestCase {
+    struct Fixture: Decodable {
+        struct Case: Decodable {
+            let logits: [Double]
+            let shape: [Int]
+            let targets: [Int32]
+            let max_target: Int
+            let input_lengths: [Int]
+            let target_lengths: [Int]
+            let loss_none: [Double]
+            let grad_none: [Double]
+            let loss_mean: [Double]
+            let grad_mean: [Double]
+        }
+        let cases: [Case]
+    }
+
+    func testLossAndGradientMatchPyTorch() throws {
+        let url = Bundle.module.url(forResource: "ctc_torch", withExtension: "json", subdirectory: "Fixtures")!
+        let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
+        XCTAssertEqual(fixture.cases.count, 4)
+        for (i, c) in fixture.cases.enumerated() {
+            let logits = MLXArray(c.logits.map(Float.init), c.shape)
+            let targets = MLXArray(c.targets, [c.shape[0], c.max_target])
+            for (reduction, expectedLoss, expectedGrad) in [(CTCReduction.none, c.loss_none, c.grad_none), (.mean, c.loss_mean, c.grad_mean)] {
+                let f: ArrayFunction.Body = { x in
+                    [ctcLoss(logProbs: logSoftmax(x[0], axis: -1), targets: targets, inputLengths: c.input_lengths,
+                             targetLengths: c.target_lengths, reduction: reduction).sum()]
+                }
+                let loss = ctcLoss(logProbs: logSoftmax(logits, axis: -1), targets: targets, inputLengths: c.input_lengths,
+                                   targetLengths: c.target_lengths, reduction: reduction)
+                for (a, b) in zip(loss.asArray(Float.self), expectedLoss) {
+                    XCTAssertEqual(Double(a), b, accuracy: 1e-4 * Swift.max(1, Swift.abs(b)), "case \(i) \(reduction) loss")
+                }
+                let grad = try valueAndGrad(f, [logits]).gradients[0].asArray(Float.self)
+                let worst = zip(grad, expectedGrad).map { Swift.abs(Double($0) - $1) }.max()!
+                XCTAssertLessThan(worst, 1e-4, "case \(i) \(reduction) gradient")
+            }
+        }
+    }
+}
