@@ -13,6 +13,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, ".deps", "python"))
 sys.path.insert(1, os.path.join(ROOT, ".deps", "bench"))
 
+# PyTorch (the depthwise-block peer) is optional: ~5 GB, so it is not installed by `make bench`.
+# Point OCRTUNE_TORCH_SITE at a site-packages folder that has it.
+if os.environ.get("OCRTUNE_TORCH_SITE"):
+    sys.path.append(os.environ["OCRTUNE_TORCH_SITE"])
+try:
+    import torch  # noqa: E402
+except ImportError:
+    torch = None
+
 import numpy as np  # noqa: E402
 import mlx.core as mx  # noqa: E402
 import mlx.nn as nn  # noqa: E402
@@ -80,6 +89,25 @@ def python_step_ms(steps):
     return statistics.median(times) * 1000
 
 
+def torch_block_ms(steps):
+    """The depthwise 3x3 + pointwise block of EngineBench in PyTorch (NCHW), forward+backward."""
+    torch.manual_seed(0)
+    torch.set_num_threads(os.cpu_count())
+    x = torch.randn(16, 64, 24, 160, requires_grad=True)
+    dw = (torch.randn(64, 1, 3, 3) * 0.1).requires_grad_(True)
+    pw = (torch.randn(64, 64, 1, 1) * 0.1).requires_grad_(True)
+    times = []
+    for i in range(steps + 2):
+        t = time.perf_counter()
+        h = torch.nn.functional.conv2d(x, dw, padding=1, groups=64)
+        loss = (torch.nn.functional.conv2d(h, pw) ** 2).mean()
+        loss.backward()
+        x.grad = dw.grad = pw.grad = None
+        if i >= 2:
+            times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1000
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=10)
@@ -89,15 +117,20 @@ def main():
     args = parser.parse_args()
 
     # Interleave the sides so that both see the same machine state.
-    swift_runs, np_runs, py_runs = [], [], []
+    swift_runs, np_runs, py_runs, torch_runs = [], [], [], []
     for _ in range(args.rounds):
         out = subprocess.run([args.binary, str(args.steps)], check=True, capture_output=True, text=True).stdout
         swift_runs.append(json.loads(out))
         np_runs.append(numpy_gflops())
         py_runs.append(python_step_ms(args.steps))
+        if torch is not None:
+            torch_runs.append(torch_block_ms(args.steps))
     swift = dict(swift_runs[0])
     swift["matmul_gflops"] = statistics.median(r["matmul_gflops"] for r in swift_runs)
     swift["transformer_step_ms"] = statistics.median(r["transformer_step_ms"] for r in swift_runs)
+    for key in ["depthwise_block_ms_ocrtune", "depthwise_block_ms_mlx"]:
+        swift[key] = statistics.median(r[key] for r in swift_runs)
+    torch_ms = statistics.median(torch_runs) if torch_runs else None
     np_gflops = statistics.median(np_runs)
     py_ms = statistics.median(py_runs)
 
@@ -114,9 +147,15 @@ def main():
         "python_step_ms": round(py_ms, 2),
         "swift_vs_python_step_ratio": round(py_ms / swift["transformer_step_ms"], 3),
         "swift_vs_python_step_target": 0.95,
+        "depthwise_block_ms_ocrtune": round(swift["depthwise_block_ms_ocrtune"], 2),
+        "depthwise_block_ms_mlx_conv2d": round(swift["depthwise_block_ms_mlx"], 2),
+        "depthwise_block_ms_pytorch": round(torch_ms, 2) if torch_ms else None,
+        "depthwise_block_ocrtune_vs_mlx_ratio": round(swift["depthwise_block_ms_mlx"] / swift["depthwise_block_ms_ocrtune"], 3),
+        "depthwise_block_ocrtune_vs_pytorch_ratio": round(torch_ms / swift["depthwise_block_ms_ocrtune"], 3) if torch_ms else None,
+        "pytorch_version": torch.__version__ if torch is not None else None,
         "rounds": args.rounds,
         "steps_per_round": args.steps,
-        "notes": "ratios: higher is better for ocrtune; step ratio = python_ms / swift_ms",
+        "notes": "ratios: higher is better for ocrtune (peer time / ocrtune time); the depthwise block is 16x64x24x160 depthwise 3x3 + pointwise, forward+backward",
     }
     result["targets_met"] = bool(result["matmul_vs_numpy_ratio"] >= 0.8 and result["swift_vs_python_step_ratio"] >= 0.95)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
