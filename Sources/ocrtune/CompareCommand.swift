@@ -9,9 +9,10 @@ struct CompareCommand: ParsableCommand {
         commandName: "compare",
         abstract: "Compare two evaluation runs: metric deltas with 95% intervals, fixed and broken samples.",
         discussion: """
-            Samples are matched by id. Intervals come from a paired bootstrap: the same resample of
-            samples is scored in both runs, and the 2.5th/97.5th percentiles of B − A are reported.
-            Prints the comparison as JSON and writes an HTML page with the changed samples.
+            Samples are matched by id. Intervals come from a paired bootstrap: the same
+            resample of samples is scored in both runs, and the 2.5th/97.5th percentiles
+            of B − A are reported. Prints the comparison as JSON and writes an HTML page
+            with the changed samples.
 
             Examples:
               ocrtune compare runs/eval-before runs/eval-after --out compare.html

@@ -11,9 +11,10 @@ struct DoctorCommand: ParsableCommand {
         commandName: "doctor",
         abstract: "Print the engine's version, BLAS, devices and threads, and run a self-check.",
         discussion: """
-            The self-check runs a matmul, a gradient against finite differences and a few
-            optimizer steps. With --train it also runs a tiny LoRA fine-tuning run of a small
-            transformer on a synthetic next-token task and shows the loss falling.
+            The self-check runs a matmul, a gradient against finite differences and a
+            few optimizer steps. With --train it also runs a tiny LoRA fine-tuning run
+            of a small transformer on a synthetic next-token task and shows the loss
+            falling.
 
             Examples:
               ocrtune doctor

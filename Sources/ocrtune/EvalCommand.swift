@@ -10,17 +10,21 @@ struct EvalCommand: ParsableCommand {
         commandName: "eval",
         abstract: "Measure a model on a dataset split: predictions, metrics and an HTML report.",
         discussion: """
-            Writes RUN/predictions.jsonl (id, reference, prediction, per-sample scores, latency),
-            RUN/metrics.json (the keys of `ocrtune score`, plus a "run" object) and RUN/report.html
-            (summary, per-sample CER histogram, worst samples with images and differences, confusions).
+            Writes RUN/predictions.jsonl (id, reference, prediction, per-sample scores,
+            latency), RUN/metrics.json (the keys of `ocrtune score`, plus a "run"
+            object) and RUN/report.html (summary, per-sample CER histogram, worst
+            samples with images and differences, confusions).
 
-            --model takes a model folder, or external:PRED.jsonl to evaluate predictions made
-            elsewhere (lines {"id", "prediction"} and, without --data, "reference").
+            --model takes a model folder, or external:PRED.jsonl to evaluate predictions
+            made elsewhere (lines {"id", "prediction"} and, without --data,
+            "reference").
 
             Examples:
-              ocrtune eval --model runs/demo/model --data data/persian --split test --out runs/eval-after
+              ocrtune eval --model runs/fa/model-merged --data data/persian \\
+                           --split test --out runs/eval-after
               ocrtune eval --model external:preds.jsonl --out runs/eval-external
-              ocrtune eval --model external:preds.jsonl --data data/persian --split test --out runs/x
+              ocrtune eval --model external:preds.jsonl --data data/persian \\
+                           --split test --out runs/x
             """)
 
     @Option(help: "A model folder, or external:PRED.jsonl.")

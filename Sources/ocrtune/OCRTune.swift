@@ -15,15 +15,15 @@ struct OCRTune: ParsableCommand {
             (LoRA, QLoRA or full), compare before and after, export and serve.
 
             Examples:
-              ocrtune doctor                      check the engine, BLAS, devices and threads
-              ocrtune doctor --train              also run a tiny LoRA training run end to end
-              ocrtune score preds.jsonl           CER, WER, NED, exact match, BLEU of predictions
+              ocrtune doctor                 engine, BLAS, devices, threads
+              ocrtune doctor --train         plus a tiny LoRA training run
+              ocrtune score preds.jsonl      CER, WER, NED, exact match, BLEU
               ocrtune eval --model external:preds.jsonl --out runs/a
                                                   predictions, metrics and report.html
               ocrtune compare runs/a runs/b --out compare.html
                                                   before/after with bootstrap intervals
             """,
         version: version,
-        subcommands: [DoctorCommand.self, ScoreCommand.self, EvalCommand.self, CompareCommand.self]
+        subcommands: [DoctorCommand.self, ScoreCommand.self, EvalCommand.self, CompareCommand.self, TrainCommand.self, ExportCommand.self]
     )
 }

@@ -11,11 +11,12 @@ struct ScoreCommand: ParsableCommand {
         discussion: """
             Input is JSON Lines, one sample per line:
               {"id": "p1", "reference": "ground truth", "prediction": "model output"}
-            ("id" is optional). For key-value extraction use objects instead of
-            strings: {"reference": {"total": "12.50"}, "prediction": {"total": "12.5"}}
-            and the report has field-level precision/recall/F1 under "fields".
+            ("id" is optional). For key-value extraction use objects instead of strings:
+            {"reference": {"total": "12.50"}, "prediction": {"total": "12.5"}} and the
+            report has field-level precision/recall/F1 under "fields".
 
-            Definitions (all corpus values are micro averages unless named _mean/_median):
+            Definitions (all corpus values are micro averages unless named
+            _mean/_median):
               cer          sum(char edits) / sum(reference chars); may exceed 1
               wer          sum(word edits) / sum(reference words); words are split
                            as jiwer 4.0 does (runs of whitespace, single spaces)
@@ -24,8 +25,8 @@ struct ScoreCommand: ParsableCommand {
               char_*       bag-of-characters precision/recall/F1
               bleu         sacreBLEU corpus BLEU (13a, 4-gram), 0-100
             A sample with an empty reference counts its edits over a length of 1.
-            Leading/trailing whitespace is never counted (as in jiwer). With
-            --unit codepoint --normalize none, cer and wer equal jiwer's.
+            Leading/trailing whitespace is never counted (as in jiwer). With --unit
+            codepoint --normalize none, cer and wer equal jiwer's.
 
             Examples:
               ocrtune score preds.jsonl

@@ -1,0 +1,82 @@
+// How `ocrtune train` and `ocrtune export` reach model families.
+
+import Foundation
+import OCRTraining
+
+/// Options of `ocrtune train` that families interpret (beyond the trainer's configuration).
+struct FamilyTrainingOptions {
+    /// Characters to add to the model's vocabulary (CTC families).
+    var addCharacters: [Character] = []
+    /// Add every training-set character the model cannot emit (with a warning listing them).
+    var extendVocabularyFromData = true
+    /// A general dataset mixed into each batch against forgetting: (folder, fraction of each batch).
+    var mix: (dataset: String, ratio: Double)?
+    /// Split used for validation during training.
+    var validationSplit = "val"
+}
+
+/// A prepared training run of one family.
+protocol TrainingSession: AnyObject {
+    var totalSteps: Int { get }
+    /// What was set up, for the terminal (trainable parameters, vocabulary changes, …).
+    var setupNotes: [String] { get }
+    func run(resume: Bool, progress: (TrainingProgress) -> TrainingControl) throws -> TrainingSummary
+    /// Writes base + trained weights in the base model's own layout (LoRA merged).
+    func exportMerged(to directory: String) throws
+}
+
+/// A model family as the CLI sees it.
+protocol TrainingFamily {
+    /// Whether this family loads a model folder whose config.json has this `model_type`.
+    static func handles(modelType: String) -> Bool
+    static func session(
+        model: String, data: String, run: String, configuration: TrainingConfiguration, options: FamilyTrainingOptions
+    ) throws -> TrainingSession
+    /// A session over an existing run's folder (for `export --merge`).
+    static func session(exporting run: String, model: String) throws -> TrainingSession
+}
+
+enum TrainingFamilies {
+    /// Families in the order they are tried.
+    static let all: [TrainingFamily.Type] = []
+
+    static func family(forModel path: String) throws -> TrainingFamily.Type {
+        let type = try modelType(of: path)
+        guard let family = all.first(where: { $0.handles(modelType: type) }) else {
+            throw CLIError("\(path)/config.json: no trainable model family for model_type \"\(type)\" in this build")
+        }
+        return family
+    }
+
+    static func modelType(of path: String) throws -> String {
+        let config = (path as NSString).appendingPathComponent("config.json")
+        guard let data = FileManager.default.contents(atPath: config),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { throw CLIError("\(config): not found or not JSON (is \(path) a model folder?)") }
+        guard let type = object["model_type"] as? String else { throw CLIError("\(config): no \"model_type\"") }
+        return type
+    }
+}
+
+/// `RUN/run.json`: what a run was started from, so `export` and `--resume` find it again.
+struct RunOrigin: Codable {
+    var model: String
+    var data: String
+    var command: [String]
+
+    static func path(_ run: String) -> String { (run as NSString).appendingPathComponent("run.json") }
+
+    func write(to run: String) throws {
+        try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try encoder.encode(self).write(to: URL(fileURLWithPath: Self.path(run)), options: .atomic)
+    }
+
+    static func read(from run: String) throws -> RunOrigin {
+        guard let data = FileManager.default.contents(atPath: path(run)) else {
+            throw CLIError("\(path(run)): not found (is \(run) a training run folder?)")
+        }
+        return try JSONDecoder().decode(RunOrigin.self, from: data)
+    }
+}
