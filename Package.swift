@@ -46,15 +46,18 @@ let package = Package(
         .target(name: "MLXNN", dependencies: ["MLXEngine"]),
         .target(name: "MLXOptimizers", dependencies: ["MLXEngine", "MLXNN"]),
 
+        // MARK: Shared utilities (seeded RNG, atomic folders)
+        .target(name: "OCRSupport"),
+
         // MARK: Images
         .target(name: "OCRImaging"),
 
         // MARK: Training
-        .target(name: "OCRTraining", dependencies: ["MLXEngine", "MLXNN", "MLXOptimizers"]),
+        .target(name: "OCRTraining", dependencies: ["MLXEngine", "MLXNN", "MLXOptimizers", "OCRSupport"]),
 
         // MARK: Evaluation
         .target(name: "OCRMetrics"),
-        .target(name: "OCREvaluation", dependencies: ["OCRMetrics", "OCRImaging"]),
+        .target(name: "OCREvaluation", dependencies: ["OCRMetrics", "OCRImaging", "OCRSupport"]),
 
         // MARK: Command-line program
         .executableTarget(
@@ -73,12 +76,13 @@ let package = Package(
 
         // MARK: Tests (one per library target)
         .testTarget(name: "MLXEngineTests", dependencies: ["MLXEngine"]),
-        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "OCRSupport"]),
         .testTarget(name: "MLXNNTests", dependencies: ["MLXNN", "MLXOptimizers"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MLXOptimizersTests", dependencies: ["MLXOptimizers", "MLXNN"]),
-        .testTarget(name: "OCRMetricsTests", dependencies: ["OCRMetrics"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "OCRMetricsTests", dependencies: ["OCRMetrics", "OCRSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OCREvaluationTests", dependencies: ["OCREvaluation"]),
-        .testTarget(name: "OCRTrainingTests", dependencies: ["OCRTraining", "MLXNN", "MLXEngine"]),
+        .testTarget(name: "OCRTrainingTests", dependencies: ["OCRTraining", "MLXNN", "MLXEngine", "OCRSupport"]),
+        .testTarget(name: "OCRSupportTests", dependencies: ["OCRSupport"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx20

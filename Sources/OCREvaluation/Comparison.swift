@@ -1,6 +1,7 @@
 // Before/after comparison of two runs on the same samples, with paired-bootstrap intervals.
 
 import Foundation
+import OCRSupport
 
 // MARK: - Results
 
@@ -99,20 +100,5 @@ public enum Comparison {
             broken: pairs.filter { $0.0.exactMatch && !$0.1.exactMatch }.map(\.0.id),
             improved: pairs.filter { $0.1.cer < $0.0.cer }.map(\.0.id),
             worsened: pairs.filter { $0.1.cer > $0.0.cer }.map(\.0.id))
-    }
-}
-
-// MARK: - Random numbers
-
-/// SplitMix64: a small, fast, seedable generator (Steele et al., 2014).
-public struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -2,6 +2,7 @@
 
 import Foundation
 import OCRMetrics
+import OCRSupport
 
 /// What identifies a run in its files and report.
 public struct RunInfo: Codable, Equatable, Sendable {
@@ -31,22 +32,12 @@ public enum RunFolder {
     /// Writes the run into `path` through a temporary folder renamed at the end, so a
     /// half-written run never looks complete. An existing run at `path` is replaced.
     public static func write(_ result: EvaluationResult, info: RunInfo, options: EvaluationOptions, to path: String) throws {
-        let fm = FileManager.default
-        let target = URL(fileURLWithPath: path).standardizedFileURL
-        let parent = target.deletingLastPathComponent()
-        try fm.createDirectory(at: parent, withIntermediateDirectories: true)
-        let temporary = parent.appendingPathComponent(".\(target.lastPathComponent).tmp-\(UUID().uuidString)")
-        try fm.createDirectory(at: temporary, withIntermediateDirectories: true)
-        do {
-            try predictionsJSONL(result.records).write(to: temporary.appendingPathComponent(predictionsFile))
-            try metricsJSON(result, info: info).write(to: temporary.appendingPathComponent(metricsFile))
+        try AtomicDirectory.write(to: path) { temporary in
+            let folder = URL(fileURLWithPath: temporary)
+            try predictionsJSONL(result.records).write(to: folder.appendingPathComponent(predictionsFile))
+            try metricsJSON(result, info: info).write(to: folder.appendingPathComponent(metricsFile))
             let html = HTMLReport.render(result, info: info, options: options)
-            try Data(html.utf8).write(to: temporary.appendingPathComponent(reportFile))
-            if fm.fileExists(atPath: target.path) { try fm.removeItem(at: target) }
-            try fm.moveItem(at: temporary, to: target)
-        } catch {
-            try? fm.removeItem(at: temporary)
-            throw error
+            try Data(html.utf8).write(to: folder.appendingPathComponent(reportFile))
         }
     }
 

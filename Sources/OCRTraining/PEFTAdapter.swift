@@ -3,6 +3,7 @@
 import Foundation
 import MLXEngine
 import MLXNN
+import OCRSupport
 
 /// PEFT stores adapter weights of a transformers model under `base_model.model.<module path>`,
 /// with the adapter name ("default") removed: `base_model.model.layers.0.q_proj.lora_A.weight`.
@@ -29,7 +30,7 @@ public enum PEFTAdapter {
             "fan_in_fan_out": false, "inference_mode": true, "init_lora_weights": true,
             "modules_to_save": NSNull(), "revision": NSNull(), "use_dora": false,
         ]
-        try writeAtomically(directory: directory) { temporary in
+        try AtomicDirectory.write(to: directory) { temporary in
             let json = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
             try json.write(to: URL(fileURLWithPath: (temporary as NSString).appendingPathComponent(configFile)))
             var arrays: [String: MLXArray] = [:]
@@ -63,22 +64,5 @@ public enum PEFTAdapter {
             weights[k] = array
         }
         return (configuration, weights, object["base_model_name_or_path"] as? String)
-    }
-}
-
-/// Runs `body` on a temporary folder beside `directory`, then renames it into place.
-func writeAtomically(directory: String, _ body: (String) throws -> Void) throws {
-    let fm = FileManager.default
-    let url = URL(fileURLWithPath: directory).standardizedFileURL
-    try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-    let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(UUID().uuidString.prefix(8))").path
-    try fm.createDirectory(atPath: temporary, withIntermediateDirectories: true)
-    do {
-        try body(temporary)
-        if fm.fileExists(atPath: url.path) { try fm.removeItem(at: url) }
-        try fm.moveItem(atPath: temporary, toPath: url.path)
-    } catch {
-        try? fm.removeItem(atPath: temporary)
-        throw error
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 import MLXEngine
 import MLXNN
 import MLXOptimizers
+import OCRSupport
 
 /// What a finished (or stopped) run produced.
 public struct TrainingSummary: Sendable {
@@ -308,7 +309,7 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
     public func saveOutput(to directory: String) throws {
         let module = model.module
         if configuration.method == .full {
-            try writeAtomically(directory: directory) { temporary in
+            try AtomicDirectory.write(to: directory) { temporary in
                 try module.saveParameters(to: (temporary as NSString).appendingPathComponent("model.safetensors"), metadata: ["format": "pt"])
             }
         } else {

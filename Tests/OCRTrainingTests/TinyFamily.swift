@@ -3,6 +3,7 @@
 import Foundation
 import MLXEngine
 import MLXNN
+import OCRSupport
 import OCRTraining
 
 /// y = W₂ tanh(W₁ x) with LoRA-able layers named like a transformer's.
@@ -49,8 +50,8 @@ final class MemorySource: BatchSource {
     private var order: [Int] = []
 
     init(count: Int, seed: UInt64 = 1) {
-        var rng = SplitMixForTests(seed: 99)
-        xs = (0 ..< count).map { _ in (0 ..< 64).map { _ in Float(rng.unit() * 2 - 1) } }
+        var rng = SplitMix64(seed: 99)
+        xs = (0 ..< count).map { _ in (0 ..< 64).map { _ in Float(rng.nextUnit() * 2 - 1) } }
         ys = xs.map { x in Foundation.sin(x[0] * 2) + 0.5 * x[1] * x[2] }
         self.seed = seed
         order = permutation(epoch: 0)
@@ -59,7 +60,7 @@ final class MemorySource: BatchSource {
     var samplesPerEpoch: Int { xs.count }
 
     private func permutation(epoch: Int) -> [Int] {
-        var rng = SplitMixForTests(seed: seed &+ UInt64(epoch) &* 1_000_003)
+        var rng = SplitMix64(seed: seed &+ UInt64(epoch) &* 1_000_003)
         var o = Array(0 ..< xs.count)
         for i in stride(from: o.count - 1, to: 0, by: -1) { o.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
         return o
@@ -78,19 +79,6 @@ final class MemorySource: BatchSource {
             x: MLXArray(ids.flatMap { xs[$0] }, [ids.count, 64]),
             y: MLXArray(ids.map { ys[$0] }, [ids.count, 1]))
     }
-}
-
-struct SplitMixForTests {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }
 
 func temporaryRun(_ name: String = "run") -> String {

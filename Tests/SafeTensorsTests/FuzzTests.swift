@@ -1,6 +1,7 @@
 // FuzzTests.swift — seeded random mutations must parse or throw, never crash.
 
 import Foundation
+import OCRSupport
 import XCTest
 @testable import SafeTensors
 

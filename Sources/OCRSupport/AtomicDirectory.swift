@@ -1,0 +1,25 @@
+// Writing a folder so that it is either complete or absent.
+
+import Foundation
+
+public enum AtomicDirectory {
+    /// Runs `body` on a fresh temporary folder beside `path`, then renames it to `path`
+    /// (replacing an existing folder). On failure the temporary folder is removed and
+    /// nothing at `path` changes, so a half-written output never looks complete.
+    public static func write(to path: String, _ body: (String) throws -> Void) throws {
+        let fm = FileManager.default
+        let target = URL(fileURLWithPath: path).standardizedFileURL
+        let parent = target.deletingLastPathComponent()
+        try fm.createDirectory(at: parent, withIntermediateDirectories: true)
+        let temporary = parent.appendingPathComponent(".\(target.lastPathComponent).tmp-\(UUID().uuidString.prefix(8))")
+        try fm.createDirectory(at: temporary, withIntermediateDirectories: true)
+        do {
+            try body(temporary.path)
+            if fm.fileExists(atPath: target.path) { try fm.removeItem(at: target) }
+            try fm.moveItem(at: temporary, to: target)
+        } catch {
+            try? fm.removeItem(at: temporary)
+            throw error
+        }
+    }
+}
