@@ -30,9 +30,11 @@ test: setup
 BENCH_DEPS := .deps/bench
 
 bench: setup $(BENCH_DEPS)/.installed
-	$(SWIFT) build -c release --product EngineBench --product MetricsBench -j $(JOBS)
+	$(SWIFT) build -c release --product EngineBench --product MetricsBench --product SynthBench --product DataBench -j $(JOBS)
 	python3 bench/engine.py
 	python3 bench/metrics.py
+	python3 bench/synth.py
+	python3 bench/data.py
 
 $(BENCH_DEPS)/.installed: bench/requirements.txt
 	python3 -m pip install -q --disable-pip-version-check --target $(BENCH_DEPS) -r bench/requirements.txt
@@ -42,10 +44,11 @@ demo: build
 	$(RELEASE_BIN) doctor --train --steps 80
 
 install: build
-	install -d $(PREFIX)/bin $(PREFIX)/lib/ocrtune/mlx/lib $(PREFIX)/lib/ocrtune/mlx_cpu.libs
+	install -d $(PREFIX)/bin $(PREFIX)/lib/ocrtune/mlx/lib $(PREFIX)/lib/ocrtune/mlx_cpu.libs $(PREFIX)/lib/ocrtune/pyarrow
 	install -m 755 $(RELEASE_BIN) $(PREFIX)/bin/ocrtune
 	cp -P $(MLX_DIR)/mlx/lib/libmlx.so $(PREFIX)/lib/ocrtune/mlx/lib/
 	cp -P $(MLX_DIR)/mlx_cpu.libs/*.so* $(PREFIX)/lib/ocrtune/mlx_cpu.libs/
+	cp -L $(MLX_DIR)/pyarrow/libarrow.so.* $(MLX_DIR)/pyarrow/libparquet.so.* $(PREFIX)/lib/ocrtune/pyarrow/
 	@echo "installed $(PREFIX)/bin/ocrtune (MLX runtime in $(PREFIX)/lib/ocrtune)"
 
 clean:

@@ -9,6 +9,10 @@ import PackageDescription
 let mlxRoot = ProcessInfo.processInfo.environment["OCRTUNE_MLX_ROOT"]
     ?? "\(Context.packageDirectory)/.deps/python/mlx"
 
+// Apache Arrow C++ (Parquet) comes from the `pyarrow` wheel, installed the same way.
+let arrowRoot = ProcessInfo.processInfo.environment["OCRTUNE_ARROW_ROOT"]
+    ?? "\(Context.packageDirectory)/.deps/python/pyarrow"
+
 let package = Package(
     name: "ocrtune",
     platforms: [.macOS(.v14)],
@@ -19,6 +23,7 @@ let package = Package(
         .library(name: "MLXOptimizers", targets: ["MLXOptimizers"]),
         .library(name: "OCRImaging", targets: ["OCRImaging"]),
         .library(name: "OCRMetrics", targets: ["OCRMetrics"]),
+        .library(name: "OCRData", targets: ["OCRData"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -49,8 +54,43 @@ let package = Package(
         // MARK: Shared utilities (seeded RNG, atomic folders)
         .target(name: "OCRSupport"),
 
-        // MARK: Images
-        .target(name: "OCRImaging"),
+        // MARK: Images (Debian's codec libraries; pixel work in C)
+        .target(
+            name: "CImageCodecs",
+            cSettings: [.unsafeFlags(["-O2"])],
+            linkerSettings: [
+                .linkedLibrary("png16"), .linkedLibrary("jpeg"), .linkedLibrary("webp"),
+                .linkedLibrary("tiff"), .linkedLibrary("gif"), .linkedLibrary("stb"),
+            ]
+        ),
+        .target(name: "OCRImaging", dependencies: ["CImageCodecs"]),
+
+        // MARK: Datasets (Parquet through Arrow C++, LMDB)
+        .target(
+            name: "CArrowShim",
+            cxxSettings: [.unsafeFlags(["-I\(arrowRoot)/include", "-O2", "-fexceptions", "-D_GLIBCXX_USE_CXX11_ABI=1"])],
+            linkerSettings: [
+                .linkedLibrary("lmdb"),
+                .unsafeFlags([
+                    "-L\(arrowRoot)", "-larrow", "-lparquet",
+                    "-Xlinker", "-rpath", "-Xlinker", arrowRoot,
+                    "-Xlinker", "-rpath", "-Xlinker", "$ORIGIN/../lib/ocrtune/pyarrow",
+                ]),
+            ]
+        ),
+        .target(name: "OCRData", dependencies: ["OCRImaging", "CArrowShim", "OCRSupport"]),
+
+        // MARK: Synthetic data (Pango + Cairo via pkg-config; degradations and PNG/JPEG in C)
+        .systemLibrary(
+            name: "CPangoCairo", path: "Sources/CRender/CPangoCairo", pkgConfig: "pangocairo",
+            providers: [.apt(["libpango1.0-dev", "libcairo2-dev"])]),
+        .target(
+            name: "CRender", dependencies: ["CPangoCairo"], exclude: ["CPangoCairo"],
+            cSettings: [.unsafeFlags(["-O2"])],
+            linkerSettings: [
+                .linkedLibrary("fontconfig"), .linkedLibrary("png16"), .linkedLibrary("jpeg"), .linkedLibrary("m"),
+            ]),
+        .target(name: "OCRSynth", dependencies: ["CRender", "OCRImaging", "OCRMetrics"]),
 
         // MARK: Training
         .target(name: "OCRTraining", dependencies: ["MLXEngine", "MLXNN", "MLXOptimizers", "OCRSupport"]),
@@ -63,7 +103,7 @@ let package = Package(
         .executableTarget(
             name: "ocrtune",
             dependencies: [
-                "MLXEngine", "MLXNN", "MLXOptimizers", "OCRMetrics", "OCREvaluation", "OCRImaging", "OCRTraining",
+                "MLXEngine", "MLXNN", "MLXOptimizers", "OCRMetrics", "OCREvaluation", "OCRImaging", "OCRTraining", "OCRSynth", "OCRData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -73,6 +113,8 @@ let package = Package(
         .executableTarget(
             name: "EngineBench", dependencies: ["MLXEngine", "MLXNN"], path: "Benchmarks/EngineBench"),
         .executableTarget(name: "MetricsBench", dependencies: ["OCRMetrics"], path: "Benchmarks/MetricsBench"),
+        .executableTarget(name: "SynthBench", dependencies: ["OCRSynth"], path: "Benchmarks/SynthBench"),
+        .executableTarget(name: "DataBench", dependencies: ["OCRData", "OCRImaging", "OCRSupport"], path: "Benchmarks/DataBench"),
 
         // MARK: Tests (one per library target)
         .testTarget(name: "MLXEngineTests", dependencies: ["MLXEngine"]),
@@ -83,6 +125,10 @@ let package = Package(
         .testTarget(name: "OCREvaluationTests", dependencies: ["OCREvaluation"]),
         .testTarget(name: "OCRTrainingTests", dependencies: ["OCRTraining", "MLXNN", "MLXEngine", "OCRSupport"]),
         .testTarget(name: "OCRSupportTests", dependencies: ["OCRSupport"]),
+        .testTarget(name: "OCRImagingTests", dependencies: ["OCRImaging"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "OCRDataTests", dependencies: ["OCRData", "OCRImaging", "OCRSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "OCRSynthTests", dependencies: ["OCRSynth", "OCRImaging", "OCRMetrics"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx20

@@ -2,15 +2,18 @@
 # Installs what ocrtune needs into the project-local, git-ignored .deps/ folder.
 # Idempotent: a stamp file records a finished set-up; re-running is quick.
 #   - Debian packages (apt-get): OpenBLAS (pthread build) for MLX's CPU matmuls.
-#   - PyPI (pip --target .deps/python): mlx-cpu 0.32.4 (headers + libmlx.so) and the
-#     mlx Python API of the same version (used only by the benchmark's peer).
+#   - PyPI (pip --target .deps/python): mlx-cpu 0.32.4 (headers + libmlx.so), the mlx
+#     Python API of the same version (used only by the benchmark's peer), and pyarrow
+#     (Apache Arrow C++ headers and libraries, for Parquet datasets).
 #   - Debian's chromium: the tests render the HTML reports headless.
+#   - Pango/Cairo, fonts, corpora, Tesseract and TeX for synthetic data (see SYNTH_PACKAGES).
 # The wheel's bundled reference BLAS/LAPACK is ~25x slower than OpenBLAS here, so the
 # bundled libraries are replaced by links to Debian's OpenBLAS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MLX_VERSION=0.32.4
+PYARROW_VERSION=26.0.1
 DEPS=.deps
 PY=$DEPS/python
 # The stamp names this script's hash: any change to the requirements re-runs the set-up.
@@ -18,7 +21,7 @@ STAMP=$DEPS/setup-$(sha256sum "$0" | cut -c1-16).stamp
 OPENBLAS_DIR=/usr/lib/x86_64-linux-gnu/openblas-pthread
 [ "$(uname -m)" = aarch64 ] && OPENBLAS_DIR=/usr/lib/aarch64-linux-gnu/openblas-pthread
 
-if [ -f "$STAMP" ] && [ -f "$PY/mlx/lib/libmlx.so" ]; then
+if [ -f "$STAMP" ] && [ -f "$PY/mlx/lib/libmlx.so" ] && [ -f "$PY/pyarrow/libarrow.so" ]; then
   exit 0
 fi
 
@@ -29,6 +32,20 @@ SUDO=""; [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && SUDO=sudo
 need_apt=()
 [ -e "$OPENBLAS_DIR/libopenblas.so.0" ] || need_apt+=(libopenblas0-pthread)
 command -v chromium >/dev/null || need_apt+=(chromium)   # renders HTML reports in tests
+# Image codecs (OCRImaging): PNG, JPEG, WebP, TIFF, GIF, and stb for BMP; LMDB datasets.
+for pkg in libpng-dev libjpeg62-turbo-dev libwebp-dev libtiff-dev libgif-dev libstb-dev liblmdb-dev; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+# Synthetic data (OCRSynth): Pango/Cairo, fonts and corpora the demo and tests use,
+# Tesseract (tests read rendered lines back), TeX + dvipng (formulas).
+SYNTH_PACKAGES=(pkg-config libpango1.0-dev libcairo2-dev libjpeg-dev
+  fonts-noto-core fonts-noto-cjk fonts-farsiweb fonts-arphic-ukai fonts-dejavu-core
+  myspell-fa fortunes-zh
+  tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim
+  texlive-latex-base texlive-fonts-recommended dvipng)
+for pkg in "${SYNTH_PACKAGES[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(uname)" = Linux ]; then
     say "apt-get install ${need_apt[*]}"
@@ -40,13 +57,15 @@ fi
 
 # MARK: PyPI wheels
 mkdir -p "$DEPS"
-if [ ! -f "$PY/mlx/lib/libmlx.so" ]; then
-  say "pip install mlx-cpu==$MLX_VERSION mlx==$MLX_VERSION into $PY"
+if [ ! -f "$PY/mlx/lib/libmlx.so" ] || [ ! -f "$PY/pyarrow/libarrow.so.${PYARROW_VERSION%%.*}00" ]; then
+  say "pip install mlx-cpu==$MLX_VERSION mlx==$MLX_VERSION pyarrow==$PYARROW_VERSION into $PY"
   rm -rf "$PY.tmp"
   python3 -m pip install -q --disable-pip-version-check --no-warn-script-location \
-    --target "$PY.tmp" "mlx-cpu==$MLX_VERSION" "mlx==$MLX_VERSION"
+    --target "$PY.tmp" "mlx-cpu==$MLX_VERSION" "mlx==$MLX_VERSION" "pyarrow==$PYARROW_VERSION"
   rm -rf "$PY" && mv "$PY.tmp" "$PY"
 fi
+# The pyarrow wheel ships versioned libraries only; the linker wants the plain names.
+(cd "$PY/pyarrow" && ln -sf "libarrow.so.${PYARROW_VERSION%%.*}00" libarrow.so && ln -sf "libparquet.so.${PYARROW_VERSION%%.*}00" libparquet.so)
 
 # MARK: Point libmlx at OpenBLAS
 if [ "$(uname)" = Linux ] && [ -e "$OPENBLAS_DIR/libopenblas.so.0" ]; then

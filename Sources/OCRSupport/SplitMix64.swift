@@ -23,6 +23,15 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         Double(next() >> 11) * (1.0 / 9_007_199_254_740_992.0)
     }
 
+    /// Fisher–Yates with this generator, so a seed means the same order on every platform and
+    /// Swift version (the standard library's shuffle algorithm is not specified).
+    public mutating func shuffle<T>(_ array: inout [T]) {
+        guard array.count > 1 else { return }
+        for i in stride(from: array.count - 1, to: 0, by: -1) {
+            array.swapAt(i, Int(next() % UInt64(i + 1)))
+        }
+    }
+
     /// An independent generator for `stream` (e.g. a sample index), derived from this seed.
     public func derived(_ stream: UInt64) -> SplitMix64 {
         var mixer = SplitMix64(seed: state ^ (stream &* 0xD1B5_4A32_D192_ED03))

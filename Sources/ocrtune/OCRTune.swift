@@ -24,6 +24,6 @@ struct OCRTune: ParsableCommand {
                                                   before/after with bootstrap intervals
             """,
         version: version,
-        subcommands: [DoctorCommand.self, ScoreCommand.self, EvalCommand.self, CompareCommand.self, TrainCommand.self, ExportCommand.self]
+        subcommands: [DoctorCommand.self, DataCommand.self, ScoreCommand.self, EvalCommand.self, CompareCommand.self, TrainCommand.self, ExportCommand.self]
     )
 }

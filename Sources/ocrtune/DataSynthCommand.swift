@@ -1,0 +1,148 @@
+// `ocrtune data synth`: render image–text samples (text lines, formulas, documents) into a
+// listing folder that `ocrtune data build` ingests.
+
+import ArgumentParser
+import Foundation
+import OCRSynth
+
+struct DataSynthCommand: ParsableCommand {
+    static var configuration = CommandConfiguration(
+        commandName: "synth",
+        abstract: "Render synthetic OCR samples: text lines, LaTeX formulas, documents with fields.",
+        discussion: """
+            Lines come from --corpus (one sample a line; a hunspell .dic or a fortune file is recognized), --corpus with --words (random word sequences), or --generator. Each sample uses a font that has every glyph of its text; a sample no font covers is reported and skipped. Profiles: clean, scan, photo, fax, handwriting (or a JSON file); --set overrides one degradation as NAME=PROBABILITY[:MIN[:MAX]].
+
+            Output: DIR/images/NNNNNN.png, DIR/listing.tsv (path<TAB>text), DIR/metadata.jsonl (generator parameters per sample), DIR/skipped.jsonl.
+
+            Examples:
+              ocrtune data synth --corpus /usr/share/hunspell/fa.dic --words --font "Noto Naskh Arabic" --font Nazli --profile scan --count 1000 --seed 1 --out fa-lines
+              ocrtune data synth --corpus /usr/share/games/fortunes/tang300 --font "Noto Sans CJK SC" --profile scan --count 500 --out zh-replay
+              ocrtune data synth --generator invoice --profile photo --count 200 --out fields
+              ocrtune data synth --latex formulas.txt --dpi 120 --dpi 200 --out formulas
+              ocrtune data synth --template receipt --count 50 --out receipts
+            """
+    )
+
+    // MARK: Input
+    @Option(help: "Text corpus file (one sample per line; .dic and fortune files recognized).")
+    var corpus: String?
+    @Flag(help: "Draw random word sequences from the corpus instead of whole lines.")
+    var words = false
+    @Option(help: "Words per sample with --words, as MIN-MAX.")
+    var wordRange = "1-5"
+    @Flag(help: "Pick corpus lines at random instead of in order.")
+    var shuffle = false
+    @Option(help: "Built-in text generator: date, amount, id, invoice, mixed.")
+    var generator: String?
+    @Option(help: "LaTeX formulas file (one formula per line): render with TeX + dvipng.")
+    var latex: String?
+    @Option(help: "DPI for formulas (repeatable; each formula gets one at random).")
+    var dpi: [Int] = []
+    @Option(help: "Document template: receipt, invoice, form.")
+    var template: String?
+
+    // MARK: Look
+    @Option(help: "Font family or font file (repeatable).")
+    var font: [String] = []
+    @Option(help: "Profile: clean, scan, photo, fax, handwriting, or a JSON profile file.")
+    var profile = "clean"
+    @Option(name: .customLong("set"), help: "Override a degradation: NAME=PROBABILITY[:MIN[:MAX]] (repeatable).")
+    var overrides: [String] = []
+    @Option(help: "Line height in pixels (column width with --vertical).")
+    var lineHeight = 48
+    @Flag(help: "Vertical (top-to-bottom) CJK columns.")
+    var vertical = false
+
+    // MARK: Run
+    @Option(help: "Number of samples (default: the corpus's line count).")
+    var count: Int?
+    @Option(help: "Random seed.")
+    var seed: UInt64 = 0
+    @Option(help: "Worker threads (0 = one per core).")
+    var threads = 0
+    @Option(help: "PNG compression: 1 = fast run-length (lines' default), 2-9 = zlib levels (3 for pages and formulas).")
+    var pngLevel: Int?
+    @Option(help: "Output folder.")
+    var out: String?
+    @Flag(help: "Replace a non-empty output folder.")
+    var overwrite = false
+    @Flag(help: "Print the effective profile as JSON and exit.")
+    var printProfile = false
+
+    static let defaultFonts = ["Noto Sans", "Noto Serif", "DejaVu Sans", "Noto Sans CJK SC", "Noto Serif CJK SC",
+                               "Noto Sans Arabic", "Noto Naskh Arabic", "Vazirmatn", "Nazli"]
+
+    func run() throws {
+        var prof = try SynthProfile.named(profile)
+        for o in overrides { try prof.override(o) }
+        if printProfile {
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try enc.encode(prof), as: UTF8.self))
+            return
+        }
+        guard let out else { throw ValidationError("--out DIR is required") }
+        let fontSpecs = font.isEmpty ? Self.defaultFonts.filter(FontLibrary.isInstalled) : font
+        let sink = try ListingFolderSink(directory: URL(fileURLWithPath: out), overwrite: overwrite)
+        let stderr = FileHandle.standardError
+        // A live counter on a terminal; otherwise (logs, CI) a line every tenth of the run.
+        let tty = isatty(STDERR_FILENO) == 1
+        var lastTenth = 0
+        let progress: (SynthProgress) -> Void = { p in
+            if tty {
+                stderr.write(Data("\rsynth: \(p.done)/\(p.total) (\(p.skipped) skipped)".utf8))
+            } else if p.done * 10 / max(1, p.total) > lastTenth || p.done == p.total {
+                lastTenth = p.done * 10 / max(1, p.total)
+                stderr.write(Data("synth: \(p.done)/\(p.total) (\(p.skipped) skipped)\n".utf8))
+            }
+        }
+        let report: SynthReport
+        do {
+            if let latex {
+                let formulas = try CorpusLoader.lines(file: latex)
+                let config = FormulaSynthConfig(count: count ?? formulas.count, seed: seed, dpis: dpi.isEmpty ? [100, 150, 200] : dpi,
+                                                profile: prof, threads: threads, pngLevel: pngLevel ?? 3)
+                report = try FormulaSynthesizer(config: config, formulas: formulas).run(into: sink, progress: progress)
+            } else if let template {
+                guard let kind = DocumentTemplate(rawValue: template) else {
+                    throw ValidationError("--template must be one of \(DocumentTemplate.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                let config = DocumentSynthConfig(count: count ?? 100, seed: seed, template: kind, profile: prof, threads: threads, pngLevel: pngLevel ?? 3)
+                report = try DocumentSynthesizer(config: config, fonts: FontLibrary(specs: fontSpecs)).run(into: sink, progress: progress)
+            } else {
+                let source = try textSource()
+                guard let n = count ?? source.naturalCount else { throw ValidationError("--count is required with --words or --generator") }
+                let config = LineSynthConfig(count: n, seed: seed, lineHeight: lineHeight, vertical: vertical, profile: prof,
+                                             pngLevel: pngLevel ?? 1, threads: threads)
+                report = try LineSynthesizer(config: config, fonts: FontLibrary(specs: fontSpecs), source: source).run(into: sink, progress: progress)
+            }
+        } catch {
+            sink.abandon()
+            throw error
+        }
+        if tty { stderr.write(Data("\n".utf8)) }
+        for s in report.skipped.prefix(10) { stderr.write(Data("skipped #\(s.index): \(s.reason)\n".utf8)) }
+        if report.skipped.count > 10 { stderr.write(Data("… \(report.skipped.count - 10) more in \(out)/skipped.jsonl\n".utf8)) }
+        let rate = report.seconds > 0 ? Double(report.written) / report.seconds : 0
+        print("wrote \(report.written) samples to \(out) (\(report.skipped.count) skipped) in \(String(format: "%.1f", report.seconds)) s, \(String(format: "%.0f", rate))/s")
+    }
+
+    private func textSource() throws -> TextSource {
+        if let generator {
+            guard let kind = FieldGenerator.Kind(rawValue: generator) else {
+                throw ValidationError("--generator must be one of \(FieldGenerator.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return FieldGenerator(kind)
+        }
+        guard let corpus else { throw ValidationError("give --corpus FILE, --generator, --latex or --template") }
+        let lines = try CorpusLoader.load(file: corpus)
+        guard !lines.isEmpty else { throw ValidationError("\(corpus): no text") }
+        if words {
+            let bounds = wordRange.split(separator: "-").compactMap { Int($0) }
+            guard bounds.count == 2, bounds[0] >= 1, bounds[0] <= bounds[1] else { throw ValidationError("--word-range: expected MIN-MAX") }
+            let list = corpus.hasSuffix(".dic") ? lines : lines.flatMap { $0.split(separator: " ").map(String.init) }
+            return WordCorpus(words: list, length: bounds[0]...bounds[1], name: "words:\((corpus as NSString).lastPathComponent)")
+        }
+        return LineCorpus(lines: lines, name: "lines:\((corpus as NSString).lastPathComponent)", shuffle: shuffle)
+    }
+}
