@@ -1,6 +1,7 @@
 // Where the CLI finds models and datasets. Model families and the dataset reader plug in here.
 
 import Foundation
+import OCRData
 import OCREvaluation
 import OCRImaging
 
@@ -19,8 +20,22 @@ enum ModelLoader {
 }
 
 enum DatasetSamples {
-    /// The samples of one split of a dataset folder.
+    /// The samples of one split of a dataset folder. Ids: a metadata `id` column, else the image
+    /// path the input gave, else the position in the split (also when either would repeat).
     static func load(dataset: String, split: String) throws -> [EvalSample] {
-        throw CLIError("\(dataset): reading dataset folders needs the dataset module, which this build does not have yet")
+        guard let which = Split(rawValue: split) else {
+            throw CLIError("--split \(split): expected one of \(Split.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let reader = try DatasetReader(folder: URL(fileURLWithPath: dataset))
+        let samples = try reader.samples(in: which)
+        guard !samples.isEmpty else { throw CLIError("\(dataset): the \(split) split is empty") }
+        var ids = samples.enumerated().map { $0.element.metadata["id"] ?? $0.element.imagePath ?? "\(split)-\($0.offset)" }
+        if Set(ids).count != ids.count { ids = samples.indices.map { "\(split)-\($0)" } }
+        return zip(ids, samples).map { id, sample in
+            let bytes = sample.imageBytes
+            return EvalSample(id: id, reference: sample.text, imageBytes: bytes) {
+                try RGBImage(encoded: bytes)
+            }
+        }
     }
 }
