@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "OCRImaging", targets: ["OCRImaging"]),
         .library(name: "OCRMetrics", targets: ["OCRMetrics"]),
         .library(name: "OCRData", targets: ["OCRData"]),
+        .library(name: "OCRText", targets: ["OCRText"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -92,6 +93,9 @@ let package = Package(
             ]),
         .target(name: "OCRSynth", dependencies: ["CRender", "OCRImaging", "OCRMetrics"]),
 
+        // MARK: Text (tokenizers)
+        .target(name: "OCRText"),
+
         // MARK: Training
         .target(name: "OCRTraining", dependencies: ["MLXEngine", "MLXNN", "MLXOptimizers", "OCRSupport"]),
 
@@ -125,6 +129,7 @@ let package = Package(
         .testTarget(name: "OCREvaluationTests", dependencies: ["OCREvaluation"]),
         .testTarget(name: "OCRTrainingTests", dependencies: ["OCRTraining", "MLXNN", "MLXEngine", "OCRSupport"]),
         .testTarget(name: "OCRSupportTests", dependencies: ["OCRSupport"]),
+        .testTarget(name: "OCRTextTests", dependencies: ["OCRText"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OCRImagingTests", dependencies: ["OCRImaging"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OCRDataTests", dependencies: ["OCRData", "OCRImaging", "OCRSupport"], resources: [.copy("Fixtures")]),
         .testTarget(
