@@ -29,6 +29,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
     ],
     targets: [
         // MARK: Engine binding
@@ -93,6 +94,12 @@ let package = Package(
             ]),
         .target(name: "OCRSynth", dependencies: ["CRender", "OCRImaging", "OCRMetrics"]),
 
+        // MARK: Model families (one folder per family; ONNX import through swift-protobuf)
+        .target(name: "ONNXProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        .target(
+            name: "OCRModels",
+            dependencies: ["ONNXProto", "MLXEngine", "MLXNN", "OCRImaging", "OCRTraining"]),
+
         // MARK: Text (tokenizers)
         .target(name: "OCRText"),
 
@@ -107,7 +114,7 @@ let package = Package(
         .executableTarget(
             name: "ocrtune",
             dependencies: [
-                "MLXEngine", "MLXNN", "MLXOptimizers", "OCRMetrics", "OCREvaluation", "OCRImaging", "OCRTraining", "OCRSynth", "OCRData",
+                "MLXEngine", "MLXNN", "MLXOptimizers", "OCRMetrics", "OCREvaluation", "OCRImaging", "OCRTraining", "OCRSynth", "OCRData", "OCRModels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -118,6 +125,7 @@ let package = Package(
             name: "EngineBench", dependencies: ["MLXEngine", "MLXNN"], path: "Benchmarks/EngineBench"),
         .executableTarget(name: "MetricsBench", dependencies: ["OCRMetrics"], path: "Benchmarks/MetricsBench"),
         .executableTarget(name: "SynthBench", dependencies: ["OCRSynth"], path: "Benchmarks/SynthBench"),
+        .executableTarget(name: "PPOCRBench", dependencies: ["OCRModels", "MLXEngine", "OCRImaging"], path: "Benchmarks/PPOCRBench"),
         .executableTarget(name: "DataBench", dependencies: ["OCRData", "OCRImaging", "OCRSupport"], path: "Benchmarks/DataBench"),
 
         // MARK: Tests (one per library target)
@@ -129,6 +137,9 @@ let package = Package(
         .testTarget(name: "OCREvaluationTests", dependencies: ["OCREvaluation"]),
         .testTarget(name: "OCRTrainingTests", dependencies: ["OCRTraining", "MLXNN", "MLXEngine", "OCRSupport"]),
         .testTarget(name: "OCRSupportTests", dependencies: ["OCRSupport"]),
+        .testTarget(
+            name: "OCRModelsTests", dependencies: ["OCRModels", "ONNXProto", "MLXEngine", "MLXNN"],
+            resources: [.copy("Fixtures")]),
         .testTarget(name: "OCRTextTests", dependencies: ["OCRText"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OCRImagingTests", dependencies: ["OCRImaging"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OCRDataTests", dependencies: ["OCRData", "OCRImaging", "OCRSupport"], resources: [.copy("Fixtures")]),

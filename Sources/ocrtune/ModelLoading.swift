@@ -4,18 +4,16 @@ import Foundation
 import OCRData
 import OCREvaluation
 import OCRImaging
+import OCRModels
 
 enum ModelLoader {
     /// The recognizer for a model folder, chosen by `model_type` in its config.json.
     static func recognizer(at path: String) throws -> TextRecognizer {
-        let config = (path as NSString).appendingPathComponent("config.json")
-        guard let data = FileManager.default.contents(atPath: config),
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-        else {
-            throw CLIError("\(config): not found or not JSON (is \(path) a model folder?)")
+        do {
+            return try OCRModelRegistry.load(URL(fileURLWithPath: path))
+        } catch {
+            throw CLIError("\(path): \(error)")
         }
-        let type = object["model_type"] as? String ?? "?"
-        throw CLIError("\(config): no model family for model_type \"\(type)\" in this build")
     }
 }
 
@@ -38,4 +36,9 @@ enum DatasetSamples {
             }
         }
     }
+}
+
+/// Decodes an image file (PNG, JPEG, WebP, BMP, TIFF, GIF); errors name the file.
+func loadImage(path: String) throws -> RGBImage {
+    try ImageCodec.decode(contentsOf: URL(fileURLWithPath: path))
 }

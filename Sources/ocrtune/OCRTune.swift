@@ -24,6 +24,9 @@ struct OCRTune: ParsableCommand {
                                                   before/after with bootstrap intervals
             """,
         version: version,
-        subcommands: [DoctorCommand.self, DataCommand.self, ScoreCommand.self, EvalCommand.self, CompareCommand.self, TrainCommand.self, ExportCommand.self]
+        subcommands: [
+            DoctorCommand.self, DataCommand.self, ImportCommand.self, PredictCommand.self, ScoreCommand.self, EvalCommand.self,
+            CompareCommand.self, TrainCommand.self, ExportCommand.self,
+        ]
     )
 }

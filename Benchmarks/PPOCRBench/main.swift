@@ -1,0 +1,218 @@
+// PP-OCR recognizer runner for tools/ppocr_parity.py and bench/ppocr.py (which run onnxruntime
+// on the same inputs in the same run and compare).
+//
+//   PPOCRBench parity --model DIR --inputs IN.safetensors [--images LIST] --out OUT.safetensors
+//       IN holds `pixels.<i>` [1, 48, W, 3] (preprocessed by the driver). OUT gets `logits.<i>`
+//       and `probabilities.<i>` [T, C] of each; with --images (a file of PPM paths, one per line)
+//       also `own_pixels.<i>`, our own preprocessing of the same images. Prints one JSON line per
+//       input: {"i", "text" (greedy, driver's pixels), "own_text" (our preprocessing)}.
+//   PPOCRBench bench --model DIR --inputs IN.safetensors --batch B --seconds S [--kernel ocrtune|shifted|engine] [--no-compile]
+//       IN holds `pixels` [N, 48, 320, 3]; prints {"lines_per_s", "ms_per_batch", ...} for
+//       batches of B lines, timed over at least S seconds after a warm-up.
+//   PPOCRBench profile --model DIR --inputs IN.safetensors --batch B
+//       milliseconds of each layer (eager, evaluated one by one) and of the whole network.
+
+import Foundation
+import MLXEngine
+import MLXNN
+import OCRImaging
+import OCRModels
+
+// MARK: - Arguments
+
+var arguments: [String: String] = [:]
+var flags = Set<String>()
+let argv = Array(CommandLine.arguments.dropFirst())
+guard let mode = argv.first else {
+    FileHandle.standardError.write(Data("usage: PPOCRBench parity|bench --model DIR ...\n".utf8))
+    exit(2)
+}
+var k = 1
+while k < argv.count {
+    let a = argv[k]
+    if a.hasPrefix("--"), k + 1 < argv.count, !argv[k + 1].hasPrefix("--") {
+        arguments[String(a.dropFirst(2))] = argv[k + 1]
+        k += 2
+    } else {
+        flags.insert(String(a.dropFirst(2)))
+        k += 1
+    }
+}
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("PPOCRBench: \(message)\n".utf8))
+    exit(1)
+}
+
+func printJSON(_ object: [String: Any]) {
+    let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+    fflush(stdout)
+}
+
+/// Binary PPM (P6, 8-bit) reader; the drivers write their rendered lines as PPM.
+func readPPM(_ path: String) throws -> RGBImage {
+    let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    var fields: [String] = []
+    var i = 0
+    func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 }
+    while fields.count < 4 && i < bytes.count {
+        while i < bytes.count && isSpace(bytes[i]) { i += 1 }
+        var s = ""
+        while i < bytes.count && !isSpace(bytes[i]) { s.append(Character(UnicodeScalar(bytes[i]))); i += 1 }
+        fields.append(s)
+    }
+    i += 1
+    guard fields.count == 4, fields[0] == "P6", let w = Int(fields[1]), let h = Int(fields[2]), bytes.count >= i + w * h * 3 else {
+        fail("\(path) is not a binary PPM")
+    }
+    return RGBImage(width: w, height: h, pixels: Array(bytes[i ..< i + w * h * 3]))
+}
+
+guard let modelPath = arguments["model"] else { fail("--model DIR is required") }
+guard let inputsPath = arguments["inputs"] else { fail("--inputs FILE is required") }
+switch arguments["kernel"] {
+case "engine": DepthwiseConv2d.kernel = .engine
+case "shifted": DepthwiseConv2d.kernel = .shiftedMultiplyAdd
+default: DepthwiseConv2d.kernel = .ocrtune
+}
+let recognizer: PPOCRTextRecognizer
+do {
+    recognizer = try PPOCRTextRecognizer(folder: URL(fileURLWithPath: modelPath), useCompile: !flags.contains("no-compile"))
+} catch {
+    fail("cannot load \(modelPath): \(error)")
+}
+let inputs = try loadSafeTensors(path: inputsPath).arrays
+
+// MARK: - Parity
+
+func runParity() throws {
+    guard let outPath = arguments["out"] else { fail("--out FILE is required") }
+    let count = inputs.keys.filter { $0.hasPrefix("pixels.") }.count
+    let images = try arguments["images"].map { list in
+        try String(contentsOfFile: list, encoding: .utf8).split(separator: "\n").map { try readPPM(String($0)) }
+    }
+    var out: [String: MLXArray] = [:]
+    if flags.contains("float64") {
+        // Debugging aid: the whole network in float64 (CPU), to separate rounding from mistakes.
+        let wide = recognizer.network.parameterDictionary().mapValues { $0.asType(.float64) }
+        try recognizer.network.update(parameters: wide)
+        recognizer.useCompile = false
+    }
+    for i in 0 ..< count {
+        guard var pixels = inputs["pixels.\(i)"] else { fail("\(inputsPath) lacks pixels.\(i)") }
+        if flags.contains("float64") { pixels = pixels.asType(.float64) }
+        let logits = try withEngineErrors { recognizer.network(pixels) }
+        let probabilities = try recognizer.probabilities(pixels)
+        out["logits.\(i)"] = logits.squeezed(axis: 0)
+        out["probabilities.\(i)"] = probabilities.squeezed(axis: 0)
+        if flags.contains("features") {
+            let features = recognizer.network.model(pixels)
+            out["backbone.\(i)"] = features.squeezed(axis: 0)
+            out["neck.\(i)"] = recognizer.network.head.encoder(recognizer.network.averagePool(features)).squeezed(axis: 0)
+        }
+        let text = CTCDecoding.decode(probabilities: probabilities, dictionary: recognizer.dictionary, decoder: .greedy)[0].text
+        var line: [String: Any] = ["i": i, "text": text]
+        if let images {
+            let own = recognizer.preprocessor.batch([images[i]])
+            out["own_pixels.\(i)"] = own.squeezed(axis: 0)
+            line["own_text"] = try recognizer.recognize([images[i]], options: .init(batchSize: 1))[0].text
+            if let beam = try? recognizer.recognize([images[i]], options: .init(batchSize: 1, decoder: .beamSearch(width: 5))) {
+                line["own_beam_text"] = beam[0].text
+            }
+        }
+        printJSON(line)
+    }
+    try saveSafeTensors(out, to: outPath)
+}
+
+// MARK: - Bench
+
+func runBench() throws {
+    guard let all = inputs["pixels"] else { fail("\(inputsPath) lacks `pixels`") }
+    let batch = Int(arguments["batch"] ?? "8") ?? 8
+    let seconds = Double(arguments["seconds"] ?? "10") ?? 10
+    let n = all.dim(0)
+    let batches = stride(from: 0, to: n, by: batch).map { all.sliced(axis: 0, $0 ..< Swift.min($0 + batch, n)) }
+    // Warm-up (compiles each shape once).
+    for b in batches.prefix(2) { try eval(recognizer.probabilities(b)) }
+    var lines = 0
+    var times: [Double] = []
+    let start = Date()
+    var i = 0
+    while Date().timeIntervalSince(start) < seconds || times.count < 3 {
+        let b = batches[i % batches.count]
+        let t = Date()
+        let p = try recognizer.probabilities(b)
+        // Greedy decoding is part of inference: argmax and the max probability per step.
+        try eval(p.argMax(axis: -1), p.max(axis: -1))
+        times.append(Date().timeIntervalSince(t))
+        lines += b.dim(0)
+        i += 1
+    }
+    let total = times.reduce(0, +)
+    let sorted = times.sorted()
+    printJSON([
+        "lines_per_s": Double(lines) / total, "ms_per_batch_median": sorted[sorted.count / 2] * 1000,
+        "batches": times.count, "batch": batch, "lines": lines, "peak_memory_mb": Double(Memory.peakBytes) / 1_048_576,
+        "kernel": "\(DepthwiseConv2d.kernel)", "compile": recognizer.useCompile,
+    ])
+}
+
+// MARK: - Profile
+
+/// Milliseconds per stage (each evaluated before the next starts), uncompiled, for one batch.
+func runProfile() throws {
+    guard let all = inputs["pixels"] else { fail("\(inputsPath) lacks `pixels`") }
+    let batch = Int(arguments["batch"] ?? "8") ?? 8
+    let x = all.sliced(axis: 0, 0 ..< Swift.min(batch, all.dim(0)))
+    let net = recognizer.network
+    net.train(false)
+    func time(_ label: String, _ body: () throws -> MLXArray) throws -> MLXArray {
+        var out = try body()
+        try eval(out)
+        var best = Double.infinity
+        for _ in 0 ..< 3 {
+            let t = Date()
+            out = try body()
+            try eval(out)
+            best = Swift.min(best, Date().timeIntervalSince(t))
+        }
+        print("\(label)\t\(String(format: "%.1f", best * 1000)) ms\t\(out.shape)")
+        return out
+    }
+    let encoder = net.model.backbone.encoder
+    var h = try time("stem") { encoder.stem(x) }
+    for (s, stage) in encoder.blocks.enumerated() {
+        for (l, layer) in stage.layers.enumerated() {
+            let input = h
+            let d = try time("blocks.\(s).layers.\(l).depthwise") { layer.depthwise(input) }
+            var se = d
+            if let m = layer.squeezeExcitation { se = try time("blocks.\(s).layers.\(l).se") { m(d) } }
+            let seOut = se
+            h = try time("blocks.\(s).layers.\(l).pointwise") { layer.pointwise(seOut) }
+        }
+    }
+    let features = h
+    let pooled = try time("pool") { net.averagePool(features) }
+    let neck = try time("neck") { net.head.encoder(pooled) }
+    let logits = try time("head linear") { net.head.classifier(neck) }
+    _ = try time("softmax") { softmax(logits, axis: -1, precise: true) }
+    _ = try time("logsumexp") { logits.logSumExp(axis: -1) }
+    let dwLayer = encoder.blocks[3].layers[1].depthwise
+    let dwInput = MLXRandom.normal([batch, 12, 80, 240], key: MLXRandom.key(1))
+    let dwCompiled = try compile { [dwLayer($0[0])] }
+    _ = try time("blocks.3.layers.1.depthwise alone, compiled") { try dwCompiled([dwInput])[0] }
+    let convOnly = try compile { [dwLayer.conv($0[0])] }
+    _ = try time("blocks.3.layers.1.depthwise conv only, compiled") { try convOnly([dwInput])[0] }
+    _ = try time("blocks.3.layers.1.depthwise conv only, eager") { dwLayer.conv(dwInput) }
+    _ = try time("whole (uncompiled)") { net.probabilities(x) }
+    _ = try time("whole (compiled)") { try recognizer.probabilities(x) }
+}
+
+switch mode {
+case "parity": try runParity()
+case "bench": try runBench()
+case "profile": try runProfile()
+default: fail("unknown mode \(mode) (parity or bench)")
+}

@@ -1,0 +1,131 @@
+// Fine-tuning PP-OCR recognizers: CTC batches, the trainer's model surface, and vocabulary
+// extension (new classes appended to the head, old rows and the blank index kept).
+
+import Foundation
+import MLXEngine
+import MLXNN
+import OCRImaging
+import OCRTraining
+
+// MARK: - Batches
+
+/// A CTC training batch: pixels [N, 48, W, 3], padded class targets [N, L] and lengths.
+public struct CTCBatch {
+    public let images: MLXArray
+    public let targets: MLXArray
+    public let inputLengths: [Int]
+    public let targetLengths: [Int]
+}
+
+public struct PPOCRTrainingError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+// MARK: - Trainable model
+
+/// The trainer's view of a PP-OCR recognizer. Groups: `backbone` (PPLCNetV3), `neck` (the SVTR
+/// encoder), `head` (the CTC classifier); LoRA targets the SVTR attention and MLP and the head.
+public final class PPOCRTrainable: TrainableModel {
+    public private(set) var recognizer: PPOCRTextRecognizer
+    /// Training inputs are resized (aspect kept) and padded to at most this width, as
+    /// PaddleOCR's RecResizeImg with image_shape [3, 48, 320] (wider lines are squeezed).
+    public var maxTrainingWidth = 320
+    /// Batch widths are rounded up to a multiple of this (fewer distinct shapes).
+    public var widthMultiple = 32
+
+    public init(recognizer: PPOCRTextRecognizer) {
+        self.recognizer = recognizer
+    }
+
+    public var module: Module { recognizer.network }
+    public var network: PPOCRRecognizer { recognizer.network }
+
+    public var parameterGroups: [String: [String]] {
+        ["backbone": ["model.backbone"], "neck": ["head.encoder"], "head": ["head.head"]]
+    }
+
+    public var defaultLoRATargets: [String] { ["qkv", "projection", "fc1", "fc2", "head.head"] }
+
+    public func loss(_ batch: CTCBatch) -> MLXArray {
+        let logits = network(batch.images)
+        return ctcLoss(
+            logProbs: logSoftmax(logits, axis: -1), targets: batch.targets, inputLengths: batch.inputLengths,
+            targetLengths: batch.targetLengths, blank: recognizer.dictionary.blankIndex)
+    }
+
+    /// The labels of `text` as PaddleOCR cuts them: one per Unicode code point (so a ZWNJ or a
+    /// combining mark is its own class, never glued to the letter before it).
+    public static func labels(of text: String) -> [String] {
+        text.unicodeScalars.map { String($0) }
+    }
+
+    /// Class sequence of `text`; throws naming code points the dictionary lacks.
+    public func classes(of text: String) throws -> [Int] {
+        try Self.labels(of: text).map { label -> Int in
+            guard let i = recognizer.dictionary.classIndex(of: label) else {
+                let code = String(label.unicodeScalars.first!.value, radix: 16, uppercase: true)
+                throw PPOCRTrainingError("the model cannot emit \"\(label)\" (U+\(code)) in \"\(text)\"")
+            }
+            return i
+        }
+    }
+
+    /// CTC steps a label sequence needs: one per label plus a blank between repeated labels.
+    public static func requiredSteps(_ classes: [Int]) -> Int {
+        classes.count + zip(classes, classes.dropFirst()).filter { $0 == $1 }.count
+    }
+
+    /// CTC steps of a training line (inputs are padded or squeezed to `maxTrainingWidth`).
+    public var trainingSteps: Int { network.steps(forWidth: maxTrainingWidth) }
+
+    /// Preprocesses images and encodes texts into a batch.
+    public func collate(_ samples: [(image: RGBImage, text: String)]) throws -> CTCBatch {
+        let pre = recognizer.preprocessor
+        var width = Swift.min(maxTrainingWidth, pre.batchWidth(for: samples.map(\.image)))
+        width = Swift.min(maxTrainingWidth, (width + widthMultiple - 1) / widthMultiple * widthMultiple)
+        let pixels = pre.batch(samples.map(\.image), width: width)
+        let steps = network.steps(forWidth: width)
+        let labels = try samples.map { try classes(of: $0.text) }
+        let longest = Swift.max(1, labels.map(\.count).max() ?? 1)
+        var flat = [Int32](repeating: 0, count: samples.count * longest)
+        for (i, l) in labels.enumerated() {
+            guard Self.requiredSteps(l) <= steps else {
+                throw PPOCRTrainingError("\"\(samples[i].text)\" needs \(Self.requiredSteps(l)) CTC steps but a \(width)-px line gives \(steps)")
+            }
+            for (j, c) in l.enumerated() { flat[i * longest + j] = Int32(c) }
+        }
+        return CTCBatch(
+            images: pixels, targets: MLXArray(flat, [samples.count, longest]),
+            inputLengths: Array(repeating: steps, count: samples.count), targetLengths: labels.map(\.count))
+    }
+
+    // MARK: Vocabulary extension
+
+    /// Appends `labels` the dictionary lacks as new classes: the head grows by one row per label
+    /// (old rows kept, new rows initialized like a fresh Linear with a bias at the old mean),
+    /// the blank index is unchanged. Returns the labels added.
+    @discardableResult
+    public func extendVocabulary(with labels: [String], seed: UInt64 = 0) throws -> [String] {
+        var dictionary = recognizer.dictionary
+        let added = dictionary.append(labels)
+        guard !added.isEmpty else { return [] }
+        let old = recognizer.network
+        var config = old.config
+        config.headOutChannels = dictionary.classCount
+        let grown = PPOCRRecognizer(config: config)
+        var weights = old.parameterDictionary()
+        let head = old.head.classifier
+        let bound = Float(1 / Double(head.inputDimensions).squareRoot())
+        let rows = MLXRandom.uniform([added.count, head.inputDimensions], low: -bound, high: bound, key: MLXRandom.key(seed))
+        weights["head.head.weight"] = concatenated([head.weight, rows.asType(head.weight.dtype)], axis: 0)
+        if let bias = head.bias {
+            let fill = full([added.count], value: Double(bias.mean().item(Float.self)), dtype: bias.dtype)
+            weights["head.head.bias"] = concatenated([bias, fill], axis: 0)
+        }
+        try grown.update(parameters: weights, source: "vocabulary extension")
+        try eval(grown.parameters().map(\.array))
+        recognizer = try PPOCRTextRecognizer(network: grown, dictionary: dictionary, useCompile: recognizer.useCompile)
+        return added
+    }
+}

@@ -1,0 +1,147 @@
+// PP-OCR recognizers in `ocrtune train` and `ocrtune export`.
+
+import Foundation
+import MLXEngine
+import MLXNN
+import OCRData
+import OCRImaging
+import OCRMetrics
+import OCRModels
+import OCRSupport
+import OCRTraining
+
+enum PPOCRFamily: TrainingFamily {
+    static func handles(modelType: String) -> Bool { PPOCRTextRecognizer.modelTypes.contains(modelType) }
+
+    static func session(
+        model: String, data: String, run: String, configuration: TrainingConfiguration, options: FamilyTrainingOptions
+    ) throws -> TrainingSession {
+        try PPOCRTrainingSession(model: model, data: data, run: run, configuration: configuration, options: options)
+    }
+
+    static func session(exporting run: String, model: String) throws -> TrainingSession {
+        try PPOCRTrainingSession(exporting: run)
+    }
+}
+
+/// An encoded training sample: the original image bytes and the text.
+typealias EncodedSample = (bytes: Data, text: String)
+
+final class PPOCRTrainingSession: TrainingSession {
+    let trainable: PPOCRTrainable
+    let configuration: TrainingConfiguration
+    let run: String
+    private(set) var setupNotes: [String] = []
+    private var trainer: Trainer<PPOCRTrainable, MemoryBatchSource<EncodedSample, CTCBatch>>?
+
+    init(model: String, data: String, run: String, configuration: TrainingConfiguration, options: FamilyTrainingOptions) throws {
+        self.configuration = configuration
+        self.run = run
+        let base = try PPOCRTextRecognizer(folder: URL(fileURLWithPath: model))
+        trainable = PPOCRTrainable(recognizer: base)
+
+        // Data: the train split (and the mix set) in memory; a probe of the validation split.
+        let reader = try DatasetReader(folder: URL(fileURLWithPath: data))
+        var train = try reader.samples(in: .train).map { ($0.imageBytes, $0.text) as EncodedSample }
+        guard !train.isEmpty else { throw CLIError("\(data): the train split is empty") }
+        var mix: (items: [EncodedSample], ratio: Double)?
+        if let (folder, ratio) = options.mix {
+            let items = try DatasetReader(folder: URL(fileURLWithPath: folder)).samples(in: .train).map { ($0.imageBytes, $0.text) as EncodedSample }
+            guard !items.isEmpty else { throw CLIError("--mix \(folder): its train split is empty") }
+            mix = (items, ratio)
+        }
+        let validation = try (Split(rawValue: options.validationSplit).map { try reader.samples(in: $0) } ?? [])
+            .prefix(configuration.evalSamples).map { ($0.imageBytes, $0.text) as EncodedSample }
+
+        // Vocabulary: characters the model cannot emit are added, or it is an error naming them.
+        let texts = train.map(\.text) + (mix?.items.map(\.text) ?? [])
+        let dictionary = base.dictionary
+        var missing: [String] = []
+        var seen = Set<String>()
+        for text in texts {
+            for c in PPOCRTrainable.labels(of: text) where dictionary.classIndex(of: c) == nil && seen.insert(c).inserted { missing.append(c) }
+        }
+        var toAdd = options.addCharacters.map(String.init).filter { dictionary.classIndex(of: $0) == nil }
+        let notCovered = missing.filter { !toAdd.contains($0) }
+        if !notCovered.isEmpty {
+            guard options.extendVocabularyFromData else {
+                throw CLIError("the training texts use \(notCovered.count) characters the model cannot emit: \(notCovered.joined(separator: " ")) — add them with --add-chars FILE, or drop --no-extend-vocab")
+            }
+            toAdd += notCovered
+            setupNotes.append("warning: adding \(notCovered.count) characters from the training set to the vocabulary: \(notCovered.joined(separator: " "))")
+        }
+        if !toAdd.isEmpty {
+            let added = try trainable.extendVocabulary(with: toAdd, seed: configuration.seed)
+            setupNotes.append("vocabulary: \(dictionary.classCount) → \(trainable.recognizer.dictionary.classCount) classes (+\(added.count)); blank index unchanged")
+        }
+
+        // Lines longer than a training line's CTC steps cannot be learned (PaddleOCR drops labels
+        // over its max_text_length the same way); say how many.
+        let steps = trainable.trainingSteps
+        let fits = { (sample: EncodedSample) in
+            ((try? self.trainable.classes(of: sample.text)).map { PPOCRTrainable.requiredSteps($0) <= steps }) ?? false
+        }
+        let before = train.count
+        train = train.filter(fits)
+        if train.count < before {
+            setupNotes.append("skipped \(before - train.count) of \(before) training lines needing more than the \(steps) CTC steps of a \(trainable.maxTrainingWidth)-px line")
+        }
+        if let m = mix {
+            let kept = m.items.filter(fits)
+            mix = kept.isEmpty ? nil : (kept, m.ratio)
+        }
+        guard !train.isEmpty else { throw CLIError("\(data): no training line fits the model's \(steps) CTC steps") }
+
+        let network = trainable
+        let source = MemoryBatchSource<EncodedSample, CTCBatch>(items: train, mix: mix, seed: configuration.seed) { items in
+            try network.collate(items.map { (try ImageCodec.decode($0.bytes), $0.text) })
+        }
+        let trainer = try Trainer(model: trainable, data: source, configuration: configuration, runDirectory: run)
+        trainer.baseModelName = model
+        if !validation.isEmpty {
+            let probe = validation
+            trainer.validate = {
+                let images = try probe.map { try ImageCodec.decode($0.bytes) }
+                let predictions = try network.recognizer.recognize(images, prompt: nil)
+                let cer = TextMetrics.cer(references: probe.map(\.text), predictions: predictions)
+                let samples = Array(zip(probe.map(\.text), predictions).prefix(8))
+                return ValidationResult(metrics: [("cer", cer)], samples: samples.map { (reference: $0.0, prediction: $0.1) })
+            }
+        }
+        let trainableKeys = try trainer.prepare()
+        let count = trainable.module.trainableParameters().reduce(0) { $0 + $1.array.size }
+        let total = trainable.module.parameters().reduce(0) { $0 + $1.array.size }
+        setupNotes.append("\(trainable.recognizer.name): \(configuration.method.rawValue), \(trainableKeys.count) tensors / \(count) of \(total) parameters trainable; \(train.count) training lines\(mix.map { ", mixing \($0.items.count) lines at \(Int($0.ratio * 100))% of each batch" } ?? ""), \(validation.count) validation lines; \(trainer.totalSteps) steps")
+        self.trainer = trainer
+        // The (possibly extended) dictionary and config travel with the run.
+        try writeModelFiles(to: run)
+    }
+
+    /// For `export --merge`: not yet (the run's model-merged/ is written at the end of training).
+    init(exporting run: String) throws {
+        throw CLIError("\(run): export --merge for PP-OCR runs reads \(run)/model-merged, written when training completes; copy that folder")
+    }
+
+    var totalSteps: Int { trainer?.totalSteps ?? 0 }
+
+    func run(resume: Bool, progress: (TrainingProgress) -> TrainingControl) throws -> TrainingSummary {
+        try trainer!.run(resume: resume, progress: progress)
+    }
+
+    /// config.json (with the head's class count) and dictionary.txt.
+    private func writeModelFiles(to directory: String) throws {
+        let folder = URL(fileURLWithPath: directory)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try ModelFolder.encodeConfig(trainable.network.config).write(to: folder.appendingPathComponent(ModelFolder.configFile))
+        try trainable.recognizer.dictionary.write(to: folder.appendingPathComponent(ModelFolder.dictionaryFile))
+    }
+
+    func exportMerged(to directory: String) throws {
+        let network = trainable.network
+        try network.mergeLoRALayers()
+        try AtomicDirectory.write(to: directory) { temporary in
+            try writeModelFiles(to: temporary)
+            try network.saveParameters(to: (temporary as NSString).appendingPathComponent(ModelFolder.weightsFile), metadata: ["format": "pt"])
+        }
+    }
+}
