@@ -30,7 +30,7 @@ test: setup
 BENCH_DEPS := .deps/bench
 
 bench: setup $(BENCH_DEPS)/.installed
-	$(SWIFT) build -c release --product EngineBench --product MetricsBench --product SynthBench --product DataBench -j $(JOBS)
+	for p in EngineBench MetricsBench SynthBench DataBench PPOCRBench ocrtune; do $(SWIFT) build -c release --product $$p -j $(JOBS) || exit 1; done
 	python3 bench/engine.py
 	python3 bench/metrics.py
 	python3 bench/synth.py
@@ -41,7 +41,8 @@ $(BENCH_DEPS)/.installed: bench/requirements.txt
 	touch $@
 
 demo: build
-	$(RELEASE_BIN) doctor --train --steps 80
+	$(RELEASE_BIN) doctor
+	tools/demo.sh
 
 install: build
 	install -d $(PREFIX)/bin $(PREFIX)/lib/ocrtune/mlx/lib $(PREFIX)/lib/ocrtune/mlx_cpu.libs $(PREFIX)/lib/ocrtune/pyarrow

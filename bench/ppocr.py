@@ -9,8 +9,9 @@ tensors, alternately, so machine load affects both alike.
 
 Writes bench/results/ppocr.json. Usage:
   python3 bench/ppocr.py [--seconds 20] [--batch 8] [--lines 64] [--versions v5,v4]
-Needs the tools venv (onnxruntime, onnx, numpy, pillow, opencv-python-headless), the pip weights
-(.deps/python), and `swift build -c release --product PPOCRBench --product ocrtune`.
+Needs bench/requirements.txt (installed into .deps/bench by `make bench`: onnxruntime, onnx, numpy,
+pillow, opencv-python-headless), the pip weights (.deps/python), and release builds of PPOCRBench
+and ocrtune.
 """
 import argparse
 import json
@@ -20,10 +21,11 @@ import subprocess
 import sys
 import time
 
-import numpy as np
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
+sys.path.insert(1, os.path.join(ROOT, ".deps", "bench"))
+
+import numpy as np  # noqa: E402
 import ppocr_common as pc  # noqa: E402
 
 

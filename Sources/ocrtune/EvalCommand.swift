@@ -20,7 +20,7 @@ struct EvalCommand: ParsableCommand {
             "reference").
 
             Examples:
-              ocrtune eval --model runs/fa/model-merged --data data/persian \\
+              ocrtune eval --model runs/fa/model --data data/persian \\
                            --split test --out runs/eval-after
               ocrtune eval --model external:preds.jsonl --out runs/eval-external
               ocrtune eval --model external:preds.jsonl --data data/persian \\

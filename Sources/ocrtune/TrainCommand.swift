@@ -12,11 +12,12 @@ struct TrainCommand: ParsableCommand {
         discussion: """
             Writes RUN/config.toml (the resolved configuration; --config reads it back),
             metrics.jsonl, TensorBoard event files (tensorboard --logdir RUN),
-            checkpoints/, and at the end adapter/ (PEFT format) or model/ (full fine-
-            tuning), plus model-merged/ (base + adapter in the base model's layout,
-            ready for eval and predict). Ctrl-C finishes the current step, writes a
-            checkpoint and prints the command that resumes it; --resume continues bit-
-            exactly. Settings: defaults < --config FILE < flags.
+            checkpoints/, adapter/ (LoRA and QLoRA, in PEFT's format), best/ (the best
+            validation checkpoint's output) and model/: the trained model as a complete
+            folder in the base model's layout (adapters merged), ready for eval and
+            predict. Ctrl-C finishes the current step, writes a checkpoint and prints
+            the command that resumes it; --resume continues bit-exactly. Settings:
+            defaults < --config FILE < flags.
 
             Examples:
               ocrtune train --model models/ppocrv5 --data data/persian --out runs/fa
@@ -139,7 +140,7 @@ struct TrainCommand: ParsableCommand {
         if let best = summary.bestMetric, let step = summary.bestStep {
             Terminal.line(String(format: "best validation metric %.4f at step %d (saved in %@/best)", best, step, out))
         }
-        let merged = (out as NSString).appendingPathComponent("model-merged")
+        let merged = (out as NSString).appendingPathComponent("model")
         try session.exportMerged(to: merged)
         Terminal.line("wrote \(summary.output ?? out) and \(merged)")
     }

@@ -119,7 +119,7 @@ final class PPOCRTrainingSession: TrainingSession {
 
     /// For `export --merge`: not yet (the run's model-merged/ is written at the end of training).
     init(exporting run: String) throws {
-        throw CLIError("\(run): export --merge for PP-OCR runs reads \(run)/model-merged, written when training completes; copy that folder")
+        throw CLIError("\(run): PP-OCR runs write the merged model to \(run)/model when training completes; use that folder (export --merge of a run's checkpoints is not available for this family yet)")
     }
 
     var totalSteps: Int { trainer?.totalSteps ?? 0 }
