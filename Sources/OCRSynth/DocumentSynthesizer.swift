@@ -63,7 +63,9 @@ final class PageBuilder {
         let rc = crender_page_text(page, text, family, px, Int32(bold ? boldWeight : 400), x, y, maxWidth, Int32(align), &fg, &box, &extent)
         if rc != 0 { missingGlyph = true }
         if let category {
-            annotations.append(SynthAnnotation(bbox: box.map(Int.init), text: text, category: category))
+            // [x1, y1, x2, y2] (end exclusive), the document form `data build` imports.
+            let (bx, by, bw, bh) = (Int(box[0]), Int(box[1]), Int(box[2]), Int(box[3]))
+            annotations.append(SynthAnnotation(bbox: [bx, by, bx + bw, by + bh], text: text, category: category))
         }
         if newLine { lines.append(text) } else if let last = lines.popLast() { lines.append(last + " " + text) } else { lines.append(text) }
         return Int(extent[1])

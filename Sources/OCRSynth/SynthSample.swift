@@ -7,7 +7,8 @@ import Foundation
 
 /// A labelled region of a document sample.
 public struct SynthAnnotation: Codable, Sendable, Equatable {
-    /// x, y, width, height in pixels of the sample image.
+    /// [x1, y1, x2, y2] in pixels of the sample image (x2, y2 exclusive), as the document form
+    /// of `data build` reads it.
     public var bbox: [Int]
     public var text: String
     /// Field name (vendor, date, invoice_number, total, line_item, …).

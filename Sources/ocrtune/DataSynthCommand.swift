@@ -3,6 +3,7 @@
 
 import ArgumentParser
 import Foundation
+import OCRData
 import OCRSynth
 
 struct DataSynthCommand: ParsableCommand {
@@ -68,6 +69,10 @@ struct DataSynthCommand: ParsableCommand {
     var overwrite = false
     @Flag(help: "Print the effective profile as JSON and exit.")
     var printProfile = false
+    @Option(help: "Train/val/test shares of the dataset written (as `data build --split`).")
+    var split = "80,10,10"
+    @Flag(help: "Write a listing folder (images/, listing.tsv, metadata.jsonl) instead of a dataset.")
+    var listing = false
 
     static let defaultFonts = ["Noto Sans", "Noto Serif", "DejaVu Sans", "Noto Sans CJK SC", "Noto Serif CJK SC",
                                "Noto Sans Arabic", "Noto Naskh Arabic", "Vazirmatn", "Nazli"]
@@ -82,8 +87,17 @@ struct DataSynthCommand: ParsableCommand {
             return
         }
         guard let out else { throw ValidationError("--out DIR is required") }
+        let splitSpec = try SplitSpec(parsing: split)
+        let outURL = URL(fileURLWithPath: out).standardizedFileURL
+        if !listing, !overwrite, let contents = try? FileManager.default.contentsOfDirectory(atPath: outURL.path), !contents.isEmpty {
+            throw ValidationError("\(out): exists and is not empty (use --overwrite)")
+        }
+        // Samples are rendered into a listing folder; by default it is then built into a dataset
+        // exactly as `data build` writes it, and removed.
+        let renderURL = listing ? outURL
+            : outURL.deletingLastPathComponent().appendingPathComponent(".\(outURL.lastPathComponent).synth-\(ProcessInfo.processInfo.processIdentifier)")
         let fontSpecs = font.isEmpty ? Self.defaultFonts.filter(FontLibrary.isInstalled) : font
-        let sink = try ListingFolderSink(directory: URL(fileURLWithPath: out), overwrite: overwrite)
+        let sink = try ListingFolderSink(directory: renderURL, overwrite: overwrite || !listing)
         let stderr = FileHandle.standardError
         // A live counter on a terminal; otherwise (logs, CI) a line every tenth of the run.
         let tty = isatty(STDERR_FILENO) == 1
@@ -124,7 +138,22 @@ struct DataSynthCommand: ParsableCommand {
         for s in report.skipped.prefix(10) { stderr.write(Data("skipped #\(s.index): \(s.reason)\n".utf8)) }
         if report.skipped.count > 10 { stderr.write(Data("… \(report.skipped.count - 10) more in \(out)/skipped.jsonl\n".utf8)) }
         let rate = report.seconds > 0 ? Double(report.written) / report.seconds : 0
-        print("wrote \(report.written) samples to \(out) (\(report.skipped.count) skipped) in \(String(format: "%.1f", report.seconds)) s, \(String(format: "%.0f", rate))/s")
+        let rendered = "\(report.written) samples (\(report.skipped.count) skipped) in \(String(format: "%.1f", report.seconds)) s, \(String(format: "%.0f", rate))/s"
+        if listing {
+            print("wrote \(rendered) to \(out)")
+            return
+        }
+        defer { try? FileManager.default.removeItem(at: renderURL) }
+        var options = BuildOptions()
+        options.seed = seed
+        options.split = splitSpec
+        options.overwrite = true
+        // metadata.jsonl: {path, text, width, height, params, annotations?}; the other fields
+        // become metadata columns (params as JSON text).
+        options.importOptions = ImportOptions(imageField: "path", textField: "text")
+        let summary = try DatasetBuilder(inputs: [renderURL.appendingPathComponent("metadata.jsonl")], output: outURL, options: options).run()
+        let counts = Split.allCases.map { "\($0.rawValue) \(summary.manifest.counts[$0.rawValue] ?? 0)" }.joined(separator: ", ")
+        print("rendered \(rendered); wrote the dataset \(out) (\(counts))")
     }
 
     private func textSource() throws -> TextSource {

@@ -37,7 +37,7 @@ final class FormulaAndDocumentTests: XCTestCase {
                 let img = try PixelBuffer.decodePNG(s.png).image
                 XCTAssertFalse(s.annotations.isEmpty)
                 for a in s.annotations {
-                    let (x, y, w, h) = (a.bbox[0], a.bbox[1], a.bbox[2], a.bbox[3])
+                    let (x, y, w, h) = (a.bbox[0], a.bbox[1], a.bbox[2] - a.bbox[0], a.bbox[3] - a.bbox[1])
                     XCTAssertTrue(x >= 0 && y >= 0 && w > 0 && h > 0 && x + w <= img.width && y + h <= img.height, "\(a)")
                     XCTAssertTrue(s.text.contains(a.text), "\(a.text) not in the page text")
                     // The box holds ink, and the margin around it does not.
