@@ -114,7 +114,7 @@ let package = Package(
         .executableTarget(
             name: "ocrtune",
             dependencies: [
-                "MLXEngine", "MLXNN", "MLXOptimizers", "OCRMetrics", "OCREvaluation", "OCRImaging", "OCRTraining", "OCRSynth", "OCRData", "OCRModels",
+                "MLXEngine", "MLXNN", "MLXOptimizers", "OCRMetrics", "OCREvaluation", "OCRImaging", "OCRTraining", "OCRSynth", "OCRData", "OCRModels", "OCRText",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -140,16 +140,18 @@ struct DataStatsCommand: ParsableCommand {
         commandName: "stats",
         abstract: "Counts, text-length and image-size histograms per split, rare characters.",
         discussion: """
-            --against takes a character dictionary file (one character per line,
-            as PaddleOCR's ppocr_keys) and lists the dataset characters it cannot
-            emit. Model names will be accepted once model families expose their
-            vocabularies (CharacterCoverage).
+            --against takes a model folder (its CTC dictionary, or its tokenizer) or a
+            character dictionary file (one character per line, as PaddleOCR's
+            ppocr_keys) and lists the dataset characters the model cannot emit.
+
+            Examples:
+              ocrtune data stats data/fa --against models/ppocrv5
             """
     )
 
     @Argument(help: "Dataset folder.")
     var dataset: String
-    @Option(help: "Character dictionary file to check coverage against.")
+    @Option(help: "Model folder or character dictionary file to check coverage against.")
     var against: String?
     @Flag(help: "Print stats.json as is.")
     var json = false
@@ -175,7 +177,7 @@ struct DataStatsCommand: ParsableCommand {
             Terminal.line("rare characters (< 5): " + rare.map { "\($0.key)×\($0.value)" }.joined(separator: " "))
         }
         if let against {
-            let coverage = try CharacterSetCoverage(dictionaryFile: URL(fileURLWithPath: against))
+            let coverage = try ModelCoverage.coverage(of: against)
             let charset = CharsetFile.parse(try String(contentsOf: folder.appendingPathComponent("charset.txt"), encoding: .utf8))
             let missing = uncoveredCharacters(charset: charset, coverage: coverage)
             let samples = missing.reduce(0) { $0 + $1.count }

@@ -5,6 +5,7 @@ import OCRData
 import OCREvaluation
 import OCRImaging
 import OCRModels
+import OCRText
 
 enum ModelLoader {
     /// The recognizer for a model folder, chosen by `model_type` in its config.json.
@@ -41,4 +42,32 @@ enum DatasetSamples {
 /// Decodes an image file (PNG, JPEG, WebP, BMP, TIFF, GIF); errors name the file.
 func loadImage(path: String) throws -> RGBImage {
     try ImageCodec.decode(contentsOf: URL(fileURLWithPath: path))
+}
+
+/// What characters a model can emit, for `data stats --against`.
+enum ModelCoverage {
+    struct TokenizerCoverage: CharacterCoverage {
+        let tokenizer: Tokenizer
+        /// A character is covered when it encodes without the unknown token.
+        func canEmit(_ character: Character) -> Bool {
+            let ids = tokenizer.encode(String(character), addSpecialTokens: false)
+            return !ids.isEmpty && !ids.contains { $0 == tokenizer.specialTokenIDs.unk }
+        }
+    }
+
+    static func coverage(of path: String) throws -> CharacterCoverage {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw CLIError("\(path): not found") }
+        guard isDirectory.boolValue else { return try CharacterSetCoverage(dictionaryFile: URL(fileURLWithPath: path)) }
+        let folder = URL(fileURLWithPath: path)
+        let dictionary = folder.appendingPathComponent(ModelFolder.dictionaryFile)
+        if FileManager.default.fileExists(atPath: dictionary.path) {
+            let labels = try CharacterDictionary(contentsOf: dictionary).labels
+            return CharacterSetCoverage(characters: Set(labels.compactMap { $0.count == 1 ? $0.first : nil }))
+        }
+        if FileManager.default.fileExists(atPath: folder.appendingPathComponent("tokenizer.json").path) {
+            return TokenizerCoverage(tokenizer: try Tokenizer(directory: folder))
+        }
+        throw CLIError("\(path): neither \(ModelFolder.dictionaryFile) nor tokenizer.json (is it a model folder?)")
+    }
 }
