@@ -22,6 +22,7 @@ public enum HTMLReport {
         body += "<h2>Per-sample CER</h2>" + HTMLKit.histogram(records.map(\.cer), bins: HTMLKit.cerBins)
         body += worst(result, limit: options.worstSamples)
         if let errors = result.report.errors { body += errorTables(errors) }
+        body += widthTable(cerByWidth(result))
         body += "<p class=\"meta\">CER = character edits ÷ reference characters (corpus micro average over grapheme clusters unless configured otherwise); WER likewise over words. Definitions: <code>ocrtune score --help</code>.</p>"
         return HTMLKit.page(title: "ocrtune eval — \(info.model)", body: body)
     }
@@ -51,6 +52,31 @@ public enum HTMLReport {
             html += "<td class=\"num\">\(HTMLKit.percent(r.cer, digits: 1))</td></tr>"
         }
         return html + "</table>"
+    }
+
+    /// CER by image width (pixels), in buckets: Σ edits ÷ Σ reference characters per bucket.
+    public static func cerByWidth(_ result: EvaluationResult) -> [(label: String, count: Int, cer: Double)] {
+        let edges = [0, 64, 128, 256, 512, 1024, Int.max]
+        var buckets = Array(repeating: (count: 0, edits: 0, characters: 0), count: edges.count - 1)
+        for (record, sample) in zip(result.records, result.samples) {
+            guard let w = sample.width, let i = edges.indices.dropLast().last(where: { edges[$0] <= w }) else { continue }
+            buckets[i].count += 1
+            buckets[i].edits += record.characterEdits
+            buckets[i].characters += record.referenceCharacters
+        }
+        return buckets.indices.compactMap { i in
+            let b = buckets[i]
+            guard b.count > 0 else { return nil }
+            let label = edges[i + 1] == Int.max ? "≥\(edges[i]) px" : "\(edges[i])–\(edges[i + 1] - 1) px"
+            return (label, b.count, Double(b.edits) / Double(max(b.characters, 1)))
+        }
+    }
+
+    static func widthTable(_ rows: [(label: String, count: Int, cer: Double)]) -> String {
+        guard !rows.isEmpty else { return "" }
+        return "<h2>CER by image width</h2><table><tr><th>width</th><th>samples</th><th>CER</th></tr>"
+            + rows.map { "<tr><td>\($0.label)</td><td class=\"num\">\($0.count)</td><td class=\"num\">\(HTMLKit.percent($0.cer))</td></tr>" }.joined()
+            + "</table>"
     }
 
     static func errorTables(_ e: ErrorAnalysisReport) -> String {

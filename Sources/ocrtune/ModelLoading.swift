@@ -32,7 +32,8 @@ enum DatasetSamples {
         if Set(ids).count != ids.count { ids = samples.indices.map { "\(split)-\($0)" } }
         return zip(ids, samples).map { id, sample in
             let bytes = sample.imageBytes
-            return EvalSample(id: id, reference: sample.text, imageBytes: bytes) {
+            let width = try? ImageCodec.probe(bytes).width
+            return EvalSample(id: id, reference: sample.text, imageBytes: bytes, width: width) {
                 try RGBImage(encoded: bytes)
             }
         }

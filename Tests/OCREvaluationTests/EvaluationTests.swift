@@ -88,6 +88,17 @@ final class EvaluationTests: XCTestCase {
         XCTAssertEqual(siblings, ["run"])
     }
 
+    func testCERByImageWidthBuckets() {
+        let samples = [EvalSample(id: "a", reference: "abcd", width: 40), EvalSample(id: "b", reference: "abcd", width: 50),
+                       EvalSample(id: "c", reference: "ab", width: 300), EvalSample(id: "d", reference: "ab")]
+        let result = Evaluator.score(samples: samples, predictions: ["abcd", "abxx", "a", "zz"])
+        let rows = HTMLReport.cerByWidth(result)
+        XCTAssertEqual(rows.map(\.label), ["0–63 px", "256–511 px"])
+        XCTAssertEqual(rows.map(\.count), [2, 1])
+        XCTAssertEqual(rows[0].cer, 2.0 / 8, accuracy: 1e-12)  // 0 + 2 edits over 4 + 4 characters
+        XCTAssertEqual(rows[1].cer, 0.5, accuracy: 1e-12)
+    }
+
     func testWorstSamplesAreThoseWithErrorsHighestCERFirst() {
         let samples = (0 ..< 5).map { EvalSample(id: "\($0)", reference: "abcd") }
         let result = Evaluator.score(samples: samples, predictions: ["abcd", "xbcd", "xxcd", "abcd", "xxxx"])
