@@ -163,7 +163,12 @@ public final class PPOCRTextRecognizer: TextRecognizer {
             let decoded = try withEngineErrors {
                 CTCDecoding.decode(probabilities: probabilities, dictionary: dictionary, decoder: options.decoder)
             }
-            for (i, result) in zip(batch.indices, decoded) { results[i] = result }
+            for (i, result) in zip(batch.indices, decoded) {
+                // CTC emits visual (left-to-right) order; right-to-left text goes back to logical order.
+                var r = result
+                if VisualOrder.hasRightToLeft(r.text) { r.text = VisualOrder.reordered(r.text) }
+                results[i] = r
+            }
         }
         return results.map { $0! }
     }

@@ -55,9 +55,11 @@ public final class PPOCRTrainable: TrainableModel {
     }
 
     /// The labels of `text` as PaddleOCR cuts them: one per Unicode code point (so a ZWNJ or a
-    /// combining mark is its own class, never glued to the letter before it).
+    /// combining mark is its own class, never glued to the letter before it), in visual
+    /// (left-to-right) order, which is what CTC aligns with the image: right-to-left text is
+    /// reordered (see ``VisualOrder``).
     public static func labels(of text: String) -> [String] {
-        text.unicodeScalars.map { String($0) }
+        VisualOrder.reordered(text).unicodeScalars.map { String($0) }
     }
 
     /// Class sequence of `text`; throws naming code points the dictionary lacks.
