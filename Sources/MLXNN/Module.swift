@@ -17,7 +17,7 @@ open class Module {
     public private(set) var training = true
 
     /// Local parameter keys excluded from training.
-    private var frozenKeys = Set<String>()
+    private(set) var frozenKeys = Set<String>()
 
     /// Local keys that are never trainable (buffers such as running statistics).
     public private(set) var bufferKeys = Set<String>()
@@ -109,6 +109,17 @@ open class Module {
     /// Sets training (true) or evaluation (false) mode for the whole tree.
     public func train(_ on: Bool = true) {
         for (_, m) in namedModules() { m.training = on }
+    }
+
+    /// Training mode for the tree, except modules whose own parameters are all frozen: they
+    /// run in evaluation mode, so a frozen BatchNorm normalizes with (and keeps) its running
+    /// statistics instead of the batch's — the usual way to fine-tune with frozen layers.
+    public func trainWithFrozenLayersInEvalMode() {
+        for (_, m) in namedModules() {
+            let own = m.items().filter { if case .parameter = $0.item { return true } else { return false } }
+                .map(\.key).filter { !m.bufferKeys.contains($0) }
+            m.training = own.isEmpty || own.contains { !m.frozenKeys.contains($0) }
+        }
     }
 
     // MARK: Freezing

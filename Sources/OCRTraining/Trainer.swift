@@ -161,7 +161,7 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
         var lossValue: Float = .nan
         let start = Date()
         let startSamples = state.samplesSeen
-        module.train(true)
+        module.trainWithFrozenLayersInEvalMode()
 
         while state.step < total {
             // Stage and learning rate.
@@ -169,6 +169,7 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
             if stageIndex != stage, !c.stages.isEmpty {
                 enterStage(stageIndex)
                 stage = stageIndex
+                module.trainWithFrozenLayersInEvalMode()
             }
             optimizer.learningRate = rate
             MLXRandom.seed(c.seed &+ UInt64(state.step))  // dropout: a function of the step, so resume is exact
@@ -280,7 +281,7 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
     private func evaluate(_ state: inout TrainerState, log: MetricsLog, board: TensorBoardWriter) throws -> ([String: Double], Bool) {
         guard let validate else { return ([:], false) }
         model.module.train(false)
-        defer { model.module.train(true) }
+        defer { model.module.trainWithFrozenLayersInEvalMode() }
         let result = try validate()
         var metrics: [String: Double] = [:]
         for (name, value) in result.metrics {

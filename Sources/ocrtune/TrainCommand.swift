@@ -142,7 +142,8 @@ struct TrainCommand: ParsableCommand {
         }
         let merged = (out as NSString).appendingPathComponent("model")
         try session.exportMerged(to: merged)
-        Terminal.line("wrote \(summary.output ?? out) and \(merged)")
+        let outputs = [summary.output, merged].compactMap { $0 }
+        Terminal.line("wrote " + Array(NSOrderedSet(array: outputs)).map { "\($0)" }.joined(separator: " and "))
     }
 }
 

@@ -46,6 +46,23 @@ final class LayerTests: XCTestCase {
         XCTAssertEqual(y, 0, accuracy: 1e-6)
     }
 
+    func testFrozenLayersRunInEvalModeDuringTraining() {
+        let model = TinyModel()
+        model.freeze(matching: ["layers.0"])
+        model.trainWithFrozenLayersInEvalMode()
+        let modes = Dictionary(uniqueKeysWithValues: model.namedModules().map { ($0.path, $0.module.training) })
+        XCTAssertEqual(modes["layers.0.layer_norm"], false)
+        XCTAssertEqual(modes["layers.0.self_attn.q_proj"], false)
+        XCTAssertEqual(modes["layers.1.layer_norm"], true)
+        XCTAssertEqual(modes["layers.0.mlp.1"], true, "a layer without parameters (GELU) keeps the tree's mode")
+        // BatchNorm: frozen weight and bias, so eval mode — the running statistics stay put.
+        let bn = BatchNorm(features: 2)
+        bn.freeze()
+        bn.trainWithFrozenLayersInEvalMode()
+        _ = bn(MLXArray([1, 2, 3, 4] as [Float], [2, 2]))
+        XCTAssertEqual(bn.runningMean.asArray(Float.self), [0, 0])
+    }
+
     func testDropoutIsIdentityInEvalAndRescalesInTraining() {
         let d = Dropout(p: 0.5)
         let x = ones([1000])
