@@ -35,6 +35,7 @@ bench: setup $(BENCH_DEPS)/.installed
 	python3 bench/metrics.py
 	python3 bench/synth.py
 	python3 bench/data.py
+	python3 bench/ppocr.py
 
 $(BENCH_DEPS)/.installed: bench/requirements.txt
 	python3 -m pip install -q --disable-pip-version-check --target $(BENCH_DEPS) -r bench/requirements.txt

@@ -70,7 +70,7 @@ def main():
         result["build_images_per_s"] = round(build["images_per_s"], 1)
         result["build_peak_rss_mb"] = round(build["peak_rss_mb"], 1)
 
-        env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, ".deps", "python"))
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(ROOT, ".deps", "python"), os.path.join(ROOT, ".deps", "bench")]))
         try:
             peer = run_json([args.peer_python, "-c", PEER, os.path.join(small, "listing.txt"), os.path.join(work, "peer.parquet")], env=env)
             result["peer_python_images_per_s"] = round(peer["images_per_s"], 1)

@@ -142,8 +142,8 @@ struct TrainCommand: ParsableCommand {
         }
         let merged = (out as NSString).appendingPathComponent("model")
         try session.exportMerged(to: merged)
-        let outputs = [summary.output, merged].compactMap { $0 }
-        Terminal.line("wrote " + Array(NSOrderedSet(array: outputs)).map { "\($0)" }.joined(separator: " and "))
+        let output = summary.output ?? merged
+        Terminal.line(output == merged ? "wrote \(merged)" : "wrote \(output) and \(merged)")
     }
 }
 

@@ -18,6 +18,16 @@ final class VisualOrderTests: XCTestCase {
         XCTAssertEqual(VisualOrder.reordered("نرم‌افزار OCR جدید"), "دیدج OCR رازفا‌مرن")
     }
 
+    func testLeftToRightLinesKeepTheirRunOrder() {
+        // A stray right-to-left letter in a Chinese line stays where it is.
+        XCTAssertEqual(VisualOrder.reordered("死别已春声ت。", rightToLeft: false), "死别已春声ت。")
+        XCTAssertEqual(VisualOrder.reordered("Total: تسا 12", rightToLeft: false), "Total: است 12")
+        XCTAssertFalse(VisualOrder.isRightToLeftParagraph(visual: "死别已春声，生别常تت。"))
+        XCTAssertTrue(VisualOrder.isRightToLeftParagraph(visual: "مالس 12"))
+        XCTAssertFalse(VisualOrder.isRightToLeftParagraph(logical: "OCR سلام"))
+        XCTAssertTrue(VisualOrder.isRightToLeftParagraph(logical: "سلام OCR"))
+    }
+
     func testReorderingIsItsOwnInverse() {
         for s in ["سلام دنیا", "کد 1234 است", "نرم‌افزار OCR و PDF جدید", "abc سلام 12", "می‌خواهم"] {
             XCTAssertEqual(VisualOrder.reordered(VisualOrder.reordered(s)), s, s)

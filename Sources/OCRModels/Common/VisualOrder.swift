@@ -33,11 +33,34 @@ public enum VisualOrder {
         text.unicodeScalars.contains { direction($0) == .rtl }
     }
 
-    /// Logical → visual order (and, being its own inverse on single lines, visual → logical).
-    /// Text without right-to-left characters is returned unchanged.
-    public static func reordered(_ text: String) -> String {
+    /// The base direction of logical text (Unicode bidi rule P2): its first strong character.
+    public static func isRightToLeftParagraph(logical text: String) -> Bool {
+        text.unicodeScalars.first { direction($0) != .neutral }.map { direction($0) == .rtl } ?? false
+    }
+
+    /// The base direction of visual-order text (a recognizer's output, where "first" has no
+    /// meaning): right to left when most strong characters are.
+    public static func isRightToLeftParagraph(visual text: String) -> Bool {
+        var rtl = 0
+        var ltr = 0
+        for s in text.unicodeScalars {
+            switch direction(s) {
+            case .rtl: rtl += 1
+            case .ltr: ltr += 1
+            case .neutral: break
+            }
+        }
+        return rtl > ltr
+    }
+
+    /// Logical → visual order of a line whose base direction is right to left (`rightToLeft`,
+    /// by default from its first strong character), and, being its own inverse, visual →
+    /// logical. In a right-to-left line the order of the runs is reversed; in any line the
+    /// characters of right-to-left runs are. Text without right-to-left characters is unchanged.
+    public static func reordered(_ text: String, rightToLeft: Bool? = nil) -> String {
         let scalars = Array(text.unicodeScalars)
         guard scalars.contains(where: { direction($0) == .rtl }) else { return text }
+        let baseRTL = rightToLeft ?? isRightToLeftParagraph(logical: text)
         // Runs: maximal sequences of one strong direction; neutrals join the run around them
         // when both sides agree, else they belong to the line's base direction (right-to-left).
         var runs: [(ltr: Bool, scalars: [Unicode.Scalar])] = []
@@ -55,15 +78,21 @@ public enum VisualOrder {
                 }
                 runs.append((true, Array(scalars[i ..< j])))
                 i = j
-            } else {
+            } else if d == .rtl || baseRTL {
                 var j = i
                 while j < scalars.count, direction(scalars[j]) != .ltr { j += 1 }
+                // In a left-to-right line, neutrals after the last RTL letter belong to the line.
+                if !baseRTL { while j > i + 1, direction(scalars[j - 1]) == .neutral { j -= 1 } }
                 runs.append((false, Array(scalars[i ..< j])))
                 i = j
+            } else {
+                // A neutral in a left-to-right line.
+                runs.append((true, [scalars[i]]))
+                i += 1
             }
         }
         var out = String.UnicodeScalarView()
-        for run in runs.reversed() {
+        for run in baseRTL ? Array(runs.reversed()) : runs {
             out.append(contentsOf: run.ltr ? run.scalars : run.scalars.reversed())
         }
         return String(out)

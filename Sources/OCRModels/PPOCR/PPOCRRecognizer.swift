@@ -166,7 +166,9 @@ public final class PPOCRTextRecognizer: TextRecognizer {
             for (i, result) in zip(batch.indices, decoded) {
                 // CTC emits visual (left-to-right) order; right-to-left text goes back to logical order.
                 var r = result
-                if VisualOrder.hasRightToLeft(r.text) { r.text = VisualOrder.reordered(r.text) }
+                if VisualOrder.hasRightToLeft(r.text) {
+                    r.text = VisualOrder.reordered(r.text, rightToLeft: VisualOrder.isRightToLeftParagraph(visual: r.text))
+                }
                 results[i] = r
             }
         }
