@@ -25,7 +25,7 @@ struct DataSynthCommand: ParsableCommand {
     )
 
     // MARK: Input
-    @Option(help: "Text corpus file (one sample per line; .dic and fortune files recognized).")
+    @Option(help: "Text corpus: a file (one sample per line; .dic and fortune files recognized) or a dataset folder (the text column of its train split).")
     var corpus: String?
     @Flag(help: "Draw random word sequences from the corpus instead of whole lines.")
     var words = false
@@ -164,7 +164,7 @@ struct DataSynthCommand: ParsableCommand {
             return FieldGenerator(kind)
         }
         guard let corpus else { throw ValidationError("give --corpus FILE, --generator, --latex or --template") }
-        let lines = try CorpusLoader.load(file: corpus)
+        let lines = try Self.corpusLines(corpus)
         guard !lines.isEmpty else { throw ValidationError("\(corpus): no text") }
         if words {
             let bounds = wordRange.split(separator: "-").compactMap { Int($0) }
@@ -173,5 +173,21 @@ struct DataSynthCommand: ParsableCommand {
             return WordCorpus(words: list, length: bounds[0]...bounds[1], name: "words:\((corpus as NSString).lastPathComponent)")
         }
         return LineCorpus(lines: lines, name: "lines:\((corpus as NSString).lastPathComponent)", shuffle: shuffle)
+    }
+
+    /// A corpus file's lines, or the texts of a dataset folder's train split (all splits when
+    /// train is empty), one per sample.
+    static func corpusLines(_ path: String) throws -> [String] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            return try CorpusLoader.load(file: path)
+        }
+        let reader = try DatasetReader(folder: URL(fileURLWithPath: path))
+        var texts: [String] = []
+        try reader.forEachSample(in: .train) { texts.append($0.text) }
+        if texts.isEmpty {
+            for split in [Split.val, .test] { try reader.forEachSample(in: split) { texts.append($0.text) } }
+        }
+        return texts
     }
 }
