@@ -98,7 +98,7 @@ let package = Package(
         .target(name: "ONNXProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(
             name: "OCRModels",
-            dependencies: ["ONNXProto", "MLXEngine", "MLXNN", "OCRImaging", "OCRTraining"]),
+            dependencies: ["ONNXProto", "MLXEngine", "MLXNN", "OCRImaging", "OCRTraining", "OCRSupport"]),
 
         // MARK: Text (tokenizers)
         .target(name: "OCRText"),

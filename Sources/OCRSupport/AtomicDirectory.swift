@@ -3,9 +3,10 @@
 import Foundation
 
 public enum AtomicDirectory {
-    /// Runs `body` on a fresh temporary folder beside `path`, then renames it to `path`
-    /// (replacing an existing folder). On failure the temporary folder is removed and
-    /// nothing at `path` changes, so a half-written output never looks complete.
+    /// Runs `body` on a fresh temporary folder beside `path`, then renames it to `path`. An
+    /// existing folder is moved aside first and deleted only once the new one is in place. On
+    /// failure the temporary folder is removed and nothing at `path` changes, so a half-written
+    /// output never looks complete.
     public static func write(to path: String, _ body: (String) throws -> Void) throws {
         let fm = FileManager.default
         let target = URL(fileURLWithPath: path).standardizedFileURL
@@ -15,8 +16,14 @@ public enum AtomicDirectory {
         try fm.createDirectory(at: temporary, withIntermediateDirectories: true)
         do {
             try body(temporary.path)
-            if fm.fileExists(atPath: target.path) { try fm.removeItem(at: target) }
-            try fm.moveItem(at: temporary, to: target)
+            if fm.fileExists(atPath: target.path) {
+                let old = parent.appendingPathComponent(".\(target.lastPathComponent).old-\(UUID().uuidString.prefix(8))")
+                try fm.moveItem(at: target, to: old)
+                try fm.moveItem(at: temporary, to: target)
+                try? fm.removeItem(at: old)
+            } else {
+                try fm.moveItem(at: temporary, to: target)
+            }
         } catch {
             try? fm.removeItem(at: temporary)
             throw error

@@ -4,6 +4,7 @@
 // OCRImaging's `TextRecognizer`, through which evaluation and training talk to models.
 
 import Foundation
+import OCRSupport
 import OCRImaging
 
 // MARK: - Conventions
@@ -46,28 +47,10 @@ public enum ModelFolder {
     /// Builds a folder at `destination` atomically: `body` fills a temporary sibling folder,
     /// which then replaces `destination` (an existing folder is replaced only when `overwrite`).
     public static func writeAtomically(to destination: URL, overwrite: Bool = false, _ body: (URL) throws -> Void) throws {
-        let fm = FileManager.default
-        let parent = destination.deletingLastPathComponent()
-        try fm.createDirectory(at: parent, withIntermediateDirectories: true)
-        if fm.fileExists(atPath: destination.path) && !overwrite {
+        if FileManager.default.fileExists(atPath: destination.path) && !overwrite {
             throw ModelFolderError("\(destination.path) already exists (pass overwrite to replace it)")
         }
-        let temporary = parent.appendingPathComponent(".\(destination.lastPathComponent).tmp-\(UUID().uuidString)")
-        try fm.createDirectory(at: temporary, withIntermediateDirectories: false)
-        do {
-            try body(temporary)
-            if fm.fileExists(atPath: destination.path) {
-                let old = parent.appendingPathComponent(".\(destination.lastPathComponent).old-\(UUID().uuidString)")
-                try fm.moveItem(at: destination, to: old)
-                try fm.moveItem(at: temporary, to: destination)
-                try? fm.removeItem(at: old)
-            } else {
-                try fm.moveItem(at: temporary, to: destination)
-            }
-        } catch {
-            try? fm.removeItem(at: temporary)
-            throw error
-        }
+        try AtomicDirectory.write(to: destination.path) { try body(URL(fileURLWithPath: $0)) }
     }
 }
 
