@@ -162,40 +162,35 @@ public final class ParquetBatch {
 
     /// Bytes of a string/binary column, or of an image struct's `bytes` (nil when null).
     public func bytes(column: Int, row: Int) throws -> Data? {
-        var data: UnsafePointer<UInt8>?
-        var length = 0
-        var isNull: Int32 = 0
-        guard carrow_batch_bytes(handle, Int32(column), Int64(row), &data, &length, &isNull) == 0 else {
-            throw DataError("\(source): row \(row), column \(column): \(lastArrowError())")
-        }
-        if isNull != 0 { return nil }
-        return length == 0 ? Data() : Data(bytes: data!, count: length)
+        try cell(column, row, carrow_batch_bytes).map { Data($0) }
     }
 
     /// An image struct's `path` (nil when null or absent).
     public func imagePath(column: Int, row: Int) throws -> String? {
-        var data: UnsafePointer<UInt8>?
-        var length = 0
-        var isNull: Int32 = 0
-        guard carrow_batch_image_path(handle, Int32(column), Int64(row), &data, &length, &isNull) == 0 else {
-            throw DataError("\(source): row \(row), column \(column): \(lastArrowError())")
-        }
-        if isNull != 0 { return nil }
-        return String(decoding: UnsafeBufferPointer(start: data, count: length), as: UTF8.self)
+        try cell(column, row, carrow_batch_image_path).map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// Any column as text (nil when null); invalid UTF-8 is repaired with U+FFFD.
     public func text(column: Int, row: Int) throws -> String? {
-        var data: UnsafePointer<CChar>?
+        try cell(column, row, carrow_batch_text).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Reads one cell through a shim reader: its bytes (valid while the batch lives), or nil
+    /// when the cell is null. Errors name the file, row and column.
+    private func cell<T>(
+        _ column: Int, _ row: Int,
+        _ read: (OpaquePointer?, Int32, Int64, UnsafeMutablePointer<UnsafePointer<T>?>?, UnsafeMutablePointer<Int>?,
+                 UnsafeMutablePointer<Int32>?) -> Int32
+    ) throws -> UnsafeRawBufferPointer? {
+        var data: UnsafePointer<T>?
         var length = 0
         var isNull: Int32 = 0
-        guard carrow_batch_text(handle, Int32(column), Int64(row), &data, &length, &isNull) == 0 else {
+        guard read(handle, Int32(column), Int64(row), &data, &length, &isNull) == 0 else {
             throw DataError("\(source): row \(row), column \(column): \(lastArrowError())")
         }
         if isNull != 0 { return nil }
-        return data!.withMemoryRebound(to: UInt8.self, capacity: length) {
-            String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
-        }
+        guard length > 0, let data else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: UnsafeRawPointer(data), count: length)
     }
 }
 
