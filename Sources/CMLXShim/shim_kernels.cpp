@@ -13,6 +13,7 @@
 #include "mlx/backend/cpu/encoder.h"
 #include "mlx/primitives.h"
 #include "shim_internal.h"
+#include "shim_parallel.h"
 
 using namespace cmlx;
 
@@ -25,24 +26,6 @@ struct DepthwiseParams {
   }
 };
 
-/// Runs body(begin, end) over [0, n) split across the machine's cores when the work is large.
-template <typename F>
-void parallel_for(int n, size_t work, F body) {
-  int threads = std::min<int>(n, std::max(1u, std::thread::hardware_concurrency()));
-  if (threads <= 1 || work < (1u << 16)) {
-    body(0, n);
-    return;
-  }
-  std::vector<std::thread> pool;
-  int chunk = (n + threads - 1) / threads;
-  for (int t = 1; t < threads; t++) {
-    int b = t * chunk, e = std::min(n, b + chunk);
-    if (b < e) pool.emplace_back(body, b, e);
-  }
-  body(0, std::min(n, chunk));
-  for (auto& th : pool) th.join();
-}
-
 /// Weights [C, KH, KW, 1] → taps [KH*KW][C] (channel innermost).
 std::vector<float> taps_of(const float* w, int c, int kh, int kw) {
   std::vector<float> t(size_t(kh) * kw * c);
@@ -53,54 +36,90 @@ std::vector<float> taps_of(const float* w, int c, int kh, int kw) {
 
 // MARK: - Kernels (float32, row-contiguous NHWC)
 
+/// Output rows [begin, end) (row = sample · OH + output y) of the forward convolution.
+OCRTUNE_SIMD_CLONES
+void forward_rows(const float* x, const float* taps, float* y, int h, int wd, int c, int oh, int ow,
+                  DepthwiseParams p, int begin, int end) {
+  for (int row = begin; row < end; row++) {
+    int b = row / oh, oy = row % oh;
+    for (int ox = 0; ox < ow; ox++) {
+      float* out = y + ((size_t(b) * oh + oy) * ow + ox) * c;
+      std::fill(out, out + c, 0.f);
+      for (int i = 0; i < p.kh; i++) {
+        int iy = oy * p.sh - p.ph + i;
+        if (iy < 0 || iy >= h) continue;
+        for (int j = 0; j < p.kw; j++) {
+          int ix = ox * p.sw - p.pw + j;
+          if (ix < 0 || ix >= wd) continue;
+          const float* in = x + ((size_t(b) * h + iy) * wd + ix) * c;
+          const float* tap = taps + size_t(i * p.kw + j) * c;
+          for (int ch = 0; ch < c; ch++) out[ch] += in[ch] * tap[ch];
+        }
+      }
+    }
+  }
+}
+
 void forward(const float* x, const float* w, float* y, int n, int h, int wd, int c, int oh, int ow,
              const DepthwiseParams& p) {
   auto taps = taps_of(w, c, p.kh, p.kw);
   parallel_for(n * oh, size_t(n) * oh * ow * c * p.kh * p.kw, [&](int begin, int end) {
-    for (int row = begin; row < end; row++) {
-      int b = row / oh, oy = row % oh;
+    forward_rows(x, taps.data(), y, h, wd, c, oh, ow, p, begin, end);
+  });
+}
+
+/// Samples [begin, end) of the input gradient (they write disjoint parts of dx).
+OCRTUNE_SIMD_CLONES
+void backward_input_samples(const float* dy, const float* taps, float* dx, int h, int wd, int c, int oh, int ow,
+                            DepthwiseParams p, int begin, int end) {
+  for (int b = begin; b < end; b++)
+    for (int oy = 0; oy < oh; oy++)
       for (int ox = 0; ox < ow; ox++) {
-        float* out = y + ((size_t(b) * oh + oy) * ow + ox) * c;
-        std::fill(out, out + c, 0.f);
+        const float* g = dy + ((size_t(b) * oh + oy) * ow + ox) * c;
         for (int i = 0; i < p.kh; i++) {
           int iy = oy * p.sh - p.ph + i;
           if (iy < 0 || iy >= h) continue;
           for (int j = 0; j < p.kw; j++) {
             int ix = ox * p.sw - p.pw + j;
             if (ix < 0 || ix >= wd) continue;
-            const float* in = x + ((size_t(b) * h + iy) * wd + ix) * c;
-            const float* tap = taps.data() + size_t(i * p.kw + j) * c;
-            for (int ch = 0; ch < c; ch++) out[ch] += in[ch] * tap[ch];
+            float* d = dx + ((size_t(b) * h + iy) * wd + ix) * c;
+            const float* tap = taps + size_t(i * p.kw + j) * c;
+            for (int ch = 0; ch < c; ch++) d[ch] += g[ch] * tap[ch];
           }
         }
       }
-    }
-  });
 }
 
 void backward_input(const float* dy, const float* w, float* dx, int n, int h, int wd, int c, int oh, int ow,
                     const DepthwiseParams& p) {
   auto taps = taps_of(w, c, p.kh, p.kw);
   std::memset(dx, 0, sizeof(float) * size_t(n) * h * wd * c);
-  // Samples write disjoint parts of dx, so batches split across cores without races.
   parallel_for(n, size_t(n) * oh * ow * c * p.kh * p.kw, [&](int begin, int end) {
-    for (int b = begin; b < end; b++)
-      for (int oy = 0; oy < oh; oy++)
-        for (int ox = 0; ox < ow; ox++) {
-          const float* g = dy + ((size_t(b) * oh + oy) * ow + ox) * c;
-          for (int i = 0; i < p.kh; i++) {
-            int iy = oy * p.sh - p.ph + i;
-            if (iy < 0 || iy >= h) continue;
-            for (int j = 0; j < p.kw; j++) {
-              int ix = ox * p.sw - p.pw + j;
-              if (ix < 0 || ix >= wd) continue;
-              float* d = dx + ((size_t(b) * h + iy) * wd + ix) * c;
-              const float* tap = taps.data() + size_t(i * p.kw + j) * c;
-              for (int ch = 0; ch < c; ch++) d[ch] += g[ch] * tap[ch];
-            }
-          }
-        }
+    backward_input_samples(dy, taps.data(), dx, h, wd, c, oh, ow, p, begin, end);
   });
+}
+
+/// Accumulates the weight gradient of rows [begin, end) into acc [KH·KW][C].
+OCRTUNE_SIMD_CLONES
+void backward_weight_rows(const float* x, const float* dy, float* acc, int h, int wd, int c, int oh, int ow,
+                          DepthwiseParams p, int begin, int end) {
+  for (int row = begin; row < end; row++) {
+    int b = row / oh, oy = row % oh;
+    for (int ox = 0; ox < ow; ox++) {
+      const float* g = dy + ((size_t(b) * oh + oy) * ow + ox) * c;
+      for (int i = 0; i < p.kh; i++) {
+        int iy = oy * p.sh - p.ph + i;
+        if (iy < 0 || iy >= h) continue;
+        for (int j = 0; j < p.kw; j++) {
+          int ix = ox * p.sw - p.pw + j;
+          if (ix < 0 || ix >= wd) continue;
+          const float* in = x + ((size_t(b) * h + iy) * wd + ix) * c;
+          float* a = acc + size_t(i * p.kw + j) * c;
+          for (int ch = 0; ch < c; ch++) a[ch] += in[ch] * g[ch];
+        }
+      }
+    }
+  }
 }
 
 void backward_weight(const float* x, const float* dy, float* dw, int n, int h, int wd, int c, int oh, int ow,
@@ -113,23 +132,7 @@ void backward_weight(const float* x, const float* dy, float* dw, int n, int h, i
   auto work = [&](int t) {
     auto& acc = partial[t];
     int begin = t * chunk, end = std::min(rows, begin + chunk);
-    for (int row = begin; row < end; row++) {
-      int b = row / oh, oy = row % oh;
-      for (int ox = 0; ox < ow; ox++) {
-        const float* g = dy + ((size_t(b) * oh + oy) * ow + ox) * c;
-        for (int i = 0; i < p.kh; i++) {
-          int iy = oy * p.sh - p.ph + i;
-          if (iy < 0 || iy >= h) continue;
-          for (int j = 0; j < p.kw; j++) {
-            int ix = ox * p.sw - p.pw + j;
-            if (ix < 0 || ix >= wd) continue;
-            const float* in = x + ((size_t(b) * h + iy) * wd + ix) * c;
-            float* a = acc.data() + size_t(i * p.kw + j) * c;
-            for (int ch = 0; ch < c; ch++) a[ch] += in[ch] * g[ch];
-          }
-        }
-      }
-    }
+    backward_weight_rows(x, dy, acc.data(), h, wd, c, oh, ow, p, begin, end);
   };
   if (threads <= 1 || size_t(rows) * ow * tapsSize < (1u << 16)) {
     chunk = rows;

@@ -42,6 +42,30 @@ public func depthwiseConv2d(
     }
 }
 
+// MARK: - Fused epilogue
+
+/// The activation of ``affineActivation(_:bias:preScale:preBias:activation:postScale:postBias:)``.
+public enum FusedActivation: Int32, Sendable {
+    case identity = 0
+    /// v · clip(v/6 + 1/2, 0, 1)
+    case hardSwish = 1
+    case relu = 2
+}
+
+/// `postScale · act(preScale · (x + bias) + preBias) + postBias` over a channels-last array in one
+/// pass (`bias` [C]; the scales and biases hold one value; nil means 1 or 0). float32 on the CPU
+/// runs ocrtune's kernel, bit-identical to the composed ops; it has its gradient.
+public func affineActivation(
+    _ x: MLXArray, bias: MLXArray?, preScale: MLXArray?, preBias: MLXArray?, activation: FusedActivation,
+    postScale: MLXArray? = nil, postBias: MLXArray? = nil
+) -> MLXArray {
+    call("affine_activation") {
+        cmlx_affine_activation(
+            $0, x.handle, bias?.handle, preScale?.handle, preBias?.handle, activation.rawValue, postScale?.handle,
+            postBias?.handle)
+    }
+}
+
 // MARK: - Fused kernels (mlx::core::fast)
 
 public func rmsNorm(_ x: MLXArray, weight: MLXArray?, eps: Float) -> MLXArray {

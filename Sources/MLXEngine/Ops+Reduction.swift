@@ -75,8 +75,13 @@ extension MLXArray {
 // MARK: - Softmax
 
 /// Softmax over `axes`; `precise` computes in float32 for half-precision inputs.
+/// Over the last axis of a float32 array on the CPU, ocrtune's vectorized kernel runs (MLX's CPU
+/// exp is scalar and dominated inference over large vocabularies).
 public func softmax(_ a: MLXArray, axes: [Int] = [-1], precise: Bool = false) -> MLXArray {
-    reduce(a, axes, false, precise ? CMLX_PRECISE_SOFTMAX : CMLX_SOFTMAX, "softmax")
+    if axes.count == 1, axes[0] == -1 || axes[0] == a.ndim - 1 {
+        return call("softmax") { cmlx_softmax_last_axis($0, a.handle, false) }
+    }
+    return reduce(a, axes, false, precise ? CMLX_PRECISE_SOFTMAX : CMLX_SOFTMAX, "softmax")
 }
 
 public func softmax(_ a: MLXArray, axis: Int, precise: Bool = false) -> MLXArray {
@@ -85,7 +90,10 @@ public func softmax(_ a: MLXArray, axis: Int, precise: Bool = false) -> MLXArray
 
 /// log(softmax(a)) along `axis`, computed stably.
 public func logSoftmax(_ a: MLXArray, axis: Int = -1) -> MLXArray {
-    a - a.logSumExp(axis: axis, keepDims: true)
+    if axis == -1 || axis == a.ndim - 1 {
+        return call("log_softmax") { cmlx_softmax_last_axis($0, a.handle, true) }
+    }
+    return a - a.logSumExp(axis: axis, keepDims: true)
 }
 
 // MARK: - Scans

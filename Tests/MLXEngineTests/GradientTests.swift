@@ -60,7 +60,8 @@ final class GradientTests: XCTestCase {
             ("max", x, { $0.max(axis: 0) }), ("min", x, { $0.min(axis: 1, keepDims: true) }),
             ("prod", positive, { $0.prod(axes: [1]) }), ("logsumexp", x, { $0.logSumExp(axis: -1) }),
             ("variance", x, { $0.variance(axes: [1], ddof: 1) }), ("softmax", x, { softmax($0, axis: -1) }),
-            ("logSoftmax", x, { logSoftmax($0, axis: 0) }), ("cumsum", x, { $0.cumsum(axis: 1) }),
+            ("logSoftmax", x, { logSoftmax($0, axis: 0) }), ("logSoftmax last axis", x, { logSoftmax($0, axis: -1) }),
+            ("cumsum", x, { $0.cumsum(axis: 1) }),
             ("cumulative logsumexp", x, { $0.scan(.logSumExp, axis: 1) }),
         ]
         for (name, input, f) in cases {

@@ -173,6 +173,14 @@ int cmlx_conv2d(cmlx_array* out, cmlx_array input, cmlx_array weight, const int*
 /// Depthwise 2-D convolution (groups == channels): input [N, H, W, C], weight [C, KH, KW, 1].
 /// float32 on the CPU runs ocrtune's kernel (with its gradients); otherwise MLX's conv2d.
 int cmlx_depthwise_conv2d(cmlx_array* out, cmlx_array input, cmlx_array weight, const int* stride, const int* padding);
+/// Softmax (log = false) or log-softmax (log = true) over the last axis. float32 on the CPU runs
+/// ocrtune's vectorized kernel (with its gradient); otherwise MLX's ops.
+int cmlx_softmax_last_axis(cmlx_array* out, cmlx_array x, bool log);
+/// y = post_scale · act(pre_scale · (x + bias) + pre_bias) + post_bias over a channels-last array in
+/// one pass (bias [C], the scales and biases one value each; any may be NULL). activation:
+/// 0 identity, 1 hard-swish, 2 ReLU. float32 on the CPU runs ocrtune's kernel.
+int cmlx_affine_activation(cmlx_array* out, cmlx_array x, cmlx_array bias, cmlx_array pre_scale, cmlx_array pre_bias,
+                           int activation, cmlx_array post_scale, cmlx_array post_bias);
 int cmlx_rms_norm(cmlx_array* out, cmlx_array x, cmlx_array weight /*nullable*/, float eps);
 int cmlx_layer_norm(cmlx_array* out, cmlx_array x, cmlx_array weight /*nullable*/, cmlx_array bias /*nullable*/, float eps);
 int cmlx_rope(cmlx_array* out, cmlx_array x, int dims, bool traditional, float base, bool has_base, float scale, int offset, cmlx_array freqs /*nullable*/);

@@ -27,13 +27,17 @@ public final class DepthwiseConv2d: Conv2d {
     }
 
     public override func callAsFunction(_ x: MLXArray) -> MLXArray {
+        let y = withoutBias(x)
+        return bias.map { y + $0 } ?? y
+    }
+
+    /// The convolution before its bias is added.
+    public func withoutBias(_ x: MLXArray) -> MLXArray {
         switch Self.kernel {
         case .ocrtune:
-            let y = depthwiseConv2d(x, weight, stride: stride, padding: padding)
-            return bias.map { y + $0 } ?? y
+            return depthwiseConv2d(x, weight, stride: stride, padding: padding)
         case .engine:
-            let y = conv2d(x, weight, stride: stride, padding: padding, groups: groups)
-            return bias.map { y + $0 } ?? y
+            return conv2d(x, weight, stride: stride, padding: padding, groups: groups)
         case .shiftedMultiplyAdd:
             break
         }
@@ -55,7 +59,7 @@ public final class DepthwiseConv2d: Conv2d {
                 acc = acc.map { $0 + term } ?? term
             }
         }
-        return bias.map { acc! + $0 } ?? acc!
+        return acc!
     }
 }
 
@@ -74,5 +78,12 @@ public final class PointwiseConv2d: Conv2d {
         let w = weight.reshaped(o, i).T
         let y = bias.map { addMM($0, flat, w) } ?? matmul(flat, w)
         return y.reshaped(Array(shape.dropLast()) + [o])
+    }
+
+    /// The product before its bias is added.
+    public func withoutBias(_ x: MLXArray) -> MLXArray {
+        let (o, i) = (weight.dim(0), weight.dim(3))
+        let shape = x.shape
+        return matmul(x.reshaped(-1, i), weight.reshaped(o, i).T).reshaped(Array(shape.dropLast()) + [o])
     }
 }

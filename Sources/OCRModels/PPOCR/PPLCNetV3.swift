@@ -110,8 +110,32 @@ public final class PPLCNetV3RepLayer: Module, UnaryLayer {
     }
 
     public func callAsFunction(_ x: MLXArray) -> MLXArray {
+        // Bias, affine, activation and affine in one pass (the engine's fused kernel).
+        if let bias = conv.bias, let fused = fusedActivation {
+            let z: MLXArray? =
+                if let depthwise = conv as? DepthwiseConv2d { depthwise.withoutBias(x) }
+                else if let pointwise = conv as? PointwiseConv2d { pointwise.withoutBias(x) }
+                else { nil }
+            if let z {
+                return appliesActivation
+                    ? affineActivation(
+                        z, bias: bias, preScale: lab.scale, preBias: lab.bias, activation: fused,
+                        postScale: act.lab.scale, postBias: act.lab.bias)
+                    : affineActivation(z, bias: bias, preScale: lab.scale, preBias: lab.bias, activation: .identity)
+            }
+        }
         let y = lab(conv(x))
         return appliesActivation ? act(y) : y
+    }
+
+    /// The engine's fused form of the activation, if it has one.
+    private var fusedActivation: FusedActivation? {
+        guard appliesActivation else { return .identity }
+        switch act.activation {
+        case "hardswish", "hard_swish": return .hardSwish
+        case "relu": return .relu
+        default: return nil
+        }
     }
 }
 

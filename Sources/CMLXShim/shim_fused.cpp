@@ -1,0 +1,165 @@
+// AffineActivation: y = post_scale · act(pre_scale · (x + bias) + pre_bias) + post_bias in one
+// pass over a channels-last float32 array (bias per channel, the rest scalars).
+//
+// This is the epilogue of PP-LCNet's reparameterized layers (conv bias → learnable affine →
+// hard-swish → learnable affine). As separate MLX ops it made ten passes over the feature map and
+// cost three times the depthwise convolution before it; fused, it is one vectorized pass split
+// across cores. The gradient is composed from MLX ops (the backbone is usually frozen).
+
+#include <cstring>
+
+#include "mlx/backend/cpu/encoder.h"
+#include "mlx/primitives.h"
+#include "shim_internal.h"
+#include "shim_parallel.h"
+
+using namespace cmlx;
+
+namespace {
+
+enum Activation : int { kIdentity = 0, kHardSwish = 1, kReLU = 2 };
+
+// MARK: - Kernel
+
+/// Rows [begin, end) of C channels. The arithmetic follows MLXNN's composed ops exactly
+/// (hardSwish(v) = v · min(max(v · (1/6) + 0.5, 0), 1)), so results are bit-identical.
+OCRTUNE_SIMD_CLONES
+void affine_activation_rows(const float* x, const float* bias, float* y, int c, float s1, float b1, float s2,
+                            float b2, int act, int begin, int end) {
+#pragma clang fp contract(off)  // no fused multiply-adds: round as the separate MLX ops do
+  const float sixth = float(1.0 / 6.0);
+  for (int row = begin; row < end; row++) {
+    const float* in = x + size_t(row) * c;
+    float* out = y + size_t(row) * c;
+    for (int ch = 0; ch < c; ch++) {
+      float v = bias ? in[ch] + bias[ch] : in[ch];
+      v = v * s1 + b1;
+      if (act == kHardSwish) {
+        float g = v * sixth + 0.5f;
+        g = g > 0.0f ? g : 0.0f;
+        g = g < 1.0f ? g : 1.0f;
+        v = v * g;
+      } else if (act == kReLU) {
+        v = v > 0.0f ? v : 0.0f;
+      }
+      out[ch] = v * s2 + b2;
+    }
+  }
+}
+
+// MARK: - Primitive
+
+/// inputs: x [..., C], bias [C], pre_scale [1], pre_bias [1], post_scale [1], post_bias [1].
+class AffineActivation : public mx::UnaryPrimitive {
+ public:
+  AffineActivation(mx::Stream s, int act) : mx::UnaryPrimitive(s), act_(act) {}
+
+  void eval_cpu(const std::vector<mx::array>& in, mx::array& out) override {
+    out.set_data(mx::allocator::malloc(out.nbytes()));
+    auto& encoder = mx::cpu::get_command_encoder(stream());
+    for (auto& a : in) encoder.set_input_array(a);
+    encoder.set_output_array(out);
+    std::vector<mx::array> inputs;
+    for (auto& a : in) inputs.push_back(mx::array::unsafe_weak_copy(a));
+    encoder.dispatch([inputs, y = mx::array::unsafe_weak_copy(out), act = act_]() mutable {
+      const auto& x = inputs[0];
+      int c = x.shape(-1);
+      int rows = c == 0 ? 0 : int(x.size() / c);
+      const float* xp = x.data<float>();
+      const float* bp = inputs[1].data<float>();
+      float s1 = inputs[2].data<float>()[0], b1 = inputs[3].data<float>()[0];
+      float s2 = inputs[4].data<float>()[0], b2 = inputs[5].data<float>()[0];
+      float* yp = y.data<float>();
+      parallel_for(rows, size_t(rows) * c * 4, [&](int begin, int end) {
+        affine_activation_rows(xp, bp, yp, c, s1, b1, s2, b2, act, begin, end);
+      });
+    });
+  }
+  void eval_gpu(const std::vector<mx::array>&, mx::array&) override {
+    throw std::runtime_error("affine_activation: the custom kernel is CPU-only");
+  }
+
+  std::vector<mx::array> vjp(const std::vector<mx::array>& p, const std::vector<mx::array>& cotangents,
+                             const std::vector<int>& argnums, const std::vector<mx::array>&) override {
+    auto s = stream();
+    const auto& g = cotangents[0];
+    auto pre = mx::add(mx::multiply(mx::add(p[0], p[1], s), p[2], s), p[3], s);  // the activation's input
+    mx::array h = pre, dact = mx::ones_like(pre, s);
+    if (act_ == kHardSwish) {
+      auto gate = mx::clip(mx::add(mx::multiply(pre, mx::array(float(1.0 / 6.0)), s), mx::array(0.5f), s),
+                           mx::array(0.0f), mx::array(1.0f), s);
+      h = mx::multiply(pre, gate, s);
+      // d/dv [v · clip(v/6 + 1/2, 0, 1)] = gate + v/6 inside (−3, 3), else gate.
+      auto inside = mx::logical_and(mx::greater(pre, mx::array(-3.0f), s), mx::less(pre, mx::array(3.0f), s), s);
+      dact = mx::add(gate, mx::where(inside, mx::multiply(pre, mx::array(float(1.0 / 6.0)), s), mx::array(0.0f), s), s);
+    } else if (act_ == kReLU) {
+      h = mx::maximum(pre, mx::array(0.0f), s);
+      dact = mx::astype(mx::greater(pre, mx::array(0.0f), s), mx::float32, s);
+    }
+    auto dpre = mx::multiply(mx::multiply(g, p[4], s), dact, s);  // d loss / d pre
+    auto all = [&](const mx::array& a) { return mx::reshape(mx::sum(a, s), {1}, s); };
+    std::vector<int> leading(p[0].ndim() - 1);
+    for (size_t i = 0; i < leading.size(); i++) leading[i] = int(i);
+    std::vector<mx::array> grads;
+    for (int arg : argnums) {
+      switch (arg) {
+        case 0: grads.push_back(mx::multiply(dpre, p[2], s)); break;
+        case 1: grads.push_back(mx::multiply(mx::sum(dpre, leading, false, s), p[2], s)); break;
+        case 2: grads.push_back(all(mx::multiply(dpre, mx::add(p[0], p[1], s), s))); break;
+        case 3: grads.push_back(all(dpre)); break;
+        case 4: grads.push_back(all(mx::multiply(g, h, s))); break;
+        default: grads.push_back(all(g)); break;
+      }
+    }
+    return grads;
+  }
+
+  std::vector<mx::Shape> output_shapes(const std::vector<mx::array>& inputs) override { return {inputs[0].shape()}; }
+  bool is_equivalent(const mx::Primitive& other) const override {
+    auto o = dynamic_cast<const AffineActivation*>(&other);
+    return o != nullptr && o->act_ == act_;
+  }
+  DEFINE_NAME(AffineActivation)
+
+ private:
+  int act_;
+};
+
+} // namespace
+
+extern "C" int cmlx_affine_activation(cmlx_array* out, cmlx_array x, cmlx_array bias, cmlx_array pre_scale,
+                                      cmlx_array pre_bias, int activation, cmlx_array post_scale,
+                                      cmlx_array post_bias) {
+  CMLX_GUARD({
+    const auto& a = x->value;
+    if (a.ndim() == 0) throw std::invalid_argument("affine_activation: expects a channels-last array");
+    if (activation < kIdentity || activation > kReLU) throw std::invalid_argument("affine_activation: unknown activation");
+    int c = a.shape(-1);
+    auto scalar = [](cmlx_array v, float fallback) {
+      return v ? mx::reshape(mx::astype(v->value, mx::float32), {1}) : mx::array({fallback});
+    };
+    auto b = bias ? bias->value : mx::zeros({c}, mx::float32);
+    if (b.size() != size_t(c)) throw std::invalid_argument("affine_activation: bias must have one value per channel");
+    std::vector<mx::array> inputs{a, mx::reshape(b, {c}), scalar(pre_scale, 1), scalar(pre_bias, 0),
+                                  scalar(post_scale, 1), scalar(post_bias, 0)};
+    bool fast = a.dtype() == mx::float32 && b.dtype() == mx::float32 && mx::default_device() == mx::Device::cpu;
+    for (auto& v : inputs) if (v.size() == 1 && v.dtype() != mx::float32) fast = false;
+    if (!fast) {
+      // Other dtypes and devices: the same arithmetic in MLX ops, in the input's dtype.
+      auto t = a.dtype();
+      auto k = [t](float v) { return mx::array(v, t); };
+      for (size_t i = 1; i < inputs.size(); i++) inputs[i] = mx::astype(inputs[i], t);
+      auto v = mx::add(mx::multiply(mx::add(a, inputs[1]), inputs[2]), inputs[3]);
+      if (activation == kHardSwish) {
+        v = mx::multiply(v, mx::minimum(mx::maximum(mx::add(mx::multiply(v, k(float(1.0 / 6.0))), k(0.5f)), k(0.0f)), k(1.0f)));
+      } else if (activation == kReLU) {
+        v = mx::maximum(v, k(0.0f));
+      }
+      *out = wrap(mx::add(mx::multiply(v, inputs[4]), inputs[5]));
+      return 0;
+    }
+    for (auto& v : inputs) v = mx::contiguous(v);
+    auto stream = mx::default_stream(mx::Device::cpu);
+    *out = wrap(mx::array(a.shape(), mx::float32, std::make_shared<AffineActivation>(stream, activation), inputs));
+  })
+}
