@@ -10,7 +10,8 @@
 #
 # Environment: N_FA (Persian lines, 2000), N_ZH (Chinese lines, 600), STEPS (training steps,
 # 680: about 15 minutes on 2 cores), METHOD (full), FREEZE (backbone: frozen, in eval mode),
-# LR (2e-3), BATCH (16), MIX (0.25: share of Chinese replay in each batch). Outputs go to .demo/ (data,
+# LR (2e-3), BATCH (16), MIX (0.25: share of Chinese replay in each batch), DISTILL (1: weight of
+# distillation from the base model on the replay lines, against forgetting). Outputs go to .demo/ (data,
 # model) and runs/demo-persian/ (the run; the fine-tuned model is runs/demo-persian/model).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,7 @@ METHOD=${METHOD:-full}
 FREEZE=${FREEZE:-backbone}
 LR=${LR:-2e-3}
 MIX=${MIX:-0.25}
+DISTILL=${DISTILL:-1}
 BATCH=${BATCH:-16}
 D=.demo
 RUN=runs/demo-persian
@@ -51,11 +53,11 @@ say "3/5 the base model"
 "$B" eval --model "$D/ppocrv5" --data "$D/fa" --split test --out "$RUN/eval-persian-before"
 "$B" eval --model "$D/ppocrv5" --data "$D/zh" --split test --out "$RUN/eval-chinese-before"
 
-say "4/5 fine-tuning ($METHOD, freeze: ${FREEZE:-none}, $STEPS steps, vocabulary extension, Chinese replay $MIX)"
+say "4/5 fine-tuning ($METHOD, freeze: ${FREEZE:-none}, $STEPS steps, vocabulary extension, Chinese replay $MIX, distillation $DISTILL)"
 start=$(date +%s)
 "$B" train --model "$D/ppocrv5" --data "$D/fa" --out "$RUN" --method "$METHOD" ${FREEZE:+--freeze "$FREEZE"} \
   --max-steps "$STEPS" --batch-size "$BATCH" --learning-rate "$LR" --warmup-steps 20 \
-  --eval-every 85 --eval-samples 100 --save-every 200 --mix "$D/zh:$MIX"
+  --eval-every 85 --eval-samples 100 --save-every 200 --mix "$D/zh:$MIX" --distill "$DISTILL"
 train_seconds=$(( $(date +%s) - start ))
 
 say "5/5 the fine-tuned model ($RUN/model)"

@@ -64,6 +64,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "A file of characters to add to the vocabulary (CTC models).") var addChars: String?
     @Flag(inversion: .prefixedNo, help: "Add training-set characters the model cannot emit, with a warning.") var extendVocab = true
     @Option(help: "DIR:RATIO — mix a general dataset into each batch (e.g. data/chinese:0.25).") var mix: String?
+    @Option(help: "Weight of distillation from the base model on --mix lines: they keep the base model's outputs (0: off).")
+    var distill: Double = 1
 
     @OptionGroup var engine: EngineOptions
 
@@ -115,6 +117,8 @@ struct TrainCommand: ParsableCommand {
             }
             o.mix = (String(mix[..<colon]), ratio)
         }
+        guard distill >= 0, distill.isFinite else { throw CLIError("--distill \(distill): expected a weight ≥ 0") }
+        o.distillation = distill
         return o
     }
 

@@ -11,6 +11,8 @@ struct FamilyTrainingOptions {
     var extendVocabularyFromData = true
     /// A general dataset mixed into each batch against forgetting: (folder, fraction of each batch).
     var mix: (dataset: String, ratio: Double)?
+    /// Weight of distillation from the base model on mix lines (0: off).
+    var distillation = 1.0
     /// Split used for validation during training.
     var validationSplit = "val"
 }

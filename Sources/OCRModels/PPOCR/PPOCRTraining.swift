@@ -15,6 +15,8 @@ public struct CTCBatch {
     public let targets: MLXArray
     public let inputLengths: [Int]
     public let targetLengths: [Int]
+    /// Rows that are replay (mix) samples, on which a ``PPOCRTrainable/teacher`` is distilled.
+    public var replayRows: [Int] = []
 }
 
 public struct PPOCRTrainingError: Error, CustomStringConvertible {
@@ -34,8 +36,25 @@ public final class PPOCRTrainable: TrainableModel {
     /// Batch widths are rounded up to a multiple of this (fewer distinct shapes).
     public var widthMultiple = 32
 
+    /// The base model, frozen, whose output distribution the model keeps on replay samples
+    /// (knowledge distillation against forgetting; nil: CTC only).
+    public var teacher: PPOCRRecognizer?
+    /// Weight of the distillation term: the mean per-step KL(teacher ‖ model) over the teacher's
+    /// classes, on replay rows. New classes get no teacher mass, so they are pushed down there.
+    public var distillationWeight: Float = 1
+
     public init(recognizer: PPOCRTextRecognizer) {
         self.recognizer = recognizer
+    }
+
+    /// Makes a frozen copy of the current network (before vocabulary extension) the teacher.
+    public func useCurrentNetworkAsTeacher() throws {
+        let copy = PPOCRRecognizer(config: network.config)
+        try copy.update(parameters: network.parameterDictionary(), source: "distillation teacher")
+        _ = copy.freeze()
+        copy.train(false)
+        try eval(copy.parameters().map(\.array))
+        teacher = copy
     }
 
     public var module: Module { recognizer.network }
@@ -48,10 +67,33 @@ public final class PPOCRTrainable: TrainableModel {
     public var defaultLoRATargets: [String] { ["qkv", "projection", "fc1", "fc2", "head.head"] }
 
     public func loss(_ batch: CTCBatch) -> MLXArray {
-        let logits = network(batch.images)
-        return ctcLoss(
-            logProbs: logSoftmax(logits, axis: -1), targets: batch.targets, inputLengths: batch.inputLengths,
+        let features = network.averagePool(network.model(batch.images))
+        let logProbs = logSoftmax(network.head(features), axis: -1)
+        let ctc = ctcLoss(
+            logProbs: logProbs, targets: batch.targets, inputLengths: batch.inputLengths,
             targetLengths: batch.targetLengths, blank: recognizer.dictionary.blankIndex)
+        guard let teacher, distillationWeight > 0, !batch.replayRows.isEmpty else { return ctc }
+        let rows = MLXArray(batch.replayRows.map(Int32.init))
+        // A frozen backbone in eval mode computes what the teacher's would: reuse its features.
+        let teacherLogits =
+            backboneIsFrozen
+            ? teacher.head(stopGradient(features.take(rows, axis: 0)))
+            : teacher(batch.images.take(rows, axis: 0))
+        return ctc + distillationLoss(teacherLogits: teacherLogits, logProbs: logProbs.take(rows, axis: 0))
+            * Double(distillationWeight)
+    }
+
+    /// Whether the backbone is frozen and in eval mode (so it still equals the teacher's).
+    var backboneIsFrozen: Bool {
+        !network.model.training && network.model.trainableParameters().isEmpty
+    }
+
+    /// Mean over rows and time steps of KL(teacher ‖ model) on the teacher's classes.
+    /// `logProbs`: the model's log-probabilities on the same rows.
+    func distillationLoss(teacherLogits: MLXArray, logProbs: MLXArray) -> MLXArray {
+        let teacherLogProbs = stopGradient(logSoftmax(teacherLogits, axis: -1))
+        let student = logProbs.sliced(axis: -1, 0 ..< teacherLogProbs.dim(-1))
+        return (exp(teacherLogProbs) * (teacherLogProbs - student)).sum(axis: -1).mean()
     }
 
     /// The labels of `text` as PaddleOCR cuts them: one per Unicode code point (so a ZWNJ or a
@@ -82,7 +124,8 @@ public final class PPOCRTrainable: TrainableModel {
     public var trainingSteps: Int { network.steps(forWidth: maxTrainingWidth) }
 
     /// Preprocesses images and encodes texts into a batch.
-    public func collate(_ samples: [(image: RGBImage, text: String)]) throws -> CTCBatch {
+    /// `replay`: which samples are replay (mix) samples, for distillation.
+    public func collate(_ samples: [(image: RGBImage, text: String)], replay: [Bool] = []) throws -> CTCBatch {
         let pre = recognizer.preprocessor
         var width = Swift.min(maxTrainingWidth, pre.batchWidth(for: samples.map(\.image)))
         width = Swift.min(maxTrainingWidth, (width + widthMultiple - 1) / widthMultiple * widthMultiple)
@@ -99,7 +142,8 @@ public final class PPOCRTrainable: TrainableModel {
         }
         return CTCBatch(
             images: pixels, targets: MLXArray(flat, [samples.count, longest]),
-            inputLengths: Array(repeating: steps, count: samples.count), targetLengths: labels.map(\.count))
+            inputLengths: Array(repeating: steps, count: samples.count), targetLengths: labels.map(\.count),
+            replayRows: replay.indices.filter { replay[$0] })
     }
 
     // MARK: Vocabulary extension

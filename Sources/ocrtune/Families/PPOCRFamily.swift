@@ -25,7 +25,8 @@ enum PPOCRFamily: TrainingFamily {
 }
 
 /// An encoded training sample: the original image bytes and the text.
-typealias EncodedSample = (bytes: Data, text: String)
+/// An encoded training line; `replay` marks lines of the --mix set.
+typealias EncodedSample = (bytes: Data, text: String, replay: Bool)
 
 final class PPOCRTrainingSession: TrainingSession {
     let trainable: PPOCRTrainable
@@ -42,16 +43,16 @@ final class PPOCRTrainingSession: TrainingSession {
 
         // Data: the train split (and the mix set) in memory; a probe of the validation split.
         let reader = try DatasetReader(folder: URL(fileURLWithPath: data))
-        var train = try reader.samples(in: .train).map { ($0.imageBytes, $0.text) as EncodedSample }
+        var train = try reader.samples(in: .train).map { ($0.imageBytes, $0.text, false) as EncodedSample }
         guard !train.isEmpty else { throw CLIError("\(data): the train split is empty") }
         var mix: (items: [EncodedSample], ratio: Double)?
         if let (folder, ratio) = options.mix {
-            let items = try DatasetReader(folder: URL(fileURLWithPath: folder)).samples(in: .train).map { ($0.imageBytes, $0.text) as EncodedSample }
+            let items = try DatasetReader(folder: URL(fileURLWithPath: folder)).samples(in: .train).map { ($0.imageBytes, $0.text, true) as EncodedSample }
             guard !items.isEmpty else { throw CLIError("--mix \(folder): its train split is empty") }
             mix = (items, ratio)
         }
         let validation = try (Split(rawValue: options.validationSplit).map { try reader.samples(in: $0) } ?? [])
-            .prefix(configuration.evalSamples).map { ($0.imageBytes, $0.text) as EncodedSample }
+            .prefix(configuration.evalSamples).map { ($0.imageBytes, $0.text, false) as EncodedSample }
 
         // Vocabulary: characters the model cannot emit are added, or it is an error naming them.
         let texts = train.map(\.text) + (mix?.items.map(\.text) ?? [])
@@ -69,6 +70,12 @@ final class PPOCRTrainingSession: TrainingSession {
             }
             toAdd += notCovered
             setupNotes.append("warning: adding \(notCovered.count) characters from the training set to the vocabulary: \(notCovered.joined(separator: " "))")
+        }
+        if mix != nil, options.distillation > 0 {
+            // The base model (before the vocabulary grows) is the teacher on replay lines.
+            try trainable.useCurrentNetworkAsTeacher()
+            trainable.distillationWeight = Float(options.distillation)
+            setupNotes.append("distillation: replay lines keep the base model's outputs (KL weight \(options.distillation))")
         }
         if !toAdd.isEmpty {
             let added = try trainable.extendVocabulary(with: toAdd, seed: configuration.seed)
@@ -94,7 +101,7 @@ final class PPOCRTrainingSession: TrainingSession {
 
         let network = trainable
         let source = MemoryBatchSource<EncodedSample, CTCBatch>(items: train, mix: mix, seed: configuration.seed) { items in
-            try network.collate(items.map { (try ImageCodec.decode($0.bytes), $0.text) })
+            try network.collate(items.map { (try ImageCodec.decode($0.bytes), $0.text) }, replay: items.map(\.replay))
         }
         let trainer = try Trainer(model: trainable, data: source, configuration: configuration, runDirectory: run)
         trainer.baseModelName = model
