@@ -162,6 +162,80 @@ TEXT_CASES = [
     ("list content fails", [user(text("x"))], {"add_generation_prompt": True}),
 ]
 
+# Small templates exercising one engine feature each, rendered by the same
+# environment transformers compiles chat templates with (`features` in the output).
+V = {"xs": [3, 1, 2], "d": {"a": 1, "b": [1, 2]}, "x": 1, "s": "  Hello World  ", "e": [],
+     "msgs": [{"role": "user", "content": "hi", "n": 2}, {"role": "assistant", "content": "yo"},
+              {"role": "user", "content": [{"type": "text", "text": "t"}], "n": 5}]}
+FEATURE_CASES = [
+    ("loop variables", "{% for v in xs %}{{ loop.index0 }}{{ loop.index }}{{ loop.first }}{{ loop.last }}{{ loop.length }}"
+     "{{ loop.revindex }}{{ loop.revindex0 }}|{% endfor %}"),
+    ("loop previtem nextitem cycle", "{% for v in xs %}{{ loop.previtem }}-{{ loop.nextitem }}-{{ loop.cycle('a', 'b') }};{% endfor %}"),
+    ("for else", "{% for v in e %}a{% else %}empty{% endfor %}{% for v in xs %}{{ v }}{% else %}no{% endfor %}"),
+    ("for with filter", "{% for v in xs if v > 1 %}{{ v }}/{{ loop.length }} {% endfor %}"),
+    ("for unpacking", "{% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %}{% for k, v in d|items %}{{ k }}{% endfor %}"),
+    ("for over dict and string", "{% for k in d %}{{ k }}{% endfor %}|{% for c in 'héy' %}{{ c }}.{% endfor %}"),
+    ("nested loops", "{% for a in [1, 2] %}{% for b in 'xy' %}{{ loop.index }}{{ a }}{{ b }} {% endfor %}{{ loop.index }};{% endfor %}"),
+    ("if elif else", "{% for v in [0, 1, 2, 3] %}{% if v == 0 %}zero{% elif v == 1 %}one{% elif v is odd %}odd{% else %}other{% endif %} {% endfor %}"),
+    ("set scope", "{% set a = 1 %}{% for v in xs %}{% set a = v %}{{ a }}{% endfor %}{{ a }}{% if true %}{% set a = 9 %}{% endif %}{{ a }}"),
+    ("namespace", "{% set ns = namespace(n=0, seen='') %}{% for v in xs %}{% set ns.n = ns.n + v %}{% set ns.seen = ns.seen ~ v %}{% endfor %}{{ ns.n }} {{ ns.seen }}"),
+    ("set tuple and block", "{% set a, b = 1, 2 %}{{ a }}{{ b }}{% set blk %}in {{ x }}{% endset %}[{{ blk }}]"),
+    ("comparisons", "{{ 1 < 2 < 3 }} {{ 3 > 2 > 2 }} {{ not 1 == 1 }} {{ 'a' in 'cat' }} {{ 3 not in xs }} {{ 1 == 1.0 }} "
+     "{{ 'a' < 'b' }} {{ [1, 2] == [1, 2] }} {{ 'b' in d }} {{ 2 <= 2 }} {{ 1 != 1 }}"),
+    ("and or not values", "{{ 1 or 0 }} {{ 0 and 1 }} {{ none or 'x' }} {{ '' or [] }} {{ not none }} {{ xs and 'y' }} {{ not (x and e) }}"),
+    ("tests", "{{ x is defined }} {{ y is defined }} {{ y is undefined }} {{ none is none }} {{ 's' is string }} {{ d is mapping }} "
+     "{{ xs is mapping }} {{ xs is iterable }} {{ 1 is number }} {{ 1.5 is float }} {{ 1 is integer }} {{ true is boolean }} "
+     "{{ 3 is odd }} {{ 4 is even }} {{ 1 is not string }} {{ false is false }} {{ 0 is false }} {{ true is true }} "
+     "{{ 6 is divisibleby 3 }} {{ 6 is divisibleby(4) }} {{ x is eq 1 }} {{ x is equalto(2) }} {{ 'abc' is lower }} "
+     "{{ xs is sequence }} {{ 'a' is in 'cat' }} {{ d.zz is defined }} {{ d.a is not none and x is number }}"),
+    ("conditional expression", "{{ 'y' if x else 'n' }} [{{ 'y' if false }}] {{ 'a' if e else 'b' if x else 'c' }}"),
+    ("arithmetic", "{{ 7 // 2 }} {{ -7 // 2 }} {{ 7 % 3 }} {{ -7 % 3 }} {{ 7 / 2 }} {{ 4 / 2 }} {{ 2 ** 10 }} {{ 1.5 + 1 }} "
+     "{{ 'ab' * 3 }} {{ [1] + [2] }} {{ 0.1 + 0.2 }} {{ -x }} {{ 10 - 2 * 3 }} {{ (10 - 2) * 3 }} {{ -3|abs }} {{ 2.5 * 2 }}"),
+    ("concatenation", "{{ 1 ~ 'a' ~ none ~ true ~ y ~ [1] }} {{ 'a' + 'b' }}"),
+    ("printing values", "{{ none }} {{ true }} {{ [1, 'a', none, true, 1.0, \"it's\"] }} {{ {'a': 'b', 'c': [1]} }} {{ d }} "
+     "{{ 1e3 }} {{ 3.14159 }} {{ 1e-7 }} {{ 10 / 4 }} {{ 1e20 }} {{ 123456789.0 }} {{ y }}|"),
+    ("string literals", "{{ 'a\\nb\\t\\'q\\'' }} {{ \"d\\\"q\" }} {{ '\\u00e9\\x41' }} {{ 'x' 'y' }}"),
+    ("subscripts and slices", "{{ xs[0] }} {{ xs[-1] }} {{ xs[1:] }} {{ xs[::-1] }} {{ xs[:-1] }} {{ xs[0:3:2] }} {{ 'hello'[1:3] }} "
+     "{{ 'héllo'[::-1] }} {{ d['a'] }} {{ d.b[1] }} [{{ xs[10] }}] {{ msgs[2]['content'][0].text }} {{ xs[5:] }} {{ 'abc'[-2] }}"),
+    ("filters basic", "{{ xs|length }} {{ s|trim }}|{{ s|length }} {{ 'Ab'|upper }} {{ 'Ab'|lower }} {{ 5|string ~ 'x' }} "
+     "{{ xs|first }} {{ xs|last }} {{ xs|reverse|list }} {{ 'abc'|reverse }} {{ [1, 2, 1]|unique|list }} {{ xs|sort }} "
+     "{{ xs|sort(reverse=true) }} {{ xs|join(', ') }} {{ '3'|int + 1 }} {{ '2.5'|float }} {{ 'hello world'|capitalize }} "
+     "{{ 'hello world'|title }} {{ 'aXbX'|replace('X', '-') }} {{ d|length }} {{ y|length }}"),
+    ("default filter", "{{ y|default('dflt') }} {{ x|default('dflt') }} {{ ''|default('e') }} {{ ''|default('e', true) }} {{ none|d('n') }}"),
+    ("tojson", "{{ d|tojson }} {{ 'x\"y\\\\z\\n</s> é ✓ \\u2028 \\x01'|tojson }} {{ [1.5, true, none, 2.0]|tojson }} "
+     "{{ {'k': {'n': [1, {'m': 'v'}]}}|tojson(indent=2) }} {{ msgs[0]|tojson }} {{ {}|tojson }} {{ []|tojson }}"),
+    ("selectattr map", "{{ msgs|selectattr('role', 'equalto', 'user')|map(attribute='n')|list }} "
+     "{{ msgs|rejectattr('role', 'eq', 'user')|map(attribute='content')|join }} {{ xs|select('odd')|list }} "
+     "{{ [0, 1, '', 'a']|select|list }} {{ msgs|map(attribute='n', default=0)|list }} {{ ['a', 'b']|map('upper')|list }}"),
+    ("indent filter", "{{ 'a\\nb\\n\\nc'|indent(2) }}|{{ 'a\\nb'|indent(2, true) }}"),
+    ("string methods", "{{ s.strip() }}|{{ s.lstrip() }}|{{ s.rstrip() }}|{{ 'xxaxx'.strip('x') }} {{ 'a,b,,c'.split(',') }} "
+     "{{ ' a  b '.split() }} {{ 'a,b,c'.split(',', 1) }} {{ 'a,b,c'.rsplit(',', 1) }} {{ 'Hi'.upper() }}{{ 'Hi'.lower() }} "
+     "{{ 'abc'.startswith('ab') }} {{ 'abc'.endswith(('x', 'c')) }} {{ 'aaa'.replace('a', 'b', 2) }} {{ '-'.join(['a', 'b']) }} "
+     "{{ 'banana'.find('an') }} {{ 'banana'.count('an') }} {{ 'hello there'.title() }} {{ '</think>x'.split('</think>')[-1] }} "
+     "{{ '\\n\\nx\\n'.lstrip('\\n') }}|{{ 'ab'.capitalize() }}"),
+    ("dict methods", "{{ d.keys()|list }} {{ d.values()|list }} {{ d.get('a') }} {{ d.get('zz', 'none') }} {{ d.get('zz') }} {{ d['items'] is defined }}"),
+    ("whitespace control", "a\n  {% if true %}\n    b\n  {% endif %}\nc {{- ' d ' -}} e\n{%- if true -%}\n  f  \n{%- endif %}\n  g {# note #}\n  {# own line #}\nh"),
+    ("lstrip and trim edge cases", "x  {% if true %}y{% endif %}  z\n\t{% for v in [1] %}\n{{ v }}\n\t{% endfor %}\nend{%+ if true %}+{% endif %}"),
+    ("trailing newline dropped", "line\n{% if true %}yes{% endif %}\n"),
+    ("crlf newlines", "a\r\n{% if true %}\r\nb\r\n{% endif %}\r\nc"),
+    ("macros", "{% macro greet(name, punct='!') %}Hi {{ name }}{{ punct }}{% endmacro %}{{ greet('A') }} {{ greet('B', punct='?') }} "
+     "{{ greet(name='C') }} {{ greet('D') ~ greet('E')|length }}"),
+    ("macro with namespace", "{% set count = namespace(v=0) %}{% macro item(c, do_count) %}{% if do_count %}{% set count.v = count.v + 1 %}"
+     "{% endif %}<{{ count.v }}:{{ c }}>{% endmacro %}{% for m in msgs %}{{ item(m.role, true) }}{% endfor %}{{ item('z', false) }}"),
+    ("loop controls", "{% for v in [1, 2, 3, 4, 5] %}{% if v == 2 %}{% continue %}{% endif %}{% if v == 4 %}{% break %}{% endif %}{{ v }}{% endfor %}"),
+    ("literals and globals", "{{ [1, [2, 3]] }} {{ (1, 2)|length }} {{ {'a': 1}['a'] }} {{ dict(a=1, b='x') }} {{ range(3)|list }} "
+     "{{ range(1, 7, 2)|list }} {{ namespace(a=1).a }} {{ True }} {{ None is none }}"),
+    ("generation tag", "{% for m in msgs %}{% if m.role == 'assistant' %}{% generation %}{{ m.content }}{% endgeneration %}{% endif %}{% endfor %}"),
+    ("precedence", "{{ xs|length - 1 }} {{ not x is defined }} {{ 2 * 3 ** 2 }} {{ 'a' ~ 1 * 2 }} {{ -2 ** 2 }} {{ 1 - 1 - 1 }}"),
+    ("concatenation binds tighter than plus", "{{ 1 + 2 ~ 3 }}"),
+    ("raise_exception", "{% if x == 1 %}{{ raise_exception('Only user and assistant roles are supported!') }}{% endif %}"),
+    ("undefined attribute error", "{{ y.foo }}"),
+    ("undefined arithmetic error", "{{ y + 1 }}"),
+    ("unknown filter error", "{{ x|nosuchfilter }}"),
+    ("type error", "{{ 'a' + 1 }}"),
+    ("unclosed block error", "{% if x %}open"),
+]
+
 TEMPLATES = {
     "qwen2_5_vl": ("qwen2_5_vl_instruct.chat_template.json", VISION_CASES),
     "qwen3_vl": ("qwen3_vl_instruct.chat_template.json", VISION_CASES),
@@ -199,6 +273,17 @@ def main(folder: str) -> None:
         out["templates"][name] = {"file": file, "cases": rendered}
         ok = sum("expected" in c for c in rendered)
         print(f"{name}: {ok} rendered, {len(rendered) - ok} errors")
+    from transformers.utils.chat_template_utils import _compile_jinja_template
+    features = []
+    for case_name, source in FEATURE_CASES:
+        case = {"name": case_name, "template": source, "variables": V}
+        try:
+            case["expected"] = _compile_jinja_template(source).render(**V)
+        except Exception as error:
+            case["error"] = type(error).__name__
+        features.append(case)
+    out["features"] = features
+    print(f"features: {sum('expected' in c for c in features)} rendered, {sum('error' in c for c in features)} errors")
     (root / "rendered.json").write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 

@@ -12,6 +12,11 @@ public struct TemplateLocation: Equatable, Sendable, CustomStringConvertible {
     public let line: Int
     public let column: Int
     public var description: String { "line \(line), column \(column)" }
+
+    public init(line: Int, column: Int) {
+        self.line = line
+        self.column = column
+    }
 }
 
 enum JinjaTokenKind: Equatable {

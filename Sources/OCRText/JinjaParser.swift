@@ -158,7 +158,12 @@ struct JinjaParser {
                 return .setBlock(first, nodes)
             }
             try p.expect(op: "=")
-            let value = try p.expression()
+            var value = try p.expression()
+            if p.accept(op: ",") {  // `set a, b = 1, 2`: an unparenthesized tuple
+                var items = [value]
+                repeat { items.append(try p.expression()) } while p.accept(op: ",")
+                value = .tuple(items)
+            }
             try p.expectEnd()
             return .set(.names(names), value, loc)
         case "macro":
