@@ -16,7 +16,11 @@ is written to `rendered.json`:
     {"transformers": "5.x", "jinja2": "3.x",
      "templates": {"<name>": {"file": ..., "cases": [
         {"name", "messages", "add_generation_prompt", "tools"?, "extra",
-         "expected"  (the rendered string)  or  "error" (the exception type)}]}}}
+         "expected"  (the rendered string)  or  "error" (the exception type),
+         and for the vision templates "expected_processor" / "error_processor":
+         the same through ProcessorMixin.apply_chat_template}]}},
+     "special_tokens": the tokenizer's special_tokens_map the processor passes,
+     "features": [{"name", "template", "variables", "expected" or "error"}]}
 
 Conversations cover: system / no system, multi-turn, several images and
 videos, text and image parts in different orders, `image` / `image_url`
@@ -32,7 +36,18 @@ from pathlib import Path
 
 import jinja2
 import transformers
+from transformers import PreTrainedTokenizerFast
+from transformers.processing_utils import ProcessorMixin
 from transformers.utils.chat_template_utils import render_jinja_template
+
+
+class TemplateOnlyProcessor(ProcessorMixin):
+    """Runs ProcessorMixin.apply_chat_template (what Qwen2.5-VL / Qwen3-VL processors
+    call) without image or video processors, which tokenize=False never uses."""
+
+    def __init__(self, tokenizer, chat_template):
+        self.tokenizer = tokenizer
+        self.chat_template = chat_template
 
 IMG = {"type": "image"}
 IMG_URL = {"type": "image", "image": "file:///data/page.png"}
@@ -137,6 +152,9 @@ VISION_CASES = [
     ("reasoning content", [user(text("2+2?")), assistant_s("4", reasoning_content="Add them.")], {}),
     ("long batch of images", [user(*([IMG] * 6), text("Pages 1-6."))], {"add_generation_prompt": True, "add_vision_id": True}),
     ("extra kwargs ignored", [user(IMG, text("x"))], {"add_generation_prompt": True, "enable_thinking": False, "bos_token": "<s>"}),
+    ("null fields", [user(IMG, text("Find it")), {"role": "assistant", "content": None, "tool_calls": [TOOL_CALL]},
+                     {"role": "tool", "content": "found", "name": None}], {"add_generation_prompt": True}),
+    ("openai image_url with vision id", [user(IMG_URL2, text("a"), IMG_URL2)], {"add_generation_prompt": True, "add_vision_id": True}),
 ]
 
 TEXT_CASES = [
@@ -251,7 +269,12 @@ def load(path: Path) -> str:
 
 def main(folder: str) -> None:
     root = Path(folder)
-    out = {"transformers": transformers.__version__, "jinja2": jinja2.__version__, "templates": {}}
+    # The qwen2 test tokenizer with Qwen's eos / pad: the processor passes its
+    # special_tokens_map to the template.
+    tokenizer = PreTrainedTokenizerFast(tokenizer_file=str(root.parent / "qwen2" / "tokenizer.json"),
+                                        eos_token="<|im_end|>", pad_token="<|endoftext|>")
+    out = {"transformers": transformers.__version__, "jinja2": jinja2.__version__,
+           "special_tokens": tokenizer.special_tokens_map, "templates": {}}
     for name, (file, cases) in TEMPLATES.items():
         template = load(root / file)
         rendered = []
@@ -269,6 +292,15 @@ def main(folder: str) -> None:
                 case["expected"] = text_out[0]
             except Exception as error:  # the Swift side must fail too
                 case["error"] = type(error).__name__
+            if cases is VISION_CASES:
+                # The processor path: None-valued keys dropped, OpenAI image_url parts
+                # rewritten, special tokens passed as variables.
+                processor = TemplateOnlyProcessor(tokenizer, template)
+                try:
+                    case["expected_processor"] = processor.apply_chat_template(
+                        messages, tools=tools, tokenize=False, add_generation_prompt=generation, **options)
+                except Exception as error:
+                    case["error_processor"] = type(error).__name__
             rendered.append(case)
         out["templates"][name] = {"file": file, "cases": rendered}
         ok = sum("expected" in c for c in rendered)

@@ -136,6 +136,26 @@ public final class ChatTemplate: @unchecked Sendable {  // immutable after init
         try JinjaInterpreter(variables: variables.mapValues(JinjaValue.init)).render(nodes)
     }
 
+    /// The conversation as transformers' processors (`ProcessorMixin.apply_chat_template`)
+    /// hand it to the template: message keys whose value is null dropped, and OpenAI
+    /// `{"type": "image_url", "image_url": {"url": u}}` parts rewritten to `{"type": "image", "url": u}`.
+    /// Processors also pass the tokenizer's special tokens (`eos_token`...) as variables: give them in `extra`.
+    public static func processorConversation(_ conversation: [TemplateValue]) -> [TemplateValue] {
+        conversation.map { message in
+            guard case let .object(pairs) = message else { return message }
+            return .object(pairs.compactMap { key, value in
+                if value == .null { return nil }
+                guard key == "content", case let .array(parts) = value else { return (key, value) }
+                return (key, .array(parts.map { part in
+                    guard part["type"] == "image_url", let info = part["image_url"] else { return part }
+                    let url: TemplateValue
+                    if case .object = info { url = info["url"] ?? "" } else { url = info }
+                    return .object([("type", "image"), ("url", url)])
+                }))
+            })
+        }
+    }
+
     private static let reasoningFields = ["reasoning_content", "thinking", "reasoning"]
 
     private static func aliasReasoning(_ message: TemplateValue) -> TemplateValue {

@@ -30,7 +30,12 @@ final class ChatTemplateParityTests: XCTestCase {
             template = try ChatTemplate(source: String(contentsOf: url, encoding: .utf8))
         }
         XCTAssertGreaterThanOrEqual(cases.count, minimumCases, file: file, line: line)
-        var checked = 0
+        var checked = 0, processorChecked = 0
+        let processorCases = cases.filter { $0["expected_processor"] != nil || $0["error_processor"] != nil }.count
+        guard case let .object(tokens)? = try Self.rendered()["special_tokens"] else {
+            return XCTFail("no special_tokens in the fixture", file: file, line: line)
+        }
+        let specialTokens = Dictionary(tokens, uniquingKeysWith: { $1 })
         for c in cases {
             guard case let .string(caseName)? = c["name"], case let .array(messages)? = c["messages"],
                   case let .bool(generation)? = c["add_generation_prompt"], case let .object(extra)? = c["extra"]
@@ -55,13 +60,45 @@ final class ChatTemplateParityTests: XCTestCase {
                 break  // both fail
             }
             checked += 1
+            // The processor path, for the vision templates.
+            guard c["expected_processor"] != nil || c["error_processor"] != nil else { continue }
+            let processorResult = Result {
+                try template.render(conversation: ChatTemplate.processorConversation(messages), addGenerationPrompt: generation,
+                                    tools: tools, extra: specialTokens.merging(extra, uniquingKeysWith: { $1 }))
+            }
+            switch (processorResult, c["expected_processor"]) {
+            case let (.success(got), .string(expected)?):
+                XCTAssertTrue(got.unicodeScalars.elementsEqual(expected.unicodeScalars),
+                              "\(name) / \(caseName) (processor):\n got \(got.debugDescription)\nwant \(expected.debugDescription)",
+                              file: file, line: line)
+            case let (.failure(error), .string?):
+                XCTFail("\(name) / \(caseName) (processor): \(error)", file: file, line: line)
+            case (.success, _):
+                XCTFail("\(name) / \(caseName) (processor): rendered, but transformers raised", file: file, line: line)
+            case (.failure, _):
+                break
+            }
+            processorChecked += 1
         }
+        if processorCases > 0 { XCTAssertEqual(processorChecked, cases.count, file: file, line: line) }
         XCTAssertEqual(checked, cases.count, file: file, line: line)
     }
 
     func testQwen25VLTemplate() throws { try checkTemplate("qwen2_5_vl", minimumCases: 30) }
     func testQwen3VLTemplate() throws { try checkTemplate("qwen3_vl", minimumCases: 30) }
     func testQwen3TextTemplate() throws { try checkTemplate("qwen3", minimumCases: 15) }
+
+    func testProcessorConversation() {
+        let messages: [TemplateValue] = [
+            ["role": "user", "content": [["type": "image_url", "image_url": ["url": "u"]], ["type": "image_url", "image_url": "v"],
+                                         ["type": "text", "text": "t"]]],
+            ["role": "assistant", "content": .null, "tool_calls": [], "name": .null],
+        ]
+        XCTAssertEqual(ChatTemplate.processorConversation(messages), [
+            ["role": "user", "content": [["type": "image", "url": "u"], ["type": "image", "url": "v"], ["type": "text", "text": "t"]]],
+            ["role": "assistant", "tool_calls": []],
+        ])
+    }
 
     /// Typed messages give the same prompt as the JSON form transformers takes.
     func testTypedMessagesMatchFixture() throws {
