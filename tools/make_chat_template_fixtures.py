@@ -212,6 +212,8 @@ FEATURE_CASES = [
     ("concatenation", "{{ 1 ~ 'a' ~ none ~ true ~ y ~ [1] }} {{ 'a' + 'b' }}"),
     ("printing values", "{{ none }} {{ true }} {{ [1, 'a', none, true, 1.0, \"it's\"] }} {{ {'a': 'b', 'c': [1]} }} {{ d }} "
      "{{ 1e3 }} {{ 3.14159 }} {{ 1e-7 }} {{ 10 / 4 }} {{ 1e20 }} {{ 123456789.0 }} {{ y }}|"),
+    ("float printing", "{{ [0.1, 1 / 3, 2 / 3, 0.00001, 123.456, 1e15, 1e16, 1.5e300, -0.0, 5e-324, 2 ** 0.5, 100.0 / 7] }} "
+     "{{ [1 / 3, 1e16, 0.00001]|tojson }} {{ 1e22 }} {{ 12345678901234567.0 }}"),
     ("string literals", "{{ 'a\\nb\\t\\'q\\'' }} {{ \"d\\\"q\" }} {{ '\\u00e9\\x41' }} {{ 'x' 'y' }}"),
     ("subscripts and slices", "{{ xs[0] }} {{ xs[-1] }} {{ xs[1:] }} {{ xs[::-1] }} {{ xs[:-1] }} {{ xs[0:3:2] }} {{ 'hello'[1:3] }} "
      "{{ 'héllo'[::-1] }} {{ d['a'] }} {{ d.b[1] }} [{{ xs[10] }}] {{ msgs[2]['content'][0].text }} {{ xs[5:] }} {{ 'abc'[-2] }}"),
@@ -219,6 +221,14 @@ FEATURE_CASES = [
      "{{ xs|first }} {{ xs|last }} {{ xs|reverse|list }} {{ 'abc'|reverse }} {{ [1, 2, 1]|unique|list }} {{ xs|sort }} "
      "{{ xs|sort(reverse=true) }} {{ xs|join(', ') }} {{ '3'|int + 1 }} {{ '2.5'|float }} {{ 'hello world'|capitalize }} "
      "{{ 'hello world'|title }} {{ 'aXbX'|replace('X', '-') }} {{ d|length }} {{ y|length }}"),
+    ("undefined through filters", "[{{ y|upper }}|{{ y|trim }}|{{ y|lower }}|{{ y|string }}|{{ y|title }}]"),
+    ("loop scope per iteration", "{% set a = 1 %}{% for v in xs %}{{ a }}{% set a = v %}{{ a }};{% endfor %}{{ a }} "
+     "{% for v in xs %}{% if loop.first %}{% set b = v %}{% endif %}{{ b }};{% endfor %}"),
+    ("macro sees later top-level set", "{% macro m() %}{{ a }}{% endmacro %}{% set a = 5 %}{{ m() }}"),
+    ("more filters", "{{ xs|max }} {{ xs|min }} {{ xs|sum }} {{ msgs|selectattr('n', 'defined')|sum(attribute='n') }} "
+     "{% for k, v in d|dictsort %}{{ k }}={{ v }};{% endfor %} {% for k, v in {'b': 1, 'A': 2}|dictsort %}{{ k }}{% endfor %} "
+     "{% for k, v in {'b': 1, 'a': 2}|dictsort(by='value', reverse=true) %}{{ k }}{% endfor %} "
+     "{{ \"<a href='x'>&\\\"</a>\"|e }} {{ 'one two, three_3 four'|wordcount }} [{{ d|attr('a') }}] {{ x is lessthan 2 }}"),
     ("default filter", "{{ y|default('dflt') }} {{ x|default('dflt') }} {{ ''|default('e') }} {{ ''|default('e', true) }} {{ none|d('n') }}"),
     ("tojson", "{{ d|tojson }} {{ 'x\"y\\\\z\\n</s> é ✓ \\u2028 \\x01'|tojson }} {{ [1.5, true, none, 2.0]|tojson }} "
      "{{ {'k': {'n': [1, {'m': 'v'}]}}|tojson(indent=2) }} {{ msgs[0]|tojson }} {{ {}|tojson }} {{ []|tojson }}"),
@@ -250,6 +260,8 @@ FEATURE_CASES = [
     ("undefined attribute error", "{{ y.foo }}"),
     ("undefined arithmetic error", "{{ y + 1 }}"),
     ("unknown filter error", "{{ x|nosuchfilter }}"),
+    ("unknown filter in untaken branch", "{% if false %}{{ x|nosuchfilter }}{% endif %}ok"),
+    ("unknown test error", "{% if false %}{{ x is nosuchtest }}{% endif %}ok"),
     ("type error", "{{ 'a' + 1 }}"),
     ("unclosed block error", "{% if x %}open"),
 ]

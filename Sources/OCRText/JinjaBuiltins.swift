@@ -294,9 +294,11 @@ enum JinjaBuiltins {
         case "lt", "<": return try compare("<", v, try arg())
         case "le", "<=": return try compare("<=", v, try arg())
         case "gt", ">", "greaterthan": return try compare(">", v, try arg())
+        case "lessthan": return try compare("<", v, try arg())
         case "ge", ">=": return try compare(">=", v, try arg())
         case "in": return try contains(try arg(), v)
-        default: throw JinjaFailure("no test named '\(name)'")
+        default:
+            throw JinjaFailure(jinjaTestNames.contains(name) ? "test '\(name)' is not supported" : "no test named '\(name)'")
         }
     }
 }

@@ -138,18 +138,87 @@ extension JinjaBuiltins {
                 i == 0 ? line : ((blank || !line.isEmpty) ? pad + line : line)
             }.joined(separator: "\n")
             return .string(first ? pad + body : body)
+        case "max", "min":
+            var items = try iterate(v)
+            if let attribute = try string(1, "attribute") { items = try items.map { try item($0, .string(attribute)) } }
+            guard var best = items.first else { return .undefined("no \(name) item, sequence was empty") }
+            for x in items.dropFirst() {
+                guard let less = (name == "max" ? best : x).isLess(than: name == "max" ? x : best) else {
+                    throw JinjaFailure("filter '\(name)': values cannot be ordered")
+                }
+                if less { best = x }
+            }
+            return best
+        case "sum":
+            var items = try iterate(v)
+            if let attribute = try string(0, "attribute") { items = try items.map { try item($0, .string(attribute)) } }
+            return try items.reduce(args.value(1, "start") ?? .int(0)) { try arithmetic("+", $0, $1) }
+        case "dictsort":
+            guard case let .object(pairs) = v else { throw JinjaFailure("filter 'dictsort' expects a mapping, got \(v.typeName)") }
+            let caseSensitive = args.value(0, "case_sensitive")?.isTruthy ?? false
+            let byValue = (try string(1, "by") ?? "key") == "value"
+            let reverse = args.value(2, "reverse")?.isTruthy ?? false
+            func key(_ p: (String, JinjaValue)) -> JinjaValue {
+                let k = byValue ? p.1 : .string(p.0)
+                if !caseSensitive, case let .string(t) = k { return .string(t.lowercased()) }
+                return k
+            }
+            var failure: JinjaFailure?
+            let sorted = pairs.sorted { a, b in
+                guard let less = (reverse ? key(b) : key(a)).isLess(than: reverse ? key(a) : key(b)) else {
+                    failure = JinjaFailure("filter 'dictsort': values cannot be ordered")
+                    return false
+                }
+                return less
+            }
+            if let failure { throw failure }
+            return .array(sorted.map { .array([.string($0.0), $0.1]) })
+        case "escape", "e", "forceescape":
+            var out = ""
+            for scalar in v.stringValue.unicodeScalars {
+                switch scalar {
+                case "&": out += "&amp;"
+                case "<": out += "&lt;"
+                case ">": out += "&gt;"
+                case "\"": out += "&#34;"
+                case "'": out += "&#39;"
+                default: out.unicodeScalars.append(scalar)
+                }
+            }
+            return .string(out)
+        case "wordcount":
+            return .int(v.stringValue.unicodeScalars.split { !($0.properties.isAlphabetic || $0.properties.numericType != nil || $0 == "_") }.count)
+        case "attr":
+            guard case let .string(attribute)? = args.positional.first else { throw JinjaFailure("filter 'attr' takes a name") }
+            if case let .object(pairs) = v {  // a Python attribute only: dict methods, never items
+                return dictMethods.contains(attribute) ? dictMethod(pairs, attribute) : .undefined("'dict object' has no attribute '\(attribute)'")
+            }
+            return try JinjaBuiltins.attribute(v, attribute)
         default:
-            throw JinjaFailure("no filter named '\(name)'")
+            throw JinjaFailure(jinjaFilterNames.contains(name) ? "filter '\(name)' is not supported" : "no filter named '\(name)'")
         }
     }
 
+    /// `soft_str(value)`: an undefined value is "".
     private static func text(_ v: JinjaValue, _ filter: String) throws -> String {
-        switch v {
-        case let .string(s): return s
-        case let .undefined(message): throw JinjaFailure(message)
-        default: return v.stringValue
-        }
+        v.stringValue
     }
+
+    /// Every filter Jinja2 has (to tell "not supported" from "no such filter").
+    static let jinjaFilterNames: Set<String> = [
+        "abs", "attr", "batch", "capitalize", "center", "count", "d", "default", "dictsort", "e", "escape",
+        "filesizeformat", "first", "float", "forceescape", "format", "groupby", "indent", "int", "items", "join", "last",
+        "length", "list", "lower", "map", "max", "min", "pprint", "random", "reject", "rejectattr", "replace", "reverse",
+        "round", "safe", "select", "selectattr", "slice", "sort", "string", "striptags", "sum", "title", "tojson", "trim",
+        "truncate", "unique", "upper", "urlencode", "urlize", "wordcount", "wordwrap", "xmlattr",
+    ]
+
+    /// Every test Jinja2 has.
+    static let jinjaTestNames: Set<String> = [
+        "boolean", "callable", "defined", "divisibleby", "eq", "equalto", "escaped", "even", "false", "filter", "float",
+        "ge", "gt", "greaterthan", "in", "integer", "iterable", "le", "lessthan", "lower", "lt", "mapping", "ne", "none",
+        "number", "odd", "sameas", "sequence", "string", "test", "true", "undefined", "upper", "==", "!=", "<", "<=", ">", ">=",
+    ]
 
     // MARK: dict methods
 

@@ -85,9 +85,18 @@ final class JinjaEngineTests: XCTestCase {
         XCTAssertThrowsError(try render("{{ 'a' + 1 }}")) { error in
             XCTAssertEqual("\(error)", "chat template, line 1, column 8: unsupported operand type(s) for +: 'str' and 'int'")
         }
-        XCTAssertThrowsError(try render("{{ x|nosuch }}", ["x": 1])) { error in
+        // Unknown filters and tests fail when reached, as in Jinja2 (which renders "ok" here too).
+        XCTAssertEqual(try render("{% if false %}{{ x|nosuch }}{{ x is frob }}{% endif %}ok"), "ok")
+        XCTAssertThrowsError(try render("\n  {{ x|nosuch }}", ["x": 1])) { error in
             XCTAssertEqual(error as? ChatTemplateError, .runtime(
-                message: "no filter named 'nosuch'", location: TemplateLocation(line: 1, column: 5)))
+                message: "no filter named 'nosuch'", location: TemplateLocation(line: 2, column: 7)))
+        }
+        XCTAssertThrowsError(try render("{{ x is frob }}", ["x": 1])) { error in
+            XCTAssertEqual("\(error)", "chat template, line 1, column 6: no test named 'frob'")
+        }
+        XCTAssertThrowsError(try render("{{ x|urlize }}", ["x": 1])) { error in
+            XCTAssertEqual(error as? ChatTemplateError, .runtime(
+                message: "filter 'urlize' is not supported", location: TemplateLocation(line: 1, column: 5)))
         }
         XCTAssertThrowsError(try render("{% set x.a = 1 %}", ["x": 1])) { error in
             XCTAssertEqual(error as? ChatTemplateError, .runtime(
