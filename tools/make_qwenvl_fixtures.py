@@ -183,6 +183,10 @@ def build(kind: str):
         position_ids, deltas = model.model.get_rope_index(
             inputs["input_ids"], mm_token_type_ids=inputs["mm_token_type_ids"],
             image_grid_thw=inputs["image_grid_thw"])
+        # Answer-only loss: the last 8 tokens play the answer, the rest is masked with -100.
+        labels = inputs["input_ids"].clone()
+        labels[:, :-8] = -100
+        loss = model(**inputs, labels=labels).loss
         gen = model.generate(**inputs, max_new_tokens=10, do_sample=False, eos_token_id=[ids["<|im_end|>"]],
                              pad_token_id=ids["<|endoftext|>"])
     logits = out.logits[0].float()
@@ -212,6 +216,7 @@ def build(kind: str):
         "logits_rows": {str(i): logits[i].tolist() for i in sorted({0, seq // 3, seq // 2, seq - 2})},
         "logits_sum": float(logits.double().sum()),
         "greedy_new_tokens": new_tokens,
+        "loss_last8": float(loss),
         "smart_resize_cases": cases,
         "special_ids": ids,
     }
