@@ -94,6 +94,16 @@ final class QwenVLProcessorTests: XCTestCase {
         XCTAssertEqual(try recognizer.recognize([image], prompt: "Free OCR.").count, 1)
     }
 
+    func testRecognizerBoundsImageTokens() throws {
+        let recognizer = try QwenVLTextRecognizer(folder: QwenVLFixture.folder("qwen2_5_vl"), maxImageTokens: 4)
+        let big = try images("qwen2_5_vl")[1]
+        let (ids, _, grids) = try recognizer.inputs(images: [big], prompt: nil)
+        XCTAssertLessThanOrEqual(recognizer.processor.placeholderCount(grid: grids[0]), 4)
+        XCTAssertEqual(ids.filter { $0 == recognizer.model.config.imageTokenId }.count, recognizer.processor.placeholderCount(grid: grids[0]))
+        let unbounded = try QwenVLTextRecognizer(folder: QwenVLFixture.folder("qwen2_5_vl"), maxImageTokens: nil)
+        XCTAssertEqual(try unbounded.inputs(images: [big], prompt: nil).grids, [[1, 10, 18]])
+    }
+
     func testRepetitionGuard() {
         let guardrail = RepetitionGuard(maxPeriod: 3, minRepeats: 4)
         XCTAssertNil(guardrail.repeatedPeriod([1, 2, 3, 1, 2, 3, 1, 2, 3]))

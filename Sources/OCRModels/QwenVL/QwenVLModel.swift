@@ -136,13 +136,13 @@ public final class QwenVLModel: Module {
 
 /// How to load a Qwen-VL folder.
 public struct QwenVLLoadOptions: Sendable {
-    /// Compute dtype of the weights (float32, bfloat16, float16).
-    public var dtype: DType
+    /// Dtype of the floating-point weights (float32, bfloat16, float16); nil keeps the checkpoint's.
+    public var dtype: DType?
     /// 4 or 8 to quantize the language model's linears (group-wise affine), nil to keep them.
     public var quantizationBits: Int?
     public var quantizationGroupSize: Int
 
-    public init(dtype: DType = .float32, quantizationBits: Int? = nil, quantizationGroupSize: Int = 64) {
+    public init(dtype: DType? = nil, quantizationBits: Int? = nil, quantizationGroupSize: Int = 64) {
         self.dtype = dtype
         self.quantizationBits = quantizationBits
         self.quantizationGroupSize = quantizationGroupSize
@@ -201,8 +201,8 @@ extension QwenVLModel {
             weights.merge(try loadSafeTensors(path: file.path).arrays) { a, _ in a }
         }
         weights = sanitize(weights, tied: config.tieWordEmbeddings)
-        for (k, v) in weights where v.dtype.isFloatingPoint && v.dtype != options.dtype {
-            weights[k] = v.asType(options.dtype)
+        if let dtype = options.dtype {
+            for (k, v) in weights where v.dtype.isFloatingPoint && v.dtype != dtype { weights[k] = v.asType(dtype) }
         }
         try model.update(parameters: weights, verify: .all, source: files.map(\.path).joined(separator: ", "))
         if let bits = options.quantizationBits {

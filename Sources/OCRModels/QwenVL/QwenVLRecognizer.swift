@@ -32,7 +32,10 @@ public final class QwenVLTextRecognizer: TextRecognizer {
     }
 
     /// Loads model (options: dtype, quantization), tokenizer.json and preprocessor_config.json.
-    public convenience init(folder: URL, options: QwenVLLoadOptions = .init()) throws {
+    /// `maxImageTokens` bounds the visual tokens of one image (max_pixels lowered to
+    /// factor² · maxImageTokens when the folder allows more; nil keeps the folder's bound), so an
+    /// oversized scan is shrunk instead of blowing up the sequence.
+    public convenience init(folder: URL, options: QwenVLLoadOptions = .init(), maxImageTokens: Int? = 1280) throws {
         let model = try QwenVLModel.load(from: folder, options: options)
         let tokenizer = try Tokenizer(directory: folder)
         let url = folder.appendingPathComponent("preprocessor_config.json")
@@ -51,7 +54,12 @@ public final class QwenVLTextRecognizer: TextRecognizer {
                 imageMean: qwen3 ? [0.5, 0.5, 0.5] : [0.48145466, 0.4578275, 0.40821073],
                 imageStd: qwen3 ? [0.5, 0.5, 0.5] : [0.26862954, 0.26130258, 0.27577711])
         }
-        self.init(model: model, tokenizer: tokenizer, processor: QwenVLImageProcessor(config: config))
+        var bounded = config
+        if let maxImageTokens {
+            let factor = config.patchSize * config.mergeSize
+            bounded.maxPixels = Swift.min(config.maxPixels, Swift.max(factor * factor * maxImageTokens, config.minPixels))
+        }
+        self.init(model: model, tokenizer: tokenizer, processor: QwenVLImageProcessor(config: bounded))
     }
 
     // MARK: Inputs
