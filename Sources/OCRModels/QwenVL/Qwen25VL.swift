@@ -57,8 +57,8 @@ final class Qwen25VisionBlock: Module {
         super.init()
     }
 
-    func callAsFunction(_ x: MLXArray, cos: MLXArray, sin: MLXArray, mask: MLXArray?) -> MLXArray {
-        let h = x + attention(norm1(x), cos: cos, sin: sin, mask: mask)
+    func callAsFunction(_ x: MLXArray, cos: MLXArray, sin: MLXArray, segments: VisionSegments) -> MLXArray {
+        let h = x + attention(norm1(x), cos: cos, sin: sin, segments: segments)
         return h + mlp(norm2(h))
     }
 }
@@ -149,11 +149,11 @@ public final class Qwen25VisionTower: Module, QwenVisionTower {
         var (cos, sin) = visionRotary(coordinates: visionPatchCoordinates(grids: grids, merge: merge), headDim: headDim)
         cos = permuted(cos)
         sin = permuted(sin)
-        let fullMask = segmentMask(cumulativeLengths: visionFrameSegments(grids: grids), dtype: x.dtype)
-        let windowMask = segmentMask(cumulativeLengths: cuWindow, dtype: x.dtype)
+        let frames = VisionSegments(cumulativeLengths: visionFrameSegments(grids: grids))
+        let windows = VisionSegments(cumulativeLengths: cuWindow)
         let full = Set(c.fullattBlockIndexes ?? [])
         for (i, block) in blocks.enumerated() {
-            x = block(x, cos: cos, sin: sin, mask: full.contains(i) ? fullMask : windowMask)
+            x = block(x, cos: cos, sin: sin, segments: full.contains(i) ? frames : windows)
         }
         var inverse = [Int32](repeating: 0, count: window.count)
         for (i, w) in window.enumerated() { inverse[Int(w)] = Int32(i) }

@@ -42,8 +42,8 @@ final class Qwen3VisionBlock: Module {
         super.init()
     }
 
-    func callAsFunction(_ x: MLXArray, cos: MLXArray, sin: MLXArray, mask: MLXArray?) -> MLXArray {
-        let h = x + attention(norm1(x), cos: cos, sin: sin, mask: mask)
+    func callAsFunction(_ x: MLXArray, cos: MLXArray, sin: MLXArray, segments: VisionSegments) -> MLXArray {
+        let h = x + attention(norm1(x), cos: cos, sin: sin, segments: segments)
         return h + mlp(norm2(h))
     }
 }
@@ -138,11 +138,11 @@ public final class Qwen3VisionTower: Module, QwenVisionTower {
         x = x + positions.asType(x.dtype)
         let (cos, sin) = visionRotary(
             coordinates: visionPatchCoordinates(grids: grids, merge: merge), headDim: c.hiddenSize / c.numHeads)
-        let mask = segmentMask(cumulativeLengths: visionFrameSegments(grids: grids), dtype: x.dtype)
+        let frames = VisionSegments(cumulativeLengths: visionFrameSegments(grids: grids))
         let deepstackIndexes = c.deepstackVisualIndexes ?? []
         var deepstack: [MLXArray] = []
         for (i, block) in blocks.enumerated() {
-            x = block(x, cos: cos, sin: sin, mask: mask)
+            x = block(x, cos: cos, sin: sin, segments: frames)
             if let k = deepstackIndexes.firstIndex(of: i) { deepstack.append(deepstack_merger_list[k](x)) }
         }
         return QwenVisionOutput(embeddings: merger(x), deepstack: deepstack)

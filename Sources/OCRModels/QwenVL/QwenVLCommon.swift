@@ -72,15 +72,34 @@ func visionRotary(coordinates: [(h: Int32, w: Int32)], headDim: Int, theta: Doub
     return (MLXEngine.cos(full), MLXEngine.sin(full))
 }
 
-/// An additive mask [N, N] that lets tokens attend only inside their segment (`cu_seqlens`), or nil
-/// when there is a single segment.
-func segmentMask(cumulativeLengths cu: [Int], dtype: DType) -> MLXArray? {
-    guard cu.count > 2 else { return nil }
-    var ids: [Int32] = []
-    for s in 0 ..< cu.count - 1 { ids += [Int32](repeating: Int32(s), count: cu[s + 1] - cu[s]) }
-    let seg = MLXArray(ids, [ids.count])
-    let same = seg.expandedDimensions(axis: 1) .== seg.expandedDimensions(axis: 0)
-    return which(same, zeros([1], dtype: dtype), full([1], value: -Double.infinity, dtype: dtype))
+/// Packed segments (`cu_seqlens`) grouped for batched attention: segments of equal length run
+/// as one batch, so memory grows with the segment length, not with the whole sequence.
+struct VisionSegments {
+    /// (length, rows of all its segments in order) per distinct length.
+    let groups: [(length: Int, rows: MLXArray)]
+    /// Restores the packed order after the groups are concatenated.
+    let inverse: MLXArray?
+
+    init(cumulativeLengths cu: [Int]) {
+        var byLength: [Int: [Int]] = [:]
+        for s in 0 ..< cu.count - 1 where cu[s + 1] > cu[s] { byLength[cu[s + 1] - cu[s], default: []].append(s) }
+        var order: [Int32] = []
+        var groups: [(Int, MLXArray)] = []
+        for length in byLength.keys.sorted() {
+            var rows: [Int32] = []
+            for s in byLength[length]! { rows += (cu[s] ..< cu[s + 1]).map(Int32.init) }
+            order += rows
+            groups.append((length, MLXArray(rows, [rows.count])))
+        }
+        self.groups = groups
+        if order.elementsEqual((0 ..< order.count).map(Int32.init)) {
+            inverse = nil
+        } else {
+            var inv = [Int32](repeating: 0, count: order.count)
+            for (i, r) in order.enumerated() { inv[Int(r)] = Int32(i) }
+            inverse = MLXArray(inv, [inv.count])
+        }
+    }
 }
 
 /// Vision self-attention (`qkv`, `proj`) over N packed patches, with the axial rotary.
@@ -96,8 +115,8 @@ final class QwenVisionAttention: Module {
         super.init()
     }
 
-    /// `x` [N, D]; cos/sin [N, 1, hd]; `mask` additive [N, N] or nil.
-    func callAsFunction(_ x: MLXArray, cos: MLXArray, sin: MLXArray, mask: MLXArray?) -> MLXArray {
+    /// `x` [N, D]; cos/sin [N, 1, hd]; attention stays inside each segment.
+    func callAsFunction(_ x: MLXArray, cos: MLXArray, sin: MLXArray, segments: VisionSegments) -> MLXArray {
         let n = x.dim(0)
         let parts = qkv(x).reshaped(n, 3, heads, -1)
         var q = parts.sliced(axis: 1, from: 0, to: 1).squeezed(axis: 1)
@@ -105,12 +124,20 @@ final class QwenVisionAttention: Module {
         let v = parts.sliced(axis: 1, from: 2, to: 3).squeezed(axis: 1)
         q = applyRotary(q, cos: cos, sin: sin)
         k = applyRotary(k, cos: cos, sin: sin)
-        func byHead(_ t: MLXArray) -> MLXArray { t.transposed(1, 0, 2).expandedDimensions(axis: 0) }
         let scale = Float(1 / Double(q.dim(-1)).squareRoot())
-        let out = scaledDotProductAttention(
-            queries: byHead(q), keys: byHead(k), values: byHead(v), scale: scale,
-            mask: mask.map { .array($0.asType(q.dtype)) } ?? .none)
-        return proj(out.squeezed(axis: 0).transposed(1, 0, 2).reshaped(n, -1))
+        var outputs: [MLXArray] = []
+        for (length, rows) in segments.groups {
+            // [G·len, H, hd] → [G, H, len, hd]
+            func batched(_ t: MLXArray) -> MLXArray {
+                let picked = segments.groups.count == 1 && segments.inverse == nil ? t : t.take(rows, axis: 0)
+                return picked.reshaped(-1, length, heads, t.dim(-1)).transposed(0, 2, 1, 3)
+            }
+            let o = scaledDotProductAttention(queries: batched(q), keys: batched(k), values: batched(v), scale: scale)
+            outputs.append(o.transposed(0, 2, 1, 3).reshaped(-1, x.dim(1)))
+        }
+        var out = outputs.count == 1 ? outputs[0] : concatenated(outputs, axis: 0)
+        if let inverse = segments.inverse { out = out.take(inverse, axis: 0) }
+        return proj(out)
     }
 }
 
