@@ -1,0 +1,215 @@
+// The Qwen-VL conditional-generation model (both versions): `model.visual` (the version's tower),
+// `model.language_model`, `lm_head` (absent when tied), the forward pass with the image-feature
+// merge and DeepStack injection, and loading from a Hugging Face folder (single or sharded
+// safetensors, the original Qwen2.5-VL key layout, bf16, 4/8-bit LM linears).
+//
+// Reference: transformers/models/qwen2_5_vl/modeling_qwen2_5_vl.py (Qwen2_5_VLModel.forward),
+// transformers/models/qwen3_vl/modeling_qwen3_vl.py (Qwen3VLModel.forward, _deepstack_process).
+
+import Foundation
+import MLXEngine
+import MLXNN
+
+// MARK: - Modules
+
+/// `model`: the vision tower and the language model.
+public final class QwenVLCore: Module {
+    @ModuleInfo(key: "visual") public var visual: any QwenVisionTower
+    @ModuleInfo(key: "language_model") public var languageModel: QwenTextModel
+
+    init(_ config: QwenVLConfig) {
+        switch config.modelType {
+        case .qwen2_5: _visual.wrappedValue = Qwen25VisionTower(config.visionConfig)
+        case .qwen3: _visual.wrappedValue = Qwen3VisionTower(config.visionConfig)
+        }
+        _languageModel.wrappedValue = QwenTextModel(config.textConfig, version: config.modelType)
+        super.init()
+    }
+}
+
+/// Qwen2.5-VL / Qwen3-VL for conditional generation. Parameter names are transformers 5's
+/// (`model.visual.…`, `model.language_model.…`, `lm_head.weight`).
+public final class QwenVLModel: Module {
+    public let config: QwenVLConfig
+    @ModuleInfo(key: "model") public var model: QwenVLCore
+    @ModuleInfo(key: "lm_head") public var lmHead: Linear?
+
+    public init(config: QwenVLConfig) {
+        self.config = config
+        _model.wrappedValue = QwenVLCore(config)
+        let t = config.textConfig
+        _lmHead.wrappedValue = config.tieWordEmbeddings ? nil : Linear(t.hiddenSize, t.vocabSize, bias: false)
+        super.init()
+    }
+
+    /// A new KV cache per decoder layer.
+    public func makeCaches() -> [KVCache] { model.languageModel.layers.map { _ in KVCache() } }
+
+    // MARK: Positions
+
+    /// M-RoPE positions [3, B, L] for rows of equal length, and each row's delta. Images are
+    /// taken in order across the rows.
+    public func ropePositions(inputIds: [[Int]], grids: [[Int]]) -> (positions: MLXArray, deltas: [Int]) {
+        var rows: [[[Int32]]] = []
+        var deltas: [Int] = []
+        var next = 0
+        let merge = config.visionConfig.spatialMergeSize
+        for ids in inputIds {
+            let runs = imageRunCount(ids)
+            let (p, d) = qwenRopeIndex(
+                inputIds: ids, imageTokenId: config.imageTokenId, grids: Array(grids[next ..< next + runs]), mergeSize: merge)
+            next += runs
+            rows.append(p)
+            deltas.append(d)
+        }
+        let (b, l) = (inputIds.count, inputIds.first?.count ?? 0)
+        var flat: [Int32] = []
+        for axis in 0 ..< 3 { for r in rows { flat += r[axis] } }
+        return (MLXArray(flat, [3, b, l]), deltas)
+    }
+
+    private func imageRunCount(_ ids: [Int]) -> Int {
+        var runs = 0
+        var previous = false
+        for id in ids {
+            let isImage = id == config.imageTokenId
+            if isImage && !previous { runs += 1 }
+            previous = isImage
+        }
+        return runs
+    }
+
+    // MARK: Forward
+
+    /// Token embeddings with the image features at the `<|image_pad|>` positions, and the
+    /// DeepStack hook (Qwen3-VL) adding the tower's extra features after the first layers.
+    public func embed(
+        inputIds: [[Int]], pixels: MLXArray?, grids: [[Int]]
+    ) -> (embeddings: MLXArray, deepstack: ((Int, MLXArray) -> MLXArray)?) {
+        let (b, l) = (inputIds.count, inputIds.first?.count ?? 0)
+        let ids = MLXArray(inputIds.flatMap { $0.map(Int32.init) }, [b, l])
+        let text = model.languageModel.embedTokens(ids)
+        guard let pixels, !grids.isEmpty else { return (text, nil) }
+        let vision = model.visual(pixels, grids: grids)
+        let (index, count) = imageMergeIndex(inputIds: inputIds, imageTokenId: config.imageTokenId)
+        precondition(
+            count == vision.embeddings.dim(0),
+            "Qwen-VL: \(count) image placeholder tokens for \(vision.embeddings.dim(0)) image features")
+        let d = text.dim(-1)
+        let gather = MLXArray(index, [index.count])
+        let merged = concatenated([text.reshaped(b * l, d), vision.embeddings.asType(text.dtype)], axis: 0)
+            .take(gather, axis: 0).reshaped(b, l, d)
+        guard !vision.deepstack.isEmpty else { return (merged, nil) }
+        let textZeros = zeros([b * l, d], dtype: text.dtype)
+        let extra = vision.deepstack.map { ds in
+            concatenated([textZeros, ds.asType(text.dtype)], axis: 0).take(gather, axis: 0).reshaped(b, l, d)
+        }
+        return (merged, { i, h in i < extra.count ? h + extra[i] : h })
+    }
+
+    /// Final hidden states [B, L, D].
+    public func hiddenStates(
+        embeddings: MLXArray, positions: MLXArray, mask: AttentionMask, caches: [KVCache]?,
+        deepstack: ((Int, MLXArray) -> MLXArray)? = nil
+    ) -> MLXArray {
+        model.languageModel(embeddings: embeddings, positions: positions, mask: mask, caches: caches, deepstack: deepstack)
+    }
+
+    /// Logits of hidden states.
+    public func logits(_ hidden: MLXArray) -> MLXArray {
+        if let lmHead { return lmHead(hidden) }
+        return model.languageModel.embedTokens.asLinear(hidden)
+    }
+
+    /// Logits [B, L, vocab] of a full (prefill) pass, causal, from an empty or given cache.
+    public func callAsFunction(
+        inputIds: [[Int]], pixels: MLXArray?, grids: [[Int]], caches: [KVCache]? = nil
+    ) -> MLXArray {
+        let (embeddings, deepstack) = embed(inputIds: inputIds, pixels: pixels, grids: grids)
+        let (positions, _) = ropePositions(inputIds: inputIds, grids: grids)
+        let mask: AttentionMask = embeddings.dim(1) > 1 ? .causal : .none
+        return logits(hiddenStates(embeddings: embeddings, positions: positions, mask: mask, caches: caches, deepstack: deepstack))
+    }
+}
+
+// MARK: - Loading
+
+/// How to load a Qwen-VL folder.
+public struct QwenVLLoadOptions: Sendable {
+    /// Dtype of the floating-point weights (float32, bfloat16, float16); nil keeps the checkpoint's.
+    public var dtype: DType?
+    /// 4 or 8 to quantize the language model's linears (group-wise affine), nil to keep them.
+    public var quantizationBits: Int?
+    public var quantizationGroupSize: Int
+
+    public init(dtype: DType? = nil, quantizationBits: Int? = nil, quantizationGroupSize: Int = 64) {
+        self.dtype = dtype
+        self.quantizationBits = quantizationBits
+        self.quantizationGroupSize = quantizationGroupSize
+    }
+}
+
+extension QwenVLModel {
+    /// The safetensors files of a folder: the shards named by model.safetensors.index.json, or
+    /// model.safetensors.
+    public static func weightFiles(in folder: URL) throws -> [URL] {
+        let index = folder.appendingPathComponent("model.safetensors.index.json")
+        if FileManager.default.fileExists(atPath: index.path) {
+            struct Index: Decodable { let weight_map: [String: String] }
+            let map: Index
+            do {
+                map = try JSONDecoder().decode(Index.self, from: Data(contentsOf: index))
+            } catch {
+                throw ModelFolderError("cannot read \(index.path): \(error)")
+            }
+            return Set(map.weight_map.values).sorted().map { folder.appendingPathComponent($0) }
+        }
+        let single = folder.appendingPathComponent(ModelFolder.weightsFile)
+        guard FileManager.default.fileExists(atPath: single.path) else {
+            throw ModelFolderError("\(folder.path) has neither model.safetensors nor model.safetensors.index.json")
+        }
+        return [single]
+    }
+
+    /// Maps checkpoint keys to ours: the original Qwen2.5-VL layout (`visual.…`, `model.layers.…`)
+    /// becomes `model.visual.…` / `model.language_model.…`; a tied `lm_head.weight` is dropped.
+    public static func sanitize(_ weights: [String: MLXArray], tied: Bool) -> [String: MLXArray] {
+        var out: [String: MLXArray] = [:]
+        for (key, value) in weights {
+            var k = key
+            if k.hasPrefix("visual.") {
+                k = "model." + k
+            } else if k.hasPrefix("model."), !k.hasPrefix("model.visual."), !k.hasPrefix("model.language_model.") {
+                k = "model.language_model." + k.dropFirst("model.".count)
+            }
+            if tied && k == "lm_head.weight" { continue }
+            out[k] = value
+        }
+        return out
+    }
+
+    /// Loads a Hugging Face Qwen2.5-VL / Qwen3-VL folder.
+    public static func load(from folder: URL, options: QwenVLLoadOptions = .init()) throws -> QwenVLModel {
+        let config = try ModelFolder.readConfig(QwenVLConfig.self, at: folder)
+        let model = QwenVLModel(config: config)
+        var weights: [String: MLXArray] = [:]
+        let files = try weightFiles(in: folder)
+        for file in files {
+            guard FileManager.default.fileExists(atPath: file.path) else {
+                throw ModelFolderError("\(file.path) (named by model.safetensors.index.json) is missing")
+            }
+            weights.merge(try loadSafeTensors(path: file.path).arrays) { a, _ in a }
+        }
+        weights = sanitize(weights, tied: config.tieWordEmbeddings)
+        if let dtype = options.dtype {
+            for (k, v) in weights where v.dtype.isFloatingPoint && v.dtype != dtype { weights[k] = v.asType(dtype) }
+        }
+        try model.update(parameters: weights, verify: .all, source: files.map(\.path).joined(separator: ", "))
+        if let bits = options.quantizationBits {
+            try model.quantizeLinears(
+                matching: ["model.language_model.layers.*"], groupSize: options.quantizationGroupSize, bits: bits)
+        }
+        try eval(model.parameters().map(\.array))
+        return model
+    }
+}

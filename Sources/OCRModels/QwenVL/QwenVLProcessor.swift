@@ -1,0 +1,168 @@
+// The Qwen2-VL image processor (used by Qwen2.5-VL and Qwen3-VL): smart_resize to a multiple of
+// patch × merge within [min_pixels, max_pixels], bicubic resize, rescale and normalize, and the
+// patchify into rows of (C, T, P, P) values in merge-block order with the image repeated over the
+// temporal patch; plus the `<|image_pad|>` placeholder expansion and the hard-coded Qwen chat
+// prompt (until the chat-template engine lands).
+//
+// Reference: transformers/models/qwen2_vl/image_processing_pil_qwen2_vl.py (smart_resize,
+// patchify), processing_qwen2_5_vl.py (replace_image_token), Pillow's Resample.c (bicubic).
+
+import Foundation
+import MLXEngine
+import OCRImaging
+
+// MARK: - Errors
+
+public struct QwenVLProcessorError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+// MARK: - Processor
+
+public struct QwenVLImageProcessor: Sendable {
+    public var config: QwenVLImageProcessorConfig
+
+    public init(config: QwenVLImageProcessorConfig) { self.config = config }
+
+    public var factor: Int { config.patchSize * config.mergeSize }
+
+    /// Height and width that are multiples of `factor`, closest to the image's, with the pixel
+    /// count inside [minPixels, maxPixels] (Python's round: half to even).
+    public static func smartResize(
+        height: Int, width: Int, factor: Int, minPixels: Int, maxPixels: Int
+    ) throws -> (height: Int, width: Int) {
+        guard height > 0, width > 0 else { throw QwenVLProcessorError("image of \(width)×\(height) is empty") }
+        let ratio = Double(Swift.max(height, width)) / Double(Swift.min(height, width))
+        guard ratio <= 200 else {
+            throw QwenVLProcessorError("absolute aspect ratio must be smaller than 200, got \(ratio)")
+        }
+        let f = Double(factor)
+        var h = Int((Double(height) / f).rounded(.toNearestOrEven)) * factor
+        var w = Int((Double(width) / f).rounded(.toNearestOrEven)) * factor
+        if h * w > maxPixels {
+            let beta = (Double(height * width) / Double(maxPixels)).squareRoot()
+            h = Swift.max(factor, Int((Double(height) / beta / f).rounded(.down)) * factor)
+            w = Swift.max(factor, Int((Double(width) / beta / f).rounded(.down)) * factor)
+        } else if h * w < minPixels {
+            let beta = (Double(minPixels) / Double(height * width)).squareRoot()
+            h = Int((Double(height) * beta / f).rounded(.up)) * factor
+            w = Int((Double(width) * beta / f).rounded(.up)) * factor
+        }
+        return (h, w)
+    }
+
+    /// Patches [gh·gw, C·T·P·P] (float32) and the grid [1, gh, gw] of one image.
+    public func callAsFunction(_ image: RGBImage) throws -> (pixels: MLXArray, grid: [Int]) {
+        let c = config
+        let (h, w) = try Self.smartResize(
+            height: image.height, width: image.width, factor: factor, minPixels: c.minPixels, maxPixels: c.maxPixels)
+        let resized = bicubicResizeFloatPIL(image, width: w, height: h)  // [H, W, 3] float32 in 0…255
+        let mean = MLXArray(c.imageMean, [1, 1, 3])
+        let std = MLXArray(c.imageStd, [1, 1, 3])
+        let normalized = (resized * Double(c.rescaleFactor) - mean) / std
+        let (p, m, t) = (c.patchSize, c.mergeSize, c.temporalPatchSize)
+        let (gh, gw) = (h / p, w / p)
+        let patches = normalized.transposed(2, 0, 1)  // [C, H, W]
+            .reshaped([3, gh / m, m, p, gw / m, m, p])
+            .transposed([1, 4, 2, 5, 0, 3, 6])  // [gh/m, gw/m, m, m, C, P, P]
+            .expandedDimensions(axis: 5)
+            .broadcast(to: [gh / m, gw / m, m, m, 3, t, p, p])
+            .reshaped(gh * gw, 3 * t * p * p)
+        return (patches, [1, gh, gw])
+    }
+
+    /// Patches of several images, concatenated, and their grids.
+    public func callAsFunction(_ images: [RGBImage]) throws -> (pixels: MLXArray, grids: [[Int]]) {
+        let each = try images.map { try self($0) }
+        return (concatenated(each.map(\.pixels), axis: 0), each.map(\.grid))
+    }
+
+    /// Number of `<|image_pad|>` tokens an image of this grid takes.
+    public func placeholderCount(grid: [Int]) -> Int {
+        grid.reduce(1, *) / (config.mergeSize * config.mergeSize)
+    }
+}
+
+// MARK: - Bicubic resize
+
+/// Pillow's bicubic resample (a = −0.5, support widened by the downscale factor, two separable
+/// passes each rounded to 8 bits; Pillow 13 runs the vertical pass first when its intermediate
+/// image is smaller, inW·outH < outW·inH) computed in float32 with MLX matmuls. Pillow itself uses
+/// 22-bit fixed-point weights, so a value can differ by one level where a sum falls on a rounding
+/// boundary. Returns [H, W, 3] float32 values 0…255.
+public func bicubicResizeFloatPIL(_ image: RGBImage, width: Int, height: Int) -> MLXArray {
+    var x = MLXArray(image.pixels, [image.height, image.width, 3]).asType(.float32)
+    func quantize(_ a: MLXArray) -> MLXArray { clip(floor(a + 0.5), min: MLXArray(Float(0)), max: MLXArray(Float(255))) }
+    func horizontal(_ x: MLXArray) -> MLXArray {
+        guard width != x.dim(1) else { return x }
+        let wx = MLXArray(pilBicubicWeights(input: x.dim(1), output: width), [width, x.dim(1)])
+        return quantize(matmul(wx.expandedDimensions(axis: 0), x))  // [H, W', 3]
+    }
+    func vertical(_ x: MLXArray) -> MLXArray {
+        guard height != x.dim(0) else { return x }
+        let wy = MLXArray(pilBicubicWeights(input: x.dim(0), output: height), [height, x.dim(0)])
+        return quantize(matmul(wy, x.reshaped(x.dim(0), -1))).reshaped(height, x.dim(1), 3)
+    }
+    if image.width * height < width * image.height {
+        x = horizontal(vertical(x))
+    } else {
+        x = vertical(horizontal(x))
+    }
+    return x
+}
+
+/// Row-normalized filter weights [output, input] of Pillow's `precompute_coeffs` for bicubic.
+func pilBicubicWeights(input: Int, output: Int) -> [Float] {
+    func cubic(_ v: Double) -> Double {
+        let a = -0.5
+        let x = Swift.abs(v)
+        if x < 1 { return ((a + 2) * x - (a + 3)) * x * x + 1 }
+        if x < 2 { return (((x - 5) * x + 8) * x - 4) * a }
+        return 0
+    }
+    let scale = Double(input) / Double(output)
+    let filterScale = Swift.max(scale, 1)
+    let support = 2 * filterScale
+    var out = [Float](repeating: 0, count: input * output)
+    for o in 0 ..< output {
+        let center = (Double(o) + 0.5) * scale
+        let lo = Swift.max(Int(center - support + 0.5), 0)
+        let hi = Swift.min(Int(center + support + 0.5), input)
+        var weights: [Double] = []
+        for i in lo ..< hi { weights.append(cubic((Double(i) - center + 0.5) / filterScale)) }
+        let total = weights.reduce(0, +)
+        for (k, i) in (lo ..< hi).enumerated() { out[o * input + i] = Float(total != 0 ? weights[k] / total : 0) }
+    }
+    return out
+}
+
+// MARK: - Prompt
+
+/// The Qwen chat structure, hard-coded until the chat-template engine is wired in.
+public enum QwenVLPrompt {
+    public static let imagePad = "<|image_pad|>"
+    public static let visionBlock = "<|vision_start|><|image_pad|><|vision_end|>"
+    /// Qwen2.5-VL's template adds this system turn when none is given; Qwen3-VL's does not.
+    public static let defaultSystem = "You are a helpful assistant."
+
+    /// `<|im_start|>user\n` + one vision block per image + the text, then the assistant turn opened.
+    public static func chat(user text: String, images: Int, system: String?) -> String {
+        var s = ""
+        if let system { s += "<|im_start|>system\n\(system)<|im_end|>\n" }
+        s += "<|im_start|>user\n" + String(repeating: visionBlock, count: images) + text + "<|im_end|>\n"
+        s += "<|im_start|>assistant\n"
+        return s
+    }
+
+    /// The prompt with the i-th `<|image_pad|>` repeated `counts[i]` times (the processor's expansion).
+    public static func expandPlaceholders(_ text: String, counts: [Int]) throws -> String {
+        let parts = text.components(separatedBy: imagePad)
+        guard parts.count - 1 == counts.count else {
+            throw QwenVLProcessorError("the prompt has \(parts.count - 1) \(imagePad) for \(counts.count) images")
+        }
+        var out = parts[0]
+        for (n, rest) in zip(counts, parts.dropFirst()) { out += String(repeating: imagePad, count: n) + rest }
+        return out
+    }
+}

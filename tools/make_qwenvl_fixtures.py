@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+"""Tiny random Qwen2.5-VL and Qwen3-VL checkpoints + expected outputs for the Swift parity tests.
+
+Run with the dev venv (transformers 5.x, torch CPU, tokenizers):
+
+    OMP_NUM_THREADS=1 /tmp/torchvenv/bin/python tools/make_qwenvl_fixtures.py
+
+Writes Tests/OCRModelsTests/Fixtures/qwen2_5_vl-tiny/ and qwen3_vl-tiny/: a Hugging Face folder
+(config.json, model.safetensors — sharded with model.safetensors.index.json for Qwen3-VL —,
+tokenizer.json, tokenizer_config.json, preprocessor_config.json) plus `images/*.png` (the inputs)
+`expected_pixel_values.safetensors` (the processor's patches) and `expected.json` (processor outputs, input ids, M-RoPE position ids, a slice of the fp32 logits
+and 10 greedy tokens). The image processor is transformers' default one;
+its class name is recorded. Without torchvision (as in the dev venv) that is the PIL backend:
+PIL's bicubic resize on uint8.
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from safetensors.torch import save_file
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers, Regex
+from transformers import (
+    PreTrainedTokenizerFast,
+    Qwen2_5_VLConfig,
+    Qwen2_5_VLForConditionalGeneration,
+    Qwen3VLConfig,
+    Qwen3VLForConditionalGeneration,
+)
+from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil, smart_resize
+
+ROOT = Path(__file__).resolve().parent.parent / "Tests" / "OCRModelsTests" / "Fixtures"
+SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
+            "<|image_pad|>", "<|video_pad|>"]
+QWEN_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+              r"|\s*[\r\n]+|\s+(?!\S)|\s+")
+CORPUS = [
+    "Free OCR. Read the text in the image.", "Convert the formula to LaTeX: \\frac{a}{b} + x^2 = 0",
+    "Extract the fields as JSON: {\"date\": \"2024-01-05\", \"total\": \"12.50\"}",
+    "You are a helpful assistant.", "The quick brown fox jumps over the lazy dog 0123456789.",
+    "Invoice number 42, total amount due 17.30 EUR.", "user assistant system image text line",
+] * 20
+
+
+def make_tokenizer(folder: Path) -> PreTrainedTokenizerFast:
+    tok = Tokenizer(models.BPE())
+    tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(QWEN_SPLIT), behavior="isolated"),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+    ])
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=360, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                  show_progress=False)
+    tok.train_from_iterator(CORPUS, trainer)
+    tok.add_special_tokens(SPECIALS)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+                                   unk_token=None, model_max_length=32768)
+    fast.save_pretrained(folder)
+    return fast
+
+
+def make_images(folder: Path):
+    """Two small RGB images: 56×84 (already a multiple of 28 and of 32: no resize for Qwen2.5-VL) and
+    150×250 (needs smart_resize in both)."""
+    rng = np.random.default_rng(7)
+    out = []
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    for i, (h, w) in enumerate([(56, 84), (150, 250)]):
+        yy, xx = np.mgrid[0:h, 0:w]
+        base = np.stack([(xx * 255 // max(w - 1, 1)), (yy * 255 // max(h - 1, 1)), ((xx + yy) * 7) % 256], -1)
+        noise = rng.integers(0, 60, size=(h, w, 3))
+        arr = np.clip(base + noise, 0, 255).astype(np.uint8)
+        img = Image.fromarray(arr, "RGB")
+        img.save(folder / "images" / f"image{i}.png")
+        out.append(img)
+    return out
+
+
+def prompt_text(system: bool) -> str:
+    sys_part = "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n" if system else ""
+    return (f"{sys_part}<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>"
+            "<|vision_start|><|image_pad|><|vision_end|>Free OCR.<|im_end|>\n<|im_start|>assistant\n")
+
+
+def save_sharded(model, folder: Path, shards: int):
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    if model.config.tie_word_embeddings or getattr(model.config.get_text_config(), "tie_word_embeddings", False):
+        state.pop("lm_head.weight", None)
+    keys = sorted(state)
+    per = (len(keys) + shards - 1) // shards
+    weight_map, total = {}, 0
+    for s in range(shards):
+        name = f"model-{s + 1:05d}-of-{shards:05d}.safetensors"
+        part = {k: state[k] for k in keys[s * per:(s + 1) * per]}
+        save_file(part, folder / name, metadata={"format": "pt"})
+        for k, v in part.items():
+            weight_map[k] = name
+            total += v.numel() * v.element_size()
+    index = {"metadata": {"total_size": total}, "weight_map": weight_map}
+    (folder / "model.safetensors.index.json").write_text(json.dumps(index, indent=2, sort_keys=True))
+
+
+def build(kind: str):
+    folder = ROOT / f"{kind}-tiny"
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in folder.glob("model*.safetensors"):
+        f.unlink()
+    torch.manual_seed(0)
+    fast = make_tokenizer(folder)
+    ids = {t: fast.convert_tokens_to_ids(t) for t in SPECIALS}
+    vocab = len(fast)
+    common_text = dict(vocab_size=vocab, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                       num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
+                       rms_norm_eps=1e-6, hidden_act="silu", bos_token_id=None,
+                       eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"])
+    special = dict(image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
+                   vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"])
+    if kind == "qwen2_5_vl":
+        text = dict(common_text, rope_parameters={"rope_type": "default", "rope_theta": 1000000.0,
+                                                  "mrope_section": [2, 3, 3]}, tie_word_embeddings=False)
+        vision = dict(depth=2, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=64,
+                      patch_size=14, spatial_merge_size=2, temporal_patch_size=2, window_size=56,
+                      fullatt_block_indexes=[1], hidden_act="silu", tokens_per_second=2)
+        config = Qwen2_5_VLConfig(text_config=text, vision_config=vision, tie_word_embeddings=False, **special)
+        model = Qwen2_5_VLForConditionalGeneration(config)
+        patch, system = 14, True
+        mean, std = [0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711]
+    else:
+        text = dict(common_text, head_dim=16, attention_bias=False, tie_word_embeddings=True,
+                    rope_parameters={"rope_type": "default", "rope_theta": 5000000.0,
+                                     "mrope_section": [4, 2, 2], "mrope_interleaved": True})
+        vision = dict(depth=2, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=64,
+                      patch_size=16, spatial_merge_size=2, temporal_patch_size=2, num_position_embeddings=16,
+                      deepstack_visual_indexes=[0, 1], hidden_act="gelu_pytorch_tanh")
+        config = Qwen3VLConfig(text_config=text, vision_config=vision, tie_word_embeddings=True, **special)
+        model = Qwen3VLForConditionalGeneration(config)
+        patch, system = 16, False
+        mean, std = [0.5, 0.5, 0.5], [0.5, 0.5, 0.5]
+    # Larger than default init so that the tiny model's logits are not flat.
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.ndim >= 2:
+                p.normal_(0, 0.2)
+            elif "norm" in name or "ln_q" in name:
+                p.uniform_(0.5, 1.5)
+            else:
+                p.normal_(0, 0.1)
+    model.eval()
+    model.config.save_pretrained(folder)
+    if kind == "qwen2_5_vl":
+        model.save_pretrained(folder)
+    else:
+        save_sharded(model, folder, shards=2)
+    for extra in ("generation_config.json",):
+        if (folder / extra).exists():
+            (folder / extra).unlink()
+
+    min_pixels, max_pixels = 4 * (patch * 2) ** 2, 64 * (patch * 2) ** 2
+    image_processor = Qwen2VLImageProcessorPil(patch_size=patch, merge_size=2, temporal_patch_size=2,
+                                            size={"shortest_edge": min_pixels, "longest_edge": max_pixels},
+                                            image_mean=mean, image_std=std)
+    image_processor.save_pretrained(folder)
+    images = make_images(folder)
+    text_prompt = prompt_text(system)
+    inputs = dict(image_processor(images, return_tensors="pt"))
+    # The processor's placeholder expansion (its class needs torchvision for the video part):
+    # each <|image_pad|> becomes grid_t·grid_h·grid_w / merge² copies, in image order.
+    parts = text_prompt.split("<|image_pad|>")
+    expanded = parts[0]
+    for grid, rest in zip(inputs["image_grid_thw"].tolist(), parts[1:]):
+        expanded += "<|image_pad|>" * (grid[0] * grid[1] * grid[2] // 4) + rest
+    input_ids = torch.tensor([fast(expanded, add_special_tokens=False)["input_ids"]])
+    inputs["input_ids"] = input_ids
+    inputs["attention_mask"] = torch.ones_like(input_ids)
+    inputs["mm_token_type_ids"] = (input_ids == ids["<|image_pad|>"]).int()
+    with torch.no_grad():
+        out = model(**inputs)
+        position_ids, deltas = model.model.get_rope_index(
+            inputs["input_ids"], mm_token_type_ids=inputs["mm_token_type_ids"],
+            image_grid_thw=inputs["image_grid_thw"])
+        # Answer-only loss: the last 8 tokens play the answer, the rest is masked with -100.
+        labels = inputs["input_ids"].clone()
+        labels[:, :-8] = -100
+        loss = model(**inputs, labels=labels).loss
+        gen = model.generate(**inputs, max_new_tokens=10, do_sample=False, eos_token_id=[ids["<|im_end|>"]],
+                             pad_token_id=ids["<|endoftext|>"])
+    logits = out.logits[0].float()
+    seq = logits.shape[0]
+    new_tokens = gen[0, inputs["input_ids"].shape[1]:].tolist()
+    # smart_resize cases (h, w, factor, min, max) -> (h', w') for the Swift unit test.
+    cases = []
+    for h, w in [(56, 84), (150, 250), (10, 1000), (1000, 30), (4000, 3000), (28, 28), (333, 777), (1, 190)]:
+        try:
+            cases.append([h, w, patch * 2, min_pixels, max_pixels, *smart_resize(h, w, patch * 2, min_pixels, max_pixels)])
+        except ValueError:
+            cases.append([h, w, patch * 2, min_pixels, max_pixels, -1, -1])
+    pv = inputs["pixel_values"].float()
+    expected = {
+        "image_processor": type(image_processor).__name__,
+        "resample": "PIL bicubic on uint8" if "Pil" in type(image_processor).__name__ else "torchvision bicubic, antialias",
+        "prompt": text_prompt,
+        "image_grid_thw": inputs["image_grid_thw"].tolist(),
+        "pixel_values_shape": list(pv.shape),
+        "pixel_values_sum": float(pv.double().sum()),
+        "pixel_values_abs_sum": float(pv.double().abs().sum()),
+        "pixel_values_row_sums": pv.double().sum(1).tolist(),
+        "input_ids": inputs["input_ids"][0].tolist(),
+        "position_ids": position_ids[:, 0].tolist(),
+        "rope_delta": int(deltas[0, 0]),
+        "logits_last": logits[-1].tolist(),
+        "logits_rows": {str(i): logits[i].tolist() for i in sorted({0, seq // 3, seq // 2, seq - 2})},
+        "logits_sum": float(logits.double().sum()),
+        "greedy_new_tokens": new_tokens,
+        "loss_last8": float(loss),
+        "smart_resize_cases": cases,
+        "special_ids": ids,
+    }
+    (folder / "expected.json").write_text(json.dumps(expected))
+    save_file({"pixel_values": pv.contiguous()}, folder / "expected_pixel_values.safetensors")
+    print(kind, "grid", expected["image_grid_thw"], "seq", seq, "gen", new_tokens, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    for kind in ("qwen2_5_vl", "qwen3_vl"):
+        build(kind)
