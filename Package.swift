@@ -98,7 +98,7 @@ let package = Package(
         .target(name: "ONNXProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(
             name: "OCRModels",
-            dependencies: ["ONNXProto", "MLXEngine", "MLXNN", "OCRImaging", "OCRTraining", "OCRSupport"]),
+            dependencies: ["ONNXProto", "MLXEngine", "MLXNN", "OCRImaging", "OCRText", "OCRTraining", "OCRSupport"]),
 
         // MARK: Text (tokenizers)
         .target(name: "OCRText"),
@@ -138,7 +138,7 @@ let package = Package(
         .testTarget(name: "OCRTrainingTests", dependencies: ["OCRTraining", "MLXNN", "MLXEngine", "OCRSupport"]),
         .testTarget(name: "OCRSupportTests", dependencies: ["OCRSupport"]),
         .testTarget(
-            name: "OCRModelsTests", dependencies: ["OCRModels", "ONNXProto", "MLXEngine", "MLXNN"],
+            name: "OCRModelsTests", dependencies: ["OCRModels", "ONNXProto", "MLXEngine", "MLXNN", "OCRImaging", "OCRText"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "OCRTextTests", dependencies: ["OCRText"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OCRImagingTests", dependencies: ["OCRImaging"], resources: [.copy("Fixtures")]),

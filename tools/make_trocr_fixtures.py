@@ -10,7 +10,12 @@ and `expected.json`; and the input images in Fixtures/trocr/*.png (different siz
 Pillow resize matters, upsampling and downsampling).
 
 Run: OMP_NUM_THREADS=1 /tmp/torchvenv/bin/python tools/make_trocr_fixtures.py
-(transformers 5.x, tokenizers, pillow, safetensors; fp32, seeded.)
+(transformers 5.x, tokenizers, pillow < 13, safetensors; fp32, seeded.)
+
+Pillow 13 changed Image.resize's arithmetic for some size pairs (e.g. widening while shrinking
+the height); the checkpoints' training inputs were made by earlier Pillow, whose two-pass
+ImagingResample ocrtune reproduces, so the fixtures are made with Pillow 12
+(`pip install --target /tmp/pillow12 "pillow<13"` and PYTHONPATH=/tmp/pillow12).
 """
 import json
 import os
@@ -18,6 +23,7 @@ import sys
 
 import numpy as np
 import torch
+import PIL
 from PIL import Image, ImageDraw
 from safetensors.torch import save_file
 from tokenizers import Tokenizer, models, pre_tokenizers, decoders, processors, trainers
@@ -99,6 +105,8 @@ def build(kind, vocab):
 
 
 def main():
+    major = int(PIL.__version__.split(".")[0])
+    assert major < 13, f"Pillow {PIL.__version__}: use Pillow < 13 (see the module docstring)"
     torch.set_num_threads(1)
     tok = make_tokenizer()
     paths = make_images()

@@ -84,7 +84,7 @@ public struct RecognitionOptions: Sendable, Equatable {
 public enum OCRModelRegistry {
     public typealias Loader = @Sendable (URL) throws -> any TextRecognizer
 
-    nonisolated(unsafe) private static var loaders: [String: Loader] = PPOCRTextRecognizer.registryEntries
+    nonisolated(unsafe) private static var loaders: [String: Loader] = builtInLoaders
 
     public static var modelTypes: [String] { loaders.keys.sorted() }
 
