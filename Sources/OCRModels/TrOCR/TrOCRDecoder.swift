@@ -97,7 +97,8 @@ final class TrOCRDecoderStack: Module {
     @ModuleInfo(key: "embed_tokens") var embedTokens: Embedding
     @ModuleInfo(key: "embed_positions") var embedPositions: Embedding?
     @ModuleInfo(key: "layernorm_embedding") var layernormEmbedding: LayerNorm?
-    @ModuleInfo(key: "layers") var layers: [TrOCRDecoderLayer]
+    /// `layers.N` (a plain property: list children are reached by reflection, also by LoRA).
+    let layers: [TrOCRDecoderLayer]
 
     init(_ config: TrOCRDecoderConfig) throws {
         let d = config.dModel
@@ -105,7 +106,7 @@ final class TrOCRDecoderStack: Module {
         _embedPositions.wrappedValue = config.useLearnedPositionEmbeddings
             ? Embedding(weight: zeros([config.maxPositionEmbeddings + 2, d])) : nil
         _layernormEmbedding.wrappedValue = config.layernormEmbedding ? LayerNorm(dimensions: d) : nil
-        _layers.wrappedValue = try (0 ..< config.decoderLayers).map { _ in try TrOCRDecoderLayer(config) }
+        layers = try (0 ..< config.decoderLayers).map { _ in try TrOCRDecoderLayer(config) }
         super.init()
     }
 }

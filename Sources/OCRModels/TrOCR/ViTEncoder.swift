@@ -145,9 +145,10 @@ final class ViTLayer: Module {
 }
 
 final class ViTLayerStack: Module {
-    @ModuleInfo(key: "layer") var layers: [ViTLayer]
+    /// `layer.N` (a plain property: list children are reached by reflection, also by LoRA).
+    let layer: [ViTLayer]
     init(_ config: ViTEncoderConfig) throws {
-        _layers.wrappedValue = try (0 ..< config.numHiddenLayers).map { _ in try ViTLayer(config) }
+        layer = try (0 ..< config.numHiddenLayers).map { _ in try ViTLayer(config) }
         super.init()
     }
 }
@@ -175,7 +176,7 @@ public final class ViTEncoder: Module {
     /// `pixels` [B, C, H, W] (the processor's size) → last hidden state [B, tokens, hidden].
     public func callAsFunction(_ pixels: MLXArray) -> MLXArray {
         var h = embeddings(pixels)
-        for layer in encoder.layers { h = layer(h) }
+        for layer in encoder.layer { h = layer(h) }
         return layernorm(h)
     }
 }
