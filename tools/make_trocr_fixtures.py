@@ -66,6 +66,24 @@ def make_images():
     return paths
 
 
+def make_resize_cases():
+    """Random uint8 images resized by Pillow (BILINEAR, BICUBIC) for size pairs covering
+    up/down/mixed scaling per axis: `resize-cases.safetensors` holds input.<i>, output.<i>
+    and size.<i> = [src_w, src_h, dst_w, dst_h, filter]."""
+    rng = np.random.default_rng(11)
+    pairs = [(40, 30, 17, 9), (13, 7, 50, 31), (45, 70, 64, 32), (64, 20, 30, 41), (97, 23, 96, 23),
+             (5, 60, 5, 13), (33, 33, 34, 32), (120, 16, 24, 16), (1, 9, 4, 3), (70, 50, 7, 5)]
+    tensors = {}
+    for i, (sw, sh, dw, dh) in enumerate(pairs):
+        filt = 2 if i % 2 == 0 else 3
+        src = rng.integers(0, 256, size=(sh, sw, 3), dtype=np.uint8)
+        out = np.array(Image.fromarray(src, "RGB").resize((dw, dh), filt))
+        tensors[f"input.{i}"] = torch.from_numpy(src.copy())
+        tensors[f"output.{i}"] = torch.from_numpy(out.copy())
+        tensors[f"size.{i}"] = torch.tensor([sw, sh, dw, dh, filt], dtype=torch.int32)
+    save_file(tensors, os.path.join(IMAGES, "resize-cases.safetensors"))
+
+
 def randomize(model, seed):
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -110,6 +128,7 @@ def main():
     torch.set_num_threads(1)
     tok = make_tokenizer()
     paths = make_images()
+    make_resize_cases()
     for kind in ("vit", "deit"):
         out = os.path.join(ROOT, f"trocr-{kind}")
         model, enc = build(kind, tok.get_vocab_size())

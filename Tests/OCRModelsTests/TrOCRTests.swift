@@ -69,6 +69,20 @@ final class TrOCRTests: XCTestCase {
         XCTAssertEqual(try VisionEncoderDecoderRecognizer(folder: folder("trocr-deit")).preprocessor.resampling, .bicubic)
     }
 
+    func testPillowResizeBytesEqualPillow() throws {
+        let url = Self.fixtures.appendingPathComponent("trocr/resize-cases.safetensors")
+        let cases = try loadSafeTensors(path: url.path).arrays
+        var count = 0
+        while let size = cases["size.\(count)"]?.asArray(Int32.self).map(Int.init) {
+            let source = RGBImage(width: size[0], height: size[1], pixels: cases["input.\(count)"]!.asArray(UInt8.self))
+            let filter = try XCTUnwrap(PillowResampling(pilValue: size[4]))
+            let resized = source.pillowResized(width: size[2], height: size[3], resampling: filter)
+            XCTAssertEqual(resized.pixels, cases["output.\(count)"]!.asArray(UInt8.self), "case \(count): \(size)")
+            count += 1
+        }
+        XCTAssertEqual(count, 10)
+    }
+
     func testPillowResizeShrinksWithAntialiasing() {
         // A 1-pixel checkerboard shrunk 4× averages to mid gray with Pillow's support widening.
         var pixels = [UInt8](repeating: 0, count: 16 * 16 * 3)
