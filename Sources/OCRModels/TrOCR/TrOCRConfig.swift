@@ -21,8 +21,10 @@ public struct ViTEncoderConfig: Codable, Sendable, Equatable {
     public var patchSize: Int
     public var numChannels: Int
     public var qkvBias: Bool
+    public var hiddenDropoutProb: Double
 
     enum CodingKeys: String, CodingKey {
+        case hiddenDropoutProb = "hidden_dropout_prob"
         case modelType = "model_type", hiddenSize = "hidden_size", numHiddenLayers = "num_hidden_layers"
         case numAttentionHeads = "num_attention_heads", intermediateSize = "intermediate_size"
         case hiddenAct = "hidden_act", layerNormEps = "layer_norm_eps", imageSize = "image_size"
@@ -46,6 +48,7 @@ public struct ViTEncoderConfig: Codable, Sendable, Equatable {
         patchSize = try c.decodeIfPresent(Int.self, forKey: .patchSize) ?? 16
         numChannels = try c.decodeIfPresent(Int.self, forKey: .numChannels) ?? 3
         qkvBias = try c.decodeIfPresent(Bool.self, forKey: .qkvBias) ?? true
+        hiddenDropoutProb = try c.decodeIfPresent(Double.self, forKey: .hiddenDropoutProb) ?? 0
     }
 
     /// Tokens before the patches: CLS, and DeiT's distillation token.
@@ -72,8 +75,11 @@ public struct TrOCRDecoderConfig: Codable, Sendable, Equatable {
     public var decoderStartTokenID: Int?
     public var crossAttentionHiddenSize: Int?
     public var tieWordEmbeddings: Bool
+    public var dropout: Double
+    public var activationDropout: Double
 
     enum CodingKeys: String, CodingKey {
+        case dropout, activationDropout = "activation_dropout"
         case vocabSize = "vocab_size", dModel = "d_model", decoderLayers = "decoder_layers"
         case decoderAttentionHeads = "decoder_attention_heads", decoderFfnDim = "decoder_ffn_dim"
         case activationFunction = "activation_function", maxPositionEmbeddings = "max_position_embeddings"
@@ -101,6 +107,8 @@ public struct TrOCRDecoderConfig: Codable, Sendable, Equatable {
         decoderStartTokenID = try c.decodeIfPresent(Int.self, forKey: .decoderStartTokenID)
         crossAttentionHiddenSize = try c.decodeIfPresent(Int.self, forKey: .crossAttentionHiddenSize)
         tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? true
+        dropout = try c.decodeIfPresent(Double.self, forKey: .dropout) ?? 0.1
+        activationDropout = try c.decodeIfPresent(Double.self, forKey: .activationDropout) ?? 0
     }
 }
 

@@ -49,10 +49,14 @@ final class TrOCRDecoderLayer: Module {
     @ModuleInfo(key: "fc2") var fc2: Linear
     @ModuleInfo(key: "final_layer_norm") var finalNorm: LayerNorm
     let activation: (MLXArray) -> MLXArray
+    let dropout: Dropout
+    let activationDropout: Dropout
 
     init(_ config: TrOCRDecoderConfig) throws {
         let d = config.dModel
         activation = try activationFunction(named: config.activationFunction)
+        dropout = Dropout(p: Float(config.dropout))
+        activationDropout = Dropout(p: Float(config.activationDropout))
         _selfAttention.wrappedValue = MultiHeadAttention(dimensions: d, heads: config.decoderAttentionHeads)
         _selfAttentionNorm.wrappedValue = LayerNorm(dimensions: d)
         _crossAttention.wrappedValue = MultiHeadAttention(
@@ -87,9 +91,9 @@ final class TrOCRDecoderLayer: Module {
     func callAsFunction(
         _ x: MLXArray, encoder: MLXArray, mask: AttentionMask, cache: TrOCRDecoderCache?, index: Int
     ) -> MLXArray {
-        var h = selfAttentionNorm(x + selfAttention(x, mask: mask, cache: cache?.selfAttention[index]))
-        h = crossAttentionNorm(h + crossAttend(h, encoder: encoder, cache: cache, index: index))
-        return finalNorm(h + fc2(activation(fc1(h))))
+        var h = selfAttentionNorm(x + dropout(selfAttention(x, mask: mask, cache: cache?.selfAttention[index])))
+        h = crossAttentionNorm(h + dropout(crossAttend(h, encoder: encoder, cache: cache, index: index)))
+        return finalNorm(h + dropout(fc2(activationDropout(activation(fc1(h))))))
     }
 }
 
@@ -97,6 +101,7 @@ final class TrOCRDecoderStack: Module {
     @ModuleInfo(key: "embed_tokens") var embedTokens: Embedding
     @ModuleInfo(key: "embed_positions") var embedPositions: Embedding?
     @ModuleInfo(key: "layernorm_embedding") var layernormEmbedding: LayerNorm?
+    let dropout: Dropout
     /// `layers.N` (a plain property: list children are reached by reflection, also by LoRA).
     let layers: [TrOCRDecoderLayer]
 
@@ -106,6 +111,7 @@ final class TrOCRDecoderStack: Module {
         _embedPositions.wrappedValue = config.useLearnedPositionEmbeddings
             ? Embedding(weight: zeros([config.maxPositionEmbeddings + 2, d])) : nil
         _layernormEmbedding.wrappedValue = config.layernormEmbedding ? LayerNorm(dimensions: d) : nil
+        dropout = Dropout(p: Float(config.dropout))
         layers = try (0 ..< config.decoderLayers).map { _ in try TrOCRDecoderLayer(config) }
         super.init()
     }
@@ -174,6 +180,7 @@ public final class TrOCRDecoder: Module {
         if config.scaleEmbedding { embeds = embeds * Double(config.dModel).squareRoot() }
         var h = embeds + positions(ids, offset: offset)
         if let norm = stack.layernormEmbedding { h = norm(h) }
+        h = stack.dropout(h)
         let mask: AttentionMask = ids.dim(1) > 1 ? .causal : .none
         for (i, layer) in stack.layers.enumerated() {
             h = layer(h, encoder: encoder, mask: mask, cache: cache, index: i)

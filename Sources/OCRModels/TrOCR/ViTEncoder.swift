@@ -125,11 +125,13 @@ final class ViTLayer: Module {
     @ModuleInfo(key: "layernorm_before") var layernormBefore: LayerNorm
     @ModuleInfo(key: "layernorm_after") var layernormAfter: LayerNorm
     let activation: (MLXArray) -> MLXArray
+    let dropout: Dropout
 
     init(_ config: ViTEncoderConfig) throws {
         let d = config.hiddenSize
         let eps = Float(config.layerNormEps)
         activation = try activationFunction(named: config.hiddenAct)
+        dropout = Dropout(p: Float(config.hiddenDropoutProb))
         _attention.wrappedValue = ViTAttention(config)
         _intermediate.wrappedValue = ViTDense(d, config.intermediateSize)
         _output.wrappedValue = ViTDense(config.intermediateSize, d)
@@ -139,8 +141,8 @@ final class ViTLayer: Module {
     }
 
     func callAsFunction(_ x: MLXArray) -> MLXArray {
-        let h = x + attention(layernormBefore(x))
-        return h + output.dense(activation(intermediate.dense(layernormAfter(h))))
+        let h = x + dropout(attention(layernormBefore(x)))
+        return h + dropout(output.dense(activation(intermediate.dense(layernormAfter(h)))))
     }
 }
 

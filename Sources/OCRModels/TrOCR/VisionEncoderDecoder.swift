@@ -14,6 +14,7 @@ public final class VisionEncoderDecoder: Module {
     @ModuleInfo(key: "decoder") public var decoder: TrOCRDecoder
     public let config: VisionEncoderDecoderConfig
 
+    /// Built in training mode (dropout on); ``load(from:)`` returns it in evaluation mode.
     /// `pooler` and `tiedOutput` follow the checkpoint (whether it has `encoder.pooler.*`, and
     /// whether it lacks `decoder.output_projection.weight`).
     public init(_ config: VisionEncoderDecoderConfig, pooler: Bool = false, tiedOutput: Bool? = nil) throws {
@@ -80,6 +81,7 @@ extension VisionEncoderDecoder {
             config, pooler: weights["encoder.pooler.dense.weight"] != nil,
             tiedOutput: weights["decoder.output_projection.weight"] == nil)
         try model.update(parameters: weights, verify: .all, source: folder.appendingPathComponent(ModelFolder.weightsFile).path)
+        model.train(false)  // inference mode (no dropout); the trainer switches it back
         return model
     }
 
