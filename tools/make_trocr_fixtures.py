@@ -167,6 +167,10 @@ def main():
             runs["beam_eos"] = dict(num_beams=3, do_sample=False, max_new_tokens=10, eos_token_id=eos[1])
             runs["beam_eos_min"] = dict(num_beams=3, do_sample=False, max_new_tokens=10, min_new_tokens=3,
                                         length_penalty=2.0, eos_token_id=eos[1])
+            runs["beam_eos_early"] = dict(num_beams=3, do_sample=False, max_new_tokens=10, length_penalty=2.0,
+                                          early_stopping=True, eos_token_id=eos[1])
+            runs["beam_eos_never"] = dict(num_beams=4, do_sample=False, max_new_tokens=10, length_penalty=2.0,
+                                          early_stopping="never", no_repeat_ngram_size=3, eos_token_id=eos[1])
             expected["generation"] = {}
             for name, kwargs in runs.items():
                 ids = model.generate(pixel_values=pixel_values, **kwargs)

@@ -28,9 +28,12 @@ final class TrOCRTests: XCTestCase {
     enum JSONValue: Decodable {
         case number(Double)
         case flag(Bool)
+        case text(String)
         init(from decoder: Decoder) throws {
             let c = try decoder.singleValueContainer()
-            if let b = try? c.decode(Bool.self) { self = .flag(b) } else { self = .number(try c.decode(Double.self)) }
+            if let b = try? c.decode(Bool.self) { self = .flag(b) }
+            else if let t = try? c.decode(String.self) { self = .text(t) }
+            else { self = .number(try c.decode(Double.self)) }
         }
         var number: Double? { if case .number(let v) = self { return v } else { return nil } }
     }
@@ -140,7 +143,16 @@ final class TrOCRTests: XCTestCase {
             maxNewTokens: Int(o["max_new_tokens"]!.number!), minNewTokens: Int(o["min_new_tokens"]?.number ?? 0),
             numBeams: Int(o["num_beams"]?.number ?? 1), lengthPenalty: o["length_penalty"]?.number ?? 1,
             noRepeatNgramSize: Int(o["no_repeat_ngram_size"]?.number ?? 0),
+            earlyStopping: earlyStopping(o["early_stopping"]),
             eosTokenIDs: [Int(o["eos_token_id"]?.number ?? Double(eos))], padTokenID: 1)
+    }
+
+    func earlyStopping(_ value: JSONValue?) -> GenerationOptions.EarlyStopping {
+        switch value {
+        case .flag(true): .stopWhenFull
+        case .text("never"): .never
+        default: .heuristic
+        }
     }
 
     func testGreedyAndBeamSearchIDsEqualTransformers() throws {
@@ -167,6 +179,19 @@ final class TrOCRTests: XCTestCase {
         o.minNewTokens = 0
         let later = processScores(scores, sequences: [[2, 1]], newTokens: 3, options: o).asArray(Float.self)
         XCTAssertFalse(later.contains(-.infinity), "a 2-gram needs 2 tokens of history")
+    }
+
+    func testGenerationConfigDefaults() throws {
+        let json = #"{"num_beams": 4, "length_penalty": 2.0, "no_repeat_ngram_size": 3, "early_stopping": true, "eos_token_id": [2, 5], "max_length": 64}"#
+        let d = try JSONDecoder().decode(GenerationDefaults.self, from: Data(json.utf8))
+        XCTAssertEqual(d.numBeams, 4)
+        XCTAssertEqual(d.lengthPenalty, 2)
+        XCTAssertEqual(d.noRepeatNgramSize, 3)
+        XCTAssertEqual(d.earlyStopping, .stopWhenFull)
+        XCTAssertEqual(d.eosTokenIDs, [2, 5])
+        let never = try JSONDecoder().decode(GenerationDefaults.self, from: Data(#"{"early_stopping": "never", "eos_token_id": 2}"#.utf8))
+        XCTAssertEqual(never.earlyStopping, .never)
+        XCTAssertEqual(never.eosTokenIDs, [2])
     }
 
     // MARK: Loading and registry
