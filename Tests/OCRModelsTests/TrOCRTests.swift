@@ -216,6 +216,20 @@ final class TrOCRTests: XCTestCase {
         }
     }
 
+    func testProcessorConfigWithNestedImageProcessorIsRead() throws {
+        // transformers 5 saves a TrOCRProcessor as processor_config.json {"image_processor": {...}}.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("trocr-proc-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let inner = try Data(contentsOf: folder("trocr-deit").appendingPathComponent("preprocessor_config.json"))
+        try (Data(#"{"processor_class": "TrOCRProcessor", "image_processor": "#.utf8) + inner + Data("}".utf8))
+            .write(to: dir.appendingPathComponent("processor_config.json"))
+        let nested = try ViTImageProcessorConfig.load(from: dir)
+        XCTAssertEqual(nested, try ViTImageProcessorConfig.load(from: folder("trocr-deit")))
+        XCTAssertEqual(nested.resample, 3)
+        XCTAssertEqual(nested.size, ["height": 24, "width": 48])
+    }
+
     func testUnsupportedEncoderIsNamed() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("trocr-beit-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
