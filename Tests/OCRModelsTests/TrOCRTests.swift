@@ -63,7 +63,7 @@ final class TrOCRTests: XCTestCase {
             let (json, arrays) = try expected(kind)
             let inputs = try images(json.images)
             XCTAssertEqual(Set(inputs.map(\.width)).count, 3, "the inputs have different sizes")
-            let pixels = recognizer.preprocessor.pixelValues(inputs)
+            let pixels = try recognizer.preprocessor.pixelValues(inputs)
             for i in inputs.indices {
                 let diff = maxDiff(pixels.sliced(axis: 0, i ..< i + 1).squeezed(axis: 0), try XCTUnwrap(arrays["pixel_values.\(i)"]))
                 XCTAssertLessThanOrEqual(diff, 1e-6, "\(kind) image \(i)")

@@ -25,7 +25,7 @@ final class TrOCRTrainingTests: XCTestCase {
     func testBatchShiftsLabelsBehindTheStartTokenAndIgnoresPadding() throws {
         let trainable = VisionEncoderDecoderTrainable(recognizer: try recognizer())
         let tokenizer = trainable.recognizer.tokenizer
-        let batch = trainable.collate(try samples())
+        let batch = try trainable.collate(try samples())
         let text = tokenizer.encode("x^2 + y^2", addSpecialTokens: false)
         let labels = batch.labels.asArray(Int32.self).map(Int.init)
         let inputs = batch.decoderInputs.asArray(Int32.self).map(Int.init)
@@ -50,7 +50,7 @@ final class TrOCRTrainingTests: XCTestCase {
     func testLoRATrainingLowersTheLoss() throws {
         let trainable = VisionEncoderDecoderTrainable(recognizer: try recognizer())
         let items = try samples()
-        let source = MemoryBatchSource(items: items, seed: 1) { trainable.collate($0) }
+        let source = MemoryBatchSource(items: items, seed: 1) { try trainable.collate($0) }
         var c = TrainingConfiguration()
         c.method = .lora
         c.lora = LoRAConfiguration(r: 4, alpha: 8, dropout: 0, targetModules: [])
@@ -64,7 +64,7 @@ final class TrOCRTrainingTests: XCTestCase {
         c.seed = 3
         let run = NSTemporaryDirectory() + "ocrtune-trocr-\(UUID().uuidString)/run"
         defer { try? FileManager.default.removeItem(atPath: (run as NSString).deletingLastPathComponent) }
-        let batch = trainable.collate(items)
+        let batch = try trainable.collate(items)
         let before = trainable.loss(batch).item(Float.self)  // evaluation mode: no dropout
         let trainer = try Trainer(model: trainable, data: source, configuration: c, runDirectory: run)
         var losses: [Float] = []

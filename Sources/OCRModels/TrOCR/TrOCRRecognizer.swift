@@ -32,8 +32,15 @@ public struct ViTImagePreprocessor: Sendable {
         (height, width, resampling) = (h, w, filter)
     }
 
-    /// `pixel_values` [N, 3, height, width] (float32).
-    public func pixelValues(_ images: [RGBImage]) -> MLXArray {
+    /// `pixel_values` [N, 3, height, width] (float32). Throws for an empty image, or one of
+    /// another size when the processor does not resize.
+    public func pixelValues(_ images: [RGBImage]) throws -> MLXArray {
+        for image in images {
+            if image.width == 0 || image.height == 0 { throw ModelFolderError("image processor: an image is empty") }
+            if !config.doResize && (image.width != width || image.height != height) {
+                throw ModelFolderError("image processor: do_resize is false and an image is \(image.width)×\(image.height), not \(width)×\(height)")
+            }
+        }
         let count = height * width * 3
         var values = [Float](repeating: 0, count: images.count * count)
         let scale = Float(config.rescaleFactor * 255)
@@ -43,7 +50,6 @@ public struct ViTImagePreprocessor: Sendable {
             for (i, image) in images.enumerated() {
                 let resized = config.doResize && (image.width != width || image.height != height)
                     ? image.pillowResized(width: width, height: height, resampling: resampling) : image
-                precondition(resized.width == width && resized.height == height, "image processor: do_resize is false and the image is not \(width)×\(height)")
                 // (v/255 − mean/s)/(std/s) with s = rescale·255 equals (v·rescale − mean)/std.
                 resized.normalize(into: buffer.baseAddress! + i * count, mean: mean, std: std, layout: .chw)
             }
@@ -108,7 +114,7 @@ public final class VisionEncoderDecoderRecognizer: TextRecognizer {
         for start in stride(from: 0, to: images.count, by: max(1, batchSize)) {
             let batch = Array(images[start ..< min(start + max(1, batchSize), images.count)])
             let ids = try withEngineErrors { () throws -> [[Int]] in
-                let encoded = model.encode(preprocessor.pixelValues(batch))
+                let encoded = model.encode(try preprocessor.pixelValues(batch))
                 let session = model.session(encoderOutput: encoded)
                 return try generate(session, prompts: batch.map { _ in [decoderStartTokenID] }, options: options)
             }

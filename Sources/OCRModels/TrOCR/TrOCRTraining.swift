@@ -63,8 +63,8 @@ public final class VisionEncoderDecoderTrainable: TrainableModel {
     }
 
     /// Preprocesses images and encodes texts into a batch (padded to the longest labels).
-    public func collate(_ samples: [(image: RGBImage, text: String)]) -> Seq2SeqBatch {
-        let pixels = recognizer.preprocessor.pixelValues(samples.map(\.image))
+    public func collate(_ samples: [(image: RGBImage, text: String)]) throws -> Seq2SeqBatch {
+        let pixels = try recognizer.preprocessor.pixelValues(samples.map(\.image))
         let labels = samples.map { self.labels(of: $0.text) }
         let length = labels.map(\.count).max() ?? 1
         let pad = Int32(recognizer.options.padTokenID ?? 1)

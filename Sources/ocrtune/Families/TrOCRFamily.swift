@@ -65,7 +65,7 @@ final class TrOCRTrainingSession: TrainingSession {
 
         let network = trainable
         let source = MemoryBatchSource<EncodedSample, Seq2SeqBatch>(items: train, mix: mix, seed: configuration.seed) { items in
-            network.collate(try items.map { (try ImageCodec.decode($0.bytes), $0.text) })
+            try network.collate(try items.map { (try ImageCodec.decode($0.bytes), $0.text) })
         }
         let trainer = try Trainer(model: trainable, data: source, configuration: configuration, runDirectory: run)
         trainer.baseModelName = model
