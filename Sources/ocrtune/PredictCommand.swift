@@ -79,6 +79,9 @@ struct PredictCommand: ParsableCommand {
     @Flag(help: "Encoder–decoders: read wide images in overlapping windows of the model's aspect and merge the texts.")
     var chunk = false
 
+    @Option(help: "With --chunk: window aspect W:H (default: the model input's; TrOCR reads best near 3:2).")
+    var chunkAspect: String?
+
     @OptionGroup var engine: EngineOptions
 
     func validate() throws {
@@ -89,6 +92,15 @@ struct PredictCommand: ParsableCommand {
         if minNewTokens < 0 || minNewTokens > maxNewTokens { throw ValidationError("--min-new-tokens must be in 0...--max-new-tokens") }
         if let numBeams, numBeams < 1 { throw ValidationError("--num-beams must be at least 1") }
         if let noRepeatNgramSize, noRepeatNgramSize < 0 { throw ValidationError("--no-repeat-ngram-size must be at least 0") }
+        if chunkAspect != nil && !chunk { throw ValidationError("--chunk-aspect needs --chunk") }
+        if let chunkAspect, Self.aspect(chunkAspect) == nil { throw ValidationError("--chunk-aspect \(chunkAspect): expected W:H, e.g. 3:2") }
+    }
+
+    /// "3:2" → 1.5.
+    static func aspect(_ text: String) -> Double? {
+        let parts = text.split(separator: ":").compactMap { Double($0) }
+        guard parts.count == 2, parts[0] > 0, parts[1] > 0 else { return nil }
+        return parts[0] / parts[1]
     }
 
     func run() throws {
@@ -162,7 +174,7 @@ struct PredictCommand: ParsableCommand {
         if let numBeams { recognizer.options.numBeams = numBeams }
         if let lengthPenalty { recognizer.options.lengthPenalty = lengthPenalty }
         if let noRepeatNgramSize { recognizer.options.noRepeatNgramSize = noRepeatNgramSize }
-        if chunk { recognizer.chunking = ChunkingOptions() }
+        if chunk { recognizer.chunking = ChunkingOptions(aspect: chunkAspect.flatMap(Self.aspect)) }
         var loaded: [RGBImage] = []
         for path in images {
             do { loaded.append(try loadImage(path: path)) } catch { throw CLIError("predict: cannot read \(path): \(error)") }

@@ -15,9 +15,12 @@ public struct ChunkingOptions: Sendable, Equatable {
     /// Shortest overlap (in characters) accepted as the same text read twice; shorter ones
     /// are not trusted and the texts are joined with a space.
     public var minMergeOverlap: Int
+    /// Window width ÷ height; nil: the model input's aspect.
+    public var aspect: Double?
 
-    public init(overlap: Double = 0.25, minWindows: Double = 1.25, minMergeOverlap: Int = 2) {
+    public init(overlap: Double = 0.25, minWindows: Double = 1.25, minMergeOverlap: Int = 2, aspect: Double? = nil) {
         self.overlap = overlap
+        self.aspect = aspect
         self.minWindows = minWindows
         self.minMergeOverlap = minMergeOverlap
     }

@@ -131,7 +131,7 @@ public final class VisionEncoderDecoderRecognizer: TextRecognizer {
         guard let chunking else {
             return try generateTokenIDs(images, options: options).map { GeneratedText(text: decode($0), tokenIDs: $0) }
         }
-        let aspect = Double(preprocessor.width) / Double(preprocessor.height)
+        let aspect = chunking.aspect ?? Double(preprocessor.width) / Double(preprocessor.height)
         var windows: [RGBImage] = []
         var owners: [Int] = []
         for (i, image) in images.enumerated() {
