@@ -138,7 +138,7 @@ let package = Package(
         .testTarget(name: "OCRTrainingTests", dependencies: ["OCRTraining", "MLXNN", "MLXEngine", "OCRSupport"]),
         .testTarget(name: "OCRSupportTests", dependencies: ["OCRSupport"]),
         .testTarget(
-            name: "OCRModelsTests", dependencies: ["OCRModels", "ONNXProto", "MLXEngine", "MLXNN", "OCRImaging", "OCRText"],
+            name: "OCRModelsTests", dependencies: ["OCRModels", "ONNXProto", "MLXEngine", "MLXNN", "OCRImaging", "OCRText", "OCRTraining"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "OCRTextTests", dependencies: ["OCRText"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OCRImagingTests", dependencies: ["OCRImaging"], resources: [.copy("Fixtures")]),

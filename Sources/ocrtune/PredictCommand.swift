@@ -16,10 +16,19 @@ struct PredictCommand: ParsableCommand {
             the sequence probability for beam search). Images are batched by aspect ratio as
             PaddleOCR does.
 
+            Encoder–decoders (model_type vision-encoder-decoder: TrOCR and alike) generate with
+            --max-new-tokens, --min-new-tokens, --num-beams, --length-penalty and
+            --no-repeat-ngram-size (defaults from generation_config.json, 256 new tokens);
+            --chunk reads wide images in overlapping windows of the model's aspect and merges
+            the texts. --output-ids prints one JSON line per image, {"text", "token_ids"}: the
+            generated tokens after the decoder start token (EOS included when generated); for
+            CTC models the token ids are the dictionary class ids of the emitted characters.
+
             Examples:
               ocrtune predict --model models/ppocrv5 line1.png line2.png
               ocrtune predict --model models/ppocrv5 --beam-width 10 --whitelist "0123456789.-" amount.png
               ocrtune predict --model runs/demo-persian/model --json scans/*.png
+              ocrtune predict --model models/trocr-base-handwritten --num-beams 4 --max-new-tokens 128 --output-ids formula.png
             """)
 
     @Option(help: "Model folder (config.json, model.safetensors, dictionary.txt).")
@@ -49,17 +58,58 @@ struct PredictCommand: ParsableCommand {
     @Flag(help: "Fuse kernels with compile: ~20% faster on many lines; the first run on a machine builds MLX's CPU kernels (~40 s, cached in $TMPDIR/mlx).")
     var compile = false
 
+    @Flag(help: "Print JSON lines {\"text\", \"token_ids\"} (generated token ids; CTC: class ids).")
+    var outputIds = false
+
+    @Option(help: "Encoder–decoders: most tokens generated per image.")
+    var maxNewTokens = 256
+
+    @Option(help: "Encoder–decoders: fewest tokens generated before EOS is allowed.")
+    var minNewTokens = 0
+
+    @Option(help: "Encoder–decoders: beam search with this many beams (default: generation_config.json, else greedy).")
+    var numBeams: Int?
+
+    @Option(help: "Encoder–decoders: beam scores are divided by length^penalty.")
+    var lengthPenalty: Double?
+
+    @Option(help: "Encoder–decoders: no n-gram of this size is generated twice (0: off).")
+    var noRepeatNgramSize: Int?
+
+    @Flag(help: "Encoder–decoders: read wide images in overlapping windows of the model's aspect and merge the texts.")
+    var chunk = false
+
+    @Option(help: "With --chunk: window aspect W:H (default: the model input's; TrOCR reads best near 3:2).")
+    var chunkAspect: String?
+
     @OptionGroup var engine: EngineOptions
 
     func validate() throws {
         if images.isEmpty { throw ValidationError("give at least one image") }
         if let beamWidth, beamWidth < 1 { throw ValidationError("--beam-width must be at least 1") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if maxNewTokens < 1 { throw ValidationError("--max-new-tokens must be at least 1") }
+        if minNewTokens < 0 || minNewTokens > maxNewTokens { throw ValidationError("--min-new-tokens must be in 0...--max-new-tokens") }
+        if let numBeams, numBeams < 1 { throw ValidationError("--num-beams must be at least 1") }
+        if let noRepeatNgramSize, noRepeatNgramSize < 0 { throw ValidationError("--no-repeat-ngram-size must be at least 0") }
+        if chunkAspect != nil && !chunk { throw ValidationError("--chunk-aspect needs --chunk") }
+        if let chunkAspect, Self.aspect(chunkAspect) == nil { throw ValidationError("--chunk-aspect \(chunkAspect): expected W:H, e.g. 3:2") }
+    }
+
+    /// "3:2" → 1.5.
+    static func aspect(_ text: String) -> Double? {
+        let parts = text.split(separator: ":").compactMap { Double($0) }
+        guard parts.count == 2, parts[0] > 0, parts[1] > 0 else { return nil }
+        return parts[0] / parts[1]
     }
 
     func run() throws {
         _ = try engine.apply(label: "predict")
         let folder = URL(fileURLWithPath: model)
+        if (try? ModelFolder.modelType(at: folder)) == VisionEncoderDecoderConfig.modelType {
+            return try runEncoderDecoder(folder)
+        }
+        if chunk { throw CLIError("predict: --chunk is for encoder–decoder models (CTC models read lines of any width)") }
         let recognizer: PPOCRTextRecognizer
         do {
             recognizer = try PPOCRTextRecognizer(folder: folder, useCompile: compile)
@@ -94,7 +144,9 @@ struct PredictCommand: ParsableCommand {
         let options = RecognitionOptions(batchSize: batchSize, decoder: decoder)
         let results = try recognizer.recognize(loaded, options: options)
         for (path, result) in zip(images, results) {
-            if json {
+            if outputIds {
+                try printJSON(["text": result.text, "token_ids": result.classes])
+            } else if json {
                 let object: [String: Any] = ["image": path, "text": result.text, "confidence": Double(result.confidence)]
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
                 Terminal.line(String(decoding: data, as: UTF8.self))
@@ -103,6 +155,45 @@ struct PredictCommand: ParsableCommand {
             }
         }
         if let dumpLogits { try dump(recognizer, loaded, to: dumpLogits) }
+    }
+
+    // MARK: Encoder–decoders
+
+    private func runEncoderDecoder(_ folder: URL) throws {
+        if beamWidth != nil || whitelist != nil || whitelistFile != nil || dumpLogits != nil {
+            throw CLIError("predict: --beam-width, --whitelist, --whitelist-file and --dump-logits are for CTC models (use --num-beams)")
+        }
+        let recognizer: VisionEncoderDecoderRecognizer
+        do {
+            recognizer = try VisionEncoderDecoderRecognizer(folder: folder, batchSize: batchSize)
+        } catch {
+            throw CLIError("predict: cannot load \(model): \(error)")
+        }
+        recognizer.options.maxNewTokens = maxNewTokens
+        recognizer.options.minNewTokens = minNewTokens
+        if let numBeams { recognizer.options.numBeams = numBeams }
+        if let lengthPenalty { recognizer.options.lengthPenalty = lengthPenalty }
+        if let noRepeatNgramSize { recognizer.options.noRepeatNgramSize = noRepeatNgramSize }
+        if chunk { recognizer.chunking = ChunkingOptions(aspect: chunkAspect.flatMap(Self.aspect)) }
+        var loaded: [RGBImage] = []
+        for path in images {
+            do { loaded.append(try loadImage(path: path)) } catch { throw CLIError("predict: cannot read \(path): \(error)") }
+        }
+        let results = try recognizer.recognizeDetailed(loaded)
+        for (path, result) in zip(images, results) {
+            if outputIds {
+                try printJSON(["text": result.text, "token_ids": result.tokenIDs])
+            } else if json {
+                try printJSON(["image": path, "text": result.text])
+            } else {
+                Terminal.line("\(path)\t\(result.text)")
+            }
+        }
+    }
+
+    private func printJSON(_ object: [String: Any]) throws {
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        Terminal.line(String(decoding: data, as: UTF8.self))
     }
 
     /// Writes `probabilities.<i>` [T, classes] and `pixels.<i>` [48, W, 3] of each image, run alone.

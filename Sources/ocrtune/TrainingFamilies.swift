@@ -40,7 +40,7 @@ protocol TrainingFamily {
 
 enum TrainingFamilies {
     /// Families in the order they are tried.
-    static let all: [TrainingFamily.Type] = [PPOCRFamily.self, QwenVLFamily.self]
+    static let all: [TrainingFamily.Type] = [PPOCRFamily.self, TrOCRFamily.self, QwenVLFamily.self]
 
     static func family(forModel path: String) throws -> TrainingFamily.Type {
         let type = try modelType(of: path)

@@ -84,8 +84,14 @@ public struct RecognitionOptions: Sendable, Equatable {
 public enum OCRModelRegistry {
     public typealias Loader = @Sendable (URL) throws -> any TextRecognizer
 
-    nonisolated(unsafe) private static var loaders: [String: Loader] = PPOCRTextRecognizer.registryEntries
-        .merging(QwenVLTextRecognizer.registryEntries) { a, _ in a }
+    /// Every family's loaders.
+    static var builtInLoaders: [String: Loader] {
+        PPOCRTextRecognizer.registryEntries
+            .merging(VisionEncoderDecoderRecognizer.registryEntries) { a, _ in a }
+            .merging(QwenVLTextRecognizer.registryEntries) { a, _ in a }
+    }
+
+    nonisolated(unsafe) private static var loaders: [String: Loader] = builtInLoaders
 
     public static var modelTypes: [String] { loaders.keys.sorted() }
 

@@ -1,0 +1,244 @@
+// Autoregressive generation shared by generative families (encoder–decoders such as TrOCR,
+// decoder-only vision–language models): greedy and beam search with transformers' `generate`
+// semantics (min/max new tokens, EOS handling with padding of finished rows, length penalty,
+// no-repeat n-grams, early stopping), over any decoder that can be stepped with a KV cache.
+// Logits processing and top-k run in MLX; only the per-step bookkeeping of a few token ids and
+// scores (what transformers keeps in small index tensors) is host-side.
+
+import Foundation
+import MLXEngine
+
+// MARK: - Decoder protocol
+
+/// A decoding session: a decoder bound to its conditioning (an encoder output, image
+/// features, a prefilled prompt) and owning its caches, one row per sequence.
+///
+/// An encoder–decoder makes one from its encoder output; a decoder-only model from its
+/// prefilled prompt. ``generate(_:prompts:options:)`` feeds the prompt, then one token per
+/// step, and reorders rows for beam search.
+public protocol IncrementalDecoder: AnyObject {
+    /// Number of rows (sequences) the session holds.
+    var rows: Int { get }
+    /// Appends `tokens` [rows, L] (int32) to every row and returns the logits of the last
+    /// position, [rows, vocabulary] (float32).
+    func step(_ tokens: MLXArray) -> MLXArray
+    /// Keeps the rows `indices` (int32 [R']) of every cache and conditioning tensor, in that
+    /// order: beam expansion (each row repeated) and beam reordering.
+    func selectRows(_ indices: MLXArray)
+}
+
+// MARK: - Options
+
+/// Generation settings, named as transformers' `GenerationConfig`.
+public struct GenerationOptions: Sendable, Equatable {
+    public enum EarlyStopping: Sendable, Equatable {
+        /// Stop a batch row as soon as `numBeams` hypotheses are finished (`True`).
+        case stopWhenFull
+        /// transformers' default heuristic (`False`): stop when no running beam can beat the
+        /// worst finished one at the current length.
+        case heuristic
+        /// The canonical test (`"never"`): with a positive length penalty, assume running
+        /// beams could reach the maximum length.
+        case never
+    }
+
+    public var maxNewTokens: Int
+    public var minNewTokens: Int
+    public var numBeams: Int
+    public var lengthPenalty: Double
+    public var noRepeatNgramSize: Int
+    public var earlyStopping: EarlyStopping
+    /// Tokens that end a sequence (any of them).
+    public var eosTokenIDs: [Int]
+    /// Fed to (and output for) finished rows of a batch.
+    public var padTokenID: Int?
+
+    public init(maxNewTokens: Int = 256, minNewTokens: Int = 0, numBeams: Int = 1, lengthPenalty: Double = 1,
+                noRepeatNgramSize: Int = 0, earlyStopping: EarlyStopping = .heuristic,
+                eosTokenIDs: [Int] = [], padTokenID: Int? = nil) {
+        self.maxNewTokens = maxNewTokens
+        self.minNewTokens = minNewTokens
+        self.numBeams = numBeams
+        self.lengthPenalty = lengthPenalty
+        self.noRepeatNgramSize = noRepeatNgramSize
+        self.earlyStopping = earlyStopping
+        self.eosTokenIDs = eosTokenIDs
+        self.padTokenID = padTokenID
+    }
+}
+
+public struct GenerationError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+// MARK: - Entry point
+
+/// Generates for every row of `decoder`, starting from `prompts` (one per row, equal lengths:
+/// for an encoder–decoder the decoder start token). Returns the new tokens of each row, up
+/// to and including its EOS (transformers' output without the prompt and batch padding).
+public func generate(_ decoder: IncrementalDecoder, prompts: [[Int]], options: GenerationOptions) throws -> [[Int]] {
+    guard prompts.count == decoder.rows else {
+        throw GenerationError("generate: \(prompts.count) prompts for \(decoder.rows) rows")
+    }
+    guard let length = prompts.first?.count, length > 0, prompts.allSatisfy({ $0.count == length }) else {
+        throw GenerationError("generate: prompts must be non-empty and of equal length")
+    }
+    guard options.maxNewTokens >= 1 else { throw GenerationError("generate: maxNewTokens must be at least 1") }
+    guard options.numBeams >= 1 else { throw GenerationError("generate: numBeams must be at least 1") }
+    if options.numBeams == 1 { return greedy(decoder, prompts: prompts, options: options) }
+    return beamSearch(decoder, prompts: prompts, options: options)
+}
+
+// MARK: - Logits processors
+
+/// transformers' MinNewTokensLengthLogitsProcessor and NoRepeatNGramLogitsProcessor on
+/// `scores` [R, V]: EOS is banned before `minNewTokens`, and any token that would repeat an
+/// n-gram of its row's sequence.
+func processScores(_ scores: MLXArray, sequences: [[Int]], newTokens: Int, options: GenerationOptions) -> MLXArray {
+    let vocabulary = scores.dim(1)
+    var banned: [Int32] = []
+    if newTokens < options.minNewTokens {
+        for row in sequences.indices {
+            for eos in options.eosTokenIDs where eos < vocabulary { banned.append(Int32(row * vocabulary + eos)) }
+        }
+    }
+    let n = options.noRepeatNgramSize
+    if n > 0 {
+        for (row, sequence) in sequences.enumerated() where sequence.count >= n {
+            let prefix = Array(sequence.suffix(n - 1))
+            var seen = Set<Int>()
+            for start in 0 ... (sequence.count - n) where Array(sequence[start ..< start + n - 1]) == prefix {
+                let token = sequence[start + n - 1]
+                if seen.insert(token).inserted { banned.append(Int32(row * vocabulary + token)) }
+            }
+        }
+    }
+    guard !banned.isEmpty else { return scores }
+    let flat = scores.reshaped(-1)
+    let values = full([banned.count], value: -Double.infinity, dtype: scores.dtype)
+    return flat.putAlong(MLXArray(banned), values: values, axis: 0).reshaped(scores.shape)
+}
+
+// MARK: - Greedy
+
+func greedy(_ decoder: IncrementalDecoder, prompts: [[Int]], options: GenerationOptions) -> [[Int]] {
+    var sequences = prompts
+    var unfinished = [Bool](repeating: true, count: prompts.count)
+    var generated = [[Int]](repeating: [], count: prompts.count)
+    let eos = Set(options.eosTokenIDs)
+    var input = MLXArray(prompts.flatMap { $0.map(Int32.init) }, [prompts.count, prompts[0].count])
+    for step in 0 ..< options.maxNewTokens {
+        let logits = decoder.step(input).asType(.float32)
+        let scores = processScores(logits, sequences: sequences, newTokens: step, options: options)
+        let next = scores.argMax(axis: -1).asArray(Int32.self).map(Int.init)
+        var tokens: [Int32] = []
+        for row in sequences.indices {
+            let token = unfinished[row] ? next[row] : (options.padTokenID ?? next[row])
+            sequences[row].append(token)
+            tokens.append(Int32(token))
+            if unfinished[row] {
+                generated[row].append(token)
+                if eos.contains(token) { unfinished[row] = false }
+            }
+        }
+        if !unfinished.contains(true) { break }
+        input = MLXArray(tokens, [tokens.count, 1])
+    }
+    return generated
+}
+
+// MARK: - Beam search
+
+/// transformers' vectorized beam search (`_beam_search`), per batch row: keep the best
+/// `numBeams` running beams among the top `max(2, 1 + #eos) · numBeams` continuations, move
+/// continuations ending in EOS (or at the length limit) among the first `numBeams` candidates
+/// into the finished hypotheses with a length-normalized score, stop per `earlyStopping`.
+func beamSearch(_ decoder: IncrementalDecoder, prompts: [[Int]], options: GenerationOptions) -> [[Int]] {
+    let batch = prompts.count
+    let beams = options.numBeams
+    let promptLength = prompts[0].count
+    let eos = Set(options.eosTokenIDs)
+    let keep = max(2, 1 + options.eosTokenIDs.count) * beams
+    let maxNew = options.maxNewTokens
+    let penalty = options.lengthPenalty
+
+    // Expand every row to `beams` rows.
+    decoder.selectRows(MLXArray((0 ..< batch * beams).map { Int32($0 / beams) }))
+    var running = (0 ..< batch * beams).map { prompts[$0 / beams] }  // [B·beams] sequences
+    var runningScores = (0 ..< batch * beams).map { $0 % beams == 0 ? Float(0) : Float(-1e9) }
+    var finished = [[(score: Float, tokens: [Int])]](repeating: [], count: batch)  // ≤ beams each, best first
+    var heuristicUnsatisfied = [Bool](repeating: true, count: batch)
+
+    var input = MLXArray(running.flatMap { $0.map(Int32.init) }, [batch * beams, promptLength])
+    for step in 0 ..< maxNew {
+        let logits = decoder.step(input).asType(.float32)
+        let vocabulary = logits.dim(1)
+        var logProbs = logSoftmax(logits, axis: -1)
+        logProbs = processScores(logProbs, sequences: running, newTokens: step, options: options)
+        let accumulated = (logProbs + MLXArray(runningScores, [batch * beams, 1])).reshaped(batch, beams * vocabulary)
+        let order = (-accumulated).argSort(axis: -1).sliced(axis: 1, from: 0, to: keep)
+        let topScores = accumulated.takeAlong(order, axis: 1).asArray(Float.self)
+        let topIndices = order.asArray(Int32.self).map(Int.init)
+        let atLimit = step + 1 >= maxNew
+        let curLength = step + 1  // generated length after this token
+
+        var nextRunning: [[Int]] = []
+        var nextScores: [Float] = []
+        var sourceRows: [Int32] = []
+        for b in 0 ..< batch {
+            var candidates: [(score: Float, source: Int, tokens: [Int], hits: Bool)] = []
+            for k in 0 ..< keep {
+                let flat = topIndices[b * keep + k]
+                let source = b * beams + flat / vocabulary
+                let token = flat % vocabulary
+                candidates.append((topScores[b * keep + k], source, running[source] + [token], atLimit || eos.contains(token)))
+            }
+            // Running beams for the next step: the best candidates that did not finish.
+            let ranked = candidates.indices.sorted { a, c in
+                let sa = candidates[a].score + (candidates[a].hits ? -1e9 : 0)
+                let sc = candidates[c].score + (candidates[c].hits ? -1e9 : 0)
+                return sa != sc ? sa > sc : a < c
+            }
+            for k in ranked.prefix(beams) {
+                nextRunning.append(candidates[k].tokens)
+                nextScores.append(candidates[k].score + (candidates[k].hits ? -1e9 : 0))
+                sourceRows.append(Int32(candidates[k].source))
+            }
+            // Finished hypotheses: candidates among the first `beams` that hit a stop.
+            let full = finished[b].count >= beams && options.earlyStopping == .stopWhenFull
+            if heuristicUnsatisfied[b] && !full {
+                let norm = Float(pow(Double(curLength), penalty))
+                var merged = finished[b]
+                for k in 0 ..< beams where candidates[k].hits {
+                    merged.append((candidates[k].score / norm, candidates[k].tokens))
+                }
+                let sorted = merged.enumerated().sorted { x, y in
+                    x.element.score != y.element.score ? x.element.score > y.element.score : x.offset < y.offset
+                }
+                finished[b] = Array(sorted.prefix(beams).map(\.element))
+            }
+        }
+        running = nextRunning
+        runningScores = nextScores
+
+        // transformers' early-stop heuristic, evaluated with the length after this step.
+        var anyOpen = false
+        for b in 0 ..< batch {
+            let best = runningScores[b * beams]
+            let hypothetical = options.earlyStopping == .never && penalty > 0 ? maxNew : curLength
+            let bestPossible = best / Float(pow(Double(hypothetical), penalty))
+            let worst: Float = finished[b].count >= beams ? finished[b].map(\.score).min()! : -1e9
+            heuristicUnsatisfied[b] = heuristicUnsatisfied[b] && bestPossible > worst
+            let full = finished[b].count >= beams && options.earlyStopping == .stopWhenFull
+            if heuristicUnsatisfied[b] && !full { anyOpen = true }
+        }
+        if !anyOpen || atLimit { break }
+        decoder.selectRows(MLXArray(sourceRows))
+        input = MLXArray(running.map { Int32($0.last!) }, [batch * beams, 1])
+    }
+    return (0 ..< batch).map { b in
+        let best = finished[b].first?.tokens ?? running[b * beams]
+        return Array(best.dropFirst(promptLength))
+    }
+}

@@ -1,0 +1,113 @@
+// Vision encoder–decoder (reference: transformers' VisionEncoderDecoderModel): a ViT/DeiT
+// encoder, an optional `enc_to_dec_proj`, a TrOCR decoder; loading from a Hugging Face folder
+// (safetensors only) and a decoding session for ``generate(_:prompts:options:)``.
+
+import Foundation
+import MLXEngine
+import MLXNN
+
+// MARK: - Model
+
+public final class VisionEncoderDecoder: Module {
+    @ModuleInfo(key: "encoder") public var encoder: ViTEncoder
+    @ModuleInfo(key: "enc_to_dec_proj") var encoderToDecoder: Linear?
+    @ModuleInfo(key: "decoder") public var decoder: TrOCRDecoder
+    public let config: VisionEncoderDecoderConfig
+
+    /// Built in training mode (dropout on); ``load(from:)`` returns it in evaluation mode.
+    /// `pooler` and `tiedOutput` follow the checkpoint (whether it has `encoder.pooler.*`, and
+    /// whether it lacks `decoder.output_projection.weight`).
+    public init(_ config: VisionEncoderDecoderConfig, pooler: Bool = false, tiedOutput: Bool? = nil) throws {
+        self.config = config
+        _encoder.wrappedValue = try ViTEncoder(config.encoder, pooler: pooler)
+        _encoderToDecoder.wrappedValue = config.hasEncoderToDecoderProjection
+            ? Linear(config.encoder.hiddenSize, config.decoder.dModel) : nil
+        _decoder.wrappedValue = try TrOCRDecoder(config.decoder, tiedOutput: tiedOutput ?? config.decoder.tieWordEmbeddings)
+        super.init()
+    }
+
+    /// The encoder output the decoder attends to: [B, tokens, D'] (after `enc_to_dec_proj`).
+    public func encode(_ pixels: MLXArray) -> MLXArray {
+        let h = encoder(pixels)
+        return encoderToDecoder.map { $0(h) } ?? h
+    }
+
+    /// Teacher-forced logits [B, L, vocab] of decoder inputs `ids` [B, L] (int32).
+    public func callAsFunction(_ pixels: MLXArray, decoderInputs ids: MLXArray) -> MLXArray {
+        decoder(ids, encoder: encode(pixels))
+    }
+
+    /// A generation session over `encoderOutput` [B, S, D'] (from ``encode(_:)``).
+    public func session(encoderOutput: MLXArray) -> VisionEncoderDecoderSession {
+        VisionEncoderDecoderSession(decoder: decoder, encoderOutput: encoderOutput)
+    }
+}
+
+// MARK: - Generation session
+
+public final class VisionEncoderDecoderSession: IncrementalDecoder {
+    let decoder: TrOCRDecoder
+    var encoderOutput: MLXArray
+    let cache: TrOCRDecoderCache
+
+    init(decoder: TrOCRDecoder, encoderOutput: MLXArray) {
+        self.decoder = decoder
+        self.encoderOutput = encoderOutput
+        cache = decoder.makeCache()
+    }
+
+    public var rows: Int { encoderOutput.dim(0) }
+
+    public func step(_ tokens: MLXArray) -> MLXArray {
+        let logits = decoder(tokens, encoder: encoderOutput, cache: cache)
+        return logits.sliced(axis: 1, from: logits.dim(1) - 1).squeezed(axis: 1)
+    }
+
+    public func selectRows(_ indices: MLXArray) {
+        encoderOutput = encoderOutput.take(indices, axis: 0)
+        cache.selectRows(indices)
+    }
+}
+
+// MARK: - Loading
+
+extension VisionEncoderDecoder {
+    /// Loads `config.json` and `model.safetensors` of a Hugging Face folder. A folder with only
+    /// `pytorch_model.bin` is refused with the command that converts it.
+    public static func load(from folder: URL) throws -> VisionEncoderDecoder {
+        let config = try VisionEncoderDecoderConfig.load(from: folder)
+        let weights = try readWeights(folder)
+        let model = try VisionEncoderDecoder(
+            config, pooler: weights["encoder.pooler.dense.weight"] != nil,
+            tiedOutput: weights["decoder.output_projection.weight"] == nil)
+        try model.update(parameters: weights, verify: .all, source: folder.appendingPathComponent(ModelFolder.weightsFile).path)
+        model.train(false)  // inference mode (no dropout); the trainer switches it back
+        return model
+    }
+
+    static func readWeights(_ folder: URL) throws -> [String: MLXArray] {
+        let fm = FileManager.default
+        let single = folder.appendingPathComponent(ModelFolder.weightsFile)
+        if fm.fileExists(atPath: single.path) { return try loadSafeTensors(path: single.path).arrays }
+        let index = folder.appendingPathComponent("model.safetensors.index.json")
+        if fm.fileExists(atPath: index.path) {
+            struct Index: Decodable { let weight_map: [String: String] }
+            let map: Index
+            do { map = try JSONDecoder().decode(Index.self, from: Data(contentsOf: index)) } catch {
+                throw ModelFolderError("cannot read \(index.path): \(error)")
+            }
+            var weights: [String: MLXArray] = [:]
+            for file in Set(map.weight_map.values).sorted() {
+                weights.merge(try loadSafeTensors(path: folder.appendingPathComponent(file).path).arrays) { a, _ in a }
+            }
+            return weights
+        }
+        if fm.fileExists(atPath: folder.appendingPathComponent("pytorch_model.bin").path) {
+            throw ModelFolderError("""
+                \(folder.path) has pytorch_model.bin but no model.safetensors; ocrtune never unpickles. Convert it once with:
+                  python -c "from transformers import VisionEncoderDecoderModel as M; M.from_pretrained('\(folder.path)').save_pretrained('\(folder.path)', safe_serialization=True)"
+                """)
+        }
+        throw ModelFolderError("\(folder.path): \(ModelFolder.weightsFile) is missing")
+    }
+}
