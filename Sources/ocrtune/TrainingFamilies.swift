@@ -38,7 +38,7 @@ protocol TrainingFamily {
 
 enum TrainingFamilies {
     /// Families in the order they are tried.
-    static let all: [TrainingFamily.Type] = [PPOCRFamily.self]
+    static let all: [TrainingFamily.Type] = [PPOCRFamily.self, LatexJuniaFamily.self]
 
     static func family(forModel path: String) throws -> TrainingFamily.Type {
         let type = try modelType(of: path)

@@ -85,6 +85,7 @@ public enum OCRModelRegistry {
     public typealias Loader = @Sendable (URL) throws -> any TextRecognizer
 
     nonisolated(unsafe) private static var loaders: [String: Loader] = PPOCRTextRecognizer.registryEntries
+        .merging(LatexJuniaTextRecognizer.registryEntries) { a, _ in a }
 
     public static var modelTypes: [String] { loaders.keys.sorted() }
 
