@@ -17,7 +17,9 @@ The model folder:
                            PyTorch layout [out, 1, p, p])
   char_tokenizer.json      the package's character vocabulary, unchanged ({"token_to_id", "specials"})
   preprocessor_config.json what `data.load_and_preprocess_image` does, as data
-  generation_config.json   what `predict.py` does by default (beam 3, length penalty 0.6)
+  generation_config.json   greedy decoding by default (ocrtune's eval and training validation);
+                           the package's predict.py uses beam 3, length penalty 0.6: pass
+                           `ocrtune predict --beam-width 3` for that
 """
 from __future__ import annotations
 
@@ -72,7 +74,7 @@ def write_folder(out: Path, model, cfg, tokenizer_path: Path, tokenizer) -> None
     (out / "preprocessor_config.json").write_text(json.dumps(preprocessor_config(cfg), indent=2) + "\n")
     generation = {"bos_token_id": tokenizer.bos_id, "eos_token_id": tokenizer.eos_id,
                   "pad_token_id": tokenizer.pad_id, "max_length": cfg.max_length,
-                  "num_beams": 3, "length_penalty": 0.6, "no_repeat_ngram_size": 0,
+                  "num_beams": 1, "length_penalty": 0.6, "no_repeat_ngram_size": 0,
                   "bad_words_ids": [[tokenizer.pad_id], [tokenizer.bos_id]]}
     (out / "generation_config.json").write_text(json.dumps(generation, indent=2) + "\n")
 

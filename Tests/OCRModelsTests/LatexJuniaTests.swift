@@ -103,19 +103,19 @@ final class LatexJuniaTests: XCTestCase {
         let greedy = try XCTUnwrap(e["greedy_ids"])
         let rows = greedy.dim(0), cols = greedy.dim(1)
         let flat = greedy.asArray(Int32.self).map(Int.init)
-        let generated = try r.generate(try images(), options: .init(numBeams: 1))
+        let generated = try r.generate(try images())
         for i in 0 ..< rows {
             let want = trimmed(Array(flat[i * cols + 1 ..< (i + 1) * cols]), eos: r.tokenizer.eosID)
             XCTAssertEqual(generated[i], want, "image \(i)")
         }
-        r.decoding.numBeams = 1
         XCTAssertEqual(try r.recognize(try images(), prompt: nil), try summary().greedy_texts)
     }
 
     func testBeamSearchMatchesThePackage() throws {
         let r = try recognizer()
         let s = try summary()
-        XCTAssertEqual(r.decoding.numBeams, 3, "generation_config.json: the package's predict.py default")
+        XCTAssertEqual(r.decoding.numBeams, 1, "generation_config.json: greedy by default")
+        r.decoding.numBeams = 3  // the package's predict.py default
         let generated = try r.generate(try images())
         for (i, want) in s.beam3_ids.enumerated() {
             XCTAssertEqual(generated[i], trimmed(Array(want.dropFirst()), eos: r.tokenizer.eosID), "image \(i)")

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cimage_pillow.h"  // Pillow-compatible resize and grayscale
+
 #ifdef __cplusplus
 extern "C" {
 #endif
