@@ -4,7 +4,7 @@
 # fine-tuning on the handwriting profile's train split. Prints CER, LaTeX-token error rate and
 # exact match per set; everything lands in $WORK.
 #
-#   tools/latex_demo.sh                       # defaults below; ~15-25 min on 2 CPU cores
+#   tools/latex_demo.sh                       # defaults below
 #   STEPS=600 METHOD=lora tools/latex_demo.sh
 #
 # Needs: a release build (swift build -c release --product ocrtune), TeX + dvipng, and the
@@ -16,20 +16,25 @@ cd "$(dirname "$0")/.."
 OCRTUNE=${OCRTUNE:-.build/release/ocrtune}
 MODEL=${MODEL:-/work/models/latex-ocr-junia}
 WORK=${WORK:-/tmp/latex-demo}
-COUNT=${COUNT:-1200}          # formulas per profile (84/8/8 train/val/test)
-STEPS=${STEPS:-300}           # optimizer steps of the fine-tune
+COUNT=${COUNT:-1000}          # training formulas (handwriting profile; 90/10 train/val)
+TEST_COUNT=${TEST_COUNT:-48}  # test formulas (other formulas), typeset with both profiles
+STEPS=${STEPS:-100}           # optimizer steps of the fine-tune
 METHOD=${METHOD:-full}        # full or lora
+FREEZE=${FREEZE:-encoder}     # parameter groups kept frozen (encoder, decoder, head; "" for none)
 LR=${LR:-2e-4}
 BATCH=${BATCH:-8}
 PYTHON=${PYTHON:-python3}
 
 mkdir -p "$WORK"
-"$PYTHON" tools/latex_formulas.py "$COUNT" 1 > "$WORK/formulas.txt"
+"$PYTHON" tools/latex_formulas.py "$COUNT" 1 > "$WORK/formulas-train.txt"
+"$PYTHON" tools/latex_formulas.py "$TEST_COUNT" 2 > "$WORK/formulas-test.txt"
 
-# Same formulas, seed and split for both profiles: the test sets hold the same formulas.
+[ -f "$WORK/train-handwriting/dataset.json" ] || "$OCRTUNE" data synth --latex "$WORK/formulas-train.txt" \
+    --profile handwriting --seed 7 --split 90,10,0 --out "$WORK/train-handwriting" --overwrite
+# The same test formulas typeset with each profile.
 for profile in clean handwriting; do
-    [ -f "$WORK/latex-$profile/dataset.json" ] || "$OCRTUNE" data synth --latex "$WORK/formulas.txt" \
-        --profile "$profile" --seed 7 --split 84,8,8 --out "$WORK/latex-$profile" --overwrite
+    [ -f "$WORK/latex-$profile/dataset.json" ] || "$OCRTUNE" data synth --latex "$WORK/formulas-test.txt" \
+        --profile "$profile" --seed 8 --split 0,0,100 --out "$WORK/latex-$profile" --overwrite
 done
 
 evaluate() {  # model, tag
@@ -40,9 +45,9 @@ evaluate() {  # model, tag
 }
 
 evaluate "$MODEL" before
-"$OCRTUNE" train --model "$MODEL" --data "$WORK/latex-handwriting" --out "$WORK/run" --method "$METHOD" \
-    --max-steps "$STEPS" --batch-size "$BATCH" --learning-rate "$LR" --warmup-steps 20 \
-    --eval-every 100 --eval-samples 32 --save-every 100 --seed 1
+"$OCRTUNE" train --model "$MODEL" --data "$WORK/train-handwriting" --out "$WORK/run" --method "$METHOD" \
+    ${FREEZE:+--freeze "$FREEZE"} --max-steps "$STEPS" --batch-size "$BATCH" --learning-rate "$LR" \
+    --warmup-steps 10 --eval-every 50 --eval-samples 16 --save-every 50 --seed 1
 evaluate "$WORK/run/model" after
 
 "$PYTHON" - "$WORK" <<'EOF'

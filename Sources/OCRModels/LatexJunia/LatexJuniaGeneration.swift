@@ -29,21 +29,35 @@ public enum LatexJuniaGeneration {
     ) -> [[Int]] {
         let c = model.config
         let b = encoderStates.dim(0)
-        let memory = model.crossMemory(encoderStates)
-        let caches = model.decoder_blocks.map { _ in KVCache() }
+        var memory = model.crossMemory(encoderStates)
+        var caches = model.decoder_blocks.map { _ in KVCache() }
         let mask = bannedMask(vocabulary: c.vocabSize, ids: banned)
-        var tokens = [Int32](repeating: Int32(c.bosTokenId), count: b)
         var out = [[Int]](repeating: [], count: b)
-        var finished = [Bool](repeating: false, count: b)
+        // Rows still decoding (indices into `out`), which are the batch rows of the caches. A
+        // finished row leaves the batch (the package keeps feeding it EOS; its other rows'
+        // logits do not depend on it).
+        var live = Array(0 ..< b)
+        var tokens = [Int32](repeating: Int32(c.bosTokenId), count: b)
         for _ in 0 ..< Swift.max(0, maxLength - 1) {
-            let logits = model.decodeSteps(MLXArray(tokens, [b, 1]), memory: memory, mask: nil, caches: caches)
+            let logits = model.decodeSteps(MLXArray(tokens, [live.count, 1]), memory: memory, mask: nil, caches: caches)
             let next = banning(logits.squeezed(axis: 1), mask).argMax(axis: -1).asType(.int32).asArray(Int32.self)
-            for i in 0 ..< b where !finished[i] {
-                out[i].append(Int(next[i]))
-                finished[i] = Int(next[i]) == c.eosTokenId
+            var keep: [Int32] = []
+            for (row, i) in live.enumerated() {
+                out[i].append(Int(next[row]))
+                if Int(next[row]) != c.eosTokenId { keep.append(Int32(row)) }
             }
-            if finished.allSatisfy({ $0 }) { break }
-            tokens = zip(next, finished).map { $1 ? Int32(c.eosTokenId) : $0 }
+            if keep.isEmpty { break }
+            if keep.count < live.count {
+                let rows = MLXArray(keep, [keep.count])
+                live = keep.map { live[Int($0)] }
+                memory = memory.map { (keys: $0.keys.take(rows, axis: 0), values: $0.values.take(rows, axis: 0)) }
+                caches = caches.map { cache in
+                    let kept = KVCache()
+                    if let k = cache.keys, let v = cache.values { _ = kept.update(keys: k.take(rows, axis: 0), values: v.take(rows, axis: 0)) }
+                    return kept
+                }
+            }
+            tokens = keep.map { next[Int($0)] }
         }
         return out
     }
