@@ -1,28 +1,39 @@
-// Resampling identical to Pillow's Image.resize (its ImagingResample: two separable passes,
-// horizontal then vertical, filter support scaled by the reduction factor — the antialiasing
-// when downscaling — and, for 8-bit images, coefficients in fixed point with PRECISION_BITS
-// fractional bits, rounding by adding one half and clipping to 0…255).
-// Written from the algorithm's description; the same arithmetic, so the same bytes.
+// pillow_resample.c — Pillow-compatible resampling and grayscale (see cimage_pillow.h).
+//
+// Reference: Pillow src/libImaging/Resample.c (precompute_coeffs, normalize_coeffs_8bpc,
+// ImagingResampleInner and the 8-bit horizontal / vertical passes) and Convert.c (rgb2l).
 
+#include "codecs_internal.h"
+#include "cimage_pillow.h"
+
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cimage_codecs.h"
-#include "codecs_internal.h"
-
 // MARK: - Filters
 
-#define PRECISION_BITS (32 - 8 - 2)
+typedef struct {
+  double (*weight)(double x);
+  double support;
+} pil_filter;
 
-static double filter_bilinear(double x) {
+static double box_weight(double x) { return (x > -0.5 && x <= 0.5) ? 1.0 : 0.0; }
+
+static double bilinear_weight(double x) {
   if (x < 0.0) x = -x;
-  if (x < 1.0) return 1.0 - x;
-  return 0.0;
+  return x < 1.0 ? 1.0 - x : 0.0;
 }
 
-static double filter_bicubic(double x) {
-  // Keys' cubic with a = -0.5, as Pillow.
+static double hamming_weight(double x) {
+  if (x < 0.0) x = -x;
+  if (x == 0.0) return 1.0;
+  if (x >= 1.0) return 0.0;
+  x = x * M_PI;
+  return sin(x) / x * (0.54f + 0.46f * cos(x));
+}
+
+static double bicubic_weight(double x) {
   const double a = -0.5;
   if (x < 0.0) x = -x;
   if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
@@ -30,152 +41,173 @@ static double filter_bicubic(double x) {
   return 0.0;
 }
 
+static double sinc(double x) {
+  if (x == 0.0) return 1.0;
+  x = x * M_PI;
+  return sin(x) / x;
+}
+
+static double lanczos_weight(double x) { return (-3.0 <= x && x < 3.0) ? sinc(x) * sinc(x / 3) : 0.0; }
+
+static int filter_for(cic_pil_filter f, pil_filter* out) {
+  switch (f) {
+    case CIC_PIL_BOX: *out = (pil_filter){box_weight, 0.5}; return 1;
+    case CIC_PIL_BILINEAR: *out = (pil_filter){bilinear_weight, 1.0}; return 1;
+    case CIC_PIL_HAMMING: *out = (pil_filter){hamming_weight, 1.0}; return 1;
+    case CIC_PIL_BICUBIC: *out = (pil_filter){bicubic_weight, 2.0}; return 1;
+    case CIC_PIL_LANCZOS: *out = (pil_filter){lanczos_weight, 3.0}; return 1;
+  }
+  return 0;
+}
+
 // MARK: - Coefficients
 
-/// Per output position: the first input index, the number of inputs, and `ksize` weights
-/// (normalized to sum 1, then converted to fixed point). Returns ksize, or 0 on failure.
-static int precompute_coeffs(int in_size, double in0, double in1, int out_size, double (*filter)(double),
-                             double filter_support, int** bounds_out, int32_t** kk_out) {
+#define PRECISION_BITS (32 - 8 - 2)
+
+/// Per output pixel: the first input index, the tap count, and `ksize` fixed-point weights.
+typedef struct {
+  int ksize;
+  int* bounds;   // [out * 2]: xmin, count
+  int32_t* kk;   // [out * ksize]
+} pil_coeffs;
+
+static void free_coeffs(pil_coeffs* c) {
+  free(c->bounds);
+  free(c->kk);
+}
+
+static int precompute(int in_size, double in0, double in1, int out_size, const pil_filter* f, pil_coeffs* c) {
   double scale = (in1 - in0) / out_size;
   double filterscale = scale < 1.0 ? 1.0 : scale;
-  double support = filter_support * filterscale;
+  double support = f->support * filterscale;
   int ksize = (int)ceil(support) * 2 + 1;
-  double* kk = malloc((size_t)out_size * ksize * sizeof(double));
-  int* bounds = malloc((size_t)out_size * 2 * sizeof(int));
-  int32_t* fixed = malloc((size_t)out_size * ksize * sizeof(int32_t));
-  if (!kk || !bounds || !fixed) {
-    free(kk);
-    free(bounds);
-    free(fixed);
+  if (out_size > INT_MAX / (ksize * (int)sizeof(double))) return 0;
+  double* pre = (double*)malloc((size_t)out_size * ksize * sizeof(double));
+  c->bounds = (int*)malloc((size_t)out_size * 2 * sizeof(int));
+  c->kk = (int32_t*)malloc((size_t)out_size * ksize * sizeof(int32_t));
+  if (!pre || !c->bounds || !c->kk) {
+    free(pre);
+    free_coeffs(c);
     return 0;
   }
+  double inv = 1.0 / filterscale;
   for (int xx = 0; xx < out_size; xx++) {
     double center = in0 + (xx + 0.5) * scale;
     double ww = 0.0;
-    double ss = 1.0 / filterscale;
     int xmin = (int)(center - support + 0.5);
     if (xmin < 0) xmin = 0;
     int xmax = (int)(center + support + 0.5);
     if (xmax > in_size) xmax = in_size;
     xmax -= xmin;
-    double* k = &kk[(size_t)xx * ksize];
+    double* k = &pre[(size_t)xx * ksize];
     int x = 0;
     for (; x < xmax; x++) {
-      double w = filter((x + xmin - center + 0.5) * ss);
+      double w = f->weight((x + xmin - center + 0.5) * inv);
       k[x] = w;
       ww += w;
     }
-    for (x = 0; x < xmax; x++)
-      if (ww != 0.0) k[x] /= ww;
+    if (ww != 0.0)
+      for (x = 0; x < xmax; x++) k[x] /= ww;
     for (; x < ksize; x++) k[x] = 0;
-    bounds[xx * 2 + 0] = xmin;
-    bounds[xx * 2 + 1] = xmax;
+    c->bounds[xx * 2] = xmin;
+    c->bounds[xx * 2 + 1] = xmax;
   }
-  for (size_t i = 0; i < (size_t)out_size * ksize; i++) {
-    double v = kk[i] * (1 << PRECISION_BITS);
-    fixed[i] = (int32_t)(kk[i] < 0 ? -0.5 + v : 0.5 + v);
-  }
-  free(kk);
-  *bounds_out = bounds;
-  *kk_out = fixed;
-  return ksize;
+  for (size_t i = 0; i < (size_t)out_size * ksize; i++)
+    c->kk[i] = pre[i] < 0 ? (int32_t)(-0.5 + pre[i] * (1 << PRECISION_BITS))
+                          : (int32_t)(0.5 + pre[i] * (1 << PRECISION_BITS));
+  free(pre);
+  c->ksize = ksize;
+  return 1;
 }
 
-static inline uint8_t clip8(int64_t in) {
-  if (in >= ((int64_t)1 << PRECISION_BITS << 8)) return 255;
-  if (in <= 0) return 0;
-  return (uint8_t)(in >> PRECISION_BITS);
+static inline uint8_t clip8(int v) {
+  int s = v >> PRECISION_BITS;  // arithmetic shift, as Pillow's lookup table index
+  return (uint8_t)(s < 0 ? 0 : s > 255 ? 255 : s);
 }
 
 // MARK: - Passes
 
-/// Rows [row0, row0 + out_h) of `src` resampled horizontally into `dst` (out_w × out_h).
-static void resample_horizontal(const uint8_t* src, int src_w, int row0, int channels, uint8_t* dst, int out_w,
-                                int out_h, int ksize, const int* bounds, const int32_t* kk) {
-  for (int yy = 0; yy < out_h; yy++) {
-    const uint8_t* row = src + (size_t)(yy + row0) * src_w * channels;
-    uint8_t* out = dst + (size_t)yy * out_w * channels;
-    for (int xx = 0; xx < out_w; xx++) {
-      int xmin = bounds[xx * 2], xmax = bounds[xx * 2 + 1];
-      const int32_t* k = &kk[(size_t)xx * ksize];
-      for (int c = 0; c < channels; c++) {
-        int64_t ss = 1 << (PRECISION_BITS - 1);
-        for (int x = 0; x < xmax; x++) ss += (int64_t)row[(size_t)(x + xmin) * channels + c] * k[x];
-        out[(size_t)xx * channels + c] = clip8(ss);
+/// Rows [offset, offset + rows) of `src` (width sw) resampled horizontally into `dst` (width dw).
+static void horizontal(const uint8_t* src, int sw, int offset, int rows, int cn, uint8_t* dst, int dw,
+                       const pil_coeffs* c) {
+  for (int yy = 0; yy < rows; yy++) {
+    const uint8_t* line = src + (size_t)(yy + offset) * sw * cn;
+    uint8_t* out = dst + (size_t)yy * dw * cn;
+    for (int xx = 0; xx < dw; xx++) {
+      int xmin = c->bounds[xx * 2], count = c->bounds[xx * 2 + 1];
+      const int32_t* k = &c->kk[(size_t)xx * c->ksize];
+      for (int ch = 0; ch < cn; ch++) {
+        int ss = 1 << (PRECISION_BITS - 1);
+        for (int x = 0; x < count; x++) ss += line[(x + xmin) * cn + ch] * k[x];
+        out[xx * cn + ch] = clip8(ss);
       }
     }
   }
 }
 
-static void resample_vertical(const uint8_t* src, int width, int channels, uint8_t* dst, int out_h, int ksize,
-                              const int* bounds, const int32_t* kk) {
-  size_t stride = (size_t)width * channels;
-  for (int yy = 0; yy < out_h; yy++) {
-    int ymin = bounds[yy * 2], ymax = bounds[yy * 2 + 1];
-    const int32_t* k = &kk[(size_t)yy * ksize];
-    uint8_t* out = dst + (size_t)yy * stride;
-    for (size_t i = 0; i < stride; i++) {
-      int64_t ss = 1 << (PRECISION_BITS - 1);
-      for (int y = 0; y < ymax; y++) ss += (int64_t)src[(size_t)(y + ymin) * stride + i] * k[y];
+static void vertical(const uint8_t* src, int w, int cn, uint8_t* dst, int dh, const pil_coeffs* c) {
+  for (int yy = 0; yy < dh; yy++) {
+    int ymin = c->bounds[yy * 2], count = c->bounds[yy * 2 + 1];
+    const int32_t* k = &c->kk[(size_t)yy * c->ksize];
+    uint8_t* out = dst + (size_t)yy * w * cn;
+    for (int i = 0; i < w * cn; i++) {
+      int ss = 1 << (PRECISION_BITS - 1);
+      for (int y = 0; y < count; y++) ss += src[(size_t)(y + ymin) * w * cn + i] * k[y];
       out[i] = clip8(ss);
     }
   }
 }
 
-// MARK: - Entry point
+// MARK: - Entry points
 
-int cic_resize_pillow(const uint8_t* src, int src_width, int src_height, int channels, uint8_t* dst, int dst_width,
-                      int dst_height, cic_pillow_filter filter) {
-  if (!src || !dst || channels < 1 || channels > 4 || src_width <= 0 || src_height <= 0 || dst_width <= 0 ||
-      dst_height <= 0)
-    return cic_fail(CIC_ERR_ARGUMENT, "pillow resize: invalid argument");
-  double (*fn)(double);
-  double support;
-  switch (filter) {
-    case CIC_PILLOW_BILINEAR: fn = filter_bilinear; support = 1.0; break;
-    case CIC_PILLOW_BICUBIC: fn = filter_bicubic; support = 2.0; break;
-    default: return cic_fail(CIC_ERR_ARGUMENT, "pillow resize: unknown filter");
-  }
-  size_t src_size = (size_t)src_width * src_height * channels;
-  if (src_width == dst_width && src_height == dst_height) {
-    memcpy(dst, src, src_size);
+int cic_resize_pillow(const uint8_t* src, int sw, int sh, int cn, uint8_t* dst, int dw, int dh,
+                      cic_pil_filter filter) {
+  if (!src || !dst || sw <= 0 || sh <= 0 || dw <= 0 || dh <= 0 || cn < 1 || cn > 4)
+    return cic_fail(CIC_ERR_ARGUMENT, "pillow resize: empty image, size or null argument");
+  pil_filter f;
+  if (!filter_for(filter, &f)) return cic_fail(CIC_ERR_ARGUMENT, "pillow resize: unknown filter %d", (int)filter);
+  if (sw == dw && sh == dh) {  // Image.resize returns a copy
+    memcpy(dst, src, (size_t)sw * sh * cn);
     return CIC_OK;
   }
-  int *bounds_h = NULL, *bounds_v = NULL;
-  int32_t *kk_h = NULL, *kk_v = NULL;
-  int ksize_h = precompute_coeffs(src_width, 0, src_width, dst_width, fn, support, &bounds_h, &kk_h);
-  int ksize_v = precompute_coeffs(src_height, 0, src_height, dst_height, fn, support, &bounds_v, &kk_v);
-  if (!ksize_h || !ksize_v) {
-    free(bounds_h), free(kk_h), free(bounds_v), free(kk_v);
-    return cic_fail(CIC_ERR_MEMORY, "pillow resize: out of memory");
-  }
-  int need_h = dst_width != src_width;
-  int need_v = dst_height != src_height;
-  const uint8_t* current = src;
-  int cur_w = src_width;
+  pil_coeffs vert = {0}, horiz = {0};
+  if (!precompute(sh, 0, sh, dh, &f, &vert)) return cic_fail(CIC_ERR_MEMORY, "pillow resize: out of memory");
+  // The source rows the vertical pass reads.
+  int first = vert.bounds[0];
+  int last = vert.bounds[dh * 2 - 2] + vert.bounds[dh * 2 - 1];
+  const uint8_t* rows = src;
+  int rows_width = sw;
   uint8_t* temp = NULL;
-  int status = CIC_OK;
-  if (need_h) {
-    // Only the rows the vertical pass reads are resampled horizontally.
-    int first = bounds_v[0];
-    int last = bounds_v[dst_height * 2 - 2] + bounds_v[dst_height * 2 - 1];
-    if (!need_v) first = 0, last = src_height;
-    else
-      for (int i = 0; i < dst_height; i++) bounds_v[i * 2] -= first;
-    if (need_v) temp = malloc((size_t)dst_width * (last - first) * channels);
-    if (need_v && !temp) {
-      status = cic_fail(CIC_ERR_MEMORY, "pillow resize: out of memory");
-      goto done;
+  if (dw != sw) {
+    if (!precompute(sw, 0, sw, dw, &f, &horiz)) {
+      free_coeffs(&vert);
+      return cic_fail(CIC_ERR_MEMORY, "pillow resize: out of memory");
     }
-    resample_horizontal(src, src_width, first, channels, need_v ? temp : dst, dst_width, last - first, ksize_h,
-                        bounds_h, kk_h);
-    if (!need_v) goto done;
-    current = temp;
-    cur_w = dst_width;
+    for (int i = 0; i < dh; i++) vert.bounds[i * 2] -= first;
+    temp = (uint8_t*)malloc((size_t)dw * (last - first) * cn);
+    if (!temp) {
+      free_coeffs(&vert);
+      free_coeffs(&horiz);
+      return cic_fail(CIC_ERR_MEMORY, "pillow resize: out of memory");
+    }
+    horizontal(src, sw, first, last - first, cn, temp, dw, &horiz);
+    free_coeffs(&horiz);
+    rows = temp;
+    rows_width = dw;
   }
-  if (need_v) resample_vertical(current, cur_w, channels, dst, dst_height, ksize_v, bounds_v, kk_v);
-done:
+  if (dh != sh) {
+    vertical(rows, rows_width, cn, dst, dh, &vert);
+  } else {
+    memcpy(dst, rows, (size_t)dw * dh * cn);
+  }
   free(temp);
-  free(bounds_h), free(kk_h), free(bounds_v), free(kk_v);
-  return status;
+  free_coeffs(&vert);
+  return CIC_OK;
+}
+
+int cic_rgb_to_luma_pillow(const uint8_t* rgb, size_t n, uint8_t* gray) {
+  if (!rgb || !gray) return cic_fail(CIC_ERR_ARGUMENT, "pillow luma: null argument");
+  for (size_t i = 0; i < n; i++)
+    gray[i] = (uint8_t)((rgb[3 * i] * 19595 + rgb[3 * i + 1] * 38470 + rgb[3 * i + 2] * 7471 + 0x8000) >> 16);
+  return CIC_OK;
 }

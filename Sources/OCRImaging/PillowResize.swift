@@ -1,6 +1,7 @@
-// Resizing identical to Pillow's `Image.resize` (BILINEAR / BICUBIC), as used by Hugging Face
-// image processors (ViT, DeiT, TrOCR, Qwen-VL): the bytes that produced a checkpoint's
-// training inputs. The arithmetic is C (`cic_resize_pillow`).
+// Resizing and grayscale identical to Pillow's (`Image.resize`, `convert("L")`), as used by
+// Hugging Face image processors (ViT, DeiT, TrOCR, Qwen-VL) and by packages that preprocess
+// with PIL (latex-ocr-junia): the bytes that produced a checkpoint's training inputs. The
+// arithmetic is C (`CImageCodecs/pillow_resample.c`).
 
 import CImageCodecs
 import Foundation
@@ -8,30 +9,53 @@ import Foundation
 // MARK: - Filters
 
 /// Pillow's resampling filters, with `PIL.Image.Resampling` values (as in
-/// `preprocessor_config.json`'s `resample`).
+/// `preprocessor_config.json`'s `resample`). NEAREST (0) is not provided.
 public enum PillowResampling: Int, Sendable, Codable {
+    case lanczos = 1
     case bilinear = 2
     case bicubic = 3
+    case box = 4
+    case hamming = 5
 
-    /// The filter of a processor's `resample` value; nil for filters not implemented
-    /// (NEAREST 0, LANCZOS 1, BOX 4, HAMMING 5).
+    /// The filter of a processor's `resample` value; nil for NEAREST (0) and unknown values.
     public init?(pilValue: Int) { self.init(rawValue: pilValue) }
 
-    var cFilter: cic_pillow_filter { self == .bilinear ? CIC_PILLOW_BILINEAR : CIC_PILLOW_BICUBIC }
+    var cFilter: cic_pil_filter { cic_pil_filter(UInt32(rawValue)) }
 }
 
-// MARK: - RGBImage
+// MARK: - Images
 
 extension RGBImage {
     /// The image resized as Pillow's `Image.resize((width, height), resample)` does (no box,
     /// no reducing gap): antialiased when shrinking, identical bytes.
     public func pillowResized(width w: Int, height h: Int, resampling: PillowResampling) -> RGBImage {
-        precondition(w > 0 && h > 0, "pillowResized: target \(w)×\(h) is empty")
-        precondition(width > 0 && height > 0, "pillowResized: the image is empty")
-        var out = [UInt8](repeating: 0, count: w * h * 3)
-        let status = cic_resize_pillow(
-            pixels, Int32(width), Int32(height), 3, &out, Int32(w), Int32(h), resampling.cFilter)
-        precondition(status == 0, "pillowResized: \(String(cString: cic_last_error()))")
-        return RGBImage(width: w, height: h, pixels: out)
+        RGBImage(width: w, height: h, pixels: pillowResize(pixels, width, height, 3, w, h, resampling))
     }
+
+    /// `Image.convert("L")`: (19595·R + 38470·G + 7471·B + 2¹⁵) >> 16 — Pillow's luma, which
+    /// differs from ``grayscale()`` (OpenCV's) by one level on some colours; gray stays gray.
+    public func grayscalePillow() -> GrayImage {
+        var out = [UInt8](repeating: 0, count: width * height)
+        _ = cic_rgb_to_luma_pillow(pixels, width * height, &out)
+        return GrayImage(width: width, height: height, pixels: out)
+    }
+}
+
+extension GrayImage {
+    /// `Image.resize((width, height), resample)` on a mode "L" image, identical bytes.
+    public func pillowResized(width w: Int, height h: Int, resampling: PillowResampling) -> GrayImage {
+        GrayImage(width: w, height: h, pixels: pillowResize(pixels, width, height, 1, w, h, resampling))
+    }
+}
+
+private func pillowResize(
+    _ src: [UInt8], _ sw: Int, _ sh: Int, _ channels: Int, _ dw: Int, _ dh: Int, _ resampling: PillowResampling
+) -> [UInt8] {
+    precondition(dw > 0 && dh > 0, "pillowResized: target \(dw)×\(dh) is empty")
+    precondition(sw > 0 && sh > 0, "pillowResized: the image is empty")
+    var out = [UInt8](repeating: 0, count: dw * dh * channels)
+    let status = cic_resize_pillow(
+        src, Int32(sw), Int32(sh), Int32(channels), &out, Int32(dw), Int32(dh), resampling.cFilter)
+    precondition(status == 0, "pillowResized: \(String(cString: cic_last_error()))")
+    return out
 }

@@ -106,10 +106,14 @@ struct PredictCommand: ParsableCommand {
     func run() throws {
         _ = try engine.apply(label: "predict")
         let folder = URL(fileURLWithPath: model)
-        if (try? ModelFolder.modelType(at: folder)) == VisionEncoderDecoderConfig.modelType {
+        let type = try? ModelFolder.modelType(at: folder)
+        if type == VisionEncoderDecoderConfig.modelType {
             return try runEncoderDecoder(folder)
         }
         if chunk { throw CLIError("predict: --chunk is for encoder–decoder models (CTC models read lines of any width)") }
+        if let type, !PPOCRTextRecognizer.modelTypes.contains(type) {
+            return try runGeneric(folder)
+        }
         let recognizer: PPOCRTextRecognizer
         do {
             recognizer = try PPOCRTextRecognizer(folder: folder, useCompile: compile)
@@ -187,6 +191,36 @@ struct PredictCommand: ParsableCommand {
                 try printJSON(["image": path, "text": result.text])
             } else {
                 Terminal.line("\(path)\t\(result.text)")
+            }
+        }
+    }
+
+    // MARK: Other families
+
+    /// Any other registered model (encoder–decoders): texts through ``TextRecognizer``;
+    /// `--beam-width` sets the beams of latex-ocr-junia (default: its generation_config.json).
+    private func runGeneric(_ folder: URL) throws {
+        let recognizer = try ModelLoader.recognizer(at: folder.path)
+        if whitelist != nil || whitelistFile != nil || dumpLogits != nil {
+            throw CLIError("predict: --whitelist and --dump-logits are for CTC recognizers (\(recognizer.name) is not one)")
+        }
+        if let junia = recognizer as? LatexJuniaTextRecognizer {
+            junia.batchSize = batchSize
+            if let beamWidth { junia.decoding.numBeams = beamWidth }
+        } else if beamWidth != nil {
+            throw CLIError("predict: --beam-width is not supported by \(recognizer.name)")
+        }
+        var loaded: [RGBImage] = []
+        for path in images {
+            do { loaded.append(try loadImage(path: path)) } catch { throw CLIError("predict: cannot read \(path): \(error)") }
+        }
+        let texts = try recognizer.recognize(loaded, prompt: nil)
+        for (path, text) in zip(images, texts) {
+            if json {
+                let data = try JSONSerialization.data(withJSONObject: ["image": path, "text": text], options: [.sortedKeys, .withoutEscapingSlashes])
+                Terminal.line(String(decoding: data, as: UTF8.self))
+            } else {
+                Terminal.line("\(path)\t\(text)")
             }
         }
     }

@@ -1,6 +1,7 @@
 // How `ocrtune train` and `ocrtune export` reach model families.
 
 import Foundation
+import OCRData
 import OCRTraining
 
 /// Options of `ocrtune train` that families interpret (beyond the trainer's configuration).
@@ -40,7 +41,7 @@ protocol TrainingFamily {
 
 enum TrainingFamilies {
     /// Families in the order they are tried.
-    static let all: [TrainingFamily.Type] = [PPOCRFamily.self, TrOCRFamily.self, QwenVLFamily.self]
+    static let all: [TrainingFamily.Type] = [PPOCRFamily.self, TrOCRFamily.self, QwenVLFamily.self, LatexJuniaFamily.self]
 
     static func family(forModel path: String) throws -> TrainingFamily.Type {
         let type = try modelType(of: path)
@@ -80,5 +81,39 @@ struct RunOrigin: Codable {
             throw CLIError("\(path(run)): not found (is \(run) a training run folder?)")
         }
         return try JSONDecoder().decode(RunOrigin.self, from: data)
+    }
+}
+
+// MARK: - A run's samples
+
+/// An encoded training line; `replay` marks lines of the --mix set.
+typealias EncodedSample = (bytes: Data, text: String, replay: Bool)
+
+/// The lines of a training run: the dataset's train split, the --mix set's train split (with
+/// its share of each batch), and a probe of the validation split, each encoded by the family.
+struct RunSamples<Item> {
+    var train: [Item]
+    var mix: (items: [Item], ratio: Double)?
+    var validation: [Item]
+
+    /// `encode(sample, replay)`: replay is true for the --mix set's lines.
+    init(data: String, options: FamilyTrainingOptions, evalSamples: Int, encode: (DatasetSample, Bool) throws -> Item) throws {
+        let reader = try DatasetReader(folder: URL(fileURLWithPath: data))
+        train = try reader.samples(in: .train).map { try encode($0, false) }
+        guard !train.isEmpty else { throw CLIError("\(data): the train split is empty") }
+        if let (folder, ratio) = options.mix {
+            let items = try DatasetReader(folder: URL(fileURLWithPath: folder)).samples(in: .train).map { try encode($0, true) }
+            guard !items.isEmpty else { throw CLIError("--mix \(folder): its train split is empty") }
+            mix = (items, ratio)
+        }
+        validation = try (Split(rawValue: options.validationSplit).map { try reader.samples(in: $0) } ?? [])
+            .prefix(evalSamples).map { try encode($0, false) }
+    }
+}
+
+extension RunSamples where Item == EncodedSample {
+    /// Lines as image bytes and text.
+    init(data: String, options: FamilyTrainingOptions, evalSamples: Int) throws {
+        try self.init(data: data, options: options, evalSamples: evalSamples) { ($0.imageBytes, $0.text, $1) }
     }
 }

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cimage_pillow.h"  // Pillow-compatible resize and grayscale
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -63,14 +65,6 @@ void cic_free(void* pointer);
 int cic_resize_bilinear(const uint8_t* src, int src_width, int src_height, int channels,
                         uint8_t* dst, int dst_width, int dst_height);
 
-/// Pillow's resampling filters (values as PIL.Image.Resampling).
-typedef enum { CIC_PILLOW_BILINEAR = 2, CIC_PILLOW_BICUBIC = 3 } cic_pillow_filter;
-/// Resize identical to Pillow's Image.resize (no box, no reducing_gap) on 8-bit images: two
-/// separable passes (horizontal first), support widened by the reduction factor when
-/// downscaling (antialiasing), fixed-point coefficients with 22 fractional bits, round-half-up
-/// and clipping. `channels` is 1..4, rows unpadded.
-int cic_resize_pillow(const uint8_t* src, int src_width, int src_height, int channels, uint8_t* dst,
-                      int dst_width, int dst_height, cic_pillow_filter filter);
 /// ITU-R BT.601 luma, OpenCV 4's COLOR_RGB2GRAY fixed point: (R·9798 + G·19235 + B·3735 + 16384) >> 15.
 int cic_rgb_to_gray(const uint8_t* rgb, size_t pixel_count, uint8_t* gray);
 

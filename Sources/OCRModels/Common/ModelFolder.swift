@@ -89,6 +89,7 @@ public enum OCRModelRegistry {
         PPOCRTextRecognizer.registryEntries
             .merging(VisionEncoderDecoderRecognizer.registryEntries) { a, _ in a }
             .merging(QwenVLTextRecognizer.registryEntries) { a, _ in a }
+            .merging(LatexJuniaTextRecognizer.registryEntries) { a, _ in a }
     }
 
     nonisolated(unsafe) private static var loaders: [String: Loader] = builtInLoaders

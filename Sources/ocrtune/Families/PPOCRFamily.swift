@@ -25,8 +25,6 @@ enum PPOCRFamily: TrainingFamily {
 }
 
 /// An encoded training sample: the original image bytes and the text.
-/// An encoded training line; `replay` marks lines of the --mix set.
-typealias EncodedSample = (bytes: Data, text: String, replay: Bool)
 
 final class PPOCRTrainingSession: TrainingSession {
     let trainable: PPOCRTrainable
@@ -42,17 +40,10 @@ final class PPOCRTrainingSession: TrainingSession {
         trainable = PPOCRTrainable(recognizer: base)
 
         // Data: the train split (and the mix set) in memory; a probe of the validation split.
-        let reader = try DatasetReader(folder: URL(fileURLWithPath: data))
-        var train = try reader.samples(in: .train).map { ($0.imageBytes, $0.text, false) as EncodedSample }
-        guard !train.isEmpty else { throw CLIError("\(data): the train split is empty") }
-        var mix: (items: [EncodedSample], ratio: Double)?
-        if let (folder, ratio) = options.mix {
-            let items = try DatasetReader(folder: URL(fileURLWithPath: folder)).samples(in: .train).map { ($0.imageBytes, $0.text, true) as EncodedSample }
-            guard !items.isEmpty else { throw CLIError("--mix \(folder): its train split is empty") }
-            mix = (items, ratio)
-        }
-        let validation = try (Split(rawValue: options.validationSplit).map { try reader.samples(in: $0) } ?? [])
-            .prefix(configuration.evalSamples).map { ($0.imageBytes, $0.text, false) as EncodedSample }
+        let samples = try RunSamples<EncodedSample>(data: data, options: options, evalSamples: configuration.evalSamples)
+        var train = samples.train
+        var mix = samples.mix
+        let validation = samples.validation
 
         // Vocabulary: characters the model cannot emit are added, or it is an error naming them.
         let texts = train.map(\.text) + (mix?.items.map(\.text) ?? [])

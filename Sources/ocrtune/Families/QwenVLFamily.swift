@@ -42,18 +42,10 @@ final class QwenVLTrainingSession: TrainingSession {
         let recognizer = try QwenVLTextRecognizer(folder: URL(fileURLWithPath: model))
         trainable = QwenVLTrainable(recognizer: recognizer)
 
-        let reader = try DatasetReader(folder: URL(fileURLWithPath: data))
-        let encode: (DatasetSample) -> PromptedSample = { ($0.imageBytes, $0.metadata["prompt"], $0.text) }
-        let train = try reader.samples(in: .train).map(encode)
-        guard !train.isEmpty else { throw CLIError("\(data): the train split is empty") }
-        var mix: (items: [PromptedSample], ratio: Double)?
-        if let (folder, ratio) = options.mix {
-            let items = try DatasetReader(folder: URL(fileURLWithPath: folder)).samples(in: .train).map(encode)
-            guard !items.isEmpty else { throw CLIError("--mix \(folder): its train split is empty") }
-            mix = (items, ratio)
+        let samples = try RunSamples<PromptedSample>(data: data, options: options, evalSamples: configuration.evalSamples) { sample, _ in
+            (sample.imageBytes, sample.metadata["prompt"], sample.text)
         }
-        let validation = try (Split(rawValue: options.validationSplit).map { try reader.samples(in: $0) } ?? [])
-            .prefix(configuration.evalSamples).map(encode)
+        let (train, mix, validation) = (samples.train, samples.mix, samples.validation)
 
         let network = trainable
         let source = MemoryBatchSource<PromptedSample, QwenVLBatch>(items: train, mix: mix, seed: configuration.seed) { items in

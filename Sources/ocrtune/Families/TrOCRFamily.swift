@@ -43,17 +43,8 @@ final class TrOCRTrainingSession: TrainingSession {
         if !options.addCharacters.isEmpty {
             setupNotes.append("note: --add-chars is for CTC models; this tokenizer encodes any text (byte-level or with <unk>)")
         }
-        let reader = try DatasetReader(folder: URL(fileURLWithPath: data))
-        let train = try reader.samples(in: .train).map { ($0.imageBytes, $0.text, false) as EncodedSample }
-        guard !train.isEmpty else { throw CLIError("\(data): the train split is empty") }
-        var mix: (items: [EncodedSample], ratio: Double)?
-        if let (folder, ratio) = options.mix {
-            let items = try DatasetReader(folder: URL(fileURLWithPath: folder)).samples(in: .train).map { ($0.imageBytes, $0.text, true) as EncodedSample }
-            guard !items.isEmpty else { throw CLIError("--mix \(folder): its train split is empty") }
-            mix = (items, ratio)
-        }
-        let validation = try (Split(rawValue: options.validationSplit).map { try reader.samples(in: $0) } ?? [])
-            .prefix(configuration.evalSamples).map { ($0.imageBytes, $0.text, false) as EncodedSample }
+        let samples = try RunSamples<EncodedSample>(data: data, options: options, evalSamples: configuration.evalSamples)
+        let (train, mix, validation) = (samples.train, samples.mix, samples.validation)
         let unknown = train.filter { trainable.labels(of: $0.text).contains(recognizer.tokenizer.specialTokenIDs.unk ?? -1) }.count
         if unknown > 0 {
             setupNotes.append("warning: \(unknown) training texts contain characters the tokenizer maps to its unknown token")
