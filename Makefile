@@ -23,8 +23,9 @@ setup:
 build: setup
 	$(SWIFT) build -c release --product ocrtune -j $(JOBS)
 
+# The test bundle only: `--build-tests` would also build swift-protobuf's protoc (C++, ~30 min).
 test: setup
-	$(SWIFT) build --build-tests -j $(JOBS)
+	$(SWIFT) build --product ocrtunePackageTests -j $(JOBS)
 	$(SWIFT) test --skip-build
 
 BENCH_DEPS := .deps/bench
