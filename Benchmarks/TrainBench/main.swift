@@ -5,7 +5,8 @@
 //              --steps N --warmup W [--batch 16] [--freeze GROUPS] [--gradient-checkpointing]
 //       IN holds `pixels` [N, 48, W, 3] (preprocessed by the driver), `targets` [N, L] int32 class
 //       ids and `target_lengths` [N] int32. Batches are consecutive slices of B lines, cycled.
-//       Prints one JSON line: steps/s over the steps after the first W (steady state), the loss
+//       Prints one JSON line: steps/s over the steps after the first W (steady state), the CPU
+//       time per step (user + system, all threads: less sensitive to other jobs), the loss
 //       of every step, the peak resident memory (VmHWM) and the engine's peak allocation; or
 //       {"error": ...} when the configuration cannot run (e.g. nothing to quantize for QLoRA).
 
@@ -51,6 +52,18 @@ func peakRSSMegabytes() -> Double {
         let kb = Double(line.split(separator: " ").dropFirst().first ?? "")
     else { return .nan }
     return kb / 1024
+}
+
+/// CPU seconds (user + system, all threads) this process has used.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    #if os(Linux)
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    #else
+    getrusage(RUSAGE_SELF, &usage)
+    #endif
+    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
 guard let modelDir = arguments["model"], let inputs = arguments["inputs"] else {
@@ -114,6 +127,7 @@ try eval(batches.flatMap { [$0.images, $0.targets] })
 // MARK: - Loops
 
 var stepTimes: [Double] = []
+var cpuTimes: [Double] = []
 var losses: [Double] = []
 let run = NSTemporaryDirectory() + "ocrtune-trainbench-\(UUID().uuidString)"
 defer { try? FileManager.default.removeItem(atPath: run) }
@@ -124,9 +138,11 @@ do {
         try trainer.prepare()
         Memory.resetPeak()
         stepTimes.append(Date().timeIntervalSinceReferenceDate)
+        cpuTimes.append(cpuSeconds())
         _ = try trainer.run { p in
             if p.event == .step {
                 stepTimes.append(Date().timeIntervalSinceReferenceDate)
+                cpuTimes.append(cpuSeconds())
                 losses.append(Double(p.loss))
             }
             return .proceed
@@ -145,6 +161,7 @@ do {
         network.trainWithFrozenLayersInEvalMode()
         Memory.resetPeak()
         stepTimes.append(Date().timeIntervalSinceReferenceDate)
+        cpuTimes.append(cpuSeconds())
         for step in 0 ..< steps {
             optimizer.learningRate = schedule(step)
             MLXRandom.seed(c.seed &+ UInt64(step))
@@ -154,6 +171,7 @@ do {
             try optimizer.update(model: network, gradients: clipped)
             losses.append(Double(loss.item(Float.self)))
             stepTimes.append(Date().timeIntervalSinceReferenceDate)
+            cpuTimes.append(cpuSeconds())
         }
     }
 } catch {
@@ -168,6 +186,7 @@ printJSON([
     "method": method.rawValue, "loop": loop, "batch": batchSize, "steps": steps, "timed_steps": timed,
     "steps_per_s": Double(timed) / seconds, "samples_per_s": Double(timed * batchSize) / seconds,
     "ms_per_step_median": stepTimes.indices.dropFirst(warmup + 1).map { (stepTimes[$0] - stepTimes[$0 - 1]) * 1000 }.sorted()[timed / 2],
+    "cpu_ms_per_step": (cpuTimes.last! - cpuTimes[warmup]) * 1000 / Double(timed),
     "losses": losses, "peak_rss_mb": peakRSSMegabytes(), "engine_peak_mb": Double(Memory.peakBytes) / 1_048_576,
     "trainable_parameters": network.trainableParameters().reduce(0) { $0 + $1.array.size },
     "gradient_checkpointing": configuration.gradientCheckpointing,
