@@ -31,12 +31,13 @@ test: setup
 BENCH_DEPS := .deps/bench
 
 bench: setup $(BENCH_DEPS)/.installed
-	for p in EngineBench MetricsBench SynthBench DataBench PPOCRBench ocrtune; do $(SWIFT) build -c release --product $$p -j $(JOBS) || exit 1; done
+	for p in EngineBench MetricsBench SynthBench DataBench PPOCRBench TrainBench ocrtune; do $(SWIFT) build -c release --product $$p -j $(JOBS) || exit 1; done
 	python3 bench/engine.py
 	python3 bench/metrics.py
 	python3 bench/synth.py
 	python3 bench/data.py
 	python3 bench/ppocr.py
+	python3 bench/train.py
 
 $(BENCH_DEPS)/.installed: bench/requirements.txt
 	python3 -m pip install -q --disable-pip-version-check --target $(BENCH_DEPS) -r bench/requirements.txt

@@ -127,6 +127,9 @@ let package = Package(
         .executableTarget(name: "SynthBench", dependencies: ["OCRSynth"], path: "Benchmarks/SynthBench"),
         .executableTarget(name: "PPOCRBench", dependencies: ["OCRModels", "MLXEngine", "OCRImaging"], path: "Benchmarks/PPOCRBench"),
         .executableTarget(name: "DataBench", dependencies: ["OCRData", "OCRImaging", "OCRSupport"], path: "Benchmarks/DataBench"),
+        .executableTarget(
+            name: "TrainBench", dependencies: ["OCRModels", "OCRTraining", "MLXEngine", "MLXNN", "MLXOptimizers"],
+            path: "Benchmarks/TrainBench"),
 
         // MARK: Tests (one per library target)
         .testTarget(name: "MLXEngineTests", dependencies: ["MLXEngine"]),

@@ -135,6 +135,32 @@ public func checkpointed(_ f: @escaping ArrayFunction.Body) throws -> ArrayFunct
     return ArrayFunction(handle: out!)
 }
 
+/// `body(inputs)` under gradient checkpointing when `body` also reads live parameter arrays
+/// (a layer's weights, possibly the tracers of an enclosing ``valueAndGrad(parameters:_:)``):
+/// they become explicit inputs of the checkpointed function, so gradients reach them, and
+/// `body` runs again in the backward pass instead of keeping its intermediate activations.
+/// Like an op it does not throw: a failure is recorded in the enclosing ``withEngineErrors(_:)``
+/// scope (and `body` runs plainly), or traps outside one.
+public func checkpointedCall(
+    _ inputs: [MLXArray], parameters: [MLXArray], _ body: @escaping ([MLXArray]) -> [MLXArray]
+) -> [MLXArray] {
+    let count = inputs.count
+    do {
+        let function = try checkpointed { arrays in
+            let values = Array(arrays[count...])
+            for (object, value) in zip(parameters, values) { object.swapHandle(with: value) }
+            defer { for (object, value) in zip(parameters, values) { object.swapHandle(with: value) } }
+            return body(Array(arrays[..<count]))
+        }
+        return try function(inputs + parameters)
+    } catch {
+        let failure = error as? EngineError ?? EngineError(operation: "checkpoint", message: "\(error)")
+        guard let scope = EngineErrorScope.stack.last else { fatalError("MLX engine error in \(failure)") }
+        if scope.first == nil { scope.first = failure }
+        return body(inputs)
+    }
+}
+
 // MARK: - Gradients over named parameters
 
 /// Evaluates `loss()` and its gradient with respect to each array in `parameters`.

@@ -33,8 +33,10 @@ public enum Checkpoints {
 
     /// Writes a checkpoint through a temporary folder: files are fsynced, then the folder is
     /// renamed into place, so a checkpoint folder either is complete or does not exist.
+    /// `keys`: the weights to keep (default: the trainable ones and the buffers, such as
+    /// BatchNorm running statistics, which training-mode passes update).
     public static func save(
-        directory: String, step: Int, module: Module, optimizer: Optimizer, state: TrainerState
+        directory: String, step: Int, module: Module, keys: Set<String>? = nil, optimizer: Optimizer, state: TrainerState
     ) throws -> String {
         let fm = FileManager.default
         try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -42,8 +44,8 @@ public enum Checkpoints {
         let temporary = (directory as NSString).appendingPathComponent(".tmp-\(name(step: step))-\(UUID().uuidString.prefix(8))")
         try fm.createDirectory(atPath: temporary, withIntermediateDirectories: true)
         do {
-            let trainable = Set(module.trainableParameters().map(\.key))
-            try module.saveParameters(to: (temporary as NSString).appendingPathComponent(weightsFile), only: trainable)
+            let kept = keys ?? Set(module.trainableParameters().map(\.key)).union(module.bufferParameterKeys())
+            try module.saveParameters(to: (temporary as NSString).appendingPathComponent(weightsFile), only: kept)
             try saveSafeTensors(optimizer.stateDictionary(), to: (temporary as NSString).appendingPathComponent(optimizerFile))
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -71,11 +73,12 @@ public enum Checkpoints {
         }.sorted { $0.0 < $1.0 }
     }
 
-    /// Restores weights (by name) and optimizer state; returns the trainer state.
-    public static func load(path: String, module: Module, optimizer: Optimizer) throws -> TrainerState {
+    /// Restores weights (by name) and optimizer state; returns the trainer state. `keys`: the
+    /// weights a checkpoint may hold (default: the trainable ones and the buffers).
+    public static func load(path: String, module: Module, keys: Set<String>? = nil, optimizer: Optimizer) throws -> TrainerState {
         let weights = try loadSafeTensors(path: (path as NSString).appendingPathComponent(weightsFile)).arrays
-        let trainable = Set(module.trainableParameters().map(\.key))
-        let unknown = Set(weights.keys).subtracting(trainable)
+        let allowed = keys ?? Set(module.trainableParameters().map(\.key)).union(module.bufferParameterKeys())
+        let unknown = Set(weights.keys).subtracting(allowed)
         if !unknown.isEmpty {
             throw TrainingError("\(path): checkpoint has weights the model does not train: \(unknown.sorted().prefix(5).joined(separator: ", "))")
         }

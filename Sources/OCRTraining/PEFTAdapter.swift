@@ -19,10 +19,7 @@ public enum PEFTAdapter {
     ) throws {
         let lora = module.loraParameters()
         guard !lora.isEmpty else { throw TrainingError("the model has no LoRA layers to save") }
-        let targets = Set(lora.map { key -> String in
-            let parts = key.key.split(separator: ".")
-            return String(parts[parts.count - 3])  // …<module>.lora_A.weight
-        }).sorted()
+        let targets = targetModules(of: module)
         let config: [String: Any] = [
             "peft_type": "LORA", "task_type": NSNull(), "base_model_name_or_path": baseModel,
             "r": configuration.r, "lora_alpha": configuration.loraAlpha, "lora_dropout": configuration.loraDropout,
@@ -37,6 +34,24 @@ public enum PEFTAdapter {
             for (key, array) in lora { arrays[prefix + key] = array }
             try saveSafeTensors(arrays, metadata: ["format": "pt"], to: (temporary as NSString).appendingPathComponent(weightsFile))
         }
+    }
+
+    /// PEFT's `target_modules` for the LoRA layers of `module`. PEFT selects a module when its
+    /// path equals a name or ends with "." + name, so a layer is listed by its last path
+    /// component when that selects only adapted layers (`q_proj`), and by its full path
+    /// otherwise: the PP-OCR classifier `head.head` cannot be "head", which would also select
+    /// the root's `head` (the whole SVTR head, which PEFT cannot adapt).
+    static func targetModules(of module: Module) -> [String] {
+        let modules = module.namedModules().filter { !$0.path.isEmpty }
+        let adapted = Set(modules.filter { $0.module is LoRALinear }.map(\.path))
+        func selects(_ name: String, _ path: String) -> Bool { path == name || path.hasSuffix("." + name) }
+        var names = Set<String>()
+        for path in adapted {
+            let last = String(path.split(separator: ".").last!)
+            let onlyAdapted = modules.allSatisfy { !selects(last, $0.path) || adapted.contains($0.path) }
+            names.insert(onlyAdapted ? last : path)
+        }
+        return names.sorted()
     }
 
     /// Reads an adapter folder: its LoRA configuration and weights under our key names.

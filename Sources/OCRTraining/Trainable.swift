@@ -20,6 +20,13 @@ public protocol TrainableModel: AnyObject {
     /// The scalar loss of a batch: a mean over the batch's target units, so that
     /// accumulating micro-batches equals one larger batch.
     func loss(_ batch: Batch) -> MLXArray
+    /// Turns gradient checkpointing on or off (activations of the checkpointed layers are
+    /// recomputed in the backward pass). Returns false when the family has none.
+    func setGradientCheckpointing(_ on: Bool) -> Bool
+}
+
+extension TrainableModel {
+    public func setGradientCheckpointing(_ on: Bool) -> Bool { false }
 }
 
 // MARK: - Data

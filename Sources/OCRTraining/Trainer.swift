@@ -54,19 +54,17 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
         guard !prepared else { return baseTrainable }
         let module = model.module
         let c = configuration
-        var lora = c.lora
-        if lora.targetModules.isEmpty { lora.targetModules = model.defaultLoRATargets }
-        switch c.method {
-        case .full:
-            module.unfreeze()
-        case .qlora:
-            try module.quantizeLinears(groupSize: c.quantizationGroupSize, bits: c.quantizationBits)
-            try applyLoRA(lora)
-        case .lora:
-            try applyLoRA(lora)
-        }
+        try FineTuning.apply(c, to: model)
         let frozen = c.freeze.flatMap { model.parameterGroups[$0] ?? [$0] }
         if !frozen.isEmpty { module.freeze(matching: frozen) }
+        if c.gradientCheckpointing {
+            if c.method != .full && c.lora.loraDropout > 0 {
+                throw TrainingError("gradient_checkpointing: not with lora_dropout > 0 (the recomputed forward pass would draw other dropout masks)")
+            }
+            guard model.setGradientCheckpointing(true) else {
+                throw TrainingError("gradient_checkpointing: this model family does not support it")
+            }
+        }
         if c.dtype != "float32" {
             let dtype: DType = c.dtype == "bfloat16" ? .bfloat16 : .float16
             for (_, p) in module.parameters() where p.dtype.isFloatingPoint { p.update(p.asType(dtype)) }
@@ -78,12 +76,9 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
         return baseTrainable
     }
 
-    private func applyLoRA(_ lora: LoRAConfiguration) throws {
-        let wrapped = try model.module.applyLoRA(lora, seed: configuration.seed)
-        if wrapped.isEmpty {
-            throw TrainingError("no Linear layer matches the LoRA targets \(lora.targetModules)")
-        }
-    }
+    /// What a checkpoint holds: every weight some stage trains (not only the current stage's)
+    /// and the buffers (BatchNorm running statistics), so resuming restores all of them.
+    var checkpointKeys: Set<String> { Set(baseTrainable).union(model.module.bufferParameterKeys()) }
 
     /// Optimizer steps of the whole run.
     public var totalSteps: Int {
@@ -150,7 +145,7 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
         var lastCheckpoint: String?
         if resume, let latest = Checkpoints.list(directory: checkpointDirectory).last {
             enterStage(schedule(at: latest.step).1)
-            state = try Checkpoints.load(path: latest.path, module: module, optimizer: optimizer)
+            state = try Checkpoints.load(path: latest.path, module: module, keys: checkpointKeys, optimizer: optimizer)
             lastCheckpoint = latest.path
         }
         try data.seek(to: state.data)
@@ -240,7 +235,8 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
             // Checkpoints.
             let stopping = control == .stop || ending == .earlyStopped
             if (c.saveEvery > 0 && state.step % c.saveEvery == 0) || stopping {
-                lastCheckpoint = try Checkpoints.save(directory: checkpointDirectory, step: state.step, module: module, optimizer: optimizer, state: state)
+                lastCheckpoint = try Checkpoints.save(
+                    directory: checkpointDirectory, step: state.step, module: module, keys: checkpointKeys, optimizer: optimizer, state: state)
                 Checkpoints.prune(directory: checkpointDirectory, keep: c.keepLast)
                 _ = progress(TrainingProgress(
                     event: .checkpoint, step: state.step, totalSteps: total, epoch: state.data.epoch, loss: lossValue,

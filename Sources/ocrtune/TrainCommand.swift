@@ -53,6 +53,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Epochs (ignored with --max-steps).") var epochs: Int?
     @Option(help: "Optimizer steps.") var maxSteps: Int?
     @Option(help: "float32, bfloat16 or float16 compute (float32 master weights).") var dtype: String?
+    @Flag(help: "Recompute activations in the backward pass (less memory, more compute; PP-OCR: the SVTR blocks).")
+    var gradientCheckpointing = false
     @Option(help: "Validate every N steps.") var evalEvery: Int?
     @Option(help: "Validation samples used during training.") var evalSamples: Int?
     @Option(help: "Stop after N evaluations without improvement.") var patience: Int?
@@ -93,6 +95,7 @@ struct TrainCommand: ParsableCommand {
         if let epochs { c.epochs = epochs }
         if let maxSteps { c.maxSteps = maxSteps }
         if let dtype { c.dtype = dtype }
+        if gradientCheckpointing { c.gradientCheckpointing = true }
         if let evalEvery { c.evalEvery = evalEvery }
         if let evalSamples { c.evalSamples = evalSamples }
         if let patience { c.patience = patience }

@@ -37,6 +37,16 @@ protocol TrainingFamily {
     ) throws -> TrainingSession
     /// A session over an existing run's folder (for `export --merge`).
     static func session(exporting run: String, model: String) throws -> TrainingSession
+    /// The same, with the trained weights read from `source`: a checkpoint, adapter or model
+    /// folder of the run (nil: the run's output, else its newest checkpoint).
+    static func session(exporting run: String, model: String, from source: String?) throws -> TrainingSession
+}
+
+extension TrainingFamily {
+    static func session(exporting run: String, model: String, from source: String?) throws -> TrainingSession {
+        guard source == nil else { throw CLIError("--from: this model family exports only the run's own output") }
+        return try session(exporting: run, model: model)
+    }
 }
 
 enum TrainingFamilies {

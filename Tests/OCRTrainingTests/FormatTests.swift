@@ -58,6 +58,30 @@ final class FormatTests: XCTestCase {
         XCTAssertEqual(Set(weights.keys), ["q_proj.lora_A.weight", "q_proj.lora_B.weight", "o_proj.lora_A.weight", "o_proj.lora_B.weight"])
     }
 
+    /// PEFT selects modules whose path equals a target or ends with "." + target: a classifier
+    /// at `head.head` inside a non-Linear `head` must be listed by its full path.
+    func testPEFTTargetModulesSelectOnlyTheAdaptedLayers() throws {
+        final class Inner: Module {
+            @ModuleInfo(key: "qkv") var qkv = Linear(8, 24)
+            @ModuleInfo(key: "head") var head = Linear(8, 5)
+        }
+        final class Outer: Module {
+            @ModuleInfo(key: "head") var head = Inner()
+            @ModuleInfo(key: "fc1") var fc1 = Linear(8, 8)
+        }
+        let model = Outer()
+        try model.applyLoRA(LoRAConfiguration(r: 2, alpha: 4, targetModules: ["qkv", "head.head"]))
+        let dir = temporaryRun("adapter")
+        try PEFTAdapter.save(module: model, configuration: LoRAConfiguration(r: 2, alpha: 4, targetModules: ["qkv", "head.head"]), baseModel: "m", to: dir)
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/adapter_config.json"))) as! [String: Any]
+        XCTAssertEqual(config["target_modules"] as? [String], ["head.head", "qkv"])
+        // Read back, the targets wrap the same layers of a fresh model.
+        let (loaded, weights, _) = try PEFTAdapter.load(from: dir)
+        let fresh = Outer()
+        XCTAssertEqual(Set(try fresh.applyLoRA(loaded)), ["head.qkv", "head.head"])
+        try fresh.update(parameters: weights, verify: [.shapesMatch, .noUnexpected], source: dir)
+    }
+
     func testTensorBoardRecordsAreFramedWithValidChecksums() throws {
         let dir = temporaryRun("tb")
         let writer = try TensorBoardWriter(directory: dir)

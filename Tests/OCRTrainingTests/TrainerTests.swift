@@ -166,4 +166,15 @@ final class TrainerTests: XCTestCase {
         XCTAssertFalse(changedDuringStage1)
         XCTAssertNotEqual(family.net.first.weight.asArray(Float.self), before)
     }
+
+    func testGradientCheckpointingIsRefusedWhereAFamilyHasNone() throws {
+        var c = configuration(steps: 2)
+        c.gradientCheckpointing = true
+        c.lora.loraDropout = 0
+        let trainer = try Trainer(model: TinyFamily(), data: MemorySource(count: 16), configuration: c, runDirectory: temporaryRun())
+        XCTAssertThrowsError(try trainer.prepare()) { XCTAssertTrue("\($0)".contains("does not support"), "\($0)") }
+        c.lora.loraDropout = 0.1
+        let withDropout = try Trainer(model: TinyFamily(), data: MemorySource(count: 16), configuration: c, runDirectory: temporaryRun())
+        XCTAssertThrowsError(try withDropout.prepare()) { XCTAssertTrue("\($0)".contains("lora_dropout"), "\($0)") }
+    }
 }

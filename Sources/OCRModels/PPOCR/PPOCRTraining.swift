@@ -16,7 +16,15 @@ public struct CTCBatch {
     public let inputLengths: [Int]
     public let targetLengths: [Int]
     /// Rows that are replay (mix) samples, on which a ``PPOCRTrainable/teacher`` is distilled.
-    public var replayRows: [Int] = []
+    public var replayRows: [Int]
+
+    public init(images: MLXArray, targets: MLXArray, inputLengths: [Int], targetLengths: [Int], replayRows: [Int] = []) {
+        self.images = images
+        self.targets = targets
+        self.inputLengths = inputLengths
+        self.targetLengths = targetLengths
+        self.replayRows = replayRows
+    }
 }
 
 public struct PPOCRTrainingError: Error, CustomStringConvertible {
@@ -65,6 +73,12 @@ public final class PPOCRTrainable: TrainableModel {
     }
 
     public var defaultLoRATargets: [String] { ["qkv", "projection", "fc1", "fc2", "head.head"] }
+
+    /// Checkpoints the SVTR blocks of the neck.
+    public func setGradientCheckpointing(_ on: Bool) -> Bool {
+        network.head.encoder.gradientCheckpointing = on
+        return true
+    }
 
     public func loss(_ batch: CTCBatch) -> MLXArray {
         let features = network.averagePool(network.model(batch.images))
@@ -170,6 +184,7 @@ public final class PPOCRTrainable: TrainableModel {
             weights["head.head.bias"] = concatenated([bias, fill], axis: 0)
         }
         try grown.update(parameters: weights, source: "vocabulary extension")
+        grown.head.encoder.gradientCheckpointing = old.head.encoder.gradientCheckpointing
         try eval(grown.parameters().map(\.array))
         recognizer = try PPOCRTextRecognizer(network: grown, dictionary: dictionary, useCompile: recognizer.useCompile)
         return added

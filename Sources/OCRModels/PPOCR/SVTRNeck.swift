@@ -85,6 +85,9 @@ public final class SVTREncoder: Module {
     public let conv_block: [PPOCRConvLayer]
     public let svtr_block: [SVTRBlock]
     @ModuleInfo(key: "norm") public var norm: LayerNorm
+    /// Training mode recomputes each SVTR block's activations in the backward pass instead of
+    /// keeping them (transformers' `gradient_checkpointing` over the same blocks).
+    public var gradientCheckpointing = false
 
     public init(config: PPOCRRecognizerConfig) {
         let input = config.neckInputChannels
@@ -108,7 +111,14 @@ public final class SVTREncoder: Module {
         var h = conv_block[1](conv_block[0](x))
         let (n, height, width, c) = (h.dim(0), h.dim(1), h.dim(2), h.dim(3))
         var tokens = h.reshaped(n, height * width, c)
-        for block in svtr_block { tokens = block(tokens) }
+        for block in svtr_block {
+            if gradientCheckpointing && training {
+                let parameters = block.trainableParameters().map(\.array)
+                tokens = checkpointedCall([tokens], parameters: parameters) { [block] in [block($0[0])] }[0]
+            } else {
+                tokens = block(tokens)
+            }
+        }
         h = norm(tokens).reshaped(n, height, width, c)
         h = conv_block[2](h)
         h = conv_block[4](conv_block[3](concatenated([x, h], axis: -1)))

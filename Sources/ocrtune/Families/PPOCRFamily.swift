@@ -20,7 +20,11 @@ enum PPOCRFamily: TrainingFamily {
     }
 
     static func session(exporting run: String, model: String) throws -> TrainingSession {
-        try PPOCRTrainingSession(exporting: run)
+        try PPOCRTrainingSession(exporting: run, model: model, from: nil)
+    }
+
+    static func session(exporting run: String, model: String, from source: String?) throws -> TrainingSession {
+        try PPOCRTrainingSession(exporting: run, model: model, from: source)
     }
 }
 
@@ -115,9 +119,29 @@ final class PPOCRTrainingSession: TrainingSession {
         try writeModelFiles(to: run)
     }
 
-    /// For `export --merge`: not yet (the run's model-merged/ is written at the end of training).
-    init(exporting run: String) throws {
-        throw CLIError("\(run): PP-OCR runs write the merged model to \(run)/model when training completes; use that folder (export --merge of a run's checkpoints is not available for this family yet)")
+    /// For `export --merge`: the base model again, with the classes the run appended (RUN/dictionary.txt;
+    /// their head rows re-created from the run's seed, as training did), the run's method, and
+    /// the trained weights of `source` (default: RUN/adapter or RUN/model, else the newest checkpoint).
+    init(exporting run: String, model: String, from source: String?) throws {
+        configuration = try TrainedRun.configuration(of: run)
+        self.run = run
+        let base = try PPOCRTextRecognizer(folder: URL(fileURLWithPath: model))
+        trainable = PPOCRTrainable(recognizer: base)
+        let dictionaryFile = URL(fileURLWithPath: run).appendingPathComponent(ModelFolder.dictionaryFile)
+        if FileManager.default.fileExists(atPath: dictionaryFile.path) {
+            let trained = try CharacterDictionary(contentsOf: dictionaryFile)
+            let old = base.dictionary.labels
+            guard trained.labels.count >= old.count, Array(trained.labels.prefix(old.count)) == old else {
+                throw CLIError("\(dictionaryFile.path): does not extend the dictionary of \(model) (was the run trained from another model?)")
+            }
+            let added = Array(trained.labels.dropFirst(old.count))
+            if !added.isEmpty {
+                try trainable.extendVocabulary(with: added, seed: configuration.seed)
+                setupNotes.append("vocabulary: \(base.dictionary.classCount) → \(trainable.recognizer.dictionary.classCount) classes, as the run")
+            }
+        }
+        let read = try TrainedRun.restore(trainable, run: run, configuration: configuration, from: source)
+        setupNotes.append("\(configuration.method.rawValue) weights from \(read)")
     }
 
     var totalSteps: Int { trainer?.totalSteps ?? 0 }
@@ -136,7 +160,7 @@ final class PPOCRTrainingSession: TrainingSession {
 
     func exportMerged(to directory: String) throws {
         let network = trainable.network
-        try network.mergeLoRALayers()
+        try network.mergeForExport()
         try AtomicDirectory.write(to: directory) { temporary in
             try writeModelFiles(to: temporary)
             try network.saveParameters(to: (temporary as NSString).appendingPathComponent(ModelFolder.weightsFile), metadata: ["format": "pt"])

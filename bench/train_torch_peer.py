@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""PyTorch peer of Benchmarks/TrainBench (run by bench/train.py with a python that has torch,
+transformers and peft): the same training steps on transformers' PP-OCRv5 recognizer.
+
+The model is built from our model folder by tools/check_peft_adapter.py (transformers' own class
+and parameter names; the deployed backbone convolutions become one k x k branch, so the
+transformers backbone also runs its 1x1 and identity branches: slightly more work than ours).
+LoRA: peft on qkv, projection, fc1, fc2 and head.head (r 8, alpha 16), frozen layers in eval mode
+as our trainer runs them; full: every parameter, training mode. Loss: torch ctc_loss (blank 0) on
+the log-softmax of the classifier's logits; AdamW (lr 5e-4, weight decay 0.01), clipping at 1.0.
+Prints one JSON line as TrainBench does.
+"""
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+import check_peft_adapter as cpa  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--inputs", required=True)
+    ap.add_argument("--method", default="lora")
+    ap.add_argument("--steps", type=int, default=14)
+    ap.add_argument("--warmup", type=int, default=4)
+    ap.add_argument("--batch", type=int, default=16)
+    args = ap.parse_args()
+    torch.set_num_threads(os.cpu_count() or 1)
+    torch.manual_seed(0)
+
+    data = cpa.read_safetensors(args.inputs)
+    pixels = torch.from_numpy(np.ascontiguousarray(data["pixels"].transpose(0, 3, 1, 2)))
+    targets = torch.from_numpy(data["targets"].astype(np.int64))
+    lengths = torch.from_numpy(data["target_lengths"].astype(np.int64))
+    model, _ = cpa.build_model(args.model)
+    if args.method == "lora":
+        from peft import LoraConfig, get_peft_model
+
+        config = LoraConfig(r=8, lora_alpha=16, lora_dropout=0.0, target_modules=["qkv", "projection", "fc1", "fc2", "head.head"])
+        net = get_peft_model(model, config).base_model.model
+        net.eval()  # every base layer is frozen: BatchNorm keeps its running statistics, as ours
+    elif args.method == "full":
+        net = model
+        net.train()
+    else:
+        print(json.dumps({"error": f"{args.method}: no PyTorch peer"}))
+        return
+    params = [p for p in net.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=5e-4, weight_decay=0.01)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.steps)
+    batches = [(pixels[i : i + args.batch], targets[i : i + args.batch], lengths[i : i + args.batch])
+               for i in range(0, pixels.shape[0] - args.batch + 1, args.batch)]
+
+    times, losses = [time.perf_counter()], []
+    for step in range(args.steps):
+        x, y, n = batches[step % len(batches)]
+        features = net.model(pixel_values=x).last_hidden_state
+        logits = net.head.head(net.head.encoder(features).last_hidden_state)  # [N, T, C]
+        log_probs = F.log_softmax(logits, dim=-1).transpose(0, 1)
+        steps = torch.full((x.shape[0],), log_probs.shape[0], dtype=torch.long)
+        loss = F.ctc_loss(log_probs, y, steps, n, blank=0, reduction="mean", zero_infinity=True)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        schedule.step()
+        losses.append(float(loss))
+        times.append(time.perf_counter())
+    timed = args.steps - args.warmup
+    seconds = times[-1] - times[args.warmup]
+    per_step = sorted((times[i] - times[i - 1]) * 1000 for i in range(args.warmup + 1, len(times)))
+    print(json.dumps({
+        "method": args.method, "steps_per_s": timed / seconds, "samples_per_s": timed * args.batch / seconds,
+        "ms_per_step_median": per_step[len(per_step) // 2], "losses": losses,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "trainable_parameters": sum(p.numel() for p in params),
+    }))
+
+
+if __name__ == "__main__":
+    main()
