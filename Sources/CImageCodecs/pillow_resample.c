@@ -126,6 +126,12 @@ static void resample_vertical(const uint8_t* src, int width, int channels, uint8
 
 int cic_resize_pillow(const uint8_t* src, int src_width, int src_height, int channels, uint8_t* dst, int dst_width,
                       int dst_height, cic_pillow_filter filter) {
+  return cic_resize_pillow_ordered(src, src_width, src_height, channels, dst, dst_width, dst_height, filter,
+                                   CIC_PILLOW_HORIZONTAL_FIRST);
+}
+
+int cic_resize_pillow_ordered(const uint8_t* src, int src_width, int src_height, int channels, uint8_t* dst,
+                              int dst_width, int dst_height, cic_pillow_filter filter, cic_pillow_pass_order order) {
   if (!src || !dst || channels < 1 || channels > 4 || src_width <= 0 || src_height <= 0 || dst_width <= 0 ||
       dst_height <= 0)
     return cic_fail(CIC_ERR_ARGUMENT, "pillow resize: invalid argument");
@@ -151,10 +157,22 @@ int cic_resize_pillow(const uint8_t* src, int src_width, int src_height, int cha
   }
   int need_h = dst_width != src_width;
   int need_v = dst_height != src_height;
-  const uint8_t* current = src;
-  int cur_w = src_width;
   uint8_t* temp = NULL;
   int status = CIC_OK;
+  // Pillow 13 resamples vertically first when that intermediate image is the smaller one.
+  if (need_h && need_v && order == CIC_PILLOW_AUTOMATIC &&
+      (int64_t)src_width * dst_height < (int64_t)dst_width * src_height) {
+    temp = malloc((size_t)src_width * dst_height * channels);
+    if (!temp) {
+      status = cic_fail(CIC_ERR_MEMORY, "pillow resize: out of memory");
+      goto done;
+    }
+    resample_vertical(src, src_width, channels, temp, dst_height, ksize_v, bounds_v, kk_v);
+    resample_horizontal(temp, src_width, 0, channels, dst, dst_width, dst_height, ksize_h, bounds_h, kk_h);
+    goto done;
+  }
+  const uint8_t* current = src;
+  int cur_w = src_width;
   if (need_h) {
     // Only the rows the vertical pass reads are resampled horizontally.
     int first = bounds_v[0];

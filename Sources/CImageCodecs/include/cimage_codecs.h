@@ -71,6 +71,13 @@ typedef enum { CIC_PILLOW_BILINEAR = 2, CIC_PILLOW_BICUBIC = 3 } cic_pillow_filt
 /// and clipping. `channels` is 1..4, rows unpadded.
 int cic_resize_pillow(const uint8_t* src, int src_width, int src_height, int channels, uint8_t* dst,
                       int dst_width, int dst_height, cic_pillow_filter filter);
+/// The order of the two passes: Pillow ≤ 12 always resamples horizontally first; Pillow 13
+/// (automatic) vertically first when that intermediate image is smaller
+/// (src_width · dst_height < dst_width · src_height). Rounding after each pass makes the bytes differ.
+typedef enum { CIC_PILLOW_HORIZONTAL_FIRST = 0, CIC_PILLOW_AUTOMATIC = 1 } cic_pillow_pass_order;
+/// cic_resize_pillow with the pass order of a given Pillow version.
+int cic_resize_pillow_ordered(const uint8_t* src, int src_width, int src_height, int channels, uint8_t* dst,
+                              int dst_width, int dst_height, cic_pillow_filter filter, cic_pillow_pass_order order);
 /// ITU-R BT.601 luma, OpenCV 4's COLOR_RGB2GRAY fixed point: (R·9798 + G·19235 + B·3735 + 16384) >> 15.
 int cic_rgb_to_gray(const uint8_t* rgb, size_t pixel_count, uint8_t* gray);
 
