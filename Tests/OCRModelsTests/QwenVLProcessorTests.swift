@@ -111,6 +111,21 @@ final class QwenVLProcessorTests: XCTestCase {
     }
 
     func testQwen25ChatTemplate() throws { try checkChatTemplate("qwen2_5_vl") }
+
+    /// A folder without a template falls back to the hard-coded prompt; a broken one is an error.
+    func testFolderWithoutTemplateFallsBack() throws {
+        let fm = FileManager.default
+        let copy = fm.temporaryDirectory.appendingPathComponent("qwen-no-template-\(UUID().uuidString)")
+        try fm.copyItem(at: QwenVLFixture.folder("qwen2_5_vl"), to: copy)
+        defer { try? fm.removeItem(at: copy) }
+        try fm.removeItem(at: copy.appendingPathComponent("chat_template.json"))
+        let recognizer = try QwenVLTextRecognizer(folder: copy)
+        XCTAssertNil(recognizer.chatTemplate)
+        XCTAssertEqual(try recognizer.inputs(images: images("qwen2_5_vl"), prompt: "Free OCR.").ids,
+                       try QwenVLFixture.expected("qwen2_5_vl").input_ids)
+        try "{% if %}".write(to: copy.appendingPathComponent("chat_template.jinja"), atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try QwenVLTextRecognizer(folder: copy))
+    }
     func testQwen3ChatTemplate() throws { try checkChatTemplate("qwen3_vl") }
 
     func testRegistryLoadsRecognizer() throws {
