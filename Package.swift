@@ -108,7 +108,7 @@ let package = Package(
 
         // MARK: Evaluation
         .target(name: "OCRMetrics"),
-        .target(name: "OCREvaluation", dependencies: ["OCRMetrics", "OCRImaging", "OCRSupport"]),
+        .target(name: "OCREvaluation", dependencies: ["OCRMetrics", "OCRImaging", "OCRSupport", "OCRText"]),
 
         // MARK: Command-line program
         .executableTarget(

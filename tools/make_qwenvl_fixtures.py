@@ -3,7 +3,9 @@
 
 Run with the dev venv (transformers 5.x, torch CPU, tokenizers):
 
-    OMP_NUM_THREADS=1 /tmp/torchvenv/bin/python tools/make_qwenvl_fixtures.py
+    OMP_NUM_THREADS=1 /tmp/torchvenv/bin/python tools/make_qwenvl_fixtures.py [--chat-only]
+
+(--chat-only rewrites only the chat templates and chat_cases.json from the committed folders.)
 
 Writes Tests/OCRModelsTests/Fixtures/qwen2_5_vl-tiny/ and qwen3_vl-tiny/: a Hugging Face folder
 (config.json, model.safetensors — sharded with model.safetensors.index.json for Qwen3-VL —,
@@ -34,6 +36,17 @@ from transformers import (
 from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil, smart_resize
 
 ROOT = Path(__file__).resolve().parent.parent / "Tests" / "OCRModelsTests" / "Fixtures"
+TEMPLATES = ROOT.parent.parent / "OCRTextTests" / "Fixtures" / "chat_templates"
+# The real instruct templates (see OCRTextTests/Fixtures/chat_templates/SOURCES.md), written into
+# the tiny folders the way the Hub folders ship them.
+TEMPLATE_FILES = {"qwen2_5_vl": ("qwen2_5_vl_instruct.chat_template.json", "chat_template.json"),
+                  "qwen3_vl": ("qwen3_vl_instruct.chat_template.json", "chat_template.jinja")}
+# Conversations rendered with transformers' apply_chat_template: (system or None, images, text).
+CHAT_CASES = [
+    (None, 2, "Free OCR."),
+    (None, 1, "Convert the formula in the image to LaTeX."),
+    ("You are an OCR engine.", 1, 'Extract these fields as JSON: "date", "total".\nReply with JSON only.'),
+]
 SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
             "<|image_pad|>", "<|video_pad|>"]
 QWEN_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
@@ -85,6 +98,36 @@ def prompt_text(system: bool) -> str:
     sys_part = "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n" if system else ""
     return (f"{sys_part}<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>"
             "<|vision_start|><|image_pad|><|vision_end|>Free OCR.<|im_end|>\n<|im_start|>assistant\n")
+
+
+def write_chat_cases(kind: str, folder: Path, fast, grids, merge: int = 2):
+    """Writes the folder's chat template and `chat_cases.json`: each conversation (a user turn of
+    image parts then the text, after an optional system turn) rendered by transformers with
+    add_generation_prompt, and its token ids with the placeholders expanded for `grids`."""
+    source, target = TEMPLATE_FILES[kind]
+    template = json.loads((TEMPLATES / source).read_text())["chat_template"]
+    for old in ("chat_template.json", "chat_template.jinja"):
+        if (folder / old).exists():
+            (folder / old).unlink()
+    if target.endswith(".jinja"):
+        (folder / target).write_text(template)
+    else:
+        (folder / target).write_text(json.dumps({"chat_template": template}, indent=2))
+    cases = []
+    for system, images, text in CHAT_CASES:
+        messages = [{"role": "system", "content": system}] if system else []
+        messages.append({"role": "user", "content": [{"type": "image"}] * images + [{"type": "text", "text": text}]})
+        rendered = fast.apply_chat_template(messages, chat_template=template, tokenize=False,
+                                            add_generation_prompt=True)
+        parts = rendered.split("<|image_pad|>")
+        assert len(parts) == images + 1
+        expanded = parts[0]
+        for grid, rest in zip(grids[:images], parts[1:]):
+            expanded += "<|image_pad|>" * (grid[0] * grid[1] * grid[2] // (merge * merge)) + rest
+        cases.append({"system": system, "images": images, "text": text, "rendered": rendered,
+                      "input_ids": fast(expanded, add_special_tokens=False)["input_ids"]})
+    (folder / "chat_cases.json").write_text(json.dumps(cases))
+    return cases
 
 
 def save_sharded(model, folder: Path, shards: int):
@@ -222,10 +265,22 @@ def build(kind: str):
     }
     (folder / "expected.json").write_text(json.dumps(expected))
     save_file({"pixel_values": pv.contiguous()}, folder / "expected_pixel_values.safetensors")
+    cases = write_chat_cases(kind, folder, fast, expected["image_grid_thw"])
+    # The first case is the parity conversation: the real template renders the prompt used above.
+    assert cases[0]["rendered"] == text_prompt, (cases[0]["rendered"], text_prompt)
     print(kind, "grid", expected["image_grid_thw"], "seq", seq, "gen", new_tokens, file=sys.stderr)
 
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
     for kind in ("qwen2_5_vl", "qwen3_vl"):
-        build(kind)
+        if "--chat-only" in sys.argv:
+            # Only the chat template and chat_cases.json, from the committed folder.
+            folder = ROOT / f"{kind}-tiny"
+            expected = json.loads((folder / "expected.json").read_text())
+            fast = PreTrainedTokenizerFast.from_pretrained(folder)
+            cases = write_chat_cases(kind, folder, fast, expected["image_grid_thw"])
+            assert cases[0]["rendered"] == expected["prompt"], (cases[0]["rendered"], expected["prompt"])
+            assert cases[0]["input_ids"] == expected["input_ids"]
+        else:
+            build(kind)

@@ -7,6 +7,7 @@
 #include "cimage_pillow.h"
 
 #include <limits.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +163,30 @@ static void vertical(const uint8_t* src, int w, int cn, uint8_t* dst, int dh, co
 
 int cic_resize_pillow(const uint8_t* src, int sw, int sh, int cn, uint8_t* dst, int dw, int dh,
                       cic_pil_filter filter) {
+  return cic_resize_pillow_ordered(src, sw, sh, cn, dst, dw, dh, filter, CIC_PIL_HORIZONTAL_FIRST);
+}
+
+/// Pillow 13's vertical-first path: all rows resampled vertically (width sw), then horizontally.
+static int resize_vertical_first(const uint8_t* src, int sw, int sh, int cn, uint8_t* dst, int dw, int dh,
+                                 const pil_filter* f) {
+  pil_coeffs vert = {0}, horiz = {0};
+  uint8_t* temp = (uint8_t*)malloc((size_t)sw * dh * cn);
+  if (!temp || !precompute(sh, 0, sh, dh, f, &vert) || !precompute(sw, 0, sw, dw, f, &horiz)) {
+    free(temp);
+    free_coeffs(&vert);
+    free_coeffs(&horiz);
+    return cic_fail(CIC_ERR_MEMORY, "pillow resize: out of memory");
+  }
+  vertical(src, sw, cn, temp, dh, &vert);
+  horizontal(temp, sw, 0, dh, cn, dst, dw, &horiz);
+  free(temp);
+  free_coeffs(&vert);
+  free_coeffs(&horiz);
+  return CIC_OK;
+}
+
+int cic_resize_pillow_ordered(const uint8_t* src, int sw, int sh, int cn, uint8_t* dst, int dw, int dh,
+                              cic_pil_filter filter, cic_pil_pass_order order) {
   if (!src || !dst || sw <= 0 || sh <= 0 || dw <= 0 || dh <= 0 || cn < 1 || cn > 4)
     return cic_fail(CIC_ERR_ARGUMENT, "pillow resize: empty image, size or null argument");
   pil_filter f;
@@ -170,6 +195,8 @@ int cic_resize_pillow(const uint8_t* src, int sw, int sh, int cn, uint8_t* dst, 
     memcpy(dst, src, (size_t)sw * sh * cn);
     return CIC_OK;
   }
+  if (order == CIC_PIL_AUTOMATIC_ORDER && dw != sw && dh != sh && (int64_t)sw * dh < (int64_t)dw * sh)
+    return resize_vertical_first(src, sw, sh, cn, dst, dw, dh, &f);
   pil_coeffs vert = {0}, horiz = {0};
   if (!precompute(sh, 0, sh, dh, &f, &vert)) return cic_fail(CIC_ERR_MEMORY, "pillow resize: out of memory");
   // The source rows the vertical pass reads.

@@ -15,15 +15,18 @@ public struct EvalSample {
     public let loadImage: (() throws -> RGBImage)?
     /// Image width in pixels, when known (for CER by width).
     public let width: Int?
+    /// The dataset's metadata columns (a `fields` column holds the reference fields as JSON).
+    public let metadata: [String: String]
 
     public init(
-        id: String, reference: String, imageBytes: Data? = nil, width: Int? = nil,
+        id: String, reference: String, imageBytes: Data? = nil, width: Int? = nil, metadata: [String: String] = [:],
         loadImage: (() throws -> RGBImage)? = nil
     ) {
         self.id = id
         self.reference = reference
         self.imageBytes = imageBytes
         self.width = width
+        self.metadata = metadata
         self.loadImage = loadImage
     }
 }

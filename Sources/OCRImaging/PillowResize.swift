@@ -23,13 +23,28 @@ public enum PillowResampling: Int, Sendable, Codable {
     var cFilter: cic_pil_filter { cic_pil_filter(UInt32(rawValue)) }
 }
 
+/// The order of Pillow's two resampling passes, which decides the rounding of the intermediate
+/// image and so the bytes.
+public enum PillowPassOrder: Sendable {
+    /// Pillow ≤ 12: always horizontal, then vertical.
+    case pillow12
+    /// Pillow 13: vertical first when that intermediate image is smaller
+    /// (in-width · out-height < out-width · in-height), else horizontal first.
+    case pillow13
+
+    var cOrder: cic_pil_pass_order { self == .pillow12 ? CIC_PIL_HORIZONTAL_FIRST : CIC_PIL_AUTOMATIC_ORDER }
+}
+
 // MARK: - Images
 
 extension RGBImage {
     /// The image resized as Pillow's `Image.resize((width, height), resample)` does (no box,
-    /// no reducing gap): antialiased when shrinking, identical bytes.
-    public func pillowResized(width w: Int, height h: Int, resampling: PillowResampling) -> RGBImage {
-        RGBImage(width: w, height: h, pixels: pillowResize(pixels, width, height, 3, w, h, resampling))
+    /// no reducing gap): antialiased when shrinking, identical bytes to the Pillow version of
+    /// `passOrder`.
+    public func pillowResized(
+        width w: Int, height h: Int, resampling: PillowResampling, passOrder: PillowPassOrder = .pillow12
+    ) -> RGBImage {
+        RGBImage(width: w, height: h, pixels: pillowResize(pixels, width, height, 3, w, h, resampling, passOrder))
     }
 
     /// `Image.convert("L")`: (19595·R + 38470·G + 7471·B + 2¹⁵) >> 16 — Pillow's luma, which
@@ -43,19 +58,22 @@ extension RGBImage {
 
 extension GrayImage {
     /// `Image.resize((width, height), resample)` on a mode "L" image, identical bytes.
-    public func pillowResized(width w: Int, height h: Int, resampling: PillowResampling) -> GrayImage {
-        GrayImage(width: w, height: h, pixels: pillowResize(pixels, width, height, 1, w, h, resampling))
+    public func pillowResized(
+        width w: Int, height h: Int, resampling: PillowResampling, passOrder: PillowPassOrder = .pillow12
+    ) -> GrayImage {
+        GrayImage(width: w, height: h, pixels: pillowResize(pixels, width, height, 1, w, h, resampling, passOrder))
     }
 }
 
 private func pillowResize(
-    _ src: [UInt8], _ sw: Int, _ sh: Int, _ channels: Int, _ dw: Int, _ dh: Int, _ resampling: PillowResampling
+    _ src: [UInt8], _ sw: Int, _ sh: Int, _ channels: Int, _ dw: Int, _ dh: Int, _ resampling: PillowResampling,
+    _ order: PillowPassOrder
 ) -> [UInt8] {
     precondition(dw > 0 && dh > 0, "pillowResized: target \(dw)×\(dh) is empty")
     precondition(sw > 0 && sh > 0, "pillowResized: the image is empty")
     var out = [UInt8](repeating: 0, count: dw * dh * channels)
-    let status = cic_resize_pillow(
-        src, Int32(sw), Int32(sh), Int32(channels), &out, Int32(dw), Int32(dh), resampling.cFilter)
+    let status = cic_resize_pillow_ordered(
+        src, Int32(sw), Int32(sh), Int32(channels), &out, Int32(dw), Int32(dh), resampling.cFilter, order.cOrder)
     precondition(status == 0, "pillowResized: \(String(cString: cic_last_error()))")
     return out
 }

@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import OCREvaluation
 import OCRMetrics
+import OCRText
 
 struct EvalCommand: ParsableCommand {
     static var configuration = CommandConfiguration(
@@ -19,7 +20,14 @@ struct EvalCommand: ParsableCommand {
             made elsewhere (lines {"id", "prediction"} and, without --data,
             "reference").
 
+            --task fields --fields a,b,c (vision–language models) asks for those fields as JSON
+            and adds field-level scores to metrics.json ("fields": exact and normalized
+            precision/recall/F1, overall and per field): each prediction's JSON object against the
+            dataset's "fields" column (a JSON object), or the reference text read as one.
+
             Examples:
+              ocrtune eval --model models/Qwen2.5-VL-3B-Instruct --data data/receipts \\
+                           --task fields --fields date,total --out runs/eval-fields
               ocrtune eval --model runs/fa/model --data data/persian \\
                            --split test --out runs/eval-after
               ocrtune eval --model external:preds.jsonl --out runs/eval-external
@@ -45,6 +53,12 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Prompt for generative models (ignored by CTC recognizers).")
     var prompt: String?
 
+    @Option(help: "Vision–language models: ocr, latex or fields (that task's prompt unless --prompt; fields adds field scores).")
+    var task: String?
+
+    @Option(help: "With --task fields: the field names, comma-separated.")
+    var fields: String?
+
     @Option(help: "Worst samples shown in the report.")
     var worst = 50
 
@@ -52,12 +66,34 @@ struct EvalCommand: ParsableCommand {
 
     @OptionGroup var engine: EngineOptions
 
+    /// The field names of --task fields (nil for other tasks) and the prompt to send.
+    func taskPrompt() throws -> (fields: [String]?, prompt: String?) {
+        let names = (fields ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        switch task {
+        case nil:
+            if fields != nil { throw ValidationError("--fields needs --task fields") }
+            return (nil, prompt)
+        case "ocr"?: return (nil, prompt ?? OCRTask.plainText.prompt)
+        case "latex"?: return (nil, prompt ?? OCRTask.latex.prompt)
+        case "fields"?:
+            guard !names.isEmpty else { throw ValidationError("--task fields needs --fields a,b,c") }
+            return (names, prompt ?? OCRTask.fields(names).prompt)
+        case let other?: throw ValidationError("--task \(other): expected ocr, latex or fields")
+        }
+    }
+
+    func validate() throws {
+        let (names, _) = try taskPrompt()
+        if fields != nil && names == nil { throw ValidationError("--fields needs --task fields") }
+    }
+
     func run() throws {
         _ = try engine.apply(label: "eval")
+        let (fieldNames, prompt) = try taskPrompt()
         let options = EvaluationOptions(metrics: metricOptions.options, batchSize: batchSize, worstSamples: worst)
 
         let samples = try data.map { try DatasetSamples.load(dataset: $0, split: split) }
-        let result: EvaluationResult
+        var result: EvaluationResult
         if model.hasPrefix("external:") {
             let file = String(model.dropFirst("external:".count))
             let lines = try ExternalPredictions.read(path: file)
@@ -71,10 +107,21 @@ struct EvalCommand: ParsableCommand {
                 progress.update(step: p.done, "")
             }
         }
+        if let fieldNames {
+            do {
+                result = try FieldEvaluation.adding(to: result, names: fieldNames, normalization: options.metrics.normalization)
+            } catch {
+                throw CLIError("eval: \(error)")
+            }
+        }
         let info = RunInfo(model: model, data: data, split: data == nil ? nil : split)
         try RunFolder.write(result, info: info, options: options, to: out)
         if let t = result.report.text {
             Terminal.line(String(format: "%d samples  CER %.2f%%  WER %.2f%%  exact match %.2f%%", t.count, t.cer * 100, t.wer * 100, t.exactMatch * 100))
+        }
+        if let f = result.report.fields {
+            Terminal.line(String(format: "fields  F1 %.2f%% (normalized %.2f%%)  precision %.2f%%  recall %.2f%%",
+                                 f.exact.f1 * 100, f.normalized.f1 * 100, f.exact.precision * 100, f.exact.recall * 100))
         }
         Terminal.line("wrote \(out)/predictions.jsonl, metrics.json, report.html")
     }

@@ -33,7 +33,7 @@ enum DatasetSamples {
         return zip(ids, samples).map { id, sample in
             let bytes = sample.imageBytes
             let width = try? ImageCodec.probe(bytes).width
-            return EvalSample(id: id, reference: sample.text, imageBytes: bytes, width: width) {
+            return EvalSample(id: id, reference: sample.text, imageBytes: bytes, width: width, metadata: sample.metadata) {
                 try RGBImage(encoded: bytes)
             }
         }

@@ -24,11 +24,20 @@ struct PredictCommand: ParsableCommand {
             generated tokens after the decoder start token (EOS included when generated); for
             CTC models the token ids are the dictionary class ids of the emitted characters.
 
+            Vision–language models (qwen2_5_vl, qwen3_vl) read each image with a prompt: --prompt
+            TEXT, or --task ocr|latex|fields (fields: --fields a,b,c; the answer's JSON object is
+            parsed and printed, with missing/extra keys under --json). They generate greedily, with
+            --num-beams, or by sampling (--sample with --temperature, --top-k, --top-p, --seed),
+            stopping on EOS / <|im_end|> or a repetition loop; --output-ids prints the newly
+            generated token ids (the stop token included when generated).
+
             Examples:
               ocrtune predict --model models/ppocrv5 line1.png line2.png
               ocrtune predict --model models/ppocrv5 --beam-width 10 --whitelist "0123456789.-" amount.png
               ocrtune predict --model runs/demo-persian/model --json scans/*.png
               ocrtune predict --model models/trocr-base-handwritten --num-beams 4 --max-new-tokens 128 --output-ids formula.png
+              ocrtune predict --model models/Qwen3-VL-4B-Instruct --task latex formula.png
+              ocrtune predict --model models/Qwen2.5-VL-3B-Instruct --task fields --fields date,total receipt.png
             """)
 
     @Option(help: "Model folder (config.json, model.safetensors, dictionary.txt).")
@@ -82,6 +91,30 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "With --chunk: window aspect W:H (default: the model input's; TrOCR reads best near 3:2).")
     var chunkAspect: String?
 
+    @Option(help: "Vision–language models: the user prompt (default: the task's).")
+    var prompt: String?
+
+    @Option(help: "Vision–language models: ocr, latex or fields (the prompt of that task).")
+    var task: String?
+
+    @Option(help: "With --task fields: the field names, comma-separated.")
+    var fields: String?
+
+    @Flag(help: "Vision–language models: sample instead of greedy decoding.")
+    var sample = false
+
+    @Option(help: "With --sample: logits are divided by this.")
+    var temperature: Double = 1
+
+    @Option(help: "With --sample: keep the k most likely tokens (0: all).")
+    var topK = 0
+
+    @Option(help: "With --sample: keep the most likely tokens up to this probability mass.")
+    var topP: Double = 1
+
+    @Option(help: "With --sample: seed of the sampling.")
+    var seed: UInt64 = 0
+
     @OptionGroup var engine: EngineOptions
 
     func validate() throws {
@@ -94,6 +127,7 @@ struct PredictCommand: ParsableCommand {
         if let noRepeatNgramSize, noRepeatNgramSize < 0 { throw ValidationError("--no-repeat-ngram-size must be at least 0") }
         if chunkAspect != nil && !chunk { throw ValidationError("--chunk-aspect needs --chunk") }
         if let chunkAspect, Self.aspect(chunkAspect) == nil { throw ValidationError("--chunk-aspect \(chunkAspect): expected W:H, e.g. 3:2") }
+        try validateVisionLanguage()
     }
 
     /// "3:2" → 1.5.
@@ -110,6 +144,10 @@ struct PredictCommand: ParsableCommand {
         if type == VisionEncoderDecoderConfig.modelType {
             return try runEncoderDecoder(folder)
         }
+        if let type, QwenVLVersion(rawValue: type) != nil {
+            return try runVisionLanguage(folder)
+        }
+        if usesVisionLanguageOptions { throw CLIError("predict: --prompt, --task, --fields and --sample are for vision–language models") }
         if chunk { throw CLIError("predict: --chunk is for encoder–decoder models (CTC models read lines of any width)") }
         if let type, !PPOCRTextRecognizer.modelTypes.contains(type) {
             return try runGeneric(folder)
@@ -225,7 +263,7 @@ struct PredictCommand: ParsableCommand {
         }
     }
 
-    private func printJSON(_ object: [String: Any]) throws {
+    func printJSON(_ object: [String: Any]) throws {
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
         Terminal.line(String(decoding: data, as: UTF8.self))
     }

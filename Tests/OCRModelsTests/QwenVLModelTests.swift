@@ -70,10 +70,26 @@ final class QwenVLModelTests: XCTestCase {
     func checkGreedy(_ name: String) throws {
         let e = try QwenVLFixture.expected(name)
         let model = try QwenVLModel.load(from: QwenVLFixture.folder(name))
-        let ids = try model.greedyGenerate(
+        let ids = try model.generate(
             inputIds: e.input_ids, pixels: try QwenVLFixture.pixels(name), grids: e.image_grid_thw,
-            options: .init(maxNewTokens: 10, stopTokenIds: [e.special_ids["<|im_end|>"]!], repetitionGuard: nil))
+            options: .init(maxNewTokens: 10, eosTokenIDs: [e.special_ids["<|im_end|>"]!]))
         XCTAssertEqual(ids, e.greedy_new_tokens)
+        // Beam search with one beam is greedy; two beams go through the session's row selection.
+        let beams = try model.generate(
+            inputIds: e.input_ids, pixels: try QwenVLFixture.pixels(name), grids: e.image_grid_thw,
+            options: .init(maxNewTokens: 4, numBeams: 2, eosTokenIDs: [e.special_ids["<|im_end|>"]!]))
+        XCTAssertFalse(beams.isEmpty)
+        XCTAssertLessThanOrEqual(beams.count, 4)
+        // Seeded sampling repeats itself; top-k 1 is greedy.
+        let pixels = try QwenVLFixture.pixels(name)
+        func sample(_ seed: UInt64, topK: Int = 0) throws -> [Int] {
+            try model.generate(
+                inputIds: e.input_ids, pixels: pixels, grids: e.image_grid_thw,
+                options: .init(maxNewTokens: 10, eosTokenIDs: [e.special_ids["<|im_end|>"]!], doSample: true,
+                               temperature: 0.7, topK: topK, topP: 0.9, seed: seed))
+        }
+        XCTAssertEqual(try sample(3), try sample(3))
+        XCTAssertEqual(try sample(5, topK: 1), e.greedy_new_tokens)
     }
 
     // MARK: Qwen2.5-VL

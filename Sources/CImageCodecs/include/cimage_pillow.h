@@ -21,13 +21,23 @@ typedef enum {
 } cic_pil_filter;
 
 /// `Image.resize((dst_width, dst_height), filter)` on an 8-bit image with `channels` (1..4)
-/// interleaved channels, as Pillow's libImaging/Resample.c: a separable convolution (horizontal
+/// interleaved channels, as Pillow ≤ 12's libImaging/Resample.c: a separable convolution (horizontal
 /// pass over the rows the vertical pass needs, then vertical), the filter's support widened by
 /// the scale when reducing, coefficients normalized per output pixel and quantized to 22 bits,
 /// round-half-up and clipping to 0…255. Bit-identical to Pillow for modes L, RGB and RGBA
 /// (RGBA without Pillow's alpha premultiplication).
 int cic_resize_pillow(const uint8_t* src, int src_width, int src_height, int channels,
                       uint8_t* dst, int dst_width, int dst_height, cic_pil_filter filter);
+
+/// The order of the two passes: Pillow ≤ 12 always resamples horizontally first; Pillow 13
+/// (automatic) vertically first when that intermediate image is smaller
+/// (src_width · dst_height < dst_width · src_height). Rounding after each pass makes the bytes differ.
+typedef enum { CIC_PIL_HORIZONTAL_FIRST = 0, CIC_PIL_AUTOMATIC_ORDER = 1 } cic_pil_pass_order;
+
+/// cic_resize_pillow with the pass order of a given Pillow version.
+int cic_resize_pillow_ordered(const uint8_t* src, int src_width, int src_height, int channels,
+                              uint8_t* dst, int dst_width, int dst_height, cic_pil_filter filter,
+                              cic_pil_pass_order order);
 
 /// `Image.convert("L")` of an RGB image: (19595·R + 38470·G + 7471·B + 2¹⁵) >> 16 (ITU-R 601-2
 /// luma in Pillow's fixed point; differs from OpenCV's weights).

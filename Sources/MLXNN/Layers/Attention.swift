@@ -31,6 +31,12 @@ public final class KVCache {
         keys = nil
         values = nil
     }
+
+    /// Keeps the batch rows `indices` (int32) in that order (beam expansion and reordering).
+    public func selectRows(_ indices: MLXArray) {
+        keys = keys?.take(indices, axis: 0)
+        values = values?.take(indices, axis: 0)
+    }
 }
 
 // MARK: - MultiHeadAttention

@@ -1,7 +1,8 @@
 // Autoregressive generation shared by generative families (encoder–decoders such as TrOCR,
-// decoder-only vision–language models): greedy and beam search with transformers' `generate`
-// semantics (min/max new tokens, EOS handling with padding of finished rows, length penalty,
-// no-repeat n-grams, early stopping), over any decoder that can be stepped with a KV cache.
+// decoder-only vision–language models): greedy, sampling (temperature, top-k, top-p, seeded) and
+// beam search with transformers' `generate` semantics (min/max new tokens, EOS handling with
+// padding of finished rows, length penalty, no-repeat n-grams, early stopping), plus a repetition
+// guard, over any decoder that can be stepped with a KV cache.
 // Logits processing and top-k run in MLX; only the per-step bookkeeping of a few token ids and
 // scores (what transformers keeps in small index tensors) is host-side.
 
@@ -52,10 +53,21 @@ public struct GenerationOptions: Sendable, Equatable {
     public var eosTokenIDs: [Int]
     /// Fed to (and output for) finished rows of a batch.
     public var padTokenID: Int?
+    /// Sample instead of taking the argmax (`do_sample`; one beam only).
+    public var doSample: Bool
+    /// Sampling warpers in transformers' order: temperature, then top-k (0: off), then top-p (1: off).
+    public var temperature: Double
+    public var topK: Int
+    public var topP: Double
+    /// Seed of the sampling key stream: the same seed gives the same tokens.
+    public var seed: UInt64
+    /// Ends a row whose output has fallen into a loop (trimmed to the first occurrence); nil: off.
+    public var repetitionGuard: RepetitionGuard?
 
     public init(maxNewTokens: Int = 256, minNewTokens: Int = 0, numBeams: Int = 1, lengthPenalty: Double = 1,
                 noRepeatNgramSize: Int = 0, earlyStopping: EarlyStopping = .heuristic,
-                eosTokenIDs: [Int] = [], padTokenID: Int? = nil) {
+                eosTokenIDs: [Int] = [], padTokenID: Int? = nil, doSample: Bool = false, temperature: Double = 1,
+                topK: Int = 0, topP: Double = 1, seed: UInt64 = 0, repetitionGuard: RepetitionGuard? = nil) {
         self.maxNewTokens = maxNewTokens
         self.minNewTokens = minNewTokens
         self.numBeams = numBeams
@@ -64,6 +76,42 @@ public struct GenerationOptions: Sendable, Equatable {
         self.earlyStopping = earlyStopping
         self.eosTokenIDs = eosTokenIDs
         self.padTokenID = padTokenID
+        self.doSample = doSample
+        self.temperature = temperature
+        self.topK = topK
+        self.topP = topP
+        self.seed = seed
+        self.repetitionGuard = repetitionGuard
+    }
+}
+
+/// Stops generation when the tail of the output is one chunk (period ≤ `maxPeriod` tokens)
+/// repeated at least `minRepeats` times, the usual failure of OCR models on blank or noisy input.
+public struct RepetitionGuard: Sendable, Equatable {
+    public var maxPeriod: Int
+    public var minRepeats: Int
+
+    public init(maxPeriod: Int = 16, minRepeats: Int = 8) {
+        self.maxPeriod = maxPeriod
+        self.minRepeats = minRepeats
+    }
+
+    /// The period of the repeated tail of `tokens`, or nil when it does not repeat enough.
+    public func repeatedPeriod(_ tokens: [Int]) -> Int? {
+        for period in 1 ... Swift.max(1, maxPeriod) {
+            let span = period * minRepeats
+            guard tokens.count >= span else { break }
+            let tail = tokens.suffix(span)
+            let start = tail.startIndex
+            if (0 ..< span).allSatisfy({ tail[start + $0] == tail[start + $0 % period] }) { return period }
+        }
+        return nil
+    }
+
+    /// `tokens` without the repeats beyond the first occurrence of the chunk, when the guard fires.
+    public func trimmed(_ tokens: [Int]) -> [Int] {
+        guard let p = repeatedPeriod(tokens) else { return tokens }
+        return Array(tokens.prefix(tokens.count - p * (minRepeats - 1)))
     }
 }
 
@@ -86,6 +134,12 @@ public func generate(_ decoder: IncrementalDecoder, prompts: [[Int]], options: G
     }
     guard options.maxNewTokens >= 1 else { throw GenerationError("generate: maxNewTokens must be at least 1") }
     guard options.numBeams >= 1 else { throw GenerationError("generate: numBeams must be at least 1") }
+    if options.doSample {
+        guard options.numBeams == 1 else { throw GenerationError("generate: sampling takes one beam, got numBeams \(options.numBeams)") }
+        guard options.temperature > 0 else { throw GenerationError("generate: temperature must be positive, got \(options.temperature)") }
+        guard options.topP > 0, options.topP <= 1 else { throw GenerationError("generate: topP must be in (0, 1], got \(options.topP)") }
+        guard options.topK >= 0 else { throw GenerationError("generate: topK must be ≥ 0, got \(options.topK)") }
+    }
     if options.numBeams == 1 { return greedy(decoder, prompts: prompts, options: options) }
     return beamSearch(decoder, prompts: prompts, options: options)
 }
@@ -120,18 +174,52 @@ func processScores(_ scores: MLXArray, sequences: [[Int]], newTokens: Int, optio
     return flat.putAlong(MLXArray(banned), values: values, axis: 0).reshaped(scores.shape)
 }
 
-// MARK: - Greedy
+/// transformers' TemperatureLogitsWarper, TopKLogitsWarper and TopPLogitsWarper (in that order)
+/// on `scores` [R, V]: removed tokens get −∞; top-p keeps the smallest set of most likely tokens
+/// whose probability reaches `topP` (at least one).
+func warpScores(_ scores: MLXArray, options: GenerationOptions) -> MLXArray {
+    var s = scores
+    if options.temperature != 1 { s = s / options.temperature }
+    let vocabulary = s.dim(1)
+    let removed = full(s.shape, value: -Double.infinity, dtype: s.dtype)
+    if options.topK > 0 && options.topK < vocabulary {
+        let kth = s.sorted(axis: -1).sliced(axis: 1, from: vocabulary - options.topK, to: vocabulary - options.topK + 1)
+        s = which(s .< kth, removed, s)
+    }
+    if options.topP < 1 {
+        let order = s.argSort(axis: -1)  // ascending
+        let ascending = s.takeAlong(order, axis: 1)
+        let cumulative = softmax(ascending, axis: -1, precise: true).cumsum(axis: -1)
+        let notLast = MLXArray((0 ..< vocabulary).map { Float($0 < vocabulary - 1 ? 1 : 0) }, [1, vocabulary]) .> 0.5
+        let drop = logicalAnd(cumulative .<= (1 - options.topP), notLast)
+        s = s.putAlong(order, values: which(drop, removed, ascending), axis: 1)
+    }
+    return s
+}
 
+// MARK: - Greedy and sampling
+
+/// Greedy search, or multinomial sampling when `options.doSample` (keys split from `options.seed`,
+/// one per step).
 func greedy(_ decoder: IncrementalDecoder, prompts: [[Int]], options: GenerationOptions) -> [[Int]] {
     var sequences = prompts
     var unfinished = [Bool](repeating: true, count: prompts.count)
     var generated = [[Int]](repeating: [], count: prompts.count)
     let eos = Set(options.eosTokenIDs)
     var input = MLXArray(prompts.flatMap { $0.map(Int32.init) }, [prompts.count, prompts[0].count])
+    var key = MLXRandom.key(options.seed)
     for step in 0 ..< options.maxNewTokens {
         let logits = decoder.step(input).asType(.float32)
         let scores = processScores(logits, sequences: sequences, newTokens: step, options: options)
-        let next = scores.argMax(axis: -1).asArray(Int32.self).map(Int.init)
+        let chosen: MLXArray
+        if options.doSample {
+            let keys = MLXRandom.split(key, count: 2)
+            key = keys[0]
+            chosen = MLXRandom.categorical(warpScores(scores, options: options), axis: -1, key: keys[1])
+        } else {
+            chosen = scores.argMax(axis: -1)
+        }
+        let next = chosen.asType(.int32).asArray(Int32.self).map(Int.init)
         var tokens: [Int32] = []
         for row in sequences.indices {
             let token = unfinished[row] ? next[row] : (options.padTokenID ?? next[row])
@@ -140,6 +228,10 @@ func greedy(_ decoder: IncrementalDecoder, prompts: [[Int]], options: Generation
             if unfinished[row] {
                 generated[row].append(token)
                 if eos.contains(token) { unfinished[row] = false }
+                if let guardrail = options.repetitionGuard, unfinished[row], guardrail.repeatedPeriod(generated[row]) != nil {
+                    generated[row] = guardrail.trimmed(generated[row])
+                    unfinished[row] = false
+                }
             }
         }
         if !unfinished.contains(true) { break }

@@ -1,95 +1,84 @@
-// Greedy decoding for Qwen-VL with a KV cache: one prefill pass over the prompt (images merged),
-// then one token at a time with positions continuing M-RoPE (index + delta on all three axes).
-// Stops on EOS / `<|im_end|>`, the token budget, or a repetition guard. The guard and the argmax
-// step are small free functions so they can move to the shared Common/Generation.swift.
+// Qwen-VL as a decoder for the shared generation (Common/Generation.swift): a session holds the
+// KV caches and the prompt's merged embeddings (image features, DeepStack extras) and M-RoPE
+// positions; its first step prefills the prompt, later steps continue the positions (index +
+// delta on all three axes). Greedy, sampling, beam search, EOS / `<|im_end|>` stops and the
+// repetition guard come from the shared code.
 
 import Foundation
 import MLXEngine
 import MLXNN
 
-// MARK: - Options
+// MARK: - Session
 
-public struct QwenVLGenerationOptions: Sendable {
-    public var maxNewTokens: Int
-    /// Generation stops after any of these (EOS, `<|im_end|>`); the stop token is not returned.
-    public var stopTokenIds: Set<Int>
-    /// Stops a degenerate loop; nil disables it.
-    public var repetitionGuard: RepetitionGuard?
+/// A generation session for one prompt (rows are copies of it, for beam search).
+public final class QwenVLSession: IncrementalDecoder {
+    public let model: QwenVLModel
+    let caches: [KVCache]
+    let promptLength: Int
+    /// rope delta of the prompt: decoding positions are `length + delta`.
+    let delta: Int
+    private var prefill: (embeddings: MLXArray, positions: MLXArray, deepstack: ((Int, MLXArray) -> MLXArray)?)?
+    private var length = 0
+    public private(set) var rows = 1
 
-    public init(maxNewTokens: Int = 512, stopTokenIds: Set<Int> = [], repetitionGuard: RepetitionGuard? = .init()) {
-        self.maxNewTokens = maxNewTokens
-        self.stopTokenIds = stopTokenIds
-        self.repetitionGuard = repetitionGuard
-    }
-}
-
-/// Stops generation when the tail of the output is one chunk (period ≤ `maxPeriod` tokens)
-/// repeated at least `minRepeats` times, the usual failure of OCR models on blank or noisy input.
-public struct RepetitionGuard: Sendable, Equatable {
-    public var maxPeriod: Int
-    public var minRepeats: Int
-
-    public init(maxPeriod: Int = 16, minRepeats: Int = 8) {
-        self.maxPeriod = maxPeriod
-        self.minRepeats = minRepeats
+    init(model: QwenVLModel, inputIds: [Int], pixels: MLXArray?, grids: [[Int]]) {
+        self.model = model
+        caches = model.makeCaches()
+        promptLength = inputIds.count
+        let (embeddings, deepstack) = model.embed(inputIds: [inputIds], pixels: pixels, grids: grids)
+        let (positions, deltas) = model.ropePositions(inputIds: [inputIds], grids: grids)
+        delta = deltas[0]
+        prefill = (embeddings, positions, deepstack)
     }
 
-    /// The period of the repeated tail of `tokens`, or nil when it does not repeat enough.
-    public func repeatedPeriod(_ tokens: [Int]) -> Int? {
-        for period in 1 ... Swift.max(1, maxPeriod) {
-            let span = period * minRepeats
-            guard tokens.count >= span else { break }
-            let tail = tokens.suffix(span)
-            let start = tail.startIndex
-            if (0 ..< span).allSatisfy({ tail[start + $0] == tail[start + $0 % period] }) { return period }
+    /// The first call takes the prompt (its image features are already merged) and fills the
+    /// caches; later calls take new tokens [rows, n].
+    public func step(_ tokens: MLXArray) -> MLXArray {
+        let hidden: MLXArray
+        if let p = prefill {
+            precondition(tokens.dim(1) == promptLength, "QwenVLSession: the first step takes the \(promptLength) prompt tokens")
+            prefill = nil
+            hidden = model.hiddenStates(
+                embeddings: p.embeddings, positions: p.positions, mask: promptLength > 1 ? .causal : .none,
+                caches: caches, deepstack: p.deepstack)
+            length = promptLength
+        } else {
+            let n = tokens.dim(1)
+            let steps = (0 ..< n).map { Int32(length + delta + $0) }
+            let positions = MLXArray(steps, [1, 1, n]).broadcast(to: [3, tokens.dim(0), n])
+            let embedded = model.model.languageModel.embedTokens(tokens)
+            hidden = model.hiddenStates(embeddings: embedded, positions: positions, mask: n > 1 ? .causal : .none, caches: caches)
+            length += n
         }
-        return nil
+        return model.logits(hidden.sliced(axis: 1, from: hidden.dim(1) - 1)).squeezed(axis: 1)
     }
 
-    /// `tokens` without the repeats beyond the first occurrence of the chunk, when the guard fires.
-    public func trimmed(_ tokens: [Int]) -> [Int] {
-        guard let p = repeatedPeriod(tokens) else { return tokens }
-        return Array(tokens.prefix(tokens.count - p * (minRepeats - 1)))
+    /// Before the prefill, picks rows of the prompt (all equal: the DeepStack extras broadcast);
+    /// after it, rows of every cache.
+    public func selectRows(_ indices: MLXArray) {
+        if var p = prefill {
+            p.embeddings = p.embeddings.take(indices, axis: 0)
+            p.positions = p.positions.take(indices, axis: 1)
+            prefill = p
+        } else {
+            for cache in caches { cache.selectRows(indices) }
+        }
+        rows = indices.dim(0)
     }
 }
 
-/// The argmax token of the last position of logits [1, L, V].
-func greedyToken(_ logits: MLXArray) -> Int {
-    let last = logits.sliced(axis: 1, from: logits.dim(1) - 1).reshaped(-1)
-    return Int(last.argMax(axis: 0).item(Int32.self))
-}
-
-// MARK: - Greedy decoding
+// MARK: - Generation
 
 extension QwenVLModel {
-    /// New token ids after the prompt (one sequence). `pixels` [N, C·T·P·P] and `grids` as the
-    /// processor gives them.
-    public func greedyGenerate(
-        inputIds: [Int], pixels: MLXArray?, grids: [[Int]], options: QwenVLGenerationOptions
-    ) throws -> [Int] {
-        let caches = makeCaches()
-        let (embeddings, deepstack) = embed(inputIds: [inputIds], pixels: pixels, grids: grids)
-        let (positions, deltas) = ropePositions(inputIds: [inputIds], grids: grids)
-        var logits = self.logits(hiddenStates(
-            embeddings: embeddings, positions: positions, mask: inputIds.count > 1 ? .causal : .none,
-            caches: caches, deepstack: deepstack))
-        var out: [Int] = []
-        var length = inputIds.count
-        while out.count < options.maxNewTokens {
-            try eval(logits)
-            let token = greedyToken(logits)
-            if options.stopTokenIds.contains(token) { break }
-            out.append(token)
-            if let guardrail = options.repetitionGuard, guardrail.repeatedPeriod(out) != nil {
-                return guardrail.trimmed(out)
-            }
-            guard out.count < options.maxNewTokens else { break }
-            let position = Int32(length + deltas[0])
-            let step = MLXArray([Int32](repeating: position, count: 3), [3, 1, 1])
-            let embedded = model.languageModel.embedTokens(MLXArray([Int32(token)], [1, 1]))
-            logits = self.logits(hiddenStates(embeddings: embedded, positions: step, mask: .none, caches: caches))
-            length += 1
-        }
-        return out
+    /// A session over one prompt: `pixels` [N, C·T·P·P] and `grids` as the processor gives them.
+    public func session(inputIds: [Int], pixels: MLXArray?, grids: [[Int]]) -> QwenVLSession {
+        QwenVLSession(model: self, inputIds: inputIds, pixels: pixels, grids: grids)
+    }
+
+    /// New token ids after the prompt (transformers' `generate` output without the prompt: a stop
+    /// token that ended it is included).
+    public func generate(inputIds: [Int], pixels: MLXArray?, grids: [[Int]], options: GenerationOptions) throws -> [Int] {
+        let session = session(inputIds: inputIds, pixels: pixels, grids: grids)
+        return try OCRModels.generate(session, prompts: [inputIds], options: options)[0]
     }
 }

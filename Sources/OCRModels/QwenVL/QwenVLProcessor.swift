@@ -1,8 +1,9 @@
 // The Qwen2-VL image processor (used by Qwen2.5-VL and Qwen3-VL): smart_resize to a multiple of
-// patch × merge within [min_pixels, max_pixels], bicubic resize, rescale and normalize, and the
+// patch × merge within [min_pixels, max_pixels], Pillow's bicubic resize (the C one in
+// CImageCodecs, Pillow 13's pass order), rescale and normalize, and the
 // patchify into rows of (C, T, P, P) values in merge-block order with the image repeated over the
-// temporal patch; plus the `<|image_pad|>` placeholder expansion and the hard-coded Qwen chat
-// prompt (until the chat-template engine lands).
+// temporal patch; plus the `<|image_pad|>` placeholder expansion and the chat prompt (the model
+// folder's chat template, with the hard-coded Qwen structure as the fallback for folders without one).
 //
 // Reference: transformers/models/qwen2_vl/image_processing_pil_qwen2_vl.py (smart_resize,
 // patchify), processing_qwen2_5_vl.py (replace_image_token), Pillow's Resample.c (bicubic).
@@ -10,6 +11,7 @@
 import Foundation
 import MLXEngine
 import OCRImaging
+import OCRText
 
 // MARK: - Errors
 
@@ -57,7 +59,9 @@ public struct QwenVLImageProcessor: Sendable {
         let c = config
         let (h, w) = try Self.smartResize(
             height: image.height, width: image.width, factor: factor, minPixels: c.minPixels, maxPixels: c.maxPixels)
-        let resized = bicubicResizeFloatPIL(image, width: w, height: h)  // [H, W, 3] float32 in 0…255
+        // Pillow's bicubic on 8 bits, with Pillow 13's pass order (transformers' PIL backend).
+        let bytes = image.pillowResized(width: w, height: h, resampling: .bicubic, passOrder: .pillow13)
+        let resized = MLXArray(bytes.pixels, [h, w, 3]).asType(.float32)  // 0…255
         let mean = MLXArray(c.imageMean, [1, 1, 3])
         let std = MLXArray(c.imageStd, [1, 1, 3])
         let normalized = (resized * Double(c.rescaleFactor) - mean) / std
@@ -84,67 +88,27 @@ public struct QwenVLImageProcessor: Sendable {
     }
 }
 
-// MARK: - Bicubic resize
-
-/// Pillow's bicubic resample (a = −0.5, support widened by the downscale factor, two separable
-/// passes each rounded to 8 bits; Pillow 13 runs the vertical pass first when its intermediate
-/// image is smaller, inW·outH < outW·inH) computed in float32 with MLX matmuls. Pillow itself uses
-/// 22-bit fixed-point weights, so a value can differ by one level where a sum falls on a rounding
-/// boundary. Returns [H, W, 3] float32 values 0…255.
-public func bicubicResizeFloatPIL(_ image: RGBImage, width: Int, height: Int) -> MLXArray {
-    var x = MLXArray(image.pixels, [image.height, image.width, 3]).asType(.float32)
-    func quantize(_ a: MLXArray) -> MLXArray { clip(floor(a + 0.5), min: MLXArray(Float(0)), max: MLXArray(Float(255))) }
-    func horizontal(_ x: MLXArray) -> MLXArray {
-        guard width != x.dim(1) else { return x }
-        let wx = MLXArray(pilBicubicWeights(input: x.dim(1), output: width), [width, x.dim(1)])
-        return quantize(matmul(wx.expandedDimensions(axis: 0), x))  // [H, W', 3]
-    }
-    func vertical(_ x: MLXArray) -> MLXArray {
-        guard height != x.dim(0) else { return x }
-        let wy = MLXArray(pilBicubicWeights(input: x.dim(0), output: height), [height, x.dim(0)])
-        return quantize(matmul(wy, x.reshaped(x.dim(0), -1))).reshaped(height, x.dim(1), 3)
-    }
-    if image.width * height < width * image.height {
-        x = horizontal(vertical(x))
-    } else {
-        x = vertical(horizontal(x))
-    }
-    return x
-}
-
-/// Row-normalized filter weights [output, input] of Pillow's `precompute_coeffs` for bicubic.
-func pilBicubicWeights(input: Int, output: Int) -> [Float] {
-    func cubic(_ v: Double) -> Double {
-        let a = -0.5
-        let x = Swift.abs(v)
-        if x < 1 { return ((a + 2) * x - (a + 3)) * x * x + 1 }
-        if x < 2 { return (((x - 5) * x + 8) * x - 4) * a }
-        return 0
-    }
-    let scale = Double(input) / Double(output)
-    let filterScale = Swift.max(scale, 1)
-    let support = 2 * filterScale
-    var out = [Float](repeating: 0, count: input * output)
-    for o in 0 ..< output {
-        let center = (Double(o) + 0.5) * scale
-        let lo = Swift.max(Int(center - support + 0.5), 0)
-        let hi = Swift.min(Int(center + support + 0.5), input)
-        var weights: [Double] = []
-        for i in lo ..< hi { weights.append(cubic((Double(i) - center + 0.5) / filterScale)) }
-        let total = weights.reduce(0, +)
-        for (k, i) in (lo ..< hi).enumerated() { out[o * input + i] = Float(total != 0 ? weights[k] / total : 0) }
-    }
-    return out
-}
-
 // MARK: - Prompt
 
-/// The Qwen chat structure, hard-coded until the chat-template engine is wired in.
+/// The Qwen chat prompt: the folder's chat template, or the hard-coded Qwen structure.
 public enum QwenVLPrompt {
     public static let imagePad = "<|image_pad|>"
     public static let visionBlock = "<|vision_start|><|image_pad|><|vision_end|>"
     /// Qwen2.5-VL's template adds this system turn when none is given; Qwen3-VL's does not.
     public static let defaultSystem = "You are a helpful assistant."
+
+    /// The prompt of one user turn (one image part per image, then the text) after an optional
+    /// system turn, with the assistant turn opened: rendered by `template` as transformers'
+    /// `apply_chat_template(add_generation_prompt=True)` does, or, without a template, the
+    /// hard-coded structure with `fallbackSystem` when `system` is nil (Qwen2.5-VL's default turn).
+    public static func render(
+        template: ChatTemplate?, user text: String, images: Int, system: String?, fallbackSystem: String? = nil
+    ) throws -> String {
+        guard let template else { return chat(user: text, images: images, system: system ?? fallbackSystem) }
+        var messages: [ChatMessage] = system.map { [.system($0)] } ?? []
+        messages.append(.user([ChatMessage.Part](repeating: .image, count: images) + [.text(text)]))
+        return try template.render(messages: messages, addGenerationPrompt: true)
+    }
 
     /// `<|im_start|>user\n` + one vision block per image + the text, then the assistant turn opened.
     public static func chat(user text: String, images: Int, system: String?) -> String {

@@ -1,5 +1,5 @@
 // A loaded Qwen-VL folder as OCRImaging's TextRecognizer: model, tokenizer, image processor and
-// the chat prompt; registered for `qwen2_5_vl` and `qwen3_vl` in OCRModelRegistry.
+// the chat template; registered for `qwen2_5_vl` and `qwen3_vl` in OCRModelRegistry.
 
 import Foundation
 import MLXEngine
@@ -12,26 +12,31 @@ public final class QwenVLTextRecognizer: TextRecognizer {
     public let model: QwenVLModel
     public let tokenizer: Tokenizer
     public let processor: QwenVLImageProcessor
-    public var generation: QwenVLGenerationOptions
+    /// Generation settings (greedy by default, the repetition guard on, EOS / `<|im_end|>` stops).
+    public var generation: GenerationOptions
     /// The user text when `recognize` gets no prompt.
     public var defaultPrompt = "Read all the text in the image."
-    /// The system turn (Qwen2.5-VL's template default; none for Qwen3-VL).
+    /// A system turn; nil leaves it to the template (Qwen2.5-VL's adds its default one).
     public var system: String?
+    /// The folder's chat template; nil uses the hard-coded Qwen structure.
+    public var chatTemplate: ChatTemplate?
 
     public var name: String { model.config.modelType == .qwen3 ? "Qwen3-VL" : "Qwen2.5-VL" }
     public var preferredBatchSize: Int { 1 }
 
-    public init(model: QwenVLModel, tokenizer: Tokenizer, processor: QwenVLImageProcessor) {
+    public init(model: QwenVLModel, tokenizer: Tokenizer, processor: QwenVLImageProcessor, chatTemplate: ChatTemplate? = nil) {
         self.model = model
         self.tokenizer = tokenizer
         self.processor = processor
-        system = model.config.modelType == .qwen2_5 ? QwenVLPrompt.defaultSystem : nil
+        self.chatTemplate = chatTemplate
         var stops = Set(model.config.textConfig.eosTokenId)
         for token in ["<|im_end|>", "<|endoftext|>"] { if let id = tokenizer.tokenToID(token) { stops.insert(id) } }
-        generation = QwenVLGenerationOptions(stopTokenIds: stops)
+        generation = GenerationOptions(maxNewTokens: 512, eosTokenIDs: stops.sorted(), repetitionGuard: RepetitionGuard())
     }
 
-    /// Loads model (options: dtype, quantization), tokenizer.json and preprocessor_config.json.
+    /// Loads model (options: dtype, quantization), tokenizer.json, preprocessor_config.json and
+    /// the chat template (chat_template.jinja / .json, processor_config.json or tokenizer_config.json;
+    /// none found falls back to the hard-coded Qwen prompt, a broken one is an error).
     /// `maxImageTokens` bounds the visual tokens of one image (max_pixels lowered to
     /// factor² · maxImageTokens when the folder allows more; nil keeps the folder's bound), so an
     /// oversized scan is shrunk instead of blowing up the sequence.
@@ -59,25 +64,45 @@ public final class QwenVLTextRecognizer: TextRecognizer {
             let factor = config.patchSize * config.mergeSize
             bounded.maxPixels = Swift.min(config.maxPixels, Swift.max(factor * factor * maxImageTokens, config.minPixels))
         }
-        self.init(model: model, tokenizer: tokenizer, processor: QwenVLImageProcessor(config: bounded))
+        let template: ChatTemplate?
+        do {
+            template = try ChatTemplate.load(directory: folder)
+        } catch ChatTemplateError.notFound {
+            template = nil
+        }
+        self.init(model: model, tokenizer: tokenizer, processor: QwenVLImageProcessor(config: bounded), chatTemplate: template)
     }
 
     // MARK: Inputs
 
+    /// The chat prompt text for `images` image parts and the user text (placeholders not expanded).
+    public func promptText(images: Int, prompt: String?) throws -> String {
+        try QwenVLPrompt.render(
+            template: chatTemplate, user: prompt ?? defaultPrompt, images: images, system: system,
+            fallbackSystem: model.config.modelType == .qwen2_5 ? QwenVLPrompt.defaultSystem : nil)
+    }
+
     /// Token ids of the chat prompt for `images` with the placeholders expanded, the patches and grids.
     public func inputs(images: [RGBImage], prompt: String?) throws -> (ids: [Int], pixels: MLXArray?, grids: [[Int]]) {
-        let text = QwenVLPrompt.chat(user: prompt ?? defaultPrompt, images: images.count, system: system)
+        let text = try promptText(images: images.count, prompt: prompt)
         guard !images.isEmpty else { return (tokenizer.encode(text, addSpecialTokens: false), nil, []) }
         let (pixels, grids) = try processor(images)
         let expanded = try QwenVLPrompt.expandPlaceholders(text, counts: grids.map(processor.placeholderCount))
         return (tokenizer.encode(expanded, addSpecialTokens: false), pixels, grids)
     }
 
-    /// Generated token ids for one image.
+    /// Generated token ids for one image, without the stop token that ended them.
     public func generate(_ image: RGBImage, prompt: String?) throws -> [Int] {
+        var tokens = try generateWithStop(image, prompt: prompt)
+        if let last = tokens.last, generation.eosTokenIDs.contains(last) { tokens.removeLast() }
+        return tokens
+    }
+
+    /// Generated token ids for one image as transformers returns them (a final stop token kept).
+    public func generateWithStop(_ image: RGBImage, prompt: String?) throws -> [Int] {
         let (ids, pixels, grids) = try inputs(images: [image], prompt: prompt)
         return try withEngineErrors {
-            try model.greedyGenerate(inputIds: ids, pixels: pixels, grids: grids, options: generation)
+            try model.generate(inputIds: ids, pixels: pixels, grids: grids, options: generation)
         }
     }
 
