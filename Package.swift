@@ -127,6 +127,8 @@ let package = Package(
         .executableTarget(name: "SynthBench", dependencies: ["OCRSynth"], path: "Benchmarks/SynthBench"),
         .executableTarget(name: "PPOCRBench", dependencies: ["OCRModels", "MLXEngine", "OCRImaging"], path: "Benchmarks/PPOCRBench"),
         .executableTarget(name: "DataBench", dependencies: ["OCRData", "OCRImaging", "OCRSupport"], path: "Benchmarks/DataBench"),
+        .executableTarget(
+            name: "QwenVLBench", dependencies: ["OCRModels", "MLXEngine", "MLXNN", "MLXOptimizers"], path: "Benchmarks/QwenVLBench"),
 
         // MARK: Tests (one per library target)
         .testTarget(name: "MLXEngineTests", dependencies: ["MLXEngine"]),
