@@ -9,16 +9,18 @@ Measured, each configuration in its own process (so each peak RSS is its own):
   forward   prefill logits of the whole sequence: tokens/s and peak RSS
   lora      one LoRA step (r 16, alpha 32, q/k/v/o of the language model, answer-only loss, AdamW):
             seconds and peak RSS
-ours in bf16 and with the language model's linears quantized to 4 bits (QLoRA for the step), the
-peer in bf16 (--peer-dtype float32 to change). By default the layer counts are reduced (--layers 1 of
+ours in bf16, with the language model's linears quantized to 4 bits (QLoRA for the step), and in
+float32 (MLX's CPU matmul has a BLAS path for float32 only; --no-float32 to skip); the peer in bf16
+(--peer-dtype float32 to change). By default the layer counts are reduced (--layers 1 of
 36, --vision-depth 2 of 32, same widths, same vocab) and each figure is one cold run (--repeats 1
---warmup 0 --lora-warmup 0), so that the six processes take ~15 minutes on a 2-core shared machine,
+--warmup 0 --lora-warmup 0), so that the processes take ~15-20 minutes on a 2-core shared machine,
 where our bf16 CPU matmuls are slow; the JSON says so. On a bigger machine raise them.
 
 The peer needs torch, transformers and peft, which `make bench` does not install: it runs with
 --python PY, else $OCRTUNE_TORCH_PYTHON, else this python if it has them; otherwise it is skipped
 (said in the output and the JSON). Writes bench/results/qwenvl.json. Usage:
   python3 bench/qwenvl.py [--layers 1] [--vision-depth 2] [--repeats 1] [--warmup 0] [--python PY] [--skip-peer]
+                          [--only ours_fp32,... --update]  (re-measure some configurations into the existing JSON)
 Needs a release build of QwenVLBench and numpy (.deps/bench).
 """
 import argparse
@@ -128,6 +130,9 @@ def main():
     ap.add_argument("--python", help="python with torch, transformers, peft for the peer")
     ap.add_argument("--peer-dtype", default="bfloat16", choices=["bfloat16", "float32"])
     ap.add_argument("--skip-peer", action="store_true")
+    ap.add_argument("--no-float32", action="store_true", help="skip ours in float32 (MLX's CPU bf16 matmul has no BLAS path)")
+    ap.add_argument("--only", help="comma list of transformers, ours_bf16, ours_4bit, ours_fp32 to run")
+    ap.add_argument("--update", action="store_true", help="merge into the existing --out JSON (entries are marked)")
     ap.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "QwenVLBench"))
     ap.add_argument("--work", default=os.path.join(ROOT, "bench", "work", "qwenvl"))
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "qwenvl.json"))
@@ -159,42 +164,61 @@ def main():
         "peer": None,
         "forward": {}, "lora_step": {},
     }
-    if reduced:
+    if args.update:
+        with open(args.out) as f:
+            previous = json.load(f)
+        if (previous.get("layers"), previous.get("vision_depth")) != (args.layers, args.vision_depth):
+            sys.exit(f"--update: {args.out} was measured with other layer counts")
+        for k in ("forward", "lora_step", "peer", "note"):
+            if k in previous:
+                results[k] = previous[k]
+        load_before = tuple(previous["machine"].get("load_average_before", load_before))
+    if reduced and not args.update:
         results["note"] = (f"layer counts reduced from the 3B model's 36 language / 32 vision layers to {args.layers} / "
-                           f"{args.vision_depth} (same widths, same vocab) so that six processes fit the run's time on "
+                           f"{args.vision_depth} (same widths, same vocab) so that all the processes fit the run's time on "
                            "a small shared machine; per-layer costs scale, the embedding / lm_head (311M) do not")
 
-    ours_cmd = lambda mode, bits: [args.binary, mode, "--config", config_path,  # noqa: E731
-                                   "--inputs", os.path.join(args.work, "inputs.safetensors"), "--repeats", str(args.repeats),
-                                   "--warmup", str(args.warmup if mode == "forward" else args.lora_warmup)] + (
-        ["--bits", str(bits)] if bits else [])
-    peer_cmd = lambda mode: [py, os.path.join(ROOT, "bench", "qwenvl_torch.py"), mode, "--config", args.work,  # noqa: E731
-                             "--inputs", os.path.join(args.work, "inputs.npz"), "--repeats", str(args.repeats),
-                             "--warmup", str(args.warmup if mode == "forward" else args.lora_warmup),
-                             "--dtype", args.peer_dtype, "--threads", str(threads)]
+    def ours_cmd(mode, bits, dtype):
+        return [args.binary, mode, "--config", config_path, "--inputs", os.path.join(args.work, "inputs.safetensors"),
+                "--repeats", str(args.repeats), "--warmup", str(args.warmup if mode == "forward" else args.lora_warmup),
+                "--dtype", dtype] + (["--bits", str(bits)] if bits else [])
+
+    def peer_cmd(mode):
+        return [py, os.path.join(ROOT, "bench", "qwenvl_torch.py"), mode, "--config", args.work,
+                "--inputs", os.path.join(args.work, "inputs.npz"), "--repeats", str(args.repeats),
+                "--warmup", str(args.warmup if mode == "forward" else args.lora_warmup),
+                "--dtype", args.peer_dtype, "--threads", str(threads)]
+
     peer_env = dict(os.environ, OMP_NUM_THREADS=str(threads), TOKENIZERS_PARALLELISM="false")
+    ours = [("ours_bf16", None, "bfloat16"), ("ours_4bit", 4, "bfloat16")]
+    if not args.no_float32:
+        ours.append(("ours_fp32", None, "float32"))
+    only = set(args.only.split(",")) if args.only else None
     for mode, key in (("forward", "forward"), ("lora", "lora_step")):
         entry = results[key]
-        if py:
-            print(f"{mode}: transformers ({args.peer_dtype}) ...", flush=True)
-            entry["transformers"] = run_json(peer_cmd(mode), env=peer_env)
-            if results["peer"] is None:
-                p = entry["transformers"]
-                results["peer"] = (f"transformers {p['transformers']} + peft on PyTorch {p['torch']} CPU, "
-                                   f"{args.peer_dtype}, {p['threads']} threads")
-        for label, bits in (("ours_bf16", None), ("ours_4bit", 4)):
+        runs = ([("transformers", lambda: run_json(peer_cmd(mode), env=peer_env))] if py else []) + [
+            (label, lambda bits=bits, dtype=dtype: run_json(ours_cmd(mode, bits, dtype))) for label, bits, dtype in ours]
+        for label, run in runs:
+            if only is not None and label not in only:
+                continue
             print(f"{mode}: {label} ...", flush=True)
-            entry[label] = run_json(ours_cmd(mode, bits))
-        if py:
-            peer = entry["transformers"]
-            for label in ("ours_bf16", "ours_4bit"):
-                ours = entry[label]
-                entry[f"{label}_speed_ratio"] = round(ours["tokens_per_s"] / peer["tokens_per_s"], 3)
-                entry[f"{label}_peak_rss_ratio"] = round(ours["peak_rss_mb"] / peer["peak_rss_mb"], 3)
+            load = os.getloadavg()[0]
+            entry[label] = run()
+            entry[label]["load_average_1min_at_start"] = round(load, 2)
+            if args.update:
+                entry[label]["measured"] = "added by a later --update run, " + time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        peer = entry.get("transformers")
+        if peer and results["peer"] is None:
+            results["peer"] = (f"transformers {peer['transformers']} + peft on PyTorch {peer['torch']} CPU, "
+                               f"{peer['dtype']}, {peer['threads']} threads")
+        for label, _, _ in ours:
+            if peer and label in entry:
+                entry[f"{label}_speed_ratio"] = round(entry[label]["tokens_per_s"] / peer["tokens_per_s"], 3)
+                entry[f"{label}_peak_rss_ratio"] = round(entry[label]["peak_rss_mb"] / peer["peak_rss_mb"], 3)
         summary = ", ".join(f"{k} {v['tokens_per_s']:.1f} tok/s {v['peak_rss_mb']:.0f} MB"
                             for k, v in entry.items() if isinstance(v, dict))
         print(f"{mode}: {summary}")
-    if not py:
+    if not py and results["peer"] is None:
         results["peer"] = "skipped: no python with torch, transformers and peft (--python / OCRTUNE_TORCH_PYTHON)"
     results["ratios"] = ("*_speed_ratio = ours tokens/s over the peer's (> 1: ours faster; for the LoRA step the same as "
                          "the peer's step time over ours); *_peak_rss_ratio = our peak RSS over the peer's (< 1: ours smaller)")

@@ -1,9 +1,9 @@
 // Qwen2.5-VL runner for bench/qwenvl.py, which runs transformers + peft on the same inputs in the
 // same run and compares. The model is built from a config.json with random weights (nothing is
-// read from disk but the config and the inputs), cast to bf16, the language model's linears
+// read from disk but the config and the inputs), cast to bf16 (or float32), the language model's linears
 // optionally quantized; each configuration runs in its own process so that peaks are its own.
 //
-//   QwenVLBench forward --config CONFIG.json --inputs IN.safetensors [--bits 4] [--repeats N] [--warmup W]
+//   QwenVLBench forward --config CONFIG.json --inputs IN.safetensors [--bits 4] [--dtype bfloat16|float32] [--repeats N] [--warmup W]
 //       timed prefill forward passes (vision tower + language model + lm_head logits).
 //   QwenVLBench lora --config CONFIG.json --inputs IN.safetensors [--bits 4] [--repeats N] [--warmup W] [--rank 16]
 //       timed LoRA steps (q/k/v/o of the language model; answer-only cross-entropy; AdamW).
@@ -55,6 +55,12 @@ let bits = arguments["bits"].flatMap(Int.init)
 let repeats = Int(arguments["repeats"] ?? "2") ?? 2
 let warmup = Int(arguments["warmup"] ?? "1") ?? 1
 let rank = Int(arguments["rank"] ?? "16") ?? 16
+let dtype: DType
+switch arguments["dtype"] ?? "bfloat16" {
+case "bfloat16": dtype = .bfloat16
+case "float32": dtype = .float32
+case let other: fail("--dtype \(other): expected bfloat16 or float32")
+}
 
 // MARK: - Model (random weights)
 
@@ -67,18 +73,18 @@ do {
 }
 let model = QwenVLModel(config: config)
 
-/// Casts every floating-point parameter to bf16, materialising one tensor at a time so that the
-/// float32 random initialisation never exists for the whole model at once.
-func castToBF16(_ module: Module) throws {
-    for (_, p) in module.parameters() where p.dtype.isFloatingPoint && p.dtype != .bfloat16 {
-        p.update(p.asType(.bfloat16))
+/// Casts every floating-point parameter to the compute dtype, materialising one tensor at a time so
+/// that the float32 random initialisation never exists for the whole model at once.
+func castToComputeType(_ module: Module) throws {
+    for (_, p) in module.parameters() where p.dtype.isFloatingPoint && p.dtype != dtype {
+        p.update(p.asType(dtype))
         try eval(p)
     }
 }
 
 let inputs: [String: MLXArray]
 do {
-    try castToBF16(model)
+    try castToComputeType(model)
     if let bits {
         try model.quantizeLinears(matching: ["model.language_model.layers.*"], groupSize: 64, bits: bits)
     }
@@ -109,7 +115,7 @@ func timed(_ body: () throws -> Void) throws -> [Double] {
 }
 
 var result: [String: Any] = [
-    "mode": mode, "dtype": "bfloat16", "quantization_bits": bits.map { $0 as Any } ?? NSNull(),
+    "mode": mode, "dtype": "\(dtype)", "quantization_bits": bits.map { $0 as Any } ?? NSNull(),
     "tokens": tokens, "image_tokens": inputIds[0].filter { $0 == config.imageTokenId }.count,
     "layers": config.textConfig.numHiddenLayers, "vision_depth": config.visionConfig.depth,
     "parameters_stored": parameterCount, "repeats": repeats, "warmup": warmup,
@@ -129,11 +135,11 @@ do {
         result["seconds"] = times
         result["tokens_per_s"] = Double(tokens) / best
     default:
-        // LoRA on q/k/v/o (the trainable's default), scale alpha / r with alpha = 2r, adapters in bf16
-        // like the trainer's bf16 compute dtype.
+        // LoRA on q/k/v/o (the trainable's default), scale alpha / r with alpha = 2r, adapters
+        // in the compute dtype, like the trainer's.
         let lora = LoRAConfiguration(r: rank, alpha: Double(2 * rank), targetModules: ["q_proj", "k_proj", "v_proj", "o_proj"])
         let wrapped = try model.applyLoRA(lora, seed: 0)
-        try castToBF16(model)
+        try castToComputeType(model)
         let optimizer = AdamW(learningRate: 1e-4)
         let trainable = model.trainableParameters().reduce(0) { $0 + $1.array.size }
         let targets = labels.sliced(axis: 1, from: 1)
