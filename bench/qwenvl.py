@@ -41,6 +41,23 @@ import numpy as np  # noqa: E402
 IM_START, IM_END, VISION_START, VISION_END, IMAGE_PAD = 151644, 151645, 151652, 151653, 151655
 
 
+NOTES = [
+    "MLX's CPU matmul runs float32 through BLAS (sgemm) but bfloat16 through a generic SIMD gemm, and 4-bit "
+    "quantized matmuls (forward and, for QLoRA, the transposed one of the backward pass) through their own "
+    "kernels: ours_fp32 is the figure of the same code with a BLAS path; the bf16 and 4-bit figures are those "
+    "kernels' cost on this CPU (avx512_bf16 present, which PyTorch's oneDNN bf16 gemm uses).",
+    "losses differ by initialisation only: ours keeps PyTorch-default uniform Linear init and an N(0, 1) "
+    "embedding tied to lm_head (large logits), transformers uses normal(0, 0.02); the work per step does not "
+    "depend on the values.",
+    "peft keeps the adapters in float32 (autocast_adapter_dtype) while ours casts them to the compute dtype, like "
+    "the trainer; trainable parameters are equal.",
+    "4-bit covers the language model's decoder linears only: with few layers the tied embedding / lm_head "
+    "(311M parameters, bf16) dominates memory, so 4-bit saves little here (at 36 layers it would shrink ~2.8B "
+    "parameters from 2 bytes to ~0.56 byte each); peak RSS of the 4-bit setup includes the bf16 model it is "
+    "quantized from, as when loading a bf16 checkpoint.",
+]
+
+
 def make_config(layers, vision_depth):
     """Qwen2.5-VL-3B-Instruct's config.json (transformers 5 layout), with the layer counts given."""
     # Full attention in every fourth vision block, as in the 3B model's [7, 15, 23, 31].
@@ -220,6 +237,7 @@ def main():
         print(f"{mode}: {summary}")
     if not py and results["peer"] is None:
         results["peer"] = "skipped: no python with torch, transformers and peft (--python / OCRTUNE_TORCH_PYTHON)"
+    results["notes"] = NOTES
     results["ratios"] = ("*_speed_ratio = ours tokens/s over the peer's (> 1: ours faster; for the LoRA step the same as "
                          "the peer's step time over ours); *_peak_rss_ratio = our peak RSS over the peer's (< 1: ours smaller)")
     load_after = os.getloadavg()
