@@ -4,6 +4,7 @@
 #   make build     release build at .build/release/ocrtune
 #   make test      the whole test suite (swift test)
 #   make bench     benchmarks → bench/results/*.json (ratios against peers, same run)
+#                  (OCRTUNE_TORCH_PYTHON=PY: a python with torch + transformers + peft for the Qwen-VL peer)
 #   make demo      the end-to-end demo
 #   make install   PREFIX=/usr/local: the binary plus the MLX runtime it needs
 
@@ -31,13 +32,14 @@ test: setup
 BENCH_DEPS := .deps/bench
 
 bench: setup $(BENCH_DEPS)/.installed
-	for p in EngineBench MetricsBench SynthBench DataBench PPOCRBench TrainBench ocrtune; do $(SWIFT) build -c release --product $$p -j $(JOBS) || exit 1; done
+	for p in EngineBench MetricsBench SynthBench DataBench PPOCRBench TrainBench QwenVLBench ocrtune; do $(SWIFT) build -c release --product $$p -j $(JOBS) || exit 1; done
 	python3 bench/engine.py
 	python3 bench/metrics.py
 	python3 bench/synth.py
 	python3 bench/data.py
 	python3 bench/ppocr.py
 	python3 bench/train.py
+	python3 bench/qwenvl.py  # peer: set OCRTUNE_TORCH_PYTHON to a python with torch, transformers, peft
 
 $(BENCH_DEPS)/.installed: bench/requirements.txt
 	python3 -m pip install -q --disable-pip-version-check --target $(BENCH_DEPS) -r bench/requirements.txt

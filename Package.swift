@@ -130,6 +130,8 @@ let package = Package(
         .executableTarget(
             name: "TrainBench", dependencies: ["OCRModels", "OCRTraining", "MLXEngine", "MLXNN", "MLXOptimizers"],
             path: "Benchmarks/TrainBench"),
+        .executableTarget(
+            name: "QwenVLBench", dependencies: ["OCRModels", "MLXEngine", "MLXNN", "MLXOptimizers"], path: "Benchmarks/QwenVLBench"),
 
         // MARK: Tests (one per library target)
         .testTarget(name: "MLXEngineTests", dependencies: ["MLXEngine"]),
