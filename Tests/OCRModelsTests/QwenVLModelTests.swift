@@ -140,4 +140,23 @@ final class QwenVLModelTests: XCTestCase {
         XCTAssertLessThan(maxAbsDiff(last(q8), e.logits_last), 0.05 * scale)
         XCTAssertLessThan(maxAbsDiff(last(bf16), e.logits_last), 0.1 * scale)
     }
+
+    func testHalfPrecisionCheckpointComputesInFloat32OnTheCPU() throws {
+        // A bf16 copy of the fixture folder: default options widen it to float32 on the CPU
+        // (MLX's CPU matmul is BLAS-backed only in float32); an explicit dtype is kept.
+        let source = QwenVLFixture.folder("qwen2_5_vl")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("qwen-bf16-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for name in try FileManager.default.contentsOfDirectory(atPath: source.path) where !name.hasSuffix(".safetensors") && !name.hasSuffix(".index.json") {
+            try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: folder.appendingPathComponent(name))
+        }
+        let weights = try loadSafeTensors(path: source.appendingPathComponent("model.safetensors").path).arrays
+        try saveSafeTensors(weights.mapValues { $0.asType(.bfloat16) }, to: folder.appendingPathComponent("model.safetensors").path)
+        XCTAssertEqual(Device.defaultDevice, .cpu)
+        let widened = try QwenVLModel.load(from: folder)
+        XCTAssertEqual(widened.model.languageModel.embedTokens.weight.dtype, .float32)
+        let kept = try QwenVLModel.load(from: folder, options: .init(dtype: .bfloat16))
+        XCTAssertEqual(kept.model.languageModel.embedTokens.weight.dtype, .bfloat16)
+    }
 }

@@ -136,7 +136,9 @@ public final class QwenVLModel: Module {
 
 /// How to load a Qwen-VL folder.
 public struct QwenVLLoadOptions: Sendable {
-    /// Dtype of the floating-point weights (float32, bfloat16, float16); nil keeps the checkpoint's.
+    /// Dtype of the floating-point weights (float32, bfloat16, float16); nil keeps the checkpoint's,
+    /// except on the CPU, where half-precision weights are widened to float32: MLX's CPU matmul
+    /// uses BLAS only for float32 (bf16 ran 17× slower in bench/results/qwenvl.json).
     public var dtype: DType?
     /// 4 or 8 to quantize the language model's linears (group-wise affine), nil to keep them.
     public var quantizationBits: Int?
@@ -203,6 +205,8 @@ extension QwenVLModel {
         weights = sanitize(weights, tied: config.tieWordEmbeddings)
         if let dtype = options.dtype {
             for (k, v) in weights where v.dtype.isFloatingPoint && v.dtype != dtype { weights[k] = v.asType(dtype) }
+        } else if Device.defaultDevice == .cpu {
+            for (k, v) in weights where v.dtype == .bfloat16 || v.dtype == .float16 { weights[k] = v.asType(.float32) }
         }
         try model.update(parameters: weights, verify: .all, source: files.map(\.path).joined(separator: ", "))
         if let bits = options.quantizationBits {
