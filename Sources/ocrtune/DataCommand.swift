@@ -3,6 +3,8 @@
 import ArgumentParser
 import Foundation
 import OCRData
+import OCRImaging
+import OCRModels
 
 struct DataCommand: ParsableCommand {
     static var configuration = CommandConfiguration(
@@ -146,6 +148,7 @@ struct DataStatsCommand: ParsableCommand {
 
             Examples:
               ocrtune data stats data/fa --against models/ppocrv5
+              ocrtune data stats data/invoices --against models/qwen2.5-vl-3b   # + visual tokens
             """
     )
 
@@ -183,7 +186,41 @@ struct DataStatsCommand: ParsableCommand {
             let samples = missing.reduce(0) { $0 + $1.count }
             Terminal.line("\(missing.count) characters (\(samples) occurrences) cannot be emitted by \(against)")
             if !missing.isEmpty { Terminal.line("  " + missing.prefix(60).map { "\($0.character)×\($0.count)" }.joined(separator: " ")) }
+            try printVisualTokens(reader, model: against)
         }
+    }
+
+    /// For a Qwen-VL folder: the histogram of visual tokens per image under its processor's bounds
+    /// (image sizes read from the headers, nothing decoded).
+    func printVisualTokens(_ reader: DatasetReader, model: String) throws {
+        let folder = URL(fileURLWithPath: model)
+        guard let type = try? ModelFolder.modelType(at: folder), QwenVLVersion(rawValue: type) != nil else { return }
+        let url = folder.appendingPathComponent("preprocessor_config.json")
+        guard let data = try? Data(contentsOf: url) else {
+            Terminal.line("visual tokens: \(url.path) not found")
+            return
+        }
+        let processor = QwenVLImageProcessor(config: try JSONDecoder().decode(QwenVLImageProcessorConfig.self, from: data))
+        let edges = [0, 64, 128, 256, 512, 1024, 1280, 2048, 4096, 8192, 16384]
+        var counts = [Int](repeating: 0, count: edges.count)
+        var (total, maximum, overCap, unreadable) = (0, 0, 0, 0)
+        for split in Split.allCases {
+            try reader.forEachSample(in: split) { sample in
+                guard let info = try? ImageCodec.probe(sample.imageBytes),
+                    let tokens = try? processor.visualTokens(width: info.width, height: info.height)
+                else { unreadable += 1; return }
+                counts[edges.lastIndex { $0 <= tokens } ?? 0] += 1
+                total += tokens
+                maximum = Swift.max(maximum, tokens)
+                if tokens > 1280 { overCap += 1 }
+            }
+        }
+        let images = counts.reduce(0, +)
+        guard images > 0 else { return }
+        Terminal.line("visual tokens per image (\(model), max_pixels \(processor.config.maxPixels)): mean \(total / images), max \(maximum)")
+        Terminal.line("  " + zip(edges, counts).filter { $0.1 > 0 }.map { "≥\($0.0):\($0.1)" }.joined(separator: " "))
+        if overCap > 0 { Terminal.line("  \(overCap) images above 1280 tokens: `predict`/`eval` resize them down to 1280") }
+        if unreadable > 0 { Terminal.line("  \(unreadable) images could not be sized") }
     }
 
     func histogramLine(_ h: Histogram) -> String {

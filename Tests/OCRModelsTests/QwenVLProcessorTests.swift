@@ -42,6 +42,15 @@ final class QwenVLProcessorTests: XCTestCase {
         XCTAssertLessThanOrEqual(h * w / (28 * 28), 1280)
     }
 
+    func testVisualTokensFromTheImageSizeEqualThePlaceholderCounts() throws {
+        for name in ["qwen2_5_vl", "qwen3_vl"] {
+            let e = try QwenVLFixture.expected(name)
+            let p = try processor(name)
+            let counts = try images(name).map { try p.visualTokens(width: $0.width, height: $0.height) }
+            XCTAssertEqual(counts, e.image_grid_thw.map(p.placeholderCount), name)
+        }
+    }
+
     /// Grids and patches equal transformers' (the C Pillow resize with Pillow 13's pass order is
     /// byte-exact, so only float rounding of the normalization remains).
     func checkPatches(_ name: String) throws {

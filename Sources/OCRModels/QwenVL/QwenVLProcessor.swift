@@ -86,6 +86,14 @@ public struct QwenVLImageProcessor: Sendable {
     public func placeholderCount(grid: [Int]) -> Int {
         grid.reduce(1, *) / (config.mergeSize * config.mergeSize)
     }
+
+    /// Visual tokens (placeholders in the prompt) of an image of this size, without decoding it:
+    /// for the dataset's visual-token histogram.
+    public func visualTokens(width: Int, height: Int) throws -> Int {
+        let (h, w) = try Self.smartResize(
+            height: height, width: width, factor: factor, minPixels: config.minPixels, maxPixels: config.maxPixels)
+        return placeholderCount(grid: [1, h / config.patchSize, w / config.patchSize])
+    }
 }
 
 // MARK: - Prompt
