@@ -1,7 +1,9 @@
 // How `ocrtune train` and `ocrtune export` reach model families.
 
 import Foundation
+import MLXNN
 import OCRData
+import OCRMetrics
 import OCRTraining
 
 /// Options of `ocrtune train` that families interpret (beyond the trainer's configuration).
@@ -126,4 +128,32 @@ extension RunSamples where Item == EncodedSample {
     init(data: String, options: FamilyTrainingOptions, evalSamples: Int) throws {
         try self.init(data: data, options: options, evalSamples: evalSamples) { ($0.imageBytes, $0.text, $1) }
     }
+}
+
+// MARK: - Shared set-up pieces
+
+extension OCRTraining.ValidationResult {
+    /// CER (and, when asked, exact match) of `predictions`, with the first 8 pairs as samples.
+    static func textScores(references: [String], predictions: [String], exactMatch: Bool = false) -> OCRTraining.ValidationResult {
+        var metrics = [(name: "cer", value: TextMetrics.cer(references: references, predictions: predictions))]
+        if exactMatch {
+            let exact = zip(references, predictions).filter { $0 == $1 }.count
+            metrics.append((name: "exact_match", value: Double(exact) / Double(Swift.max(1, references.count))))
+        }
+        let samples = zip(references, predictions).prefix(8).map { (reference: $0.0, prediction: $0.1) }
+        return ValidationResult(metrics: metrics, samples: samples)
+    }
+}
+
+/// The set-up line of a training session: what trains and on what.
+/// `unit` names the samples ("lines", "formulas", "samples").
+func trainingSummary(
+    name: String, method: FineTuningMethod, trainableTensors: Int, module: Module, unit: String, train: Int,
+    mix: (count: Int, ratio: Double)?, validation: Int, steps: Int
+) -> String {
+    let trainable = module.trainableParameters().reduce(0) { $0 + $1.array.size }
+    let total = module.parameters().reduce(0) { $0 + $1.array.size }
+    let mixing = mix.map { ", mixing \($0.count) \(unit) at \(Int($0.ratio * 100))% of each batch" } ?? ""
+    return "\(name): \(method.rawValue), \(trainableTensors) tensors / \(trainable) of \(total) parameters trainable; "
+        + "\(train) training \(unit)\(mixing), \(validation) validation \(unit); \(steps) steps"
 }

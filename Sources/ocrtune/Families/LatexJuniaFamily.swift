@@ -68,17 +68,14 @@ final class LatexJuniaTrainingSession: TrainingSession {
                 // Greedy during training (fast); the saved model keeps its own decoding settings.
                 let ids = try network.recognizer.generate(images, options: LatexJuniaDecodingOptions(numBeams: 1))
                 let predictions = ids.map(network.recognizer.tokenizer.decode)
-                let references = probe.map(\.text)
-                let cer = TextMetrics.cer(references: references, predictions: predictions)
-                let exact = Double(zip(references, predictions).filter { $0 == $1 }.count) / Double(Swift.max(1, probe.count))
-                let samples = Array(zip(references, predictions).prefix(8))
-                return ValidationResult(metrics: [("cer", cer), ("exact_match", exact)], samples: samples.map { (reference: $0.0, prediction: $0.1) })
+                return .textScores(references: probe.map(\.text), predictions: predictions, exactMatch: true)
             }
         }
         let trainableKeys = try trainer.prepare()
-        let count = trainable.module.trainableParameters().reduce(0) { $0 + $1.array.size }
-        let total = trainable.module.parameters().reduce(0) { $0 + $1.array.size }
-        setupNotes.append("latex-ocr-junia: \(configuration.method.rawValue), \(trainableKeys.count) tensors / \(count) of \(total) parameters trainable; \(train.count) training formulas\(mix.map { ", mixing \($0.items.count) at \(Int($0.ratio * 100))% of each batch" } ?? ""), \(validation.count) validation formulas; \(trainer.totalSteps) steps")
+        setupNotes.append(trainingSummary(
+            name: "latex-ocr-junia", method: configuration.method, trainableTensors: trainableKeys.count,
+            module: trainable.module, unit: "formulas", train: train.count, mix: mix.map { ($0.items.count, $0.ratio) },
+            validation: validation.count, steps: trainer.totalSteps))
         self.trainer = trainer
     }
 

@@ -105,15 +105,14 @@ final class PPOCRTrainingSession: TrainingSession {
             trainer.validate = {
                 let images = try probe.map { try ImageCodec.decode($0.bytes) }
                 let predictions = try network.recognizer.recognize(images, prompt: nil)
-                let cer = TextMetrics.cer(references: probe.map(\.text), predictions: predictions)
-                let samples = Array(zip(probe.map(\.text), predictions).prefix(8))
-                return ValidationResult(metrics: [("cer", cer)], samples: samples.map { (reference: $0.0, prediction: $0.1) })
+                return .textScores(references: probe.map(\.text), predictions: predictions)
             }
         }
         let trainableKeys = try trainer.prepare()
-        let count = trainable.module.trainableParameters().reduce(0) { $0 + $1.array.size }
-        let total = trainable.module.parameters().reduce(0) { $0 + $1.array.size }
-        setupNotes.append("\(trainable.recognizer.name): \(configuration.method.rawValue), \(trainableKeys.count) tensors / \(count) of \(total) parameters trainable; \(train.count) training lines\(mix.map { ", mixing \($0.items.count) lines at \(Int($0.ratio * 100))% of each batch" } ?? ""), \(validation.count) validation lines; \(trainer.totalSteps) steps")
+        setupNotes.append(trainingSummary(
+            name: trainable.recognizer.name, method: configuration.method, trainableTensors: trainableKeys.count,
+            module: trainable.module, unit: "lines", train: train.count, mix: mix.map { ($0.items.count, $0.ratio) },
+            validation: validation.count, steps: trainer.totalSteps))
         self.trainer = trainer
         // The (possibly extended) dictionary and config travel with the run.
         try writeModelFiles(to: run)
