@@ -189,9 +189,7 @@ struct PredictCommand: ParsableCommand {
             if outputIds {
                 try printJSON(["text": result.text, "token_ids": result.classes])
             } else if json {
-                let object: [String: Any] = ["image": path, "text": result.text, "confidence": Double(result.confidence)]
-                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-                Terminal.line(String(decoding: data, as: UTF8.self))
+                try printJSON(["image": path, "text": result.text, "confidence": Double(result.confidence)])
             } else {
                 Terminal.line("\(path)\t\(result.text)")
             }
@@ -255,8 +253,7 @@ struct PredictCommand: ParsableCommand {
         let texts = try recognizer.recognize(loaded, prompt: nil)
         for (path, text) in zip(images, texts) {
             if json {
-                let data = try JSONSerialization.data(withJSONObject: ["image": path, "text": text], options: [.sortedKeys, .withoutEscapingSlashes])
-                Terminal.line(String(decoding: data, as: UTF8.self))
+                try printJSON(["image": path, "text": text])
             } else {
                 Terminal.line("\(path)\t\(text)")
             }
