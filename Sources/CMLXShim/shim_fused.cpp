@@ -127,39 +127,47 @@ class AffineActivation : public mx::UnaryPrimitive {
 
 } // namespace
 
+namespace cmlx {
+
+mx::array affine_activation(const mx::array& a, const std::optional<mx::array>& bias,
+                            const std::optional<mx::array>& pre_scale, const std::optional<mx::array>& pre_bias,
+                            int activation, const std::optional<mx::array>& post_scale,
+                            const std::optional<mx::array>& post_bias) {
+  if (a.ndim() == 0) throw std::invalid_argument("affine_activation: expects a channels-last array");
+  if (activation < kIdentity || activation > kReLU) throw std::invalid_argument("affine_activation: unknown activation");
+  int c = a.shape(-1);
+  auto scalar = [](const std::optional<mx::array>& v, float fallback) {
+    return v ? mx::reshape(mx::astype(*v, mx::float32), {1}) : mx::array({fallback});
+  };
+  auto b = bias ? *bias : mx::zeros({c}, mx::float32);
+  if (b.size() != size_t(c)) throw std::invalid_argument("affine_activation: bias must have one value per channel");
+  std::vector<mx::array> inputs{a, mx::reshape(b, {c}), scalar(pre_scale, 1), scalar(pre_bias, 0),
+                                scalar(post_scale, 1), scalar(post_bias, 0)};
+  bool fast = a.dtype() == mx::float32 && b.dtype() == mx::float32 && mx::default_device() == mx::Device::cpu;
+  for (auto& v : inputs) if (v.size() == 1 && v.dtype() != mx::float32) fast = false;
+  if (!fast) {
+    // Other dtypes and devices: the same arithmetic in MLX ops, in the input's dtype.
+    auto t = a.dtype();
+    auto k = [t](float v) { return mx::array(v, t); };
+    for (size_t i = 1; i < inputs.size(); i++) inputs[i] = mx::astype(inputs[i], t);
+    auto v = mx::add(mx::multiply(mx::add(a, inputs[1]), inputs[2]), inputs[3]);
+    if (activation == kHardSwish) {
+      v = mx::multiply(v, mx::minimum(mx::maximum(mx::add(mx::multiply(v, k(float(1.0 / 6.0))), k(0.5f)), k(0.0f)), k(1.0f)));
+    } else if (activation == kReLU) {
+      v = mx::maximum(v, k(0.0f));
+    }
+    return mx::add(mx::multiply(v, inputs[4]), inputs[5]);
+  }
+  for (auto& v : inputs) v = mx::contiguous(v);
+  auto stream = mx::default_stream(mx::Device::cpu);
+  return mx::array(a.shape(), mx::float32, std::make_shared<AffineActivation>(stream, activation), inputs);
+}
+
+} // namespace cmlx
+
 extern "C" int cmlx_affine_activation(cmlx_array* out, cmlx_array x, cmlx_array bias, cmlx_array pre_scale,
                                       cmlx_array pre_bias, int activation, cmlx_array post_scale,
                                       cmlx_array post_bias) {
-  CMLX_GUARD({
-    const auto& a = x->value;
-    if (a.ndim() == 0) throw std::invalid_argument("affine_activation: expects a channels-last array");
-    if (activation < kIdentity || activation > kReLU) throw std::invalid_argument("affine_activation: unknown activation");
-    int c = a.shape(-1);
-    auto scalar = [](cmlx_array v, float fallback) {
-      return v ? mx::reshape(mx::astype(v->value, mx::float32), {1}) : mx::array({fallback});
-    };
-    auto b = bias ? bias->value : mx::zeros({c}, mx::float32);
-    if (b.size() != size_t(c)) throw std::invalid_argument("affine_activation: bias must have one value per channel");
-    std::vector<mx::array> inputs{a, mx::reshape(b, {c}), scalar(pre_scale, 1), scalar(pre_bias, 0),
-                                  scalar(post_scale, 1), scalar(post_bias, 0)};
-    bool fast = a.dtype() == mx::float32 && b.dtype() == mx::float32 && mx::default_device() == mx::Device::cpu;
-    for (auto& v : inputs) if (v.size() == 1 && v.dtype() != mx::float32) fast = false;
-    if (!fast) {
-      // Other dtypes and devices: the same arithmetic in MLX ops, in the input's dtype.
-      auto t = a.dtype();
-      auto k = [t](float v) { return mx::array(v, t); };
-      for (size_t i = 1; i < inputs.size(); i++) inputs[i] = mx::astype(inputs[i], t);
-      auto v = mx::add(mx::multiply(mx::add(a, inputs[1]), inputs[2]), inputs[3]);
-      if (activation == kHardSwish) {
-        v = mx::multiply(v, mx::minimum(mx::maximum(mx::add(mx::multiply(v, k(float(1.0 / 6.0))), k(0.5f)), k(0.0f)), k(1.0f)));
-      } else if (activation == kReLU) {
-        v = mx::maximum(v, k(0.0f));
-      }
-      *out = wrap(mx::add(mx::multiply(v, inputs[4]), inputs[5]));
-      return 0;
-    }
-    for (auto& v : inputs) v = mx::contiguous(v);
-    auto stream = mx::default_stream(mx::Device::cpu);
-    *out = wrap(mx::array(a.shape(), mx::float32, std::make_shared<AffineActivation>(stream, activation), inputs));
-  })
+  CMLX_RESULT(affine_activation(x->value, optional(bias), optional(pre_scale), optional(pre_bias), activation,
+                                optional(post_scale), optional(post_bias)))
 }

@@ -46,6 +46,16 @@ inline std::vector<int> ints(const int* values, int count) {
 }
 
 mx::Dtype to_mlx(cmlx_dtype dtype);
+
+// Custom kernels, for use by other kernels (e.g. in a gradient).
+
+/// ocrtune's depthwise convolution primitive (float32, CPU), MLX's grouped conv2d otherwise.
+mx::array depthwise_conv2d(const mx::array& x, const mx::array& w, const int* stride, const int* padding);
+/// post_scale · act(pre_scale · (x + bias) + pre_bias) + post_bias (0 identity, 1 hard-swish, 2 ReLU).
+mx::array affine_activation(const mx::array& x, const std::optional<mx::array>& bias,
+                            const std::optional<mx::array>& pre_scale, const std::optional<mx::array>& pre_bias,
+                            int activation, const std::optional<mx::array>& post_scale,
+                            const std::optional<mx::array>& post_bias);
 cmlx_dtype from_mlx(mx::Dtype dtype);
 
 } // namespace cmlx

@@ -246,27 +246,30 @@ class DepthwiseConv2d : public DepthwiseBase {
 
 } // namespace
 
+namespace cmlx {
+
+mx::array depthwise_conv2d(const mx::array& x, const mx::array& w, const int* stride, const int* padding) {
+  if (x.ndim() != 4 || w.ndim() != 4 || w.shape(3) != 1 || w.shape(0) != x.shape(3)) {
+    throw std::invalid_argument("depthwise_conv2d: expects input [N, H, W, C] and weight [C, KH, KW, 1]");
+  }
+  DepthwiseParams p{w.shape(1), w.shape(2), stride[0], stride[1], padding[0], padding[1]};
+  auto device = mx::default_device();
+  bool fast = x.dtype() == mx::float32 && w.dtype() == mx::float32 && device == mx::Device::cpu;
+  if (!fast) {
+    // Other dtypes and devices: MLX's own grouped convolution.
+    return mx::conv2d(x, w, {p.sh, p.sw}, {p.ph, p.pw}, {1, 1}, int(x.shape(3)));
+  }
+  int oh = (x.shape(1) + 2 * p.ph - p.kh) / p.sh + 1;
+  int ow = (x.shape(2) + 2 * p.pw - p.kw) / p.sw + 1;
+  if (oh <= 0 || ow <= 0) throw std::invalid_argument("depthwise_conv2d: kernel larger than the padded input");
+  auto stream = mx::default_stream(device);
+  return mx::array({x.shape(0), oh, ow, x.shape(3)}, mx::float32, std::make_shared<DepthwiseConv2d>(stream, p),
+                   {mx::contiguous(x), mx::contiguous(w)});
+}
+
+} // namespace cmlx
+
 extern "C" int cmlx_depthwise_conv2d(cmlx_array* out, cmlx_array input, cmlx_array weight, const int* stride,
                                      const int* padding) {
-  CMLX_GUARD({
-    const auto& x = input->value;
-    const auto& w = weight->value;
-    if (x.ndim() != 4 || w.ndim() != 4 || w.shape(3) != 1 || w.shape(0) != x.shape(3)) {
-      throw std::invalid_argument("depthwise_conv2d: expects input [N, H, W, C] and weight [C, KH, KW, 1]");
-    }
-    DepthwiseParams p{w.shape(1), w.shape(2), stride[0], stride[1], padding[0], padding[1]};
-    auto device = mx::default_device();
-    bool fast = x.dtype() == mx::float32 && w.dtype() == mx::float32 && device == mx::Device::cpu;
-    if (!fast) {
-      // Other dtypes and devices: MLX's own grouped convolution.
-      *out = wrap(mx::conv2d(x, w, {p.sh, p.sw}, {p.ph, p.pw}, {1, 1}, int(x.shape(3))));
-      return 0;
-    }
-    int oh = (x.shape(1) + 2 * p.ph - p.kh) / p.sh + 1;
-    int ow = (x.shape(2) + 2 * p.pw - p.kw) / p.sw + 1;
-    if (oh <= 0 || ow <= 0) throw std::invalid_argument("depthwise_conv2d: kernel larger than the padded input");
-    auto stream = mx::default_stream(device);
-    *out = wrap(mx::array({x.shape(0), oh, ow, x.shape(3)}, mx::float32,
-                          std::make_shared<DepthwiseConv2d>(stream, p), {mx::contiguous(x), mx::contiguous(w)}));
-  })
+  CMLX_RESULT(depthwise_conv2d(input->value, weight->value, stride, padding))
 }

@@ -10,8 +10,11 @@
 /// the loader picks the one the CPU supports; elsewhere it is compiled once.
 #if defined(__x86_64__) && defined(__clang__) && defined(__linux__)
 #define OCRTUNE_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+/// Also an AVX-512 clone, for register-blocked kernels that fill 16-lane registers.
+#define OCRTUNE_SIMD_CLONES_WIDE __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define OCRTUNE_SIMD_CLONES
+#define OCRTUNE_SIMD_CLONES_WIDE
 #endif
 
 namespace cmlx {

@@ -93,6 +93,50 @@ void softmax_rows(const float* x, float* y, int cols, bool log, int begin, int e
   }
 }
 
+/// Per row: the first index of the largest value and its softmax probability, 1 / Σ exp(x − max)
+/// summed exactly as softmax_rows does (so it equals the row's largest softmax output).
+OCRTUNE_SIMD_CLONES
+void best_class_rows(const float* x, uint32_t* index, float* probability, int cols, int begin, int end) {
+  for (int row = begin; row < end; row++) {
+    const float* in = x + size_t(row) * cols;
+    float lanes[kLanes];
+    int where[kLanes];
+    for (int l = 0; l < kLanes; l++) {
+      lanes[l] = -INFINITY;
+      where[l] = l;
+    }
+    int k = 0;
+    for (; k + kLanes <= cols; k += kLanes)
+      for (int l = 0; l < kLanes; l++) {
+        bool more = in[k + l] > lanes[l];
+        lanes[l] = more ? in[k + l] : lanes[l];
+        where[l] = more ? k + l : where[l];
+      }
+    float m = -INFINITY;
+    int best = 0;
+    for (int l = 0; l < kLanes; l++)
+      if (lanes[l] > m || (lanes[l] == m && where[l] < best)) {
+        m = lanes[l];
+        best = where[l];
+      }
+    for (; k < cols; k++)
+      if (in[k] > m) {
+        m = in[k];
+        best = k;
+      }
+    double sums[kLanes];
+    for (int l = 0; l < kLanes; l++) sums[l] = 0.0;
+    k = 0;
+    for (; k + kLanes <= cols; k += kLanes)
+      for (int l = 0; l < kLanes; l++) sums[l] += exp_poly(in[k + l] - m);
+    double total = 0.0;
+    for (int l = 0; l < kLanes; l++) total += sums[l];
+    for (; k < cols; k++) total += exp_poly(in[k] - m);
+    index[row] = uint32_t(best);
+    probability[row] = 1.0f / float(total);
+  }
+}
+
 // MARK: - Primitive
 
 class RowSoftmax : public mx::UnaryPrimitive {
@@ -144,7 +188,61 @@ class RowSoftmax : public mx::UnaryPrimitive {
   bool log_;
 };
 
+/// Outputs: the best class [..] (uint32) and its probability [..] (float32) of logits [.., C].
+class BestClass : public mx::Primitive {
+ public:
+  explicit BestClass(mx::Stream s) : mx::Primitive(s) {}
+
+  void eval_cpu(const std::vector<mx::array>& in, std::vector<mx::array>& outs) override {
+    for (auto& o : outs) o.set_data(mx::allocator::malloc(o.nbytes()));
+    auto& encoder = mx::cpu::get_command_encoder(stream());
+    encoder.set_input_array(in[0]);
+    for (auto& o : outs) encoder.set_output_array(o);
+    encoder.dispatch([x = mx::array::unsafe_weak_copy(in[0]), index = mx::array::unsafe_weak_copy(outs[0]),
+                      probability = mx::array::unsafe_weak_copy(outs[1])]() mutable {
+      int cols = x.shape(-1);
+      int rows = int(index.size());
+      const float* xp = x.data<float>();
+      uint32_t* ip = index.data<uint32_t>();
+      float* pp = probability.data<float>();
+      parallel_for(rows, size_t(rows) * cols * 4, [&](int begin, int end) {
+        best_class_rows(xp, ip, pp, cols, begin, end);
+      });
+    });
+  }
+  void eval_gpu(const std::vector<mx::array>&, std::vector<mx::array>&) override {
+    throw std::runtime_error("best_class: the custom kernel is CPU-only");
+  }
+  std::vector<mx::Shape> output_shapes(const std::vector<mx::array>& inputs) override {
+    auto shape = inputs[0].shape();
+    shape.pop_back();
+    return {shape, shape};
+  }
+  bool is_equivalent(const mx::Primitive& other) const override {
+    return dynamic_cast<const BestClass*>(&other) != nullptr;
+  }
+  DEFINE_NAME(BestClass)
+};
+
 } // namespace
+
+extern "C" int cmlx_best_class(cmlx_vec* out, cmlx_array logits) {
+  CMLX_GUARD({
+    const auto& a = logits->value;
+    if (a.ndim() == 0 || a.shape(-1) == 0) throw std::invalid_argument("best_class: expects classes on the last axis");
+    bool fast = a.dtype() == mx::float32 && mx::default_device() == mx::Device::cpu;
+    if (!fast) {
+      auto p = mx::softmax(mx::astype(a, mx::float32), -1, true);
+      *out = wrap(std::vector<mx::array>{mx::argmax(a, -1), mx::max(p, -1)});
+      return 0;
+    }
+    auto shape = a.shape();
+    shape.pop_back();
+    auto stream = mx::default_stream(mx::Device::cpu);
+    *out = wrap(mx::array::make_arrays({shape, shape}, {mx::uint32, mx::float32}, std::make_shared<BestClass>(stream),
+                                       {mx::contiguous(a)}));
+  })
+}
 
 extern "C" int cmlx_softmax_last_axis(cmlx_array* out, cmlx_array x, bool log) {
   CMLX_GUARD({

@@ -66,6 +66,26 @@ public func affineActivation(
     }
 }
 
+/// ``depthwiseConv2d(_:_:stride:padding:)`` followed by the epilogue of
+/// ``affineActivation(_:bias:preScale:preBias:activation:postScale:postBias:)`` in one pass: float32
+/// on the CPU runs ocrtune's register-blocked kernel, bit-identical to the two composed; its gradient
+/// is theirs.
+public func depthwiseAffineActivation(
+    _ input: MLXArray, _ weight: MLXArray, stride: (Int, Int), padding: (Int, Int), bias: MLXArray?,
+    preScale: MLXArray?, preBias: MLXArray?, activation: FusedActivation, postScale: MLXArray? = nil,
+    postBias: MLXArray? = nil
+) -> MLXArray {
+    call("depthwise_affine_activation") { out in
+        withInts([stride.0, stride.1]) { s, _ in
+            withInts([padding.0, padding.1]) { p, _ in
+                cmlx_depthwise_affine_activation(
+                    out, input.handle, weight.handle, s, p, bias?.handle, preScale?.handle, preBias?.handle,
+                    activation.rawValue, postScale?.handle, postBias?.handle)
+            }
+        }
+    }
+}
+
 // MARK: - Fused kernels (mlx::core::fast)
 
 public func rmsNorm(_ x: MLXArray, weight: MLXArray?, eps: Float) -> MLXArray {

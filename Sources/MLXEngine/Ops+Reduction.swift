@@ -96,6 +96,20 @@ public func logSoftmax(_ a: MLXArray, axis: Int = -1) -> MLXArray {
     return a - a.logSumExp(axis: axis, keepDims: true)
 }
 
+/// Greedy decoding's two numbers per position of `logits` [..., C], in one pass over them: the first
+/// index of the largest logit (uint32) and its softmax probability (float32), each [...]. float32
+/// on the CPU runs ocrtune's kernel (its probability is summed as ``softmax(_:axes:precise:)``
+/// sums, so it equals the largest softmax output); otherwise argmax and max of the softmax.
+public func bestClass(_ logits: MLXArray) -> (classes: MLXArray, probabilities: MLXArray) {
+    let out = callVector("best_class") { cmlx_best_class($0, logits.handle) }
+    guard out.count == 2 else {
+        // The failure is recorded in the enclosing error scope; these placeholders are never read.
+        let empty = MLXArray([] as [Float])
+        return (empty, empty)
+    }
+    return (out[0], out[1])
+}
+
 // MARK: - Scans
 
 public enum ScanKind: Int32 { case sum = 0, prod = 1, max = 2, logSumExp = 3 }

@@ -176,11 +176,19 @@ int cmlx_depthwise_conv2d(cmlx_array* out, cmlx_array input, cmlx_array weight, 
 /// Softmax (log = false) or log-softmax (log = true) over the last axis. float32 on the CPU runs
 /// ocrtune's vectorized kernel (with its gradient); otherwise MLX's ops.
 int cmlx_softmax_last_axis(cmlx_array* out, cmlx_array x, bool log);
+/// Greedy decoding's two numbers per position of logits [..., C], in one pass: the first index of
+/// the largest logit (uint32) and its softmax probability (float32), as a vector of two arrays.
+int cmlx_best_class(cmlx_vec* out, cmlx_array logits);
 /// y = post_scale · act(pre_scale · (x + bias) + pre_bias) + post_bias over a channels-last array in
 /// one pass (bias [C], the scales and biases one value each; any may be NULL). activation:
 /// 0 identity, 1 hard-swish, 2 ReLU. float32 on the CPU runs ocrtune's kernel.
 int cmlx_affine_activation(cmlx_array* out, cmlx_array x, cmlx_array bias, cmlx_array pre_scale, cmlx_array pre_bias,
                            int activation, cmlx_array post_scale, cmlx_array post_bias);
+/// The depthwise convolution followed by affine_activation's epilogue, in one pass (float32 on the
+/// CPU; bit-identical to the two composed; its gradient is theirs). bias may be NULL.
+int cmlx_depthwise_affine_activation(cmlx_array* out, cmlx_array input, cmlx_array weight, const int* stride,
+                                     const int* padding, cmlx_array bias, cmlx_array pre_scale, cmlx_array pre_bias,
+                                     int activation, cmlx_array post_scale, cmlx_array post_bias);
 int cmlx_rms_norm(cmlx_array* out, cmlx_array x, cmlx_array weight /*nullable*/, float eps);
 int cmlx_layer_norm(cmlx_array* out, cmlx_array x, cmlx_array weight /*nullable*/, cmlx_array bias /*nullable*/, float eps);
 int cmlx_rope(cmlx_array* out, cmlx_array x, int dims, bool traditional, float base, bool has_base, float scale, int offset, cmlx_array freqs /*nullable*/);

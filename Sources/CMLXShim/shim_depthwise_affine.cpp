@@ -1,0 +1,248 @@
+// DepthwiseAffineActivation: a depthwise convolution followed by the PP-LCNet epilogue
+// (conv bias → learnable affine → activation → learnable affine) in one pass, for inference.
+//
+// The separate kernels (shim_kernels.cpp's depthwise conv, then shim_fused.cpp's epilogue) load
+// and store each output channel once per tap and then walk the feature map again. Here a block
+// of 16 channels × 4 output columns is accumulated in vector registers over all taps, the epilogue is
+// applied to the registers, and the block is stored once. The arithmetic is the same, in the
+// same order and without fused multiply-adds, so the result is bit-identical to the two kernels
+// composed. The gradient is that of the composition (the two primitives' own gradients).
+
+#include <algorithm>
+
+#include "mlx/backend/cpu/encoder.h"
+#include "mlx/primitives.h"
+#include "mlx/transforms.h"
+#include "shim_internal.h"
+#include "shim_parallel.h"
+
+using namespace cmlx;
+
+namespace {
+
+enum Activation : int { kIdentity = 0, kHardSwish = 1, kReLU = 2 };
+
+struct Geometry {
+  int kh, kw, sh, sw, ph, pw;
+  bool operator==(const Geometry& o) const {
+    return kh == o.kh && kw == o.kw && sh == o.sh && sw == o.sw && ph == o.ph && pw == o.pw;
+  }
+};
+
+struct Epilogue {
+  const float* bias;  // [C]
+  float s1, b1, s2, b2;
+  int act;
+};
+
+// MARK: - Kernel
+
+/// The epilogue of one value, as shim_fused.cpp's affine_activation_rows computes it.
+inline float finish(float v, float bias, const Epilogue& e) {
+#pragma clang fp contract(off)
+  v = v + bias;
+  v = v * e.s1 + e.b1;
+  if (e.act == kHardSwish) {
+    float g = v * float(1.0 / 6.0) + 0.5f;
+    g = g > 0.0f ? g : 0.0f;
+    g = g < 1.0f ? g : 1.0f;
+    v = v * g;
+  } else if (e.act == kReLU) {
+    v = v > 0.0f ? v : 0.0f;
+  }
+  return v * e.s2 + e.b2;
+}
+
+constexpr int kChannels = 16;  // channels per register block
+constexpr int kColumns = 4;    // output columns per register block
+
+/// 16 floats, loaded and stored unaligned; a 512-bit register with AVX-512, two or four narrower
+/// ones otherwise (clang's vector extension: element-wise operators, no fused multiply-adds here).
+typedef float Lanes __attribute__((vector_size(64), aligned(4)));
+#define LOAD_LANES(p) (*reinterpret_cast<const Lanes*>(p))
+#define STORE_LANES(p, v) (*reinterpret_cast<Lanes*>(p) = (v))
+
+/// Output rows [begin, end) (row = sample · OH + output y).
+OCRTUNE_SIMD_CLONES_WIDE
+void depthwise_affine_rows(const float* x, const float* taps, float* y, int h, int wd, int c, int oh, int ow,
+                           Geometry p, Epilogue e, int begin, int end) {
+#pragma clang fp contract(off)  // round as the separate kernels do
+  const Lanes zero = {};
+  const Lanes one = zero + 1.0f;
+  const size_t step = size_t(p.sw) * c;  // input distance between neighbouring output columns
+  for (int row = begin; row < end; row++) {
+    int b = row / oh, oy = row % oh;
+    float* out_row = y + (size_t(b) * oh + oy) * ow * c;
+    for (int cb = 0; cb < c; cb += kChannels) {
+      int cw = std::min(kChannels, c - cb);
+      for (int ox0 = 0; ox0 < ow; ox0 += kColumns) {
+        int xw = std::min(kColumns, ow - ox0);
+        if (cw == kChannels && xw == kColumns) {
+          Lanes acc[kColumns] = {zero, zero, zero, zero};
+          for (int i = 0; i < p.kh; i++) {
+            int iy = oy * p.sh - p.ph + i;
+            if (iy < 0 || iy >= h) continue;
+            const float* in_row = x + (size_t(b) * h + iy) * wd * c + cb;
+            for (int j = 0; j < p.kw; j++) {
+              Lanes tap = LOAD_LANES(taps + size_t(i * p.kw + j) * c + cb);
+              int ix = ox0 * p.sw - p.pw + j;
+              if (ix >= 0 && ix + (kColumns - 1) * p.sw < wd) {  // all four columns inside
+                const float* in = in_row + size_t(ix) * c;
+                acc[0] = acc[0] + LOAD_LANES(in) * tap;
+                acc[1] = acc[1] + LOAD_LANES(in + step) * tap;
+                acc[2] = acc[2] + LOAD_LANES(in + 2 * step) * tap;
+                acc[3] = acc[3] + LOAD_LANES(in + 3 * step) * tap;
+              } else {
+                for (int q = 0; q < kColumns; q++, ix += p.sw)
+                  if (ix >= 0 && ix < wd) acc[q] = acc[q] + LOAD_LANES(in_row + size_t(ix) * c) * tap;
+              }
+            }
+          }
+          Lanes bias = LOAD_LANES(e.bias + cb);
+          for (int q = 0; q < kColumns; q++) {
+            Lanes v = acc[q] + bias;
+            v = v * e.s1 + e.b1;
+            if (e.act == kHardSwish) {
+              Lanes g = v * float(1.0 / 6.0) + 0.5f;
+              g = g > zero ? g : zero;
+              g = g < one ? g : one;
+              v = v * g;
+            } else if (e.act == kReLU) {
+              v = v > zero ? v : zero;
+            }
+            STORE_LANES(out_row + size_t(ox0 + q) * c + cb, v * e.s2 + e.b2);
+          }
+          continue;
+        }
+        // Edge blocks (fewer channels or columns): the same arithmetic, one value at a time.
+        for (int q = 0; q < xw; q++) {
+          int ox = ox0 + q;
+          float* out = out_row + size_t(ox) * c + cb;
+          for (int l = 0; l < cw; l++) {
+            float a = 0.0f;
+            for (int i = 0; i < p.kh; i++) {
+              int iy = oy * p.sh - p.ph + i;
+              if (iy < 0 || iy >= h) continue;
+              for (int j = 0; j < p.kw; j++) {
+                int ix = ox * p.sw - p.pw + j;
+                if (ix < 0 || ix >= wd) continue;
+                a += x[((size_t(b) * h + iy) * wd + ix) * c + cb + l] * taps[size_t(i * p.kw + j) * c + cb + l];
+              }
+            }
+            out[l] = finish(a, e.bias[cb + l], e);
+          }
+        }
+      }
+    }
+  }
+}
+
+// MARK: - Primitive
+
+/// inputs: x [N, H, W, C], w [C, KH, KW, 1], bias [C], pre_scale, pre_bias, post_scale, post_bias [1].
+class DepthwiseAffineActivation : public mx::UnaryPrimitive {
+ public:
+  DepthwiseAffineActivation(mx::Stream s, Geometry p, int act) : mx::UnaryPrimitive(s), p_(p), act_(act) {}
+
+  void eval_cpu(const std::vector<mx::array>& in, mx::array& out) override {
+    out.set_data(mx::allocator::malloc(out.nbytes()));
+    auto& encoder = mx::cpu::get_command_encoder(stream());
+    for (auto& a : in) encoder.set_input_array(a);
+    encoder.set_output_array(out);
+    std::vector<mx::array> inputs;
+    for (auto& a : in) inputs.push_back(mx::array::unsafe_weak_copy(a));
+    encoder.dispatch([inputs, y = mx::array::unsafe_weak_copy(out), p = p_, act = act_]() mutable {
+      const auto& x = inputs[0];
+      int n = x.shape(0), h = x.shape(1), wd = x.shape(2), c = x.shape(3);
+      int oh = y.shape(1), ow = y.shape(2);
+      // Weights [C, KH, KW, 1] → taps [KH·KW][C], channel innermost.
+      const float* w = inputs[1].data<float>();
+      std::vector<float> taps(size_t(p.kh) * p.kw * c);
+      for (int ch = 0; ch < c; ch++)
+        for (int k = 0; k < p.kh * p.kw; k++) taps[size_t(k) * c + ch] = w[size_t(ch) * p.kh * p.kw + k];
+      Epilogue e{inputs[2].data<float>(), inputs[3].data<float>()[0], inputs[4].data<float>()[0],
+                 inputs[5].data<float>()[0], inputs[6].data<float>()[0], act};
+      const float* xp = x.data<float>();
+      float* yp = y.data<float>();
+      parallel_for(n * oh, size_t(n) * oh * ow * c * p.kh * p.kw, [&](int begin, int end) {
+        depthwise_affine_rows(xp, taps.data(), yp, h, wd, c, oh, ow, p, e, begin, end);
+      });
+    });
+  }
+  void eval_gpu(const std::vector<mx::array>&, mx::array&) override {
+    throw std::runtime_error("depthwise_affine_activation: the custom kernel is CPU-only");
+  }
+
+  /// The gradient of the composition depthwise_conv2d → affine_activation.
+  std::vector<mx::array> vjp(const std::vector<mx::array>& primals, const std::vector<mx::array>& cotangents,
+                             const std::vector<int>& argnums, const std::vector<mx::array>&) override {
+    Geometry p = p_;
+    int act = act_;
+    auto composed = [p, act](const std::vector<mx::array>& in) {
+      int stride[2] = {p.sh, p.sw}, padding[2] = {p.ph, p.pw};
+      auto z = depthwise_conv2d(in[0], in[1], stride, padding);
+      return std::vector<mx::array>{affine_activation(z, in[2], in[3], in[4], act, in[5], in[6])};
+    };
+    auto grads = mx::vjp(composed, primals, cotangents).second;
+    std::vector<mx::array> selected;
+    for (int arg : argnums) selected.push_back(grads[arg]);
+    return selected;
+  }
+
+  std::vector<mx::Shape> output_shapes(const std::vector<mx::array>&) override {
+    throw std::runtime_error("DepthwiseAffineActivation: output shape is given at construction");
+  }
+  bool is_equivalent(const mx::Primitive& other) const override {
+    auto o = dynamic_cast<const DepthwiseAffineActivation*>(&other);
+    return o != nullptr && o->p_ == p_ && o->act_ == act_;
+  }
+  DEFINE_NAME(DepthwiseAffineActivation)
+
+ private:
+  Geometry p_;
+  int act_;
+};
+
+} // namespace
+
+extern "C" int cmlx_depthwise_affine_activation(cmlx_array* out, cmlx_array input, cmlx_array weight,
+                                                const int* stride, const int* padding, cmlx_array bias,
+                                                cmlx_array pre_scale, cmlx_array pre_bias, int activation,
+                                                cmlx_array post_scale, cmlx_array post_bias) {
+  CMLX_GUARD({
+    const auto& x = input->value;
+    const auto& w = weight->value;
+    if (x.ndim() != 4 || w.ndim() != 4 || w.shape(3) != 1 || w.shape(0) != x.shape(3)) {
+      throw std::invalid_argument("depthwise_affine_activation: expects input [N, H, W, C] and weight [C, KH, KW, 1]");
+    }
+    if (activation < kIdentity || activation > kReLU) {
+      throw std::invalid_argument("depthwise_affine_activation: unknown activation");
+    }
+    int c = x.shape(3);
+    auto scalar = [](cmlx_array v, float fallback) {
+      return v ? mx::reshape(v->value, {1}) : mx::array({fallback});
+    };
+    std::vector<mx::array> rest{bias ? mx::reshape(bias->value, {-1}) : mx::zeros({c}, mx::float32),
+                                scalar(pre_scale, 1), scalar(pre_bias, 0), scalar(post_scale, 1),
+                                scalar(post_bias, 0)};
+    bool fast = x.dtype() == mx::float32 && w.dtype() == mx::float32 && mx::default_device() == mx::Device::cpu &&
+                rest[0].size() == size_t(c);
+    for (auto& v : rest) fast = fast && v.dtype() == mx::float32;
+    if (!fast) {
+      auto z = depthwise_conv2d(x, w, stride, padding);
+      *out = wrap(affine_activation(z, rest[0], rest[1], rest[2], activation, rest[3], rest[4]));
+      return 0;
+    }
+    Geometry p{w.shape(1), w.shape(2), stride[0], stride[1], padding[0], padding[1]};
+    int oh = (x.shape(1) + 2 * p.ph - p.kh) / p.sh + 1;
+    int ow = (x.shape(2) + 2 * p.pw - p.kw) / p.sw + 1;
+    if (oh <= 0 || ow <= 0) {
+      throw std::invalid_argument("depthwise_affine_activation: kernel larger than the padded input");
+    }
+    std::vector<mx::array> inputs{mx::contiguous(x), mx::contiguous(w)};
+    for (auto& v : rest) inputs.push_back(mx::contiguous(v));
+    auto stream = mx::default_stream(mx::Device::cpu);
+    *out = wrap(mx::array({x.shape(0), oh, ow, c}, mx::float32,
+                          std::make_shared<DepthwiseAffineActivation>(stream, p, activation), inputs));
+  })
+}
