@@ -152,6 +152,19 @@ public enum CTCDecoding {
             .sorted { $0.logProbability > $1.logProbability || ($0.logProbability == $1.logProbability && $0.classes.count < $1.classes.count) }
     }
 
+    /// Greedy decoding of a batch from its best class and that class's probability per step, each
+    /// [N, T] (e.g. from the engine's `bestClass` over the logits; evaluated here).
+    public static func decode(bestClasses: MLXArray, bestProbabilities: MLXArray, dictionary: CharacterDictionary) -> [CTCResult] {
+        let (n, steps) = (bestClasses.dim(0), bestClasses.dim(1))
+        let best = bestClasses.asType(.int32).asArray(Int32.self).map(Int.init)
+        let bestP = bestProbabilities.asType(.float32).asArray(Float.self)
+        return (0 ..< n).map { i in
+            let range = i * steps ..< (i + 1) * steps
+            let (cls, conf) = greedy(bestClasses: Array(best[range]), bestProbabilities: Array(bestP[range]), blank: dictionary.blankIndex)
+            return CTCResult(text: dictionary.text(of: cls), classes: cls, confidence: conf)
+        }
+    }
+
     /// Decodes a batch of probabilities [N, T, C] (evaluated here).
     public static func decode(
         probabilities: MLXArray, dictionary: CharacterDictionary, decoder: CTCDecoder
@@ -160,13 +173,9 @@ public enum CTCDecoding {
         let allowed = decoder.allowedClasses(dictionary)
         if case .greedy = decoder.method, allowed == nil {
             // Argmax on the engine: only [N, T] values cross over.
-            let best = probabilities.argMax(axis: -1).asType(.int32).asArray(Int32.self).map(Int.init)
-            let bestP = probabilities.max(axis: -1).asArray(Float.self)
-            return (0 ..< n).map { i in
-                let range = i * steps ..< (i + 1) * steps
-                let (cls, conf) = greedy(bestClasses: Array(best[range]), bestProbabilities: Array(bestP[range]), blank: dictionary.blankIndex)
-                return CTCResult(text: dictionary.text(of: cls), classes: cls, confidence: conf)
-            }
+            return decode(
+                bestClasses: probabilities.argMax(axis: -1), bestProbabilities: probabilities.max(axis: -1),
+                dictionary: dictionary)
         }
         let values = probabilities.asType(.float32).asArray(Float.self)
         return values.withUnsafeBufferPointer { all in

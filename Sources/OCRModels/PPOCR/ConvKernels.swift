@@ -15,8 +15,9 @@ import MLXNN
 
 /// A depthwise (groups = channels) 2-D convolution, channels-last.
 public final class DepthwiseConv2d: Conv2d {
-    /// Which kernel depthwise convolutions use (the engine's grouped conv, or shifted multiply-adds).
-    public enum Kernel: Sendable { case ocrtune, engine, shiftedMultiplyAdd }
+    /// Which kernel depthwise convolutions use: ocrtune's (fused with PP-LCNet's epilogue where a
+    /// layer has one), ocrtune's without that fusion, the engine's grouped conv, or shifted multiply-adds.
+    public enum Kernel: Sendable { case ocrtune, ocrtuneUnfused, engine, shiftedMultiplyAdd }
 
     nonisolated(unsafe) public static var kernel: Kernel = .ocrtune
 
@@ -34,7 +35,7 @@ public final class DepthwiseConv2d: Conv2d {
     /// The convolution before its bias is added.
     public func withoutBias(_ x: MLXArray) -> MLXArray {
         switch Self.kernel {
-        case .ocrtune:
+        case .ocrtune, .ocrtuneUnfused:
             return depthwiseConv2d(x, weight, stride: stride, padding: padding)
         case .engine:
             return conv2d(x, weight, stride: stride, padding: padding, groups: groups)

@@ -112,6 +112,13 @@ public final class PPLCNetV3RepLayer: Module, UnaryLayer {
     public func callAsFunction(_ x: MLXArray) -> MLXArray {
         // Bias, affine, activation and affine in one pass (the engine's fused kernel).
         if let bias = conv.bias, let fused = fusedActivation {
+            if let depthwise = conv as? DepthwiseConv2d, DepthwiseConv2d.kernel == .ocrtune {
+                // Convolution and epilogue in one register-blocked pass.
+                return depthwiseAffineActivation(
+                    x, depthwise.weight, stride: depthwise.stride, padding: depthwise.padding, bias: bias,
+                    preScale: lab.scale, preBias: lab.bias, activation: appliesActivation ? fused : .identity,
+                    postScale: appliesActivation ? act.lab.scale : nil, postBias: appliesActivation ? act.lab.bias : nil)
+            }
             let z: MLXArray? =
                 if let depthwise = conv as? DepthwiseConv2d { depthwise.withoutBias(x) }
                 else if let pointwise = conv as? PointwiseConv2d { pointwise.withoutBias(x) }

@@ -86,6 +86,7 @@ public final class PPOCRTextRecognizer: TextRecognizer {
     /// caches them in $TMPDIR/mlx, so the first run on a machine takes ~40 s longer.
     public var useCompile: Bool
     private var compiled: ArrayFunction?
+    private var compiledBest: ArrayFunction?
 
     public var modelType: String { network.config.modelType }
 
@@ -136,6 +137,24 @@ public final class PPOCRTextRecognizer: TextRecognizer {
         return try compiled!([pixels])[0]
     }
 
+    /// Greedy decoding's best class and its probability per step, each [N, T], of a preprocessed
+    /// batch: one pass over the logits (``bestClass(_:)``) instead of a softmax over every class.
+    public func bestClasses(_ pixels: MLXArray) throws -> (classes: MLXArray, probabilities: MLXArray) {
+        guard useCompile else {
+            let best = try withEngineErrors { bestClass(network(pixels)) }
+            return best
+        }
+        if compiledBest == nil {
+            let network = self.network
+            compiledBest = try compile { inputs in
+                let best = bestClass(network(inputs[0]))
+                return [best.classes, best.probabilities]
+            }
+        }
+        let out = try compiledBest!([pixels])
+        return (out[0], out[1])
+    }
+
     /// Batches of indices into `images`, sorted by aspect ratio as PaddleOCR does, each with its width.
     public func batches(_ images: [RGBImage], options: RecognitionOptions) -> [(indices: [Int], width: Int)] {
         let order = images.indices.sorted { preprocessor.aspectRatio(images[$0]) < preprocessor.aspectRatio(images[$1]) }
@@ -159,9 +178,17 @@ public final class PPOCRTextRecognizer: TextRecognizer {
         var results = [CTCResult?](repeating: nil, count: images.count)
         for batch in batches(images, options: options) {
             let pixels = preprocessor.batch(batch.indices.map { images[$0] }, width: batch.width)
-            let probabilities = try probabilities(pixels)
-            let decoded = try withEngineErrors {
-                CTCDecoding.decode(probabilities: probabilities, dictionary: dictionary, decoder: options.decoder)
+            let decoded: [CTCResult]
+            if case .greedy = options.decoder.method, options.decoder.allowedClasses(dictionary) == nil {
+                let best = try bestClasses(pixels)
+                decoded = try withEngineErrors {
+                    CTCDecoding.decode(bestClasses: best.classes, bestProbabilities: best.probabilities, dictionary: dictionary)
+                }
+            } else {
+                let probabilities = try probabilities(pixels)
+                decoded = try withEngineErrors {
+                    CTCDecoding.decode(probabilities: probabilities, dictionary: dictionary, decoder: options.decoder)
+                }
             }
             for (i, result) in zip(batch.indices, decoded) {
                 // CTC emits visual (left-to-right) order; right-to-left text goes back to logical order.
