@@ -155,8 +155,9 @@ def preprocess(rgb, batch_width=None, height=48, min_width=320):
 
 # MARK: - onnxruntime
 
-def ort_session(version, threads=2):
-    """A CPU session returning [probabilities, logits] (the logits are the Softmax's input)."""
+def ort_session(version, threads=2, optimize=True):
+    """A CPU session returning [probabilities, logits] (the logits are the Softmax's input).
+    optimize=False turns off onnxruntime's graph rewrites (fusions, constant folding)."""
     import onnx
     import onnxruntime as ort
 
@@ -166,6 +167,8 @@ def ort_session(version, threads=2):
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    if not optimize:
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
 
 

@@ -13,6 +13,8 @@ and reports (not gated):
   - max |logit - onnxruntime's| before the softmax. The logits reach |120|; float32 rounding
     alone moves them by ~1e-2 (--float64-check N evaluates the graph in float64 with onnx's
     reference evaluator on the N worst lines and prints onnxruntime's and our distance to it),
+  - the same distance between onnxruntime and itself with its graph optimizations turned off
+    (the same weights and graph, only fused differently): float32's own noise floor here,
   - our own preprocessing (Swift resize) against OpenCV's: max pixel difference and whether the
     strings still match.
 
@@ -65,13 +67,15 @@ def run_version(version, texts, images, work, tolerance, float64_check=0):
     model_dir = pc.import_model(version, os.path.join(work, "models", f"pp_ocr{version}"))
     labels = pc.class_labels(version)
     session = pc.ort_session(version)
-    inputs, ort_probs, ort_logits = {}, [], []
+    unoptimized = pc.ort_session(version, optimize=False)
+    inputs, ort_probs, ort_logits, self_diff = {}, [], [], []
     for i, rgb in enumerate(images):
         x = pc.preprocess(rgb)
         inputs[f"pixels.{i}"] = x
         p, l = pc.ort_run(session, x)
         ort_probs.append(p[0])
         ort_logits.append(l[0])
+        self_diff.append(float(np.abs(pc.ort_run(unoptimized, x)[1][0] - l[0]).max()))
     in_path = os.path.join(work, f"parity-{version}-in.safetensors")
     out_path = os.path.join(work, f"parity-{version}-out.safetensors")
     pc.write_safetensors(in_path, inputs)
@@ -107,6 +111,8 @@ def run_version(version, texts, images, work, tolerance, float64_check=0):
         "max_abs_logit_diff": max_logit,
         "median_line_max_abs_logit_diff": float(np.median(per_line)),
         "lines_with_logit_diff_over_1e-3": int(sum(d > 1e-3 for d in per_line)),
+        "onnxruntime_unoptimized_vs_optimized_max_abs_logit_diff": max(self_diff),
+        "onnxruntime_unoptimized_vs_optimized_lines_over_1e-3": int(sum(d > 1e-3 for d in self_diff)),
         "greedy_strings_identical": not mismatches,
         "string_mismatches": mismatches[:10],
         "own_preprocessing_max_pixel_diff_0_255": max_pixel,
@@ -151,6 +157,7 @@ def main():
         r = results[version]
         print(
             f"{version}: {r['lines']} lines  max|dprob| {r['max_abs_probability_diff']:.2e}  max|dlogit| {r['max_abs_logit_diff']:.2e}  "
+            f"(onnxruntime vs itself unoptimized: {r['onnxruntime_unoptimized_vs_optimized_max_abs_logit_diff']:.2e})  "
             f"greedy strings identical: {r['greedy_strings_identical']}  "
             f"(own preprocessing: max pixel diff {r['own_preprocessing_max_pixel_diff_0_255']:.1f}, "
             f"{r['own_preprocessing_string_mismatches']} string mismatches)  {'PASS' if r['pass'] else 'FAIL'}"

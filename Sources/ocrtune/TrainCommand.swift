@@ -69,6 +69,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Weight of distillation from the base model on --mix lines: they keep the base model's outputs (0: off).")
     var distill: Double = 1
 
+    @Option(help: "Weight of distillation of the base model's neck features on --mix lines (PP-OCR; 0: off).")
+    var distillFeatures: Double = 0
+
     @OptionGroup var engine: EngineOptions
 
     func resolvedConfiguration() throws -> TrainingConfiguration {
@@ -122,6 +125,10 @@ struct TrainCommand: ParsableCommand {
         }
         guard distill >= 0, distill.isFinite else { throw CLIError("--distill \(distill): expected a weight ≥ 0") }
         o.distillation = distill
+        guard distillFeatures >= 0, distillFeatures.isFinite else {
+            throw CLIError("--distill-features \(distillFeatures): expected a weight ≥ 0")
+        }
+        o.featureDistillation = distillFeatures
         return o
     }
 

@@ -16,6 +16,8 @@ struct FamilyTrainingOptions {
     var mix: (dataset: String, ratio: Double)?
     /// Weight of distillation from the base model on mix lines (0: off).
     var distillation = 1.0
+    /// Weight of distillation of the base model's neck features on mix lines (0: off).
+    var featureDistillation = 0.0
     /// Split used for validation during training.
     var validationSplit = "val"
 }

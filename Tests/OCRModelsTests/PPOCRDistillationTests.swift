@@ -73,4 +73,63 @@ final class PPOCRDistillationTests: XCTestCase {
         XCTAssertGreaterThan(bias[12], 0)
         XCTAssertGreaterThan(bias[13], 0)
     }
+
+    func testFeatureDistillationIsTheRelativeDriftOfTheNeck() throws {
+        let model = try trainable()
+        try model.useCurrentNetworkAsTeacher()
+        try model.extendVocabulary(with: ["a", "b"], seed: 3)
+        let replay = try batch(model, replay: [true, true])
+        let plain = try batch(model, replay: [false, false])
+        model.distillationWeight = 0
+        model.featureDistillationWeight = 5
+        // The extension changed only the head: the neck still equals the teacher's.
+        XCTAssertEqual(model.loss(replay).item(Float.self), model.loss(plain).item(Float.self), accuracy: 1e-6)
+
+        let key = "head.encoder.conv_block.4.convolution.weight"
+        let weight = try XCTUnwrap(model.network.parameterDictionary()[key])
+        try model.network.update(parameters: [key: weight + 0.05], verify: [.noUnexpected, .shapesMatch], source: "test")
+        let teacher = try XCTUnwrap(model.teacher)
+        let neck = { (n: PPOCRRecognizer) in n.head.encoder(n.averagePool(n.model(replay.images))) }
+        let (s, t) = (neck(model.network), neck(teacher))
+        let drift = (((s - t) * (s - t)).sum() / (t * t).sum()).item(Float.self)
+        XCTAssertGreaterThan(drift, 0)
+        let ctc = model.loss(plain).item(Float.self)
+        XCTAssertEqual(model.loss(replay).item(Float.self), ctc + 5 * drift, accuracy: 1e-4 * max(1, ctc))
+    }
+
+    func testFrozenBackboneFeaturesAreKeptPerSampleAndGiveTheSameLoss() throws {
+        let model = try trainable()
+        try model.useCurrentNetworkAsTeacher()
+        try model.extendVocabulary(with: ["a", "b"], seed: 3)
+        _ = model.network.freeze(matching: ["model.backbone"])
+        model.network.trainWithFrozenLayersInEvalMode()  // as the trainer does
+        XCTAssertTrue(model.network.model.training)  // a parameter-free container
+        XCTAssertTrue(model.backboneIsFrozen)
+        model.featureDistillationWeight = 1
+        let images = (0 ..< 2).map { i in
+            RGBImage(width: 96 + 40 * i, height: 48, pixels: (0 ..< (96 + 40 * i) * 48 * 3).map { UInt8(($0 * (5 + i)) % 251) })
+        }
+        let samples = [(images[0], "12"), (images[1], "305")]
+        let cached = try model.collate(samples, replay: [false, true], keys: ["first", "second"])
+        let features = try XCTUnwrap(cached.features)
+        XCTAssertEqual(cached.images.dim(2), model.maxTrainingWidth)  // padded to the training width
+        XCTAssertEqual(features.dim(0), 2)
+        XCTAssertEqual(model.featureCacheUsed, features.size * 4)
+        var live = cached
+        live.features = nil
+        XCTAssertEqual(model.loss(cached).item(Float.self), model.loss(live).item(Float.self), accuracy: 1e-5)
+
+        // Kept: the same features come back (in another order) and nothing is added.
+        let again = try model.collate([samples[1], samples[0]], replay: [true, false], keys: ["second", "first"])
+        XCTAssertEqual(abs(try XCTUnwrap(again.features) - features.take(MLXArray([Int32(1), 0]), axis: 0)).max().item(Float.self), 0)
+        XCTAssertEqual(model.featureCacheUsed, features.size * 4)
+
+        // A backbone that trains gets no features, and the kept ones are dropped.
+        _ = model.network.unfreeze()
+        model.network.trainWithFrozenLayersInEvalMode()
+        XCTAssertFalse(model.backboneIsFrozen)
+        let trainingBackbone = try model.collate(samples, keys: ["first", "second"])
+        XCTAssertNil(trainingBackbone.features)
+        XCTAssertEqual(model.featureCacheUsed, 0)
+    }
 }

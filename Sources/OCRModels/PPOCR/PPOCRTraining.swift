@@ -17,6 +17,9 @@ public struct CTCBatch {
     public let targetLengths: [Int]
     /// Rows that are replay (mix) samples, on which a ``PPOCRTrainable/teacher`` is distilled.
     public var replayRows: [Int]
+    /// The frozen backbone's pooled features of `images` [N, 1, T, C], when the batch was made with
+    /// them (``PPOCRTrainable/collate(_:replay:keys:)``); the loss then starts at the neck.
+    public var features: MLXArray?
 
     public init(images: MLXArray, targets: MLXArray, inputLengths: [Int], targetLengths: [Int], replayRows: [Int] = []) {
         self.images = images
@@ -50,6 +53,19 @@ public final class PPOCRTrainable: TrainableModel {
     /// Weight of the distillation term: the mean per-step KL(teacher ‖ model) over the teacher's
     /// classes, on replay rows. New classes get no teacher mass, so they are pushed down there.
     public var distillationWeight: Float = 1
+    /// Weight of feature distillation on replay rows: the relative squared distance between the
+    /// model's neck output and the teacher's, Σ(s − t)² / Σt². It keeps the features every old
+    /// class is read from, including classes the replay lines rarely show (0: off).
+    public var featureDistillationWeight: Float = 0
+
+    /// With the backbone frozen in eval mode it is a fixed function of the image: batches made
+    /// with sample keys carry its pooled features, computed once per sample and kept in memory up
+    /// to this many bytes (0: off). All such lines are padded to ``maxTrainingWidth``, as
+    /// PaddleOCR's training pads them, so a sample's features do not depend on its batch.
+    public var featureCacheBytes = 1 << 30
+    private var featureCache: [AnyHashable: MLXArray] = [:]
+    /// Bytes of features kept.
+    public private(set) var featureCacheUsed = 0
 
     public init(recognizer: PPOCRTextRecognizer) {
         self.recognizer = recognizer
@@ -81,25 +97,42 @@ public final class PPOCRTrainable: TrainableModel {
     }
 
     public func loss(_ batch: CTCBatch) -> MLXArray {
-        let features = network.averagePool(network.model(batch.images))
-        let logProbs = logSoftmax(network.head(features), axis: -1)
+        let features = batch.features ?? network.averagePool(network.model(batch.images))
+        let neck = network.head.encoder(features)
+        let logProbs = logSoftmax(network.head.classifier(neck), axis: -1)
         let ctc = ctcLoss(
             logProbs: logProbs, targets: batch.targets, inputLengths: batch.inputLengths,
             targetLengths: batch.targetLengths, blank: recognizer.dictionary.blankIndex)
-        guard let teacher, distillationWeight > 0, !batch.replayRows.isEmpty else { return ctc }
+        guard let teacher, distillationWeight > 0 || featureDistillationWeight > 0, !batch.replayRows.isEmpty else {
+            return ctc
+        }
         let rows = MLXArray(batch.replayRows.map(Int32.init))
         // A frozen backbone in eval mode computes what the teacher's would: reuse its features.
-        let teacherLogits =
-            backboneIsFrozen
-            ? teacher.head(stopGradient(features.take(rows, axis: 0)))
-            : teacher(batch.images.take(rows, axis: 0))
-        return ctc + distillationLoss(teacherLogits: teacherLogits, logProbs: logProbs.take(rows, axis: 0))
-            * Double(distillationWeight)
+        let teacherFeatures =
+            batch.features != nil || backboneIsFrozen
+            ? stopGradient(features.take(rows, axis: 0))
+            : teacher.averagePool(teacher.model(batch.images.take(rows, axis: 0)))
+        let teacherNeck = stopGradient(teacher.head.encoder(teacherFeatures))
+        var total = ctc
+        if distillationWeight > 0 {
+            total = total + distillationLoss(
+                teacherLogits: teacher.head.classifier(teacherNeck), logProbs: logProbs.take(rows, axis: 0))
+                * Double(distillationWeight)
+        }
+        if featureDistillationWeight > 0 {
+            let difference = neck.take(rows, axis: 0) - teacherNeck
+            total = total + (difference * difference).sum() / ((teacherNeck * teacherNeck).sum() + 1e-6)
+                * Double(featureDistillationWeight)
+        }
+        return total
     }
 
-    /// Whether the backbone is frozen and in eval mode (so it still equals the teacher's).
+    /// Whether the backbone is frozen and its BatchNorms normalize with their running statistics
+    /// (eval mode), so it is a fixed function of the image that still equals the teacher's.
+    /// (The trainer puts frozen layers in eval mode; parameter-free containers stay in training.)
     var backboneIsFrozen: Bool {
-        !network.model.training && network.model.trainableParameters().isEmpty
+        network.model.trainableParameters().isEmpty
+            && network.model.namedModules().allSatisfy { !($0.1 is BatchNorm) || !$0.1.training }
     }
 
     /// Mean over rows and time steps of KL(teacher ‖ model) on the teacher's classes.
@@ -138,11 +171,22 @@ public final class PPOCRTrainable: TrainableModel {
     public var trainingSteps: Int { network.steps(forWidth: maxTrainingWidth) }
 
     /// Preprocesses images and encodes texts into a batch.
-    /// `replay`: which samples are replay (mix) samples, for distillation.
-    public func collate(_ samples: [(image: RGBImage, text: String)], replay: [Bool] = []) throws -> CTCBatch {
+    /// `replay`: which samples are replay (mix) samples, for distillation. `keys`: one identity per
+    /// sample (e.g. its encoded image); with the backbone frozen, the batch then carries the
+    /// backbone's features, computed once per key (``featureCacheBytes``).
+    public func collate(
+        _ samples: [(image: RGBImage, text: String)], replay: [Bool] = [], keys: [AnyHashable]? = nil
+    ) throws -> CTCBatch {
         let pre = recognizer.preprocessor
+        let cachesFeatures = keys?.count == samples.count && featureCacheBytes > 0 && backboneIsFrozen
+        if !backboneIsFrozen && !featureCache.isEmpty {
+            // A backbone that trains again makes the kept features stale.
+            featureCache = [:]
+            featureCacheUsed = 0
+        }
         var width = Swift.min(maxTrainingWidth, pre.batchWidth(for: samples.map(\.image)))
         width = Swift.min(maxTrainingWidth, (width + widthMultiple - 1) / widthMultiple * widthMultiple)
+        if cachesFeatures { width = maxTrainingWidth }
         let pixels = pre.batch(samples.map(\.image), width: width)
         let steps = network.steps(forWidth: width)
         let labels = try samples.map { try classes(of: $0.text) }
@@ -154,10 +198,36 @@ public final class PPOCRTrainable: TrainableModel {
             }
             for (j, c) in l.enumerated() { flat[i * longest + j] = Int32(c) }
         }
-        return CTCBatch(
+        var batch = CTCBatch(
             images: pixels, targets: MLXArray(flat, [samples.count, longest]),
             inputLengths: Array(repeating: steps, count: samples.count), targetLengths: labels.map(\.count),
             replayRows: replay.indices.filter { replay[$0] })
+        if cachesFeatures, let keys { batch.features = try backboneFeatures(pixels, keys: keys) }
+        return batch
+    }
+
+    /// Pooled features of the frozen backbone for each row of `pixels`: kept ones, and the rest
+    /// computed in one pass (and kept while the cache has room).
+    func backboneFeatures(_ pixels: MLXArray, keys: [AnyHashable]) throws -> MLXArray {
+        let missing = keys.indices.filter { featureCache[keys[$0]] == nil }
+        var fresh: [Int: MLXArray] = [:]
+        if !missing.isEmpty {
+            let rows = MLXArray(missing.map(Int32.init))
+            let computed = try withEngineErrors {
+                stopGradient(network.averagePool(network.model(pixels.take(rows, axis: 0))))
+            }
+            try eval(computed)
+            for (j, i) in missing.enumerated() {
+                let row = computed.sliced(axis: 0, j ..< j + 1)
+                fresh[i] = row
+                let bytes = row.size * 4
+                if featureCacheUsed + bytes <= featureCacheBytes, featureCache[keys[i]] == nil {
+                    featureCache[keys[i]] = row
+                    featureCacheUsed += bytes
+                }
+            }
+        }
+        return concatenated(keys.indices.map { fresh[$0] ?? featureCache[keys[$0]]! }, axis: 0)
     }
 
     // MARK: Vocabulary extension

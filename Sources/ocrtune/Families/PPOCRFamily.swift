@@ -66,11 +66,14 @@ final class PPOCRTrainingSession: TrainingSession {
             toAdd += notCovered
             setupNotes.append("warning: adding \(notCovered.count) characters from the training set to the vocabulary: \(notCovered.joined(separator: " "))")
         }
-        if mix != nil, options.distillation > 0 {
+        if mix != nil, options.distillation > 0 || options.featureDistillation > 0 {
             // The base model (before the vocabulary grows) is the teacher on replay lines.
             try trainable.useCurrentNetworkAsTeacher()
             trainable.distillationWeight = Float(options.distillation)
-            setupNotes.append("distillation: replay lines keep the base model's outputs (KL weight \(options.distillation))")
+            trainable.featureDistillationWeight = Float(options.featureDistillation)
+            setupNotes.append(
+                "distillation: replay lines keep the base model's outputs (KL weight \(options.distillation))"
+                    + (options.featureDistillation > 0 ? " and neck features (weight \(options.featureDistillation))" : ""))
         }
         if !toAdd.isEmpty {
             let added = try trainable.extendVocabulary(with: toAdd, seed: configuration.seed)
@@ -96,7 +99,9 @@ final class PPOCRTrainingSession: TrainingSession {
 
         let network = trainable
         let source = MemoryBatchSource<EncodedSample, CTCBatch>(items: train, mix: mix, seed: configuration.seed) { items in
-            try network.collate(items.map { (try ImageCodec.decode($0.bytes), $0.text) }, replay: items.map(\.replay))
+            try network.collate(
+                items.map { (try ImageCodec.decode($0.bytes), $0.text) }, replay: items.map(\.replay),
+                keys: items.map { AnyHashable($0.bytes) })
         }
         let trainer = try Trainer(model: trainable, data: source, configuration: configuration, runDirectory: run)
         trainer.baseModelName = model
