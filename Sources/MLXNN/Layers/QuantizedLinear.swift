@@ -11,7 +11,8 @@ import MLXEngine
 /// computed by dequantizing the weight for the call and running MLX's float32 matmul (BLAS
 /// sgemm), which is several times faster there than MLX's quantized-matmul kernel; the weight
 /// stays packed at rest. Fewer rows (single-token decoding) keep the quantized kernel, which
-/// reads 4 or 8 bits per weight instead of 32.
+/// reads 4 or 8 bits per weight instead of 32. The dequantized weight is not kept for a backward
+/// pass (recomputed there), so QLoRA's memory stays near the packed size.
 public final class QuantizedLinear: Linear {
     public let scales: MLXArray
     public let biases: MLXArray
@@ -62,9 +63,15 @@ public final class QuantizedLinear: Linear {
         if usesDequantizedMatmul(rows: x.size / Swift.max(inputs, 1)) {
             // The quantized kernel's result dtype (x promoted with the scales), computed in float32.
             let dtype: DType = x.dtype == .float32 || scales.dtype == .float32 ? .float32 : x.dtype
-            let w = dequantized(matrix).asType(.float32)
-            let out = matmul(x.asType(.float32), w.T)
-            y = out.dtype == dtype ? out : out.asType(dtype)
+            let matrix = matrix
+            let body = { (x: MLXArray) -> MLXArray in
+                let out = matmul(x.asType(.float32), dequantized(matrix).asType(.float32).T)
+                return out.dtype == dtype ? out : out.asType(dtype)
+            }
+            // Checkpointed: under a gradient transform the backward pass dequantizes again
+            // instead of keeping every layer's float32 weight alive from the forward pass to the
+            // backward one (QLoRA's memory); outside one it is a plain call.
+            y = checkpointedCall([x], parameters: []) { [body($0[0])] }[0]
         } else {
             y = quantizedMatmul(x, matrix)
         }
