@@ -24,10 +24,11 @@ public final class QuantizedLinear: Linear {
     /// uses the float32 BLAS matmul; nil keeps the quantized kernel always.
     /// Measured with `QwenVLBench qmatmul` (3B-shaped weights, 2 cores): the BLAS path costs a
     /// near-constant dequantization plus the sgemm, the quantized kernel grows linearly with
-    /// the rows, and they cross between 4 and 8 rows; see ``defaultCPUDequantizeMinRows``.
+    /// the rows (at 3B widths ~4–50 ms per row), and they are even at about 8 rows, BLAS ahead
+    /// from 12 at every width; see ``defaultCPUDequantizeMinRows``.
     public var cpuDequantizeMinRows: Int? = QuantizedLinear.defaultCPUDequantizeMinRows
 
-    /// The crossover picked from the `QwenVLBench qmatmul` figures (docs in bench/results/qmatmul.json).
+    /// The crossover picked from the `QwenVLBench qmatmul` figures (bench/results/qwenvl_qmatmul.json).
     public static let defaultCPUDequantizeMinRows = 8
 
     /// Quantizes `linear`'s weight. The input dimension must be divisible by `groupSize`.
