@@ -10,7 +10,8 @@ Measured, each configuration in its own process (so each peak RSS is its own):
   lora      one LoRA step (r 16, alpha 32, q/k/v/o of the language model, answer-only loss, AdamW):
             seconds and peak RSS
 ours in bf16, with the language model's linears quantized to 4 bits (QLoRA for the step), and in
-float32 (MLX's CPU matmul has a BLAS path for float32 only; --no-float32 to skip); the peer in bf16
+float32 (MLX's CPU matmul has a BLAS path for float32 only; --no-float32 to skip), also with the 4-bit
+linears (ours_4bit_fp32: what loading a checkpoint with 4 bits gives on the CPU); the peer in bf16
 (--peer-dtype float32 to change). By default the layer counts are reduced (--layers 1 of
 36, --vision-depth 2 of 32, same widths, same vocab) and each figure is one cold run (--repeats 1
 --warmup 0 --lora-warmup 0), so that the processes take ~15-20 minutes on a 2-core shared machine,
@@ -44,8 +45,11 @@ IM_START, IM_END, VISION_START, VISION_END, IMAGE_PAD = 151644, 151645, 151652, 
 NOTES = [
     "MLX's CPU matmul runs float32 through BLAS (sgemm) but bfloat16 through a generic SIMD gemm, and 4-bit "
     "quantized matmuls (forward and, for QLoRA, the transposed one of the backward pass) through their own "
-    "kernels: ours_fp32 is the figure of the same code with a BLAS path; the bf16 and 4-bit figures are those "
-    "kernels' cost on this CPU (avx512_bf16 present, which PyTorch's oneDNN bf16 gemm uses).",
+    "kernels: ours_fp32 is the figure of the same code with a BLAS path; the bf16 figures are those "
+    "kernels' cost on this CPU (avx512_bf16 present, which PyTorch's oneDNN bf16 gemm uses). QuantizedLinear "
+    "keeps MLX's quantized kernel on the CPU only below 8 rows (decoding): prefill and training inputs "
+    "dequantize the packed weight per call and run the float32 BLAS matmul (ours_4bit_fp32; in ours_4bit the "
+    "rest of the model stays in bf16).",
     "losses differ by initialisation only: ours keeps PyTorch-default uniform Linear init and an N(0, 1) "
     "embedding tied to lm_head (large logits), transformers uses normal(0, 0.02); the work per step does not "
     "depend on the values.",
@@ -148,7 +152,7 @@ def main():
     ap.add_argument("--peer-dtype", default="bfloat16", choices=["bfloat16", "float32"])
     ap.add_argument("--skip-peer", action="store_true")
     ap.add_argument("--no-float32", action="store_true", help="skip ours in float32 (MLX's CPU bf16 matmul has no BLAS path)")
-    ap.add_argument("--only", help="comma list of transformers, ours_bf16, ours_4bit, ours_fp32 to run")
+    ap.add_argument("--only", help="comma list of transformers, ours_bf16, ours_4bit, ours_fp32, ours_4bit_fp32 to run")
     ap.add_argument("--update", action="store_true", help="merge into the existing --out JSON (entries are marked)")
     ap.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "QwenVLBench"))
     ap.add_argument("--work", default=os.path.join(ROOT, "bench", "work", "qwenvl"))
@@ -209,7 +213,7 @@ def main():
     peer_env = dict(os.environ, OMP_NUM_THREADS=str(threads), TOKENIZERS_PARALLELISM="false")
     ours = [("ours_bf16", None, "bfloat16"), ("ours_4bit", 4, "bfloat16")]
     if not args.no_float32:
-        ours.append(("ours_fp32", None, "float32"))
+        ours += [("ours_fp32", None, "float32"), ("ours_4bit_fp32", 4, "float32")]
     only = set(args.only.split(",")) if args.only else None
     for mode, key in (("forward", "forward"), ("lora", "lora_step")):
         entry = results[key]

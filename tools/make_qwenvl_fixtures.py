@@ -3,9 +3,11 @@
 
 Run with the dev venv (transformers 5.x, torch CPU, tokenizers):
 
-    OMP_NUM_THREADS=1 /tmp/torchvenv/bin/python tools/make_qwenvl_fixtures.py [--chat-only]
+    OMP_NUM_THREADS=1 /tmp/torchvenv/bin/python tools/make_qwenvl_fixtures.py [--chat-only | --batch-only]
 
-(--chat-only rewrites only the chat templates and chat_cases.json from the committed folders.)
+(--chat-only rewrites only the chat templates and chat_cases.json from the committed folders;
+--batch-only only images/batch2.png and expected_batch.json, the left-padded batch, from them. A
+full run writes both after the rest.)
 
 Writes Tests/OCRModelsTests/Fixtures/qwen2_5_vl-tiny/ and qwen3_vl-tiny/: a Hugging Face folder
 (config.json, model.safetensors — sharded with model.safetensors.index.json for Qwen3-VL —,
@@ -128,6 +130,85 @@ def write_chat_cases(kind: str, folder: Path, fast, grids, merge: int = 2):
                       "input_ids": fast(expanded, add_special_tokens=False)["input_ids"]})
     (folder / "chat_cases.json").write_text(json.dumps(cases))
     return cases
+
+
+# The batched-generation case: one image per prompt, images of different sizes (so different
+# numbers of visual tokens and prompt lengths), left-padded into one `generate` call.
+BATCH_IMAGES = ["image0.png", "image1.png", "batch2.png"]
+BATCH_TEXT = "Free OCR."
+BATCH_NEW_TOKENS = 12
+
+
+def write_batch_case(kind: str, folder: Path):
+    """Writes images/batch2.png (40×130) and `expected_batch.json`: transformers' greedy output for
+    the three single-image prompts of BATCH_IMAGES in one left-padded batch (the tokenizer's
+    padding_side="left", pad token <|endoftext|>, attention mask 0 on the padding), the
+    position ids and rope deltas of `get_rope_index` with that mask, each prompt generated
+    alone, and the batch again with an EOS that the first row reaches early (per-row stopping).
+    Generated rows are cut after their first EOS (transformers pads finished rows)."""
+    rng = np.random.default_rng(11)
+    arr = np.clip(rng.integers(0, 256, size=(40, 130, 3)) // 2 + 64, 0, 255).astype(np.uint8)
+    Image.fromarray(arr, "RGB").save(folder / "images" / "batch2.png")
+    images = [Image.open(folder / "images" / name).convert("RGB") for name in BATCH_IMAGES]
+    fast = PreTrainedTokenizerFast.from_pretrained(folder, padding_side="left")
+    model_class = Qwen2_5_VLForConditionalGeneration if kind == "qwen2_5_vl" else Qwen3VLForConditionalGeneration
+    model = model_class.from_pretrained(folder, dtype=torch.float32).eval()
+    image_processor = Qwen2VLImageProcessorPil.from_pretrained(folder)
+    ids = {t: fast.convert_tokens_to_ids(t) for t in SPECIALS}
+    template_file = folder / TEMPLATE_FILES[kind][1]
+    template = template_file.read_text()
+    if template_file.suffix == ".json":
+        template = json.loads(template)["chat_template"]
+    messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": BATCH_TEXT}]}]
+    rendered = fast.apply_chat_template(messages, chat_template=template, tokenize=False, add_generation_prompt=True)
+    merge = model.config.vision_config.spatial_merge_size
+    rows, pixel_rows, grids = [], [], []
+    for image in images:
+        one = image_processor([image], return_tensors="pt")
+        grid = one["image_grid_thw"][0].tolist()
+        before, after = rendered.split("<|image_pad|>")
+        text = before + "<|image_pad|>" * (grid[0] * grid[1] * grid[2] // merge ** 2) + after
+        rows.append(fast(text, add_special_tokens=False)["input_ids"])
+        pixel_rows.append(one["pixel_values"])
+        grids.append(grid)
+    padded = fast.pad({"input_ids": rows}, padding=True, return_tensors="pt")
+    assert (padded["input_ids"][:, 0] == ids["<|endoftext|>"]).any(), "no row is padded"
+
+    def run(input_ids, attention_mask, pixel_values, grid_thw, eos):
+        inputs = dict(input_ids=input_ids, attention_mask=attention_mask, pixel_values=pixel_values,
+                      image_grid_thw=torch.tensor(grid_thw),
+                      mm_token_type_ids=(input_ids == ids["<|image_pad|>"]).int())
+        with torch.no_grad():
+            out = model.generate(**inputs, max_new_tokens=BATCH_NEW_TOKENS, do_sample=False, eos_token_id=[eos],
+                                 pad_token_id=ids["<|endoftext|>"])
+        new = out[:, input_ids.shape[1]:].tolist()
+        return [row[:row.index(eos) + 1] if eos in row else row for row in new]
+
+    pixels = torch.cat(pixel_rows, 0)
+    eos = ids["<|im_end|>"]
+    batched = run(padded["input_ids"], padded["attention_mask"], pixels, grids, eos)
+    single = [run(torch.tensor([r]), torch.ones(1, len(r), dtype=torch.long), p, [g], eos)[0]
+              for r, p, g in zip(rows, pixel_rows, grids)]
+    assert batched == single, (batched, single)
+    # An EOS that row 0 reaches early and no other row emits before the end: the rows stop apart.
+    early = next(t for t in batched[0][1:] if all(t not in other for other in batched[1:]))
+    stopped = run(padded["input_ids"], padded["attention_mask"], pixels, grids, early)
+    assert len(stopped[0]) < BATCH_NEW_TOKENS and len(stopped[1]) == BATCH_NEW_TOKENS, stopped
+    with torch.no_grad():
+        position_ids, deltas = model.model.get_rope_index(
+            padded["input_ids"], mm_token_type_ids=(padded["input_ids"] == ids["<|image_pad|>"]).int(),
+            image_grid_thw=torch.tensor(grids), attention_mask=padded["attention_mask"])
+    expected = {
+        "images": BATCH_IMAGES, "text": BATCH_TEXT, "max_new_tokens": BATCH_NEW_TOKENS,
+        "pad_token_id": ids["<|endoftext|>"], "eos_token_id": eos,
+        "image_grid_thw": grids, "input_ids": rows,
+        "padded_input_ids": padded["input_ids"].tolist(), "attention_mask": padded["attention_mask"].tolist(),
+        "position_ids": position_ids.tolist(), "rope_deltas": deltas[:, 0].tolist(),
+        "greedy": batched, "early_eos": early, "greedy_early_eos": stopped,
+    }
+    (folder / "expected_batch.json").write_text(json.dumps(expected))
+    print(kind, "batch lengths", [len(r) for r in rows], "greedy", batched, "early eos", early, stopped,
+          file=sys.stderr)
 
 
 def save_sharded(model, folder: Path, shards: int):
@@ -269,12 +350,15 @@ def build(kind: str):
     # The first case is the parity conversation: the real template renders the prompt used above.
     assert cases[0]["rendered"] == text_prompt, (cases[0]["rendered"], text_prompt)
     print(kind, "grid", expected["image_grid_thw"], "seq", seq, "gen", new_tokens, file=sys.stderr)
+    write_batch_case(kind, folder)
 
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
     for kind in ("qwen2_5_vl", "qwen3_vl"):
-        if "--chat-only" in sys.argv:
+        if "--batch-only" in sys.argv:
+            write_batch_case(kind, ROOT / f"{kind}-tiny")
+        elif "--chat-only" in sys.argv:
             # Only the chat template and chat_cases.json, from the committed folder.
             folder = ROOT / f"{kind}-tiny"
             expected = json.loads((folder / "expected.json").read_text())

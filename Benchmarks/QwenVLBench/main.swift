@@ -7,6 +7,9 @@
 //       timed prefill forward passes (vision tower + language model + lm_head logits).
 //   QwenVLBench lora --config CONFIG.json --inputs IN.safetensors [--bits 4] [--repeats N] [--warmup W] [--rank 16]
 //       timed LoRA steps (q/k/v/o of the language model; answer-only cross-entropy; AdamW).
+//   QwenVLBench qmatmul [--shapes 2048x2048,11008x2048,2048x11008] [--rows 1,2,4,…] [--bits 4] [--repeats N]
+//       the CPU crossover of QuantizedLinear: median ms of `x Ŵᵀ` for x [rows, in] through MLX's
+//       quantized matmul, through dequantize + float32 matmul (BLAS), and the float32 matmul alone.
 //
 // IN holds `input_ids` [1, L] int32, `labels` [1, L] int32 (−100 = ignored), `pixels`
 // [patches, C·T·P·P] float32 and `grid` [3] int32 (t, h, w). Prints one JSON line.
@@ -21,8 +24,8 @@ import OCRModels
 
 var arguments: [String: String] = [:]
 let argv = Array(CommandLine.arguments.dropFirst())
-guard let mode = argv.first, ["forward", "lora"].contains(mode) else {
-    FileHandle.standardError.write(Data("usage: QwenVLBench forward|lora --config CONFIG.json --inputs IN.safetensors ...\n".utf8))
+guard let mode = argv.first, ["forward", "lora", "qmatmul"].contains(mode) else {
+    FileHandle.standardError.write(Data("usage: QwenVLBench forward|lora|qmatmul --config CONFIG.json --inputs IN.safetensors ...\n".utf8))
     exit(2)
 }
 var k = 1
@@ -47,6 +50,11 @@ func peakRSSMiB() -> Double {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return Double(usage.ru_maxrss) / 1024
+}
+
+if mode == "qmatmul" {
+    quantizedMatmulCrossover()
+    exit(0)
 }
 
 guard let configPath = arguments["config"] else { fail("--config CONFIG.json is required") }

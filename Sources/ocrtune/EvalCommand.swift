@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import OCREvaluation
 import OCRMetrics
+import OCRModels
 import OCRText
 
 struct EvalCommand: ParsableCommand {
@@ -47,7 +48,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Run folder to write (replaced if it exists).")
     var out: String
 
-    @Option(help: "Images per model call (default: the model's preferred batch size).")
+    @Option(help: "Images per model call (default: the model's preferred batch size; Qwen-VL: 4 images generated together).")
     var batchSize: Int?
 
     @Option(help: "Prompt for generative models (ignored by CTC recognizers).")
@@ -102,6 +103,9 @@ struct EvalCommand: ParsableCommand {
         } else {
             guard let samples else { throw CLIError("--data is required to evaluate a model folder") }
             let recognizer = try ModelLoader.recognizer(at: model)
+            // The Evaluator hands --batch-size images per call; a Qwen-VL recognizer generates
+            // them as one left-padded batch instead of re-splitting them by its default size.
+            if let batchSize, let vl = recognizer as? QwenVLTextRecognizer { vl.batchSize = batchSize }
             let progress = ProgressLine(total: samples.count, label: "eval", plainEvery: max(1, samples.count / 10))
             result = try Evaluator.run(recognizer: recognizer, samples: samples, prompt: prompt, options: options) { p in
                 progress.update(step: p.done, "")

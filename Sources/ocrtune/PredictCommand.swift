@@ -29,7 +29,9 @@ struct PredictCommand: ParsableCommand {
             parsed and printed, with missing/extra keys under --json). They generate greedily, with
             --num-beams, or by sampling (--sample with --temperature, --top-k, --top-p, --seed),
             stopping on EOS / <|im_end|> or a repetition loop; --output-ids prints the newly
-            generated token ids (the stop token included when generated).
+            generated token ids (the stop token included when generated). They generate
+            --batch-size images at a time (prompts left-padded; greedy and beam outputs equal
+            one-at-a-time generation, sampled ones depend on the batch).
 
             Examples:
               ocrtune predict --model models/ppocrv5 line1.png line2.png
@@ -46,7 +48,7 @@ struct PredictCommand: ParsableCommand {
     @Argument(help: "Images, each holding one line of text.")
     var images: [String]
 
-    @Option(help: "Lines per forward pass.")
+    @Option(help: "Lines per forward pass (vision–language models: images generated together).")
     var batchSize = 8
 
     @Option(help: "Beam search with this many beams (default: greedy decoding).")

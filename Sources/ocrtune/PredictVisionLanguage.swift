@@ -61,11 +61,23 @@ extension PredictCommand {
         options.topP = topP
         options.seed = seed
         recognizer.generation = options
+        recognizer.batchSize = batchSize
         let task = try visionLanguageTask()
-        for path in images {
-            let image: RGBImage
-            do { image = try loadImage(path: path) } catch { throw CLIError("predict: cannot read \(path): \(error)") }
-            let ids = try recognizer.generateWithStop(image, prompt: task?.prompt)
+        // Images are read and generated --batch-size at a time (similar sizes together, prompts
+        // left-padded); lines come out in argument order.
+        for first in stride(from: 0, to: images.count, by: batchSize) {
+            let paths = Array(images[first ..< min(first + batchSize, images.count)])
+            var loaded: [RGBImage] = []
+            for path in paths {
+                do { loaded.append(try loadImage(path: path)) } catch { throw CLIError("predict: cannot read \(path): \(error)") }
+            }
+            try printVisionLanguage(paths: paths, generated: recognizer.generateWithStop(loaded, prompt: task?.prompt),
+                                    recognizer: recognizer, task: task)
+        }
+    }
+
+    private func printVisionLanguage(paths: [String], generated: [[Int]], recognizer: QwenVLTextRecognizer, task: OCRTask?) throws {
+        for (path, ids) in zip(paths, generated) {
             let text = recognizer.tokenizer.decode(ids, skipSpecialTokens: true)
             if outputIds {
                 try printJSON(["text": text, "token_ids": ids])

@@ -6,12 +6,30 @@ import MLXEngine
 /// `y = x Ŵᵀ + b` with Ŵ the dequantized `weight` (packed uint32) via `scales` and `biases`
 /// (MLX's affine group quantization along the input axis). Frozen by construction: the
 /// packed weight cannot be trained; LoRA adapters go on top.
+///
+/// On the CPU, inputs of at least ``cpuDequantizeMinRows`` rows (prefill, training) are
+/// computed by dequantizing the weight for the call and running MLX's float32 matmul (BLAS
+/// sgemm), which is several times faster there than MLX's quantized-matmul kernel; the weight
+/// stays packed at rest. Fewer rows (single-token decoding) keep the quantized kernel, which
+/// reads 4 or 8 bits per weight instead of 32. The dequantized weight is not kept for a backward
+/// pass (recomputed there), so QLoRA's memory stays near the packed size.
 public final class QuantizedLinear: Linear {
     public let scales: MLXArray
     public let biases: MLXArray
     public let groupSize: Int
     public let bits: Int
     private let inputs: Int
+
+    /// Rows (product of the leading axes of the input) from which the CPU path dequantizes and
+    /// uses the float32 BLAS matmul; nil keeps the quantized kernel always.
+    /// Measured with `QwenVLBench qmatmul` (3B-shaped weights, 2 cores): the BLAS path costs a
+    /// near-constant dequantization plus the sgemm, the quantized kernel grows linearly with
+    /// the rows (at 3B widths ~4–50 ms per row), and they are even at about 8 rows, BLAS ahead
+    /// from 12 at every width; see ``defaultCPUDequantizeMinRows``.
+    public var cpuDequantizeMinRows: Int? = QuantizedLinear.defaultCPUDequantizeMinRows
+
+    /// The crossover picked from the `QwenVLBench qmatmul` figures (bench/results/qwenvl_qmatmul.json).
+    public static let defaultCPUDequantizeMinRows = 8
 
     /// Quantizes `linear`'s weight. The input dimension must be divisible by `groupSize`.
     public init(from linear: Linear, groupSize: Int = 64, bits: Int = 4) throws {
@@ -35,8 +53,29 @@ public final class QuantizedLinear: Linear {
     /// The weight in full precision.
     public func dequantizedWeight() -> MLXArray { dequantized(matrix) }
 
+    /// Whether an input of `rows` rows takes the dequantize + float32 matmul path.
+    public func usesDequantizedMatmul(rows: Int) -> Bool {
+        guard let minimum = cpuDequantizeMinRows, Device.defaultDevice == .cpu else { return false }
+        return rows >= minimum
+    }
+
     public override func callAsFunction(_ x: MLXArray) -> MLXArray {
-        let y = quantizedMatmul(x, matrix)
+        let y: MLXArray
+        if usesDequantizedMatmul(rows: x.size / Swift.max(inputs, 1)) {
+            // The quantized kernel's result dtype (x promoted with the scales), computed in float32.
+            let dtype: DType = x.dtype == .float32 || scales.dtype == .float32 ? .float32 : x.dtype
+            let matrix = matrix
+            let body = { (x: MLXArray) -> MLXArray in
+                let out = matmul(x.asType(.float32), dequantized(matrix).asType(.float32).T)
+                return out.dtype == dtype ? out : out.asType(dtype)
+            }
+            // Checkpointed: under a gradient transform the backward pass dequantizes again
+            // instead of keeping every layer's float32 weight alive from the forward pass to the
+            // backward one (QLoRA's memory); outside one it is a plain call.
+            y = checkpointedCall([x], parameters: []) { [body($0[0])] }[0]
+        } else {
+            y = quantizedMatmul(x, matrix)
+        }
         return bias.map { y + $0 } ?? y
     }
 }

@@ -48,16 +48,23 @@ public final class QwenVLModel: Module {
     // MARK: Positions
 
     /// M-RoPE positions [3, B, L] for rows of equal length, and each row's delta. Images are
-    /// taken in order across the rows.
-    public func ropePositions(inputIds: [[Int]], grids: [[Int]]) -> (positions: MLXArray, deltas: [Int]) {
+    /// taken in order across the rows. `leftPadding[r]` leading tokens of row r are padding: they
+    /// get position 0 and the rest is indexed as if unpadded (transformers' `get_rope_index` with
+    /// an attention mask).
+    public func ropePositions(
+        inputIds: [[Int]], grids: [[Int]], leftPadding: [Int]? = nil
+    ) -> (positions: MLXArray, deltas: [Int]) {
         var rows: [[[Int32]]] = []
         var deltas: [Int] = []
         var next = 0
         let merge = config.visionConfig.spatialMergeSize
-        for ids in inputIds {
+        for (r, row) in inputIds.enumerated() {
+            let pad = leftPadding?[r] ?? 0
+            let ids = Array(row.dropFirst(pad))
             let runs = imageRunCount(ids)
-            let (p, d) = qwenRopeIndex(
+            var (p, d) = qwenRopeIndex(
                 inputIds: ids, imageTokenId: config.imageTokenId, grids: Array(grids[next ..< next + runs]), mergeSize: merge)
+            if pad > 0 { p = p.map { [Int32](repeating: 0, count: pad) + $0 } }
             next += runs
             rows.append(p)
             deltas.append(d)

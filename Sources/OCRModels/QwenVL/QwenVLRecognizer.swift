@@ -21,8 +21,11 @@ public final class QwenVLTextRecognizer: TextRecognizer {
     /// The folder's chat template; nil uses the hard-coded Qwen structure.
     public var chatTemplate: ChatTemplate?
 
+    /// Images generated together (left-padded prompts); 1 generates one image at a time.
+    public var batchSize = 4
+
     public var name: String { model.config.modelType == .qwen3 ? "Qwen3-VL" : "Qwen2.5-VL" }
-    public var preferredBatchSize: Int { 1 }
+    public var preferredBatchSize: Int { batchSize }
 
     public init(model: QwenVLModel, tokenizer: Tokenizer, processor: QwenVLImageProcessor, chatTemplate: ChatTemplate? = nil) {
         self.model = model
@@ -31,7 +34,10 @@ public final class QwenVLTextRecognizer: TextRecognizer {
         self.chatTemplate = chatTemplate
         var stops = Set(model.config.textConfig.eosTokenId)
         for token in ["<|im_end|>", "<|endoftext|>"] { if let id = tokenizer.tokenToID(token) { stops.insert(id) } }
-        generation = GenerationOptions(maxNewTokens: 512, eosTokenIDs: stops.sorted(), repetitionGuard: RepetitionGuard())
+        // Batches are left-padded with the tokenizer's pad token (Qwen's <|endoftext|>).
+        let pad = tokenizer.tokenToID("<|endoftext|>")
+        generation = GenerationOptions(
+            maxNewTokens: 512, eosTokenIDs: stops.sorted(), padTokenID: pad, repetitionGuard: RepetitionGuard())
     }
 
     /// Loads model (options: dtype, quantization), tokenizer.json, preprocessor_config.json and
@@ -100,14 +106,49 @@ public final class QwenVLTextRecognizer: TextRecognizer {
 
     /// Generated token ids for one image as transformers returns them (a final stop token kept).
     public func generateWithStop(_ image: RGBImage, prompt: String?) throws -> [Int] {
-        let (ids, pixels, grids) = try inputs(images: [image], prompt: prompt)
+        try generateWithStop([image], prompt: prompt)[0]
+    }
+
+    /// Generated token ids of each image (same prompt), as transformers returns them, in image
+    /// order: images with similar visual-token counts are batched together (`batchSize` at a
+    /// time, prompts left-padded) so that little padding is computed. Greedy and beam outputs
+    /// equal one-at-a-time generation; sampled ones depend on the batch (one key per step).
+    public func generateWithStop(_ images: [RGBImage], prompt: String?) throws -> [[Int]] {
+        let tokens = try images.map { try processor.visualTokens(width: $0.width, height: $0.height) }
+        let order = images.indices.sorted { tokens[$0] != tokens[$1] ? tokens[$0] < tokens[$1] : $0 < $1 }
+        var out = [[Int]](repeating: [], count: images.count)
+        let size = Swift.max(1, batchSize)
+        for first in stride(from: 0, to: order.count, by: size) {
+            let batch = Array(order[first ..< Swift.min(first + size, order.count)])
+            let generated = try generateBatch(batch.map { images[$0] }, prompt: prompt)
+            for (i, ids) in zip(batch, generated) { out[i] = ids }
+        }
+        return out
+    }
+
+    /// One left-padded batch: each image with its own prompt.
+    func generateBatch(_ images: [RGBImage], prompt: String?) throws -> [[Int]] {
+        var prompts: [[Int]] = []
+        var pixels: [MLXArray] = []
+        var grids: [[Int]] = []
+        for image in images {
+            let (ids, p, g) = try inputs(images: [image], prompt: prompt)
+            prompts.append(ids)
+            if let p { pixels.append(p) }
+            grids += g
+        }
+        let all = pixels.isEmpty ? nil : (pixels.count == 1 ? pixels[0] : concatenated(pixels, axis: 0))
         return try withEngineErrors {
-            try model.generate(inputIds: ids, pixels: pixels, grids: grids, options: generation)
+            try model.generate(prompts: prompts, pixels: all, grids: grids, options: generation)
         }
     }
 
     public func recognize(_ images: [RGBImage], prompt: String?) throws -> [String] {
-        try images.map { tokenizer.decode(try generate($0, prompt: prompt), skipSpecialTokens: true) }
+        try generateWithStop(images, prompt: prompt).map { ids in
+            var tokens = ids
+            if let last = tokens.last, generation.eosTokenIDs.contains(last) { tokens.removeLast() }
+            return tokenizer.decode(tokens, skipSpecialTokens: true)
+        }
     }
 
     /// Registry entries: `model_type` → loader.
