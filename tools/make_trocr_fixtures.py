@@ -4,12 +4,17 @@
 Writes Tests/OCRModelsTests/Fixtures/trocr-vit/ (ViT encoder, learned positions, tied output
 projection, enc_to_dec_proj) and trocr-deit/ (DeiT encoder with the distillation token,
 sinusoidal positions, scaled embeddings, no embedding layernorm, untied output projection,
-cross_attention_hidden_size), each a Hugging Face folder (config.json, model.safetensors,
+cross_attention_hidden_size) and trocr-beit/ (BEiT encoder on a non-square grid with layer scale,
+shared and per-layer relative position bias, a mask token, mean pooling — so no final layernorm —
+and a decoder as wide as the encoder, so no enc_to_dec_proj), each a Hugging Face folder (config.json, model.safetensors,
 tokenizer.json, preprocessor_config.json, generation_config.json) plus `expected.safetensors`
 and `expected.json`; and the input images in Fixtures/trocr/*.png (different sizes, so the
-Pillow resize matters, upsampling and downsampling).
+Pillow resize matters, upsampling and downsampling). Also beit-square/: a BeitModel alone (square
+grid, absolute positions, per-layer relative bias, no layer scale, final layernorm) with its
+last hidden state for two random inputs.
 
-Run: OMP_NUM_THREADS=1 /tmp/torchvenv/bin/python tools/make_trocr_fixtures.py
+Run: OMP_NUM_THREADS=1 PYTHONPATH=/tmp/pillow12 /tmp/torchvenv/bin/python tools/make_trocr_fixtures.py [kind ...]
+(kinds: vit deit beit; all by default — seeded, so re-running rewrites identical files)
 (transformers 5.x, tokenizers, pillow < 13, safetensors; fp32, seeded.)
 
 Pillow 13 changed Image.resize's arithmetic for some size pairs (e.g. widening while shrinking
@@ -27,7 +32,7 @@ import PIL
 from PIL import Image, ImageDraw
 from safetensors.torch import save_file
 from tokenizers import Tokenizer, models, pre_tokenizers, decoders, processors, trainers
-from transformers import (DeiTConfig, TrOCRConfig, ViTConfig, VisionEncoderDecoderConfig,
+from transformers import (BeitConfig, BeitModel, DeiTConfig, TrOCRConfig, ViTConfig, VisionEncoderDecoderConfig,
                           VisionEncoderDecoderModel)
 from transformers.models.vit.image_processing_pil_vit import ViTImageProcessorPil
 
@@ -101,6 +106,15 @@ def build(kind, vocab):
         dec = TrOCRConfig(vocab_size=vocab, d_model=32, decoder_layers=2, decoder_attention_heads=4,
                           decoder_ffn_dim=64, max_position_embeddings=64, activation_function="gelu",
                           use_learned_position_embeddings=True, scale_embedding=False, layernorm_embedding=True)
+    elif kind == "beit":
+        enc = BeitConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=56,
+                         image_size=[24, 40], patch_size=8, hidden_act="gelu", layer_norm_eps=1e-6,
+                         use_mask_token=True, use_absolute_position_embeddings=False,
+                         use_relative_position_bias=True, use_shared_relative_position_bias=True,
+                         layer_scale_init_value=0.1, use_mean_pooling=True)
+        dec = TrOCRConfig(vocab_size=vocab, d_model=32, decoder_layers=2, decoder_attention_heads=4,
+                          decoder_ffn_dim=48, max_position_embeddings=64, activation_function="gelu",
+                          use_learned_position_embeddings=True, scale_embedding=False, layernorm_embedding=True)
     else:
         enc = DeiTConfig(hidden_size=48, num_hidden_layers=2, num_attention_heads=4, intermediate_size=80,
                          image_size=[24, 48], patch_size=8, hidden_act="gelu")
@@ -114,7 +128,7 @@ def build(kind, vocab):
     cfg.eos_token_id = 2
     torch.manual_seed(0)
     model = VisionEncoderDecoderModel(cfg).eval()
-    randomize(model, 1 if kind == "vit" else 2)
+    randomize(model, {"vit": 1, "deit": 2, "beit": 3}[kind])
     model.generation_config.decoder_start_token_id = 2
     model.generation_config.pad_token_id = 1
     model.generation_config.eos_token_id = 2
@@ -122,14 +136,36 @@ def build(kind, vocab):
     return model, enc
 
 
+def make_beit_square():
+    """BeitModel alone: 4×4 grid, absolute positions, per-layer relative bias, no layer scale,
+    final layernorm (use_mean_pooling false): config.json, model.safetensors, expected.safetensors."""
+    out = os.path.join(ROOT, "beit-square")
+    cfg = BeitConfig(hidden_size=24, num_hidden_layers=2, num_attention_heads=3, intermediate_size=40,
+                     image_size=32, patch_size=8, hidden_act="gelu", use_absolute_position_embeddings=True,
+                     use_relative_position_bias=True, use_shared_relative_position_bias=False,
+                     layer_scale_init_value=0.0, use_mean_pooling=False)
+    torch.manual_seed(0)
+    model = BeitModel(cfg, add_pooling_layer=False).eval()
+    randomize(model, 4)
+    model.save_pretrained(out)
+    pixel_values = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        hidden = model(pixel_values=pixel_values).last_hidden_state
+    save_file({"pixel_values": pixel_values.contiguous(), "last_hidden_state": hidden.contiguous()},
+              os.path.join(out, "expected.safetensors"))
+
+
 def main():
     major = int(PIL.__version__.split(".")[0])
     assert major < 13, f"Pillow {PIL.__version__}: use Pillow < 13 (see the module docstring)"
     torch.set_num_threads(1)
+    kinds = sys.argv[1:] or ["vit", "deit", "beit"]
     tok = make_tokenizer()
     paths = make_images()
     make_resize_cases()
-    for kind in ("vit", "deit"):
+    if "beit" in kinds:
+        make_beit_square()
+    for kind in kinds:
         out = os.path.join(ROOT, f"trocr-{kind}")
         model, enc = build(kind, tok.get_vocab_size())
         model.save_pretrained(out)
@@ -139,8 +175,8 @@ def main():
         h, w = enc.image_size
         proc = ViTImageProcessorPil(size={"height": h, "width": w},
                                     resample=3 if kind == "deit" else 2,
-                                    image_mean=[0.5, 0.5, 0.5] if kind == "vit" else [0.485, 0.456, 0.406],
-                                    image_std=[0.5, 0.5, 0.5] if kind == "vit" else [0.229, 0.224, 0.225])
+                                    image_mean=[0.5, 0.5, 0.5] if kind != "deit" else [0.485, 0.456, 0.406],
+                                    image_std=[0.5, 0.5, 0.5] if kind != "deit" else [0.229, 0.224, 0.225])
         proc.save_pretrained(out)
         images = [Image.open(p).convert("RGB") for p in paths]
         pixel_values = proc(images, return_tensors="pt").pixel_values
@@ -162,7 +198,7 @@ def main():
             }
             # A random model rarely emits </s>: declare frequent tokens end-of-sequence to exercise
             # EOS handling (finished rows padded, finished beam hypotheses, min_new_tokens).
-            eos = {"vit": (291, 242), "deit": (43, 84)}[kind]
+            eos = {"vit": (291, 242), "deit": (43, 84), "beit": (30, 76)}[kind]
             runs["greedy_eos"] = dict(num_beams=1, do_sample=False, max_new_tokens=10, eos_token_id=eos[0])
             runs["beam_eos"] = dict(num_beams=3, do_sample=False, max_new_tokens=10, eos_token_id=eos[1])
             runs["beam_eos_min"] = dict(num_beams=3, do_sample=False, max_new_tokens=10, min_new_tokens=3,

@@ -1,7 +1,8 @@
 // TrOCR-style vision encoder–decoders against transformers: pixel values (Pillow resize),
 // encoder output, decoder logits, greedy and beam-search token ids, on the tiny random
 // checkpoints made by tools/make_trocr_fixtures.py (ViT + learned positions + tied output +
-// enc_to_dec_proj; DeiT + sinusoidal positions + scaled embeddings + untied output).
+// enc_to_dec_proj; DeiT + sinusoidal positions + scaled embeddings + untied output; BEiT on a
+// non-square grid + layer scale + shared and per-layer relative position bias).
 
 import Foundation
 import MLXEngine
@@ -12,7 +13,7 @@ import XCTest
 
 final class TrOCRTests: XCTestCase {
     static let fixtures = Bundle.module.resourceURL!.appendingPathComponent("Fixtures")
-    static let kinds = ["trocr-vit", "trocr-deit"]
+    static let kinds = ["trocr-vit", "trocr-deit", "trocr-beit"]
 
     struct Expected: Decodable {
         struct Run: Decodable {

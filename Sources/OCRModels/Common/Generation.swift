@@ -2,7 +2,9 @@
 // decoder-only vision–language models): greedy, sampling (temperature, top-k, top-p, seeded) and
 // beam search with transformers' `generate` semantics (min/max new tokens, EOS handling with
 // padding of finished rows, length penalty, no-repeat n-grams, early stopping), plus a repetition
-// guard, over any decoder that can be stepped with a KV cache.
+// guard, over any decoder that can be stepped with a KV cache. Packages that decode differently
+// are served by options: suppressed tokens on the raw logits, and a pooled beam search
+// (latex-ocr-junia's).
 // Logits processing and top-k run in MLX; only the per-step bookkeeping of a few token ids and
 // scores (what transformers keeps in small index tensors) is host-side.
 
@@ -43,6 +45,19 @@ public struct GenerationOptions: Sendable, Equatable {
         case never
     }
 
+    /// How beam search keeps hypotheses.
+    public enum BeamStrategy: Sendable, Equatable {
+        /// transformers' `_beam_search`: `numBeams` running beams, finished hypotheses kept
+        /// apart (see ``GenerationOptions/earlyStopping``).
+        case transformers
+        /// One pool of `numBeams` slots (latex-ocr-junia's `_beam_search_one`): every running
+        /// beam proposes its `numBeams` best tokens, finished beams keep competing for a slot,
+        /// all ranked by score / length^`lengthPenalty` (length counting the prompt; no
+        /// normalization when `lengthPenalty` ≤ 0); stops when every slot is finished, then
+        /// returns the best slot. `earlyStopping` does not apply.
+        case pooled
+    }
+
     public var maxNewTokens: Int
     public var minNewTokens: Int
     public var numBeams: Int
@@ -63,11 +78,17 @@ public struct GenerationOptions: Sendable, Equatable {
     public var seed: UInt64
     /// Ends a row whose output has fallen into a loop (trimmed to the first occurrence); nil: off.
     public var repetitionGuard: RepetitionGuard?
+    /// Tokens never generated: their raw logits are set to −1e9 before anything else (so before
+    /// beam search's log-softmax, unlike transformers' `suppress_tokens`), as packages that
+    /// ban ids on the logits do.
+    public var suppressTokenIDs: [Int]
+    public var beamStrategy: BeamStrategy
 
     public init(maxNewTokens: Int = 256, minNewTokens: Int = 0, numBeams: Int = 1, lengthPenalty: Double = 1,
                 noRepeatNgramSize: Int = 0, earlyStopping: EarlyStopping = .heuristic,
                 eosTokenIDs: [Int] = [], padTokenID: Int? = nil, doSample: Bool = false, temperature: Double = 1,
-                topK: Int = 0, topP: Double = 1, seed: UInt64 = 0, repetitionGuard: RepetitionGuard? = nil) {
+                topK: Int = 0, topP: Double = 1, seed: UInt64 = 0, repetitionGuard: RepetitionGuard? = nil,
+                suppressTokenIDs: [Int] = [], beamStrategy: BeamStrategy = .transformers) {
         self.maxNewTokens = maxNewTokens
         self.minNewTokens = minNewTokens
         self.numBeams = numBeams
@@ -82,6 +103,8 @@ public struct GenerationOptions: Sendable, Equatable {
         self.topP = topP
         self.seed = seed
         self.repetitionGuard = repetitionGuard
+        self.suppressTokenIDs = suppressTokenIDs
+        self.beamStrategy = beamStrategy
     }
 }
 
@@ -141,10 +164,22 @@ public func generate(_ decoder: IncrementalDecoder, prompts: [[Int]], options: G
         guard options.topK >= 0 else { throw GenerationError("generate: topK must be ≥ 0, got \(options.topK)") }
     }
     if options.numBeams == 1 { return greedy(decoder, prompts: prompts, options: options) }
-    return beamSearch(decoder, prompts: prompts, options: options)
+    switch options.beamStrategy {
+    case .transformers: return beamSearch(decoder, prompts: prompts, options: options)
+    case .pooled: return pooledBeamSearch(decoder, prompts: prompts, options: options)
+    }
 }
 
 // MARK: - Logits processors
+
+/// `logits` [R, V] with ``GenerationOptions/suppressTokenIDs`` set to −1e9.
+func suppressTokens(_ logits: MLXArray, options: GenerationOptions) -> MLXArray {
+    guard !options.suppressTokenIDs.isEmpty else { return logits }
+    let vocabulary = logits.dim(1)
+    var mask = [Bool](repeating: false, count: vocabulary)
+    for id in options.suppressTokenIDs where id >= 0 && id < vocabulary { mask[id] = true }
+    return which(MLXArray(mask, [vocabulary]), full([1], value: -1e9, dtype: logits.dtype), logits)
+}
 
 /// transformers' MinNewTokensLengthLogitsProcessor and NoRepeatNGramLogitsProcessor on
 /// `scores` [R, V]: EOS is banned before `minNewTokens`, and any token that would repeat an
@@ -209,7 +244,7 @@ func greedy(_ decoder: IncrementalDecoder, prompts: [[Int]], options: Generation
     var input = MLXArray(prompts.flatMap { $0.map(Int32.init) }, [prompts.count, prompts[0].count])
     var key = MLXRandom.key(options.seed)
     for step in 0 ..< options.maxNewTokens {
-        let logits = decoder.step(input).asType(.float32)
+        let logits = suppressTokens(decoder.step(input).asType(.float32), options: options)
         let scores = processScores(logits, sequences: sequences, newTokens: step, options: options)
         let chosen: MLXArray
         if options.doSample {
@@ -264,7 +299,7 @@ func beamSearch(_ decoder: IncrementalDecoder, prompts: [[Int]], options: Genera
 
     var input = MLXArray(running.flatMap { $0.map(Int32.init) }, [batch * beams, promptLength])
     for step in 0 ..< maxNew {
-        let logits = decoder.step(input).asType(.float32)
+        let logits = suppressTokens(decoder.step(input).asType(.float32), options: options)
         let vocabulary = logits.dim(1)
         var logProbs = logSoftmax(logits, axis: -1)
         logProbs = processScores(logProbs, sequences: running, newTokens: step, options: options)
@@ -332,5 +367,59 @@ func beamSearch(_ decoder: IncrementalDecoder, prompts: [[Int]], options: Genera
     return (0 ..< batch).map { b in
         let best = finished[b].first?.tokens ?? running[b * beams]
         return Array(best.dropFirst(promptLength))
+    }
+}
+
+/// ``GenerationOptions/BeamStrategy/pooled`` for every row of the batch: the decoder's rows are
+/// the running beams, image by image, and shrink as slots finish.
+func pooledBeamSearch(_ decoder: IncrementalDecoder, prompts: [[Int]], options: GenerationOptions) -> [[Int]] {
+    struct Beam { var tokens: [Int]; var score: Double; var done: Bool; var row: Int }
+    let width = options.numBeams
+    let promptLength = prompts[0].count
+    let eos = Set(options.eosTokenIDs)
+    func normalized(_ beam: Beam) -> Double {
+        options.lengthPenalty <= 0 ? beam.score : beam.score / pow(Double(max(1, beam.tokens.count)), options.lengthPenalty)
+    }
+    var slots = prompts.enumerated().map { [Beam(tokens: $0.element, score: 0, done: false, row: $0.offset)] }
+    var input = MLXArray(prompts.flatMap { $0.map(Int32.init) }, [prompts.count, promptLength])
+    for step in 0 ..< options.maxNewTokens {
+        let running = slots.flatMap { $0.filter { !$0.done } }  // the decoder's rows, in order
+        let logits = suppressTokens(decoder.step(input).asType(.float32), options: options)
+        let logProbs = processScores(logSoftmax(logits, axis: -1), sequences: running.map(\.tokens), newTokens: step, options: options)
+        let k = min(width, logProbs.dim(1))
+        let order = (-logProbs).argSort(axis: -1).sliced(axis: 1, from: 0, to: k).asType(.int32)
+        let topIDs = order.asArray(Int32.self).map(Int.init)
+        let topScores = logProbs.takeAlong(order, axis: -1).asArray(Float.self)
+        var row = 0
+        for b in slots.indices {
+            var candidates: [Beam] = []
+            for beam in slots[b] {
+                if beam.done {
+                    candidates.append(beam)
+                    continue
+                }
+                for j in 0 ..< k {
+                    let token = topIDs[row * k + j]
+                    candidates.append(Beam(tokens: beam.tokens + [token], score: beam.score + Double(topScores[row * k + j]),
+                                           done: eos.contains(token), row: row))
+                }
+                row += 1
+            }
+            // A stable sort, best first: ties keep the candidates' order (as Python's sorted).
+            let ranked = candidates.enumerated().sorted { x, y in
+                let (a, c) = (normalized(x.element), normalized(y.element))
+                return a != c ? a > c : x.offset < y.offset
+            }
+            slots[b] = ranked.prefix(width).map(\.element)
+        }
+        let next = slots.flatMap { $0.filter { !$0.done } }
+        if next.isEmpty || step + 1 == options.maxNewTokens { break }
+        decoder.selectRows(MLXArray(next.map { Int32($0.row) }, [next.count]))
+        input = MLXArray(next.map { Int32($0.tokens.last!) }, [next.count, 1])
+    }
+    return slots.map { beams in
+        var best = beams[0]
+        for beam in beams.dropFirst() where normalized(beam) > normalized(best) { best = beam }
+        return Array(best.tokens.dropFirst(promptLength))
     }
 }

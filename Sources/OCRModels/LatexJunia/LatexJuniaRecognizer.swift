@@ -11,7 +11,7 @@ import OCRImaging
 
 /// How ``LatexJuniaTextRecognizer`` decodes.
 public struct LatexJuniaDecodingOptions: Sendable, Equatable {
-    /// 1: greedy (batched); more: the package's beam search, one image at a time.
+    /// 1: greedy; more: the package's beam search (``GenerationOptions/BeamStrategy/pooled``).
     public var numBeams: Int
     public var lengthPenalty: Double
     /// Tokens with the BOS (the package's `max_length`); nil: the config's.
@@ -119,29 +119,19 @@ public final class LatexJuniaTextRecognizer: TextRecognizer {
 
     // MARK: Inference
 
-    /// Ids never generated: pad and BOS (the package's `bad_token_ids`).
-    public var bannedIDs: [Int] { [tokenizer.padID, tokenizer.bosID] }
-
-    /// Generated ids per image (after the BOS, with the EOS when one was generated).
+    /// Generated ids per image (after the BOS, with the EOS when one was generated), batched
+    /// for greedy decoding and beam search alike.
     public func generate(_ images: [RGBImage], options: LatexJuniaDecodingOptions? = nil) throws -> [[Int]] {
-        let o = options ?? decoding
-        let maxLength = Swift.min(o.maxLength ?? model.config.maxLength, model.config.maxLength)
+        let g = (options ?? decoding).generationOptions(config: model.config)
+        guard g.maxNewTokens >= 1 else { return images.map { _ in [] } }
         var out: [[Int]] = []
         let size = Swift.max(1, batchSize)
         for start in stride(from: 0, to: images.count, by: size) {
             let chunk = Array(images[start ..< Swift.min(start + size, images.count)])
             let pixels = preprocessor.batch(chunk)
             try withEngineErrors {
-                let states = model.encode(pixels)
-                if o.numBeams <= 1 {
-                    out += LatexJuniaGeneration.greedy(model: model, encoderStates: states, maxLength: maxLength, banned: bannedIDs)
-                } else {
-                    for i in 0 ..< chunk.count {
-                        out.append(LatexJuniaGeneration.beamSearch(
-                            model: model, encoderStates: states.sliced(axis: 0, from: i, to: i + 1), maxLength: maxLength,
-                            beams: o.numBeams, lengthPenalty: o.lengthPenalty, banned: bannedIDs))
-                    }
-                }
+                let session = LatexJuniaSession(model: model, encoderStates: model.encode(pixels))
+                out += try OCRModels.generate(session, prompts: chunk.map { _ in [model.config.bosTokenId] }, options: g)
             }
         }
         return out

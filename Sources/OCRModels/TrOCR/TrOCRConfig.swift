@@ -1,14 +1,16 @@
 // Configuration of vision encoder–decoders (transformers' VisionEncoderDecoderConfig with a
-// ViT or DeiT encoder and a TrOCR decoder), their image processor and generation defaults,
+// ViT, DeiT or BEiT encoder and a TrOCR decoder), their image processor and generation defaults,
 // decoded from the Hugging Face files with their snake_case keys.
 
 import Foundation
 import OCRImaging
 
-// MARK: - Encoder (ViT / DeiT)
+// MARK: - Encoder (ViT / DeiT / BEiT)
 
-public struct ViTEncoderConfig: Codable, Sendable, Equatable {
-    /// "vit" or "deit" (DeiT adds a distillation token).
+/// ViTConfig, DeiTConfig or BeitConfig: the shared fields, and BEiT's own (read for every type,
+/// used by ``BEiTEncoder`` only; their defaults are BeitConfig's).
+public struct VisionEncoderConfig: Codable, Sendable, Equatable {
+    /// "vit", "deit" (DeiT adds a distillation token) or "beit".
     public var modelType: String
     public var hiddenSize: Int
     public var numHiddenLayers: Int
@@ -20,11 +22,30 @@ public struct ViTEncoderConfig: Codable, Sendable, Equatable {
     public var imageSize: [Int]
     public var patchSize: Int
     public var numChannels: Int
+    /// ViT/DeiT: bias of query, key and value (BEiT: query and value always, key never).
     public var qkvBias: Bool
     public var hiddenDropoutProb: Double
+    // BEiT
+    public var useMaskToken: Bool
+    public var useAbsolutePositionEmbeddings: Bool
+    /// A relative position bias table in every layer's self-attention.
+    public var useRelativePositionBias: Bool
+    /// One relative position bias table for all layers (`encoder.relative_position_bias`).
+    public var useSharedRelativePositionBias: Bool
+    /// `lambda_1`/`lambda_2` layer scale when positive.
+    public var layerScaleInitValue: Double
+    /// Stochastic depth, rising linearly over the layers to this rate (training only).
+    public var dropPathRate: Double
+    /// The encoder output has no final `layernorm` (the pooler averages patches and normalizes).
+    public var useMeanPooling: Bool
 
     enum CodingKeys: String, CodingKey {
         case hiddenDropoutProb = "hidden_dropout_prob"
+        case useMaskToken = "use_mask_token", useAbsolutePositionEmbeddings = "use_absolute_position_embeddings"
+        case useRelativePositionBias = "use_relative_position_bias"
+        case useSharedRelativePositionBias = "use_shared_relative_position_bias"
+        case layerScaleInitValue = "layer_scale_init_value", dropPathRate = "drop_path_rate"
+        case useMeanPooling = "use_mean_pooling"
         case modelType = "model_type", hiddenSize = "hidden_size", numHiddenLayers = "num_hidden_layers"
         case numAttentionHeads = "num_attention_heads", intermediateSize = "intermediate_size"
         case hiddenAct = "hidden_act", layerNormEps = "layer_norm_eps", imageSize = "image_size"
@@ -49,6 +70,13 @@ public struct ViTEncoderConfig: Codable, Sendable, Equatable {
         numChannels = try c.decodeIfPresent(Int.self, forKey: .numChannels) ?? 3
         qkvBias = try c.decodeIfPresent(Bool.self, forKey: .qkvBias) ?? true
         hiddenDropoutProb = try c.decodeIfPresent(Double.self, forKey: .hiddenDropoutProb) ?? 0
+        useMaskToken = try c.decodeIfPresent(Bool.self, forKey: .useMaskToken) ?? false
+        useAbsolutePositionEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .useAbsolutePositionEmbeddings) ?? false
+        useRelativePositionBias = try c.decodeIfPresent(Bool.self, forKey: .useRelativePositionBias) ?? false
+        useSharedRelativePositionBias = try c.decodeIfPresent(Bool.self, forKey: .useSharedRelativePositionBias) ?? false
+        layerScaleInitValue = try c.decodeIfPresent(Double.self, forKey: .layerScaleInitValue) ?? 0.1
+        dropPathRate = try c.decodeIfPresent(Double.self, forKey: .dropPathRate) ?? 0.1
+        useMeanPooling = try c.decodeIfPresent(Bool.self, forKey: .useMeanPooling) ?? true
     }
 
     /// Tokens before the patches: CLS, and DeiT's distillation token.
@@ -116,7 +144,7 @@ public struct TrOCRDecoderConfig: Codable, Sendable, Equatable {
 
 public struct VisionEncoderDecoderConfig: Codable, Sendable, Equatable {
     public var modelType: String
-    public var encoder: ViTEncoderConfig
+    public var encoder: VisionEncoderConfig
     public var decoder: TrOCRDecoderConfig
     public var decoderStartTokenID: Int?
     public var padTokenID: Int?
@@ -128,7 +156,7 @@ public struct VisionEncoderDecoderConfig: Codable, Sendable, Equatable {
     }
 
     public static let modelType = "vision-encoder-decoder"
-    static let supportedEncoders = ["vit", "deit"]
+    static let supportedEncoders = ["vit", "deit", "beit"]
     static let supportedDecoders = ["trocr"]
 
     /// Reads and checks `config.json` of a model folder.

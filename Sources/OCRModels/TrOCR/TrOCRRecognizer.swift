@@ -85,6 +85,13 @@ public final class VisionEncoderDecoderRecognizer: TextRecognizer {
         model = try VisionEncoderDecoder.load(from: folder)
         model.train(false)
         preprocessor = try ViTImagePreprocessor(config: try ViTImageProcessorConfig.load(from: folder))
+        let imageSize = model.config.encoder.imageSize
+        guard [preprocessor.height, preprocessor.width] == imageSize else {
+            throw ModelFolderError("""
+                \(folder.path): the image processor's size \(preprocessor.height)×\(preprocessor.width) differs from the \
+                encoder's image_size \(imageSize[0])×\(imageSize[1]) (position embeddings are not interpolated)
+                """)
+        }
         do {
             tokenizer = try Tokenizer(directory: folder)
         } catch {

@@ -25,7 +25,7 @@ final class ViTPatchEmbeddings: Module {
     @ModuleInfo(key: "projection") var projection: Projection
     let patchSize: Int
 
-    init(_ config: ViTEncoderConfig) {
+    init(_ config: VisionEncoderConfig) {
         patchSize = config.patchSize
         _projection.wrappedValue = Projection(hidden: config.hiddenSize, channels: config.numChannels, patch: patchSize)
         super.init()
@@ -48,7 +48,7 @@ final class ViTEmbeddings: Module {
     @ParameterInfo(key: "position_embeddings") var positionEmbeddings: MLXArray
     @ModuleInfo(key: "patch_embeddings") var patchEmbeddings: ViTPatchEmbeddings
 
-    init(_ config: ViTEncoderConfig) {
+    init(_ config: VisionEncoderConfig) {
         let d = config.hiddenSize
         let grid = config.patchGrid
         _clsToken.wrappedValue = zeros([1, 1, d])
@@ -76,7 +76,7 @@ final class ViTSelfAttention: Module {
     @ModuleInfo(key: "value") var value: Linear
     let heads: Int
 
-    init(_ config: ViTEncoderConfig) {
+    init(_ config: VisionEncoderConfig) {
         let d = config.hiddenSize
         heads = config.numAttentionHeads
         _query.wrappedValue = Linear(d, d, bias: config.qkvBias)
@@ -108,7 +108,7 @@ final class ViTAttention: Module {
     @ModuleInfo(key: "attention") var attention: ViTSelfAttention
     @ModuleInfo(key: "output") var output: ViTDense
 
-    init(_ config: ViTEncoderConfig) {
+    init(_ config: VisionEncoderConfig) {
         _attention.wrappedValue = ViTSelfAttention(config)
         _output.wrappedValue = ViTDense(config.hiddenSize, config.hiddenSize)
         super.init()
@@ -127,7 +127,7 @@ final class ViTLayer: Module {
     let activation: (MLXArray) -> MLXArray
     let dropout: Dropout
 
-    init(_ config: ViTEncoderConfig) throws {
+    init(_ config: VisionEncoderConfig) throws {
         let d = config.hiddenSize
         let eps = Float(config.layerNormEps)
         activation = try activationFunction(named: config.hiddenAct)
@@ -149,7 +149,7 @@ final class ViTLayer: Module {
 final class ViTLayerStack: Module {
     /// `layer.N` (a plain property: list children are reached by reflection, also by LoRA).
     let layer: [ViTLayer]
-    init(_ config: ViTEncoderConfig) throws {
+    init(_ config: VisionEncoderConfig) throws {
         layer = try (0 ..< config.numHiddenLayers).map { _ in try ViTLayer(config) }
         super.init()
     }
@@ -159,14 +159,14 @@ final class ViTLayerStack: Module {
 
 /// ViTModel / DeiTModel: embeddings, pre-norm layers, final `layernorm`; the optional `pooler`
 /// is loaded when the checkpoint has it (an encoder–decoder does not use it).
-public final class ViTEncoder: Module {
+public final class ViTEncoder: Module, VisionEncoder {
     @ModuleInfo(key: "embeddings") var embeddings: ViTEmbeddings
     @ModuleInfo(key: "encoder") var encoder: ViTLayerStack
     @ModuleInfo(key: "layernorm") var layernorm: LayerNorm
     @ModuleInfo(key: "pooler") var pooler: ViTDense?
-    public let config: ViTEncoderConfig
+    public let config: VisionEncoderConfig
 
-    public init(_ config: ViTEncoderConfig, pooler: Bool) throws {
+    public init(_ config: VisionEncoderConfig, pooler: Bool) throws {
         self.config = config
         _embeddings.wrappedValue = ViTEmbeddings(config)
         _encoder.wrappedValue = try ViTLayerStack(config)

@@ -1,15 +1,32 @@
-// Vision encoder–decoder (reference: transformers' VisionEncoderDecoderModel): a ViT/DeiT
-// encoder, an optional `enc_to_dec_proj`, a TrOCR decoder; loading from a Hugging Face folder
+// Vision encoder–decoder (reference: transformers' VisionEncoderDecoderModel): a ViT, DeiT or
+// BEiT encoder, an optional `enc_to_dec_proj`, a TrOCR decoder; loading from a Hugging Face folder
 // (safetensors only) and a decoding session for ``generate(_:prompts:options:)``.
 
 import Foundation
 import MLXEngine
 import MLXNN
 
+// MARK: - Encoder
+
+/// The image encoder of a vision encoder–decoder: ``ViTEncoder`` (ViT, DeiT) or ``BEiTEncoder``.
+public protocol VisionEncoder: Module {
+    var config: VisionEncoderConfig { get }
+    /// `pixels` [B, C, H, W] (the configured image size) → last hidden state [B, tokens, hidden].
+    func callAsFunction(_ pixels: MLXArray) -> MLXArray
+}
+
+/// The encoder for `config.model_type`; `pooler`: whether the checkpoint has `pooler.*`.
+func makeVisionEncoder(_ config: VisionEncoderConfig, pooler: Bool) throws -> any VisionEncoder {
+    switch config.modelType {
+    case "beit": try BEiTEncoder(config, pooler: pooler)
+    default: try ViTEncoder(config, pooler: pooler)
+    }
+}
+
 // MARK: - Model
 
 public final class VisionEncoderDecoder: Module {
-    @ModuleInfo(key: "encoder") public var encoder: ViTEncoder
+    @ModuleInfo(key: "encoder") public var encoder: any VisionEncoder
     @ModuleInfo(key: "enc_to_dec_proj") var encoderToDecoder: Linear?
     @ModuleInfo(key: "decoder") public var decoder: TrOCRDecoder
     public let config: VisionEncoderDecoderConfig
@@ -19,7 +36,7 @@ public final class VisionEncoderDecoder: Module {
     /// whether it lacks `decoder.output_projection.weight`).
     public init(_ config: VisionEncoderDecoderConfig, pooler: Bool = false, tiedOutput: Bool? = nil) throws {
         self.config = config
-        _encoder.wrappedValue = try ViTEncoder(config.encoder, pooler: pooler)
+        _encoder.wrappedValue = try makeVisionEncoder(config.encoder, pooler: pooler)
         _encoderToDecoder.wrappedValue = config.hasEncoderToDecoderProjection
             ? Linear(config.encoder.hiddenSize, config.decoder.dModel) : nil
         _decoder.wrappedValue = try TrOCRDecoder(config.decoder, tiedOutput: tiedOutput ?? config.decoder.tieWordEmbeddings)
@@ -76,9 +93,10 @@ extension VisionEncoderDecoder {
     /// `pytorch_model.bin` is refused with the command that converts it.
     public static func load(from folder: URL) throws -> VisionEncoderDecoder {
         let config = try VisionEncoderDecoderConfig.load(from: folder)
-        let weights = try readWeights(folder)
+        // Older BEiT checkpoints carry the derived `relative_position_index` buffers.
+        let weights = try readWeights(folder).filter { !$0.key.hasSuffix(".relative_position_index") }
         let model = try VisionEncoderDecoder(
-            config, pooler: weights["encoder.pooler.dense.weight"] != nil,
+            config, pooler: weights.keys.contains { $0.hasPrefix("encoder.pooler.") },
             tiedOutput: weights["decoder.output_projection.weight"] == nil)
         try model.update(parameters: weights, verify: .all, source: folder.appendingPathComponent(ModelFolder.weightsFile).path)
         model.train(false)  // inference mode (no dropout); the trainer switches it back
