@@ -39,6 +39,7 @@ bench: setup $(BENCH_DEPS)/.installed
 	python3 bench/data.py
 	python3 bench/ppocr.py
 	python3 bench/train.py
+	python3 bench/demo.py
 	python3 bench/qwenvl.py  # peer: set OCRTUNE_TORCH_PYTHON to a python with torch, transformers, peft
 
 $(BENCH_DEPS)/.installed: bench/requirements.txt

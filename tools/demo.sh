@@ -78,6 +78,22 @@ for label, a, b in rows:
     x, y = m(a), m(b)
     print(f"{label:18} {x['cer']*100:10.2f}% {y['cer']*100:9.2f}% {x['exact_match']*100:12.1f}% {y['exact_match']*100:11.1f}%")
 print(f"\ntraining: {seconds // 60} min {seconds % 60} s on this machine's CPU")
+fa_before, fa_after = m("eval-persian-before")["cer"], m("eval-persian-after")["cer"]
+zh_before, zh_after = m("eval-chinese-before")["cer"], m("eval-chinese-after")["cer"]
+summary = {
+    "persian_cer_before": fa_before, "persian_cer_after": fa_after,
+    "chinese_cer_before": zh_before, "chinese_cer_after": zh_after,
+    "chinese_cer_change_points": (zh_after - zh_before) * 100,
+    "training_seconds": seconds,
+    "targets": {"persian_cer_before_at_least": 0.8, "persian_cer_after_at_most": 0.10,
+                "chinese_cer_change_points_at_most": 2.0, "training_seconds_at_most": 900},
+}
+summary["targets_met"] = {
+    "persian_before": fa_before >= 0.8, "persian_after": fa_after <= 0.10,
+    "chinese": (zh_after - zh_before) * 100 <= 2.0, "training_time": seconds <= 900,
+}
+with open(f"{run}/demo-summary.json", "w") as f:
+    json.dump(summary, f, indent=2)
 print(f"model:    {run}/model   (ocrtune predict --model {run}/model IMAGE...)")
 print(f"reports:  {run}/eval-persian-after/report.html, {run}/compare-persian.html,")
 print(f"          {run}/compare-chinese.html, TensorBoard: tensorboard --logdir {run}")
