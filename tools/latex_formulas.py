@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Writes random LaTeX formulas, one per line, for `ocrtune data synth --latex` (im2latex-like:
 fractions, scripts, roots, sums, integrals, limits, functions, Greek letters, brackets).
-Deterministic for a seed.
+Deterministic for a seed. With EXCLUDE (a formulas file, e.g. the training set's), formulas of that
+file are never written, so a test set drawn with another seed is disjoint from it.
 
-Usage: python3 tools/latex_formulas.py COUNT SEED > formulas.txt
+Usage: python3 tools/latex_formulas.py COUNT SEED [EXCLUDE] > formulas.txt
 """
 import random
 import sys
@@ -74,11 +75,15 @@ def formula(r):
 
 def main():
     count, seed = int(sys.argv[1]), int(sys.argv[2])
+    excluded = set()
+    if len(sys.argv) > 3:
+        with open(sys.argv[3], encoding="utf-8") as file:
+            excluded = {line.rstrip("\n") for line in file}
     r = random.Random(seed)
     seen = set()
     while len(seen) < count:
         f = formula(r)
-        if len(f) <= 90 and f not in seen:
+        if len(f) <= 90 and f not in seen and f not in excluded:
             seen.add(f)
             print(f)
 

@@ -8,14 +8,23 @@
 /// separates tokens and is dropped.
 ///
 /// ``normalizedTokens(_:)`` then applies, in this order:
+/// 0. Formatting removal (``removingFormatting(_:)``, LaTeXFormatting.swift): math-mode
+///    wrappers (`$`, `\[`, `\begin{equation*}`…), text boxes holding only math
+///    (`\mbox{$x$}` → `x`), style, size and limits declarations (`\displaystyle`,
+///    `\limits`, `\bf`, `\tiny`…), invisible material (`\hspace{…}`, `\phantom{…}`) and
+///    commands that only restyle their argument (`\mathrm{G}` → `G`, `\mathop{…}`;
+///    `\mathrm{cos}` → `\cos`). Alphabets that make another symbol (`\mathcal`,
+///    `\mathfrak`, `\mathbb`) stay.
 /// 1. Spacing removal: `\,` `\:` `\;` `\!` `\ ` `~` `\quad` `\qquad` are dropped.
 /// 2. Delimiter sizing removal: `\left` `\right` `\middle` `\big` `\Big`
 ///    `\bigg` `\Bigg` and their `l`/`r`/`m` variants are dropped; a `.` null
 ///    delimiter directly after one of them is dropped too.
 /// 3. Equivalent commands are replaced by one spelling (``equivalentCommands``):
 ///    `\le`→`\leq`, `\ge`→`\geq`, `\ne`→`\neq`, `\to`→`\rightarrow`, …
-/// 4. Redundant braces around a single token are removed, repeatedly:
-///    `x^{2}` → `x^2`, `{{a}}` → `a`, `\frac{1}{n}` → `\frac 1 n`.
+/// 4. Empty groups that are no argument are removed (`{}_{x}` → `_x`), then redundant
+///    braces around a single token, repeatedly: `x^{2}` → `x^2`, `{{a}}` → `a`,
+///    `\frac{1}{n}` → `\frac 1 n`.
+/// 5. Scripts in one order: `x^a_b` → `x_b^a` (``canonicalScriptOrder(_:)``).
 public enum LaTeX {
     /// Command spellings and their canonical form.
     public static let equivalentCommands: [String: String] = [
@@ -25,6 +34,7 @@ public enum LaTeX {
         "\\vert": "|", "\\lvert": "|", "\\rvert": "|",
         "\\Vert": "\\|", "\\lVert": "\\|", "\\rVert": "\\|",
         "\\land": "\\wedge", "\\lor": "\\vee", "\\lnot": "\\neg",
+        "\\dfrac": "\\frac", "\\tfrac": "\\frac", "\\lt": "<", "\\gt": ">",
     ]
 
     /// Tokens dropped as spacing.
@@ -79,7 +89,7 @@ public enum LaTeX {
     public static func normalizedTokens(_ source: String) -> [String] {
         var tokens: [String] = []
         var dropNullDelimiter = false
-        for token in tokenize(source) {
+        for token in removingFormatting(tokenize(source)) {
             if dropNullDelimiter {
                 dropNullDelimiter = false
                 if token == "." { continue }
@@ -91,7 +101,7 @@ public enum LaTeX {
             }
             tokens.append(equivalentCommands[token] ?? token)
         }
-        return removingRedundantBraces(tokens)
+        return canonicalScriptOrder(removingRedundantBraces(removingEmptyGroups(tokens)))
     }
 
     /// Removes `{` `t` `}` → `t` for any single token `t` other than a brace,
