@@ -8,23 +8,25 @@
 #   4. fine-tune with vocabulary extension and Chinese replay in each batch;
 #   5. measure again, compare, and print the before/after table with the report paths.
 #
-# Environment: N_FA (Persian lines, 2000), N_ZH (Chinese lines, 3000: 90% replay, 10% held out), STEPS (training steps,
-# 680: about 15 minutes on 2 cores), METHOD (full), FREEZE (backbone: frozen, in eval mode),
+# Environment: N_FA (Persian lines, 3000), N_ZH (Chinese lines, 3000: 90% replay, 10% held out), STEPS (training steps,
+# 1300: about 10 minutes on 2 cores, the frozen backbone's features computed once per line), METHOD (full), FREEZE (backbone: frozen, in eval mode),
 # LR (2e-3), BATCH (16), MIX (0.25: share of Chinese replay in each batch), DISTILL (4: weight of
-# distillation from the base model on the replay lines, against forgetting). Outputs go to .demo/ (data,
+# distillation from the base model's outputs on the replay lines, against forgetting),
+# DISTILL_FEATURES (5: weight of distillation of its neck features on the same lines). Outputs go to .demo/ (data,
 # model) and runs/demo-persian/ (the run; the fine-tuned model is runs/demo-persian/model).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 B=${OCRTUNE:-.build/release/ocrtune}
-N_FA=${N_FA:-2000}
+N_FA=${N_FA:-3000}
 N_ZH=${N_ZH:-3000}
-STEPS=${STEPS:-680}
+STEPS=${STEPS:-1300}
 METHOD=${METHOD:-full}
 FREEZE=${FREEZE:-backbone}
 LR=${LR:-2e-3}
 MIX=${MIX:-0.25}
 DISTILL=${DISTILL:-4}
+DISTILL_FEATURES=${DISTILL_FEATURES:-5}
 BATCH=${BATCH:-16}
 D=.demo
 RUN=runs/demo-persian
@@ -51,11 +53,12 @@ say "3/5 the base model"
 "$B" eval --model "$D/ppocrv5" --data "$D/fa" --split test --out "$RUN/eval-persian-before"
 "$B" eval --model "$D/ppocrv5" --data "$D/zh" --split test --out "$RUN/eval-chinese-before"
 
-say "4/5 fine-tuning ($METHOD, freeze: ${FREEZE:-none}, $STEPS steps, vocabulary extension, Chinese replay $MIX, distillation $DISTILL)"
+say "4/5 fine-tuning ($METHOD, freeze: ${FREEZE:-none}, $STEPS steps, vocabulary extension, Chinese replay $MIX, distillation $DISTILL + features $DISTILL_FEATURES)"
 start=$(date +%s)
 "$B" train --model "$D/ppocrv5" --data "$D/fa" --out "$RUN" --method "$METHOD" ${FREEZE:+--freeze "$FREEZE"} \
   --max-steps "$STEPS" --batch-size "$BATCH" --learning-rate "$LR" --warmup-steps 20 \
-  --eval-every 85 --eval-samples 100 --save-every 200 --mix "$D/zh:$MIX" --distill "$DISTILL"
+  --eval-every 85 --eval-samples 100 --save-every 200 --mix "$D/zh:$MIX" --distill "$DISTILL" \
+  --distill-features "$DISTILL_FEATURES"
 train_seconds=$(( $(date +%s) - start ))
 
 say "5/5 the fine-tuned model ($RUN/model)"
