@@ -9,7 +9,7 @@
 #   5. measure again, compare, and print the before/after table with the report paths.
 #
 # Environment: N_FA (Persian lines, 3000), N_ZH (Chinese lines, 3000: 90% replay, 10% held out), STEPS (training steps,
-# 1300: about 10 minutes on 2 cores, the frozen backbone's features computed once per line), METHOD (full), FREEZE (backbone: frozen, in eval mode),
+# 1300: about 12 minutes on 2 cores, the frozen backbone's features computed once per line), METHOD (full), FREEZE (backbone: frozen, in eval mode),
 # LR (2e-3), BATCH (16), MIX (0.25: share of Chinese replay in each batch), DISTILL (4: weight of
 # distillation from the base model's outputs on the replay lines, against forgetting),
 # DISTILL_FEATURES (5: weight of distillation of its neck features on the same lines). Outputs go to .demo/ (data,
