@@ -14,20 +14,12 @@
 #include "mlx/primitives.h"
 #include "mlx/transforms.h"
 #include "shim_internal.h"
+#include "shim_kernel_common.h"
 #include "shim_parallel.h"
 
 using namespace cmlx;
 
 namespace {
-
-enum Activation : int { kIdentity = 0, kHardSwish = 1, kReLU = 2 };
-
-struct Geometry {
-  int kh, kw, sh, sw, ph, pw;
-  bool operator==(const Geometry& o) const {
-    return kh == o.kh && kw == o.kw && sh == o.sh && sw == o.sw && ph == o.ph && pw == o.pw;
-  }
-};
 
 struct Epilogue {
   const float* bias;  // [C]
@@ -36,22 +28,6 @@ struct Epilogue {
 };
 
 // MARK: - Kernel
-
-/// The epilogue of one value, as shim_fused.cpp's affine_activation_rows computes it.
-inline float finish(float v, float bias, const Epilogue& e) {
-#pragma clang fp contract(off)
-  v = v + bias;
-  v = v * e.s1 + e.b1;
-  if (e.act == kHardSwish) {
-    float g = v * float(1.0 / 6.0) + 0.5f;
-    g = g > 0.0f ? g : 0.0f;
-    g = g < 1.0f ? g : 1.0f;
-    v = v * g;
-  } else if (e.act == kReLU) {
-    v = v > 0.0f ? v : 0.0f;
-  }
-  return v * e.s2 + e.b2;
-}
 
 constexpr int kChannels = 16;  // channels per register block
 constexpr int kColumns = 4;    // output columns per register block
@@ -65,7 +41,7 @@ typedef float Lanes __attribute__((vector_size(64), aligned(4)));
 /// Output rows [begin, end) (row = sample · OH + output y).
 OCRTUNE_SIMD_CLONES_WIDE
 void depthwise_affine_rows(const float* x, const float* taps, float* y, int h, int wd, int c, int oh, int ow,
-                           Geometry p, Epilogue e, int begin, int end) {
+                           DepthwiseParams p, Epilogue e, int begin, int end) {
 #pragma clang fp contract(off)  // round as the separate kernels do
   const Lanes zero = {};
   const Lanes one = zero + 1.0f;
@@ -129,7 +105,7 @@ void depthwise_affine_rows(const float* x, const float* taps, float* y, int h, i
                 a += x[((size_t(b) * h + iy) * wd + ix) * c + cb + l] * taps[size_t(i * p.kw + j) * c + cb + l];
               }
             }
-            out[l] = finish(a, e.bias[cb + l], e);
+            out[l] = affine_epilogue(a + e.bias[cb + l], e.s1, e.b1, e.act, e.s2, e.b2);
           }
         }
       }
@@ -142,7 +118,7 @@ void depthwise_affine_rows(const float* x, const float* taps, float* y, int h, i
 /// inputs: x [N, H, W, C], w [C, KH, KW, 1], bias [C], pre_scale, pre_bias, post_scale, post_bias [1].
 class DepthwiseAffineActivation : public mx::UnaryPrimitive {
  public:
-  DepthwiseAffineActivation(mx::Stream s, Geometry p, int act) : mx::UnaryPrimitive(s), p_(p), act_(act) {}
+  DepthwiseAffineActivation(mx::Stream s, DepthwiseParams p, int act) : mx::UnaryPrimitive(s), p_(p), act_(act) {}
 
   void eval_cpu(const std::vector<mx::array>& in, mx::array& out) override {
     out.set_data(mx::allocator::malloc(out.nbytes()));
@@ -155,11 +131,7 @@ class DepthwiseAffineActivation : public mx::UnaryPrimitive {
       const auto& x = inputs[0];
       int n = x.shape(0), h = x.shape(1), wd = x.shape(2), c = x.shape(3);
       int oh = y.shape(1), ow = y.shape(2);
-      // Weights [C, KH, KW, 1] → taps [KH·KW][C], channel innermost.
-      const float* w = inputs[1].data<float>();
-      std::vector<float> taps(size_t(p.kh) * p.kw * c);
-      for (int ch = 0; ch < c; ch++)
-        for (int k = 0; k < p.kh * p.kw; k++) taps[size_t(k) * c + ch] = w[size_t(ch) * p.kh * p.kw + k];
+      auto taps = depthwise_taps(inputs[1].data<float>(), c, p.kh, p.kw);
       Epilogue e{inputs[2].data<float>(), inputs[3].data<float>()[0], inputs[4].data<float>()[0],
                  inputs[5].data<float>()[0], inputs[6].data<float>()[0], act};
       const float* xp = x.data<float>();
@@ -176,7 +148,7 @@ class DepthwiseAffineActivation : public mx::UnaryPrimitive {
   /// The gradient of the composition depthwise_conv2d → affine_activation.
   std::vector<mx::array> vjp(const std::vector<mx::array>& primals, const std::vector<mx::array>& cotangents,
                              const std::vector<int>& argnums, const std::vector<mx::array>&) override {
-    Geometry p = p_;
+    DepthwiseParams p = p_;
     int act = act_;
     auto composed = [p, act](const std::vector<mx::array>& in) {
       int stride[2] = {p.sh, p.sw}, padding[2] = {p.ph, p.pw};
@@ -199,7 +171,7 @@ class DepthwiseAffineActivation : public mx::UnaryPrimitive {
   DEFINE_NAME(DepthwiseAffineActivation)
 
  private:
-  Geometry p_;
+  DepthwiseParams p_;
   int act_;
 };
 
@@ -233,7 +205,7 @@ extern "C" int cmlx_depthwise_affine_activation(cmlx_array* out, cmlx_array inpu
       *out = wrap(affine_activation(z, rest[0], rest[1], rest[2], activation, rest[3], rest[4]));
       return 0;
     }
-    Geometry p{w.shape(1), w.shape(2), stride[0], stride[1], padding[0], padding[1]};
+    DepthwiseParams p{w.shape(1), w.shape(2), stride[0], stride[1], padding[0], padding[1]};
     int oh = (x.shape(1) + 2 * p.ph - p.kh) / p.sh + 1;
     int ow = (x.shape(2) + 2 * p.pw - p.kw) / p.sw + 1;
     if (oh <= 0 || ow <= 0) {

@@ -11,39 +11,25 @@
 #include "mlx/backend/cpu/encoder.h"
 #include "mlx/primitives.h"
 #include "shim_internal.h"
+#include "shim_kernel_common.h"
 #include "shim_parallel.h"
 
 using namespace cmlx;
 
 namespace {
 
-enum Activation : int { kIdentity = 0, kHardSwish = 1, kReLU = 2 };
-
 // MARK: - Kernel
 
-/// Rows [begin, end) of C channels. The arithmetic follows MLXNN's composed ops exactly
-/// (hardSwish(v) = v · min(max(v · (1/6) + 0.5, 0), 1)), so results are bit-identical.
+/// Rows [begin, end) of C channels, each value through ``affine_epilogue`` (bit-identical to
+/// MLXNN's composed ops).
 OCRTUNE_SIMD_CLONES
 void affine_activation_rows(const float* x, const float* bias, float* y, int c, float s1, float b1, float s2,
                             float b2, int act, int begin, int end) {
-#pragma clang fp contract(off)  // no fused multiply-adds: round as the separate MLX ops do
-  const float sixth = float(1.0 / 6.0);
+#pragma clang fp contract(off)
   for (int row = begin; row < end; row++) {
     const float* in = x + size_t(row) * c;
     float* out = y + size_t(row) * c;
-    for (int ch = 0; ch < c; ch++) {
-      float v = bias ? in[ch] + bias[ch] : in[ch];
-      v = v * s1 + b1;
-      if (act == kHardSwish) {
-        float g = v * sixth + 0.5f;
-        g = g > 0.0f ? g : 0.0f;
-        g = g < 1.0f ? g : 1.0f;
-        v = v * g;
-      } else if (act == kReLU) {
-        v = v > 0.0f ? v : 0.0f;
-      }
-      out[ch] = v * s2 + b2;
-    }
+    for (int ch = 0; ch < c; ch++) out[ch] = affine_epilogue(bias ? in[ch] + bias[ch] : in[ch], s1, b1, act, s2, b2);
   }
 }
 

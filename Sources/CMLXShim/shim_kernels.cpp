@@ -13,26 +13,12 @@
 #include "mlx/backend/cpu/encoder.h"
 #include "mlx/primitives.h"
 #include "shim_internal.h"
+#include "shim_kernel_common.h"
 #include "shim_parallel.h"
 
 using namespace cmlx;
 
 namespace {
-
-struct DepthwiseParams {
-  int kh, kw, sh, sw, ph, pw;
-  bool operator==(const DepthwiseParams& o) const {
-    return kh == o.kh && kw == o.kw && sh == o.sh && sw == o.sw && ph == o.ph && pw == o.pw;
-  }
-};
-
-/// Weights [C, KH, KW, 1] → taps [KH*KW][C] (channel innermost).
-std::vector<float> taps_of(const float* w, int c, int kh, int kw) {
-  std::vector<float> t(size_t(kh) * kw * c);
-  for (int ch = 0; ch < c; ch++)
-    for (int k = 0; k < kh * kw; k++) t[size_t(k) * c + ch] = w[size_t(ch) * kh * kw + k];
-  return t;
-}
 
 // MARK: - Kernels (float32, row-contiguous NHWC)
 
@@ -62,7 +48,7 @@ void forward_rows(const float* x, const float* taps, float* y, int h, int wd, in
 
 void forward(const float* x, const float* w, float* y, int n, int h, int wd, int c, int oh, int ow,
              const DepthwiseParams& p) {
-  auto taps = taps_of(w, c, p.kh, p.kw);
+  auto taps = depthwise_taps(w, c, p.kh, p.kw);
   parallel_for(n * oh, size_t(n) * oh * ow * c * p.kh * p.kw, [&](int begin, int end) {
     forward_rows(x, taps.data(), y, h, wd, c, oh, ow, p, begin, end);
   });
@@ -92,7 +78,7 @@ void backward_input_samples(const float* dy, const float* taps, float* dx, int h
 
 void backward_input(const float* dy, const float* w, float* dx, int n, int h, int wd, int c, int oh, int ow,
                     const DepthwiseParams& p) {
-  auto taps = taps_of(w, c, p.kh, p.kw);
+  auto taps = depthwise_taps(w, c, p.kh, p.kw);
   std::memset(dx, 0, sizeof(float) * size_t(n) * h * wd * c);
   parallel_for(n, size_t(n) * oh * ow * c * p.kh * p.kw, [&](int begin, int end) {
     backward_input_samples(dy, taps.data(), dx, h, wd, c, oh, ow, p, begin, end);
