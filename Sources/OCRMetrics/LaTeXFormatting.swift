@@ -176,25 +176,10 @@ extension LaTeX {
     /// Removes `{` `}` pairs, repeatedly, unless they follow `^`, `_` or a control word (an
     /// empty argument): `{}_{x}` → `_{x}`, `\frac{}{x}` stays.
     public static func removingEmptyGroups(_ input: [String]) -> [String] {
-        var tokens = input
-        var changed = true
-        while changed {
-            changed = false
-            var output: [String] = []
-            output.reserveCapacity(tokens.count)
-            var i = 0
-            while i < tokens.count {
-                if i + 1 < tokens.count, tokens[i] == "{", tokens[i + 1] == "}", !isArgumentPosition(after: output.last) {
-                    i += 2
-                    changed = true
-                } else {
-                    output.append(tokens[i])
-                    i += 1
-                }
-            }
-            tokens = output
+        rewritingUntilStable(input) { tokens, i, output in
+            i + 1 < tokens.count && tokens[i] == "{" && tokens[i + 1] == "}" && !isArgumentPosition(after: output.last)
+                ? (2, []) : nil
         }
-        return tokens
     }
 
     /// `^ A _ B` → `_ B ^ A`, where A and B are one token or one braced group.

@@ -107,6 +107,18 @@ public enum LaTeX {
     /// Removes `{` `t` `}` → `t` for any single token `t` other than a brace,
     /// until no such group is left.
     public static func removingRedundantBraces(_ input: [String]) -> [String] {
+        rewritingUntilStable(input) { tokens, i, _ in
+            i + 2 < tokens.count && tokens[i] == "{" && tokens[i + 2] == "}" && tokens[i + 1] != "{" && tokens[i + 1] != "}"
+                ? (3, [tokens[i + 1]]) : nil
+        }
+    }
+
+    /// Passes over `input` left to right, where `rewrite(tokens, i, output)` may replace the
+    /// `consumed` tokens at `i` by `emitted` (nil: keep token `i`; `output` is what the pass has
+    /// written so far), repeated until a pass changes nothing.
+    static func rewritingUntilStable(
+        _ input: [String], _ rewrite: (_ tokens: [String], _ i: Int, _ output: [String]) -> (consumed: Int, emitted: [String])?
+    ) -> [String] {
         var tokens = input
         var changed = true
         while changed {
@@ -115,10 +127,9 @@ public enum LaTeX {
             output.reserveCapacity(tokens.count)
             var i = 0
             while i < tokens.count {
-                if i + 2 < tokens.count, tokens[i] == "{", tokens[i + 2] == "}",
-                   tokens[i + 1] != "{", tokens[i + 1] != "}" {
-                    output.append(tokens[i + 1])
-                    i += 3
+                if let (consumed, emitted) = rewrite(tokens, i, output) {
+                    output.append(contentsOf: emitted)
+                    i += consumed
                     changed = true
                 } else {
                     output.append(tokens[i])
