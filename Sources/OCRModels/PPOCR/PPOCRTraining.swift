@@ -178,8 +178,9 @@ public final class PPOCRTrainable: TrainableModel {
         _ samples: [(image: RGBImage, text: String)], replay: [Bool] = [], keys: [AnyHashable]? = nil
     ) throws -> CTCBatch {
         let pre = recognizer.preprocessor
-        let cachesFeatures = keys?.count == samples.count && featureCacheBytes > 0 && backboneIsFrozen
-        if !backboneIsFrozen && !featureCache.isEmpty {
+        let frozen = backboneIsFrozen
+        let cachesFeatures = keys?.count == samples.count && featureCacheBytes > 0 && frozen
+        if !frozen && !featureCache.isEmpty {
             // A backbone that trains again makes the kept features stale.
             featureCache = [:]
             featureCacheUsed = 0
