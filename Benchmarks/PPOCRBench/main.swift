@@ -9,8 +9,9 @@
 //   PPOCRBench bench --model DIR --inputs IN.safetensors --batch B --seconds S [--kernel ocrtune|unfused|shifted|engine] [--no-compile] [--full-softmax]
 //       IN holds `pixels` [N, 48, 320, 3]; prints {"lines_per_s", "ms_per_batch", ...} for
 //       batches of B lines, timed over at least S seconds after a warm-up.
-//   PPOCRBench profile --model DIR --inputs IN.safetensors --batch B
-//       milliseconds of each layer (eager, evaluated one by one) and of the whole network.
+//   PPOCRBench profile --model DIR --inputs IN.safetensors --batch B [--kernel ...]
+//       milliseconds of each layer (eager, evaluated one by one) and of the whole network, with
+//       OpenBLAS single-threaded as the recognizer runs it when the kernel is ocrtune's.
 
 import Foundation
 import MLXEngine
@@ -222,10 +223,23 @@ func runProfile() throws {
     let c0 = try time("neck conv_block.0 (1x3)") { blocks[0](pooled) }
     let c1 = try time("neck conv_block.1") { blocks[1](c0) }
     let tokens = c1.reshaped(c1.dim(0), -1, c1.dim(3))
-    _ = try time("neck svtr_block.0") { net.head.encoder.svtr_block[0](tokens) }
+    let svtr = net.head.encoder.svtr_block[0]
+    _ = try time("neck svtr_block.0") { svtr(tokens) }
+    let normed = try time("  layer_norm1") { svtr.norm1(tokens) }
+    let mixed = try time("  qkv") { svtr.attention.qkv(normed) }
+    _ = try time("  attention") { svtr.attention(normed) }
+    _ = try time("  mlp") { svtr.mlp(normed) }
+    let hidden = try time("  mlp.fc1") { svtr.mlp.fc1(normed) }
+    let activated = try time("  silu") { silu(hidden) }
+    _ = try time("  mlp.fc2") { svtr.mlp.fc2(activated) }
+    _ = try time("  projection") { svtr.attention.projection(normed) }
+    _ = mixed
     let wide = concatenated([pooled, pooled], axis: -1)
     _ = try time("neck conv_block.3 (1x3)") { blocks[3](wide) }
     let logits = try time("head linear") { net.head.classifier(neck) }
+    _ = try time("head (neck and linear)") { net.head(pooled) }
+    let compiledNeck = try compile { [net.head.encoder($0[0])] }
+    _ = try time("neck, compiled") { try compiledNeck([pooled])[0] }
     _ = try time("softmax") { softmax(logits, axis: -1, precise: true) }
     _ = try time("logsumexp") { logits.logSumExp(axis: -1) }
     let dwLayer = encoder.blocks[3].layers[1].depthwise
@@ -258,6 +272,8 @@ func runProfile() throws {
 switch mode {
 case "parity": try runParity()
 case "bench": try runBench()
-case "profile": try runProfile()
+case "profile":
+    // As the recognizer runs: OpenBLAS single-threaded with ocrtune's kernels (see `Threads`).
+    if DepthwiseConv2d.kernel == .ocrtune { try Threads.withSingleThreadedBLAS(runProfile) } else { try runProfile() }
 default: fail("unknown mode \(mode) (parity or bench)")
 }

@@ -3,8 +3,9 @@
 //
 // The separate kernels (shim_kernels.cpp's depthwise conv, then shim_fused.cpp's epilogue) load
 // and store each output channel once per tap and then walk the feature map again. Here a block
-// of 16 channels × 4 output columns is accumulated in vector registers over all taps, the epilogue is
-// applied to the registers, and the block is stored once. The arithmetic is the same, in the
+// of 16 channels × 8 output columns is accumulated in vector registers over all taps (each
+// kernel row's input columns loaded once), the epilogue is applied to the registers, and the
+// block is stored once. The arithmetic is the same, in the
 // same order and without fused multiply-adds, so the result is bit-identical to the two kernels
 // composed. The gradient is that of the composition (the two primitives' own gradients).
 
@@ -30,7 +31,7 @@ struct Epilogue {
 // MARK: - Kernel
 
 constexpr int kChannels = 16;  // channels per register block
-constexpr int kColumns = 4;    // output columns per register block
+constexpr int kColumns = 8;    // output columns per register block
 
 /// 16 floats, loaded and stored unaligned; a 512-bit register with AVX-512, two or four narrower
 /// ones otherwise (clang's vector extension: element-wise operators, no fused multiply-adds here).
@@ -38,76 +39,115 @@ typedef float Lanes __attribute__((vector_size(64), aligned(4)));
 #define LOAD_LANES(p) (*reinterpret_cast<const Lanes*>(p))
 #define STORE_LANES(p, v) (*reinterpret_cast<Lanes*>(p) = (v))
 
-/// Output rows [begin, end) (row = sample · OH + output y).
+/// One kernel row's taps into a block's accumulators: the (kColumns − 1)·SW + KW input columns
+/// the block reads are loaded once into registers (a padding column points at zeros), then each
+/// tap multiplies the KW·kColumns pairs. `columns[t]` is input column t of the block.
+template <int KW, int SW>
+__attribute__((always_inline)) inline void accumulate_kernel_row(const float* const* columns, const float* taps,
+                                                                 size_t c, Lanes* acc) {
+#pragma clang fp contract(off)
+  constexpr int kInputs = (kColumns - 1) * SW + KW;
+  Lanes v[kInputs];
+#pragma unroll
+  for (int t = 0; t < kInputs; t++) v[t] = LOAD_LANES(columns[t]);
+#pragma unroll
+  for (int j = 0; j < KW; j++) {
+    Lanes tap = LOAD_LANES(taps + j * c);
+#pragma unroll
+    for (int q = 0; q < kColumns; q++) acc[q] = acc[q] + v[q * SW + j] * tap;
+  }
+}
+
+/// The same for any kernel width and stride.
+__attribute__((always_inline)) inline void accumulate_kernel_row(const float* const* columns, const float* taps,
+                                                                 size_t c, int kw, int sw, Lanes* acc) {
+#pragma clang fp contract(off)
+  for (int j = 0; j < kw; j++) {
+    Lanes tap = LOAD_LANES(taps + j * c);
+    for (int q = 0; q < kColumns; q++) acc[q] = acc[q] + LOAD_LANES(columns[q * sw + j]) * tap;
+  }
+}
+
+/// Output rows [begin, end) (row = sample · OH + output y). Blocks of 16 channels × 8 columns
+/// are accumulated in registers over all taps in the separate kernel's order, so padding taps
+/// add +0 to sums that are never −0 and the result is bit-identical to it. A channel count that
+/// is not a multiple of 16 (but at least 16) ends with a block overlapping the one before it;
+/// fewer than 16 channels take the scalar path.
 OCRTUNE_SIMD_CLONES_WIDE
 void depthwise_affine_rows(const float* x, const float* taps, float* y, int h, int wd, int c, int oh, int ow,
-                           DepthwiseParams p, Epilogue e, int begin, int end) {
+                           DepthwiseParams p, Epilogue e, const float* zeros, int begin, int end) {
 #pragma clang fp contract(off)  // round as the separate kernels do
   const Lanes zero = {};
   const Lanes one = zero + 1.0f;
-  const size_t step = size_t(p.sw) * c;  // input distance between neighbouring output columns
+  const int inputs = (kColumns - 1) * p.sw + p.kw;  // input columns a block reads
+  const int shape = p.kw * 10 + p.sw;                 // the geometries with an unrolled path
+  const float* columns[(kColumns - 1) * 4 + 16];      // strides up to 4, kernels up to 16 wide
+  const bool vectorized = c >= kChannels && p.sw <= 4 && p.kw <= 16;
   for (int row = begin; row < end; row++) {
     int b = row / oh, oy = row % oh;
     float* out_row = y + (size_t(b) * oh + oy) * ow * c;
-    for (int cb = 0; cb < c; cb += kChannels) {
-      int cw = std::min(kChannels, c - cb);
-      for (int ox0 = 0; ox0 < ow; ox0 += kColumns) {
+    // Column blocks outermost: a block's channel blocks read the same pixels' consecutive lines.
+    for (int ox0 = 0; vectorized && ox0 < ow; ox0 += kColumns) {
+      for (int cb = 0; cb < c; cb += kChannels) {
+        cb = std::min(cb, c - kChannels);
+        Lanes bias = LOAD_LANES(e.bias + cb);
+        Lanes acc[kColumns];
+        for (int q = 0; q < kColumns; q++) acc[q] = zero;
+        int ix0 = ox0 * p.sw - p.pw;
+        for (int i = 0; i < p.kh; i++) {
+          int iy = oy * p.sh - p.ph + i;
+          if (iy < 0 || iy >= h) continue;
+          const float* in_row = x + (size_t(b) * h + iy) * wd * c + cb;
+          for (int t = 0; t < inputs; t++) {
+            int ix = ix0 + t;
+            columns[t] = ix >= 0 && ix < wd ? in_row + size_t(ix) * c : zeros;
+          }
+          // The next column block's new input columns, for the same channels.
+          for (int t = inputs; t < inputs + kColumns * p.sw; t++) {
+            int ix = ix0 + t;
+            if (ix < wd) __builtin_prefetch(in_row + size_t(ix) * c);
+          }
+          const float* row_taps = taps + size_t(i * p.kw) * c + cb;
+          switch (shape) {
+            case 31: accumulate_kernel_row<3, 1>(columns, row_taps, c, acc); break;
+            case 32: accumulate_kernel_row<3, 2>(columns, row_taps, c, acc); break;
+            case 51: accumulate_kernel_row<5, 1>(columns, row_taps, c, acc); break;
+            case 52: accumulate_kernel_row<5, 2>(columns, row_taps, c, acc); break;
+            default: accumulate_kernel_row(columns, row_taps, c, p.kw, p.sw, acc); break;
+          }
+        }
         int xw = std::min(kColumns, ow - ox0);
-        if (cw == kChannels && xw == kColumns) {
-          Lanes acc[kColumns] = {zero, zero, zero, zero};
-          for (int i = 0; i < p.kh; i++) {
-            int iy = oy * p.sh - p.ph + i;
-            if (iy < 0 || iy >= h) continue;
-            const float* in_row = x + (size_t(b) * h + iy) * wd * c + cb;
-            for (int j = 0; j < p.kw; j++) {
-              Lanes tap = LOAD_LANES(taps + size_t(i * p.kw + j) * c + cb);
-              int ix = ox0 * p.sw - p.pw + j;
-              if (ix >= 0 && ix + (kColumns - 1) * p.sw < wd) {  // all four columns inside
-                const float* in = in_row + size_t(ix) * c;
-                acc[0] = acc[0] + LOAD_LANES(in) * tap;
-                acc[1] = acc[1] + LOAD_LANES(in + step) * tap;
-                acc[2] = acc[2] + LOAD_LANES(in + 2 * step) * tap;
-                acc[3] = acc[3] + LOAD_LANES(in + 3 * step) * tap;
-              } else {
-                for (int q = 0; q < kColumns; q++, ix += p.sw)
-                  if (ix >= 0 && ix < wd) acc[q] = acc[q] + LOAD_LANES(in_row + size_t(ix) * c) * tap;
-              }
-            }
-          }
-          Lanes bias = LOAD_LANES(e.bias + cb);
-          for (int q = 0; q < kColumns; q++) {
-            Lanes v = acc[q] + bias;
-            v = v * e.s1 + e.b1;
-            if (e.act == kHardSwish) {
-              Lanes g = v * float(1.0 / 6.0) + 0.5f;
-              g = g > zero ? g : zero;
-              g = g < one ? g : one;
-              v = v * g;
-            } else if (e.act == kReLU) {
-              v = v > zero ? v : zero;
-            }
-            STORE_LANES(out_row + size_t(ox0 + q) * c + cb, v * e.s2 + e.b2);
-          }
-          continue;
-        }
-        // Edge blocks (fewer channels or columns): the same arithmetic, one value at a time.
         for (int q = 0; q < xw; q++) {
-          int ox = ox0 + q;
-          float* out = out_row + size_t(ox) * c + cb;
-          for (int l = 0; l < cw; l++) {
-            float a = 0.0f;
-            for (int i = 0; i < p.kh; i++) {
-              int iy = oy * p.sh - p.ph + i;
-              if (iy < 0 || iy >= h) continue;
-              for (int j = 0; j < p.kw; j++) {
-                int ix = ox * p.sw - p.pw + j;
-                if (ix < 0 || ix >= wd) continue;
-                a += x[((size_t(b) * h + iy) * wd + ix) * c + cb + l] * taps[size_t(i * p.kw + j) * c + cb + l];
-              }
-            }
-            out[l] = affine_epilogue(a + e.bias[cb + l], e.s1, e.b1, e.act, e.s2, e.b2);
+          Lanes v = acc[q] + bias;
+          v = v * e.s1 + e.b1;
+          if (e.act == kHardSwish) {
+            Lanes g = v * float(1.0 / 6.0) + 0.5f;
+            g = g > zero ? g : zero;
+            g = g < one ? g : one;
+            v = v * g;
+          } else if (e.act == kReLU) {
+            v = v > zero ? v : zero;
+          }
+          STORE_LANES(out_row + size_t(ox0 + q) * c + cb, v * e.s2 + e.b2);
+        }
+      }
+    }
+    if (vectorized) continue;
+    // Fewer than 16 channels (or an unusual geometry): the same arithmetic, one value at a time.
+    for (int ox = 0; ox < ow; ox++) {
+      float* out = out_row + size_t(ox) * c;
+      for (int l = 0; l < c; l++) {
+        float a = 0.0f;
+        for (int i = 0; i < p.kh; i++) {
+          int iy = oy * p.sh - p.ph + i;
+          if (iy < 0 || iy >= h) continue;
+          for (int j = 0; j < p.kw; j++) {
+            int ix = ox * p.sw - p.pw + j;
+            if (ix < 0 || ix >= wd) continue;
+            a += x[((size_t(b) * h + iy) * wd + ix) * c + l] * taps[size_t(i * p.kw + j) * c + l];
           }
         }
+        out[l] = affine_epilogue(a + e.bias[l], e.s1, e.b1, e.act, e.s2, e.b2);
       }
     }
   }
@@ -136,8 +176,9 @@ class DepthwiseAffineActivation : public mx::UnaryPrimitive {
                  inputs[5].data<float>()[0], inputs[6].data<float>()[0], act};
       const float* xp = x.data<float>();
       float* yp = y.data<float>();
+      const std::vector<float> zeros(kChannels, 0.0f);  // what padding columns read
       parallel_for(n * oh, size_t(n) * oh * ow * c * p.kh * p.kw, [&](int begin, int end) {
-        depthwise_affine_rows(xp, taps.data(), yp, h, wd, c, oh, ow, p, e, begin, end);
+        depthwise_affine_rows(xp, taps.data(), yp, h, wd, c, oh, ow, p, e, zeros.data(), begin, end);
       });
     });
   }

@@ -16,22 +16,24 @@
 
 using namespace cmlx;
 
-namespace {
-
 // MARK: - Kernel
 
 /// Rows [begin, end) of C channels, each value through ``affine_epilogue`` (bit-identical to
-/// MLXNN's composed ops).
+/// MLXNN's composed ops); y may be x.
 OCRTUNE_SIMD_CLONES
-void affine_activation_rows(const float* x, const float* bias, float* y, int c, float s1, float b1, float s2,
+void cmlx::affine_activation_rows(const float* x, const float* bias, float* y, int c, float s1, float b1, float s2,
                             float b2, int act, int begin, int end) {
 #pragma clang fp contract(off)
   for (int row = begin; row < end; row++) {
     const float* in = x + size_t(row) * c;
     float* out = y + size_t(row) * c;
+    // Each value is read before it is written, so in place (y == x) is safe to vectorize too.
+#pragma clang loop vectorize(assume_safety)
     for (int ch = 0; ch < c; ch++) out[ch] = affine_epilogue(bias ? in[ch] + bias[ch] : in[ch], s1, b1, act, s2, b2);
   }
 }
+
+namespace {
 
 // MARK: - Primitive
 

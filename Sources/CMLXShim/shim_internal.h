@@ -56,6 +56,10 @@ mx::array affine_activation(const mx::array& x, const std::optional<mx::array>& 
                             const std::optional<mx::array>& pre_scale, const std::optional<mx::array>& pre_bias,
                             int activation, const std::optional<mx::array>& post_scale,
                             const std::optional<mx::array>& post_bias);
+/// Softmax (or log-softmax) over the last axis: ocrtune's vectorized kernel for float32 on the CPU.
+mx::array softmax_last_axis(const mx::array& x, bool log);
+/// The logistic sigmoid: ocrtune's vectorized kernel for float32 on the CPU, MLX's otherwise.
+mx::array sigmoid(const mx::array& x);
 cmlx_dtype from_mlx(mx::Dtype dtype);
 
 } // namespace cmlx

@@ -1,5 +1,5 @@
-// Pieces shared by the shim's depthwise and epilogue kernels (C++ only): the depthwise geometry,
-// the weight layout the kernels read, and PP-LCNet's per-value epilogue.
+// Pieces shared by the shim's custom kernels (C++ only): the depthwise geometry, the weight
+// layout the kernels read, PP-LCNet's epilogue, and the BLAS the engine links.
 #pragma once
 
 #include <cstddef>
@@ -41,5 +41,26 @@ inline float affine_epilogue(float v, float s1, float b1, int act, float s2, flo
   }
   return v * s2 + b2;
 }
+
+/// Rows [begin, end) of C channels through ``affine_epilogue`` (bias per channel, may be null),
+/// vectorized (shim_fused.cpp).
+void affine_activation_rows(const float* x, const float* bias, float* y, int c, float s1, float b1, float s2,
+                            float b2, int act, int begin, int end);
+
+// MARK: - BLAS
+
+/// The BLAS that libmlx resolves, looked up at run time (shim_threads.cpp): cblas_sgemm, and
+/// OpenBLAS's thread count where the BLAS is OpenBLAS (null otherwise).
+struct Blas {
+  using Sgemm = void (*)(int order, int trans_a, int trans_b, int m, int n, int k, float alpha, const float* a,
+                         int lda, const float* b, int ldb, float beta, float* c, int ldc);
+  Sgemm sgemm = nullptr;
+  int (*get_threads)() = nullptr;
+  void (*set_threads)(int) = nullptr;
+  static constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
+};
+const Blas& blas();
+/// OpenBLAS's thread count, 0 when the BLAS is not OpenBLAS.
+int blas_threads();
 
 } // namespace cmlx

@@ -1,7 +1,38 @@
 // Neural-network kernels, quantization and random numbers.
+#include <limits>
+
 #include "shim_internal.h"
 
 using namespace cmlx;
+
+namespace {
+
+/// Scaled dot-product attention. On the CPU MLX composes it from ops whose softmax runs a scalar
+/// exp; for float32 with as many key as query heads, the same composition (scale · q, qkᵀ, mask
+/// as MLX applies it, softmax, · v) uses ocrtune's softmax kernel instead.
+mx::array sdpa(const mx::array& q, const mx::array& k, const mx::array& v, float scale, const std::string& mode,
+               const std::optional<mx::array>& mask) {
+  bool composed = mx::default_device() == mx::Device::cpu && q.dtype() == mx::float32 && k.dtype() == mx::float32 &&
+                  v.dtype() == mx::float32 && q.ndim() == 4 && k.ndim() == 4 && v.ndim() == 4 &&
+                  q.shape(1) == k.shape(1) && k.shape(1) == v.shape(1) && (mode.empty() || mode == "causal") &&
+                  !(mode == "causal" && mask);
+  if (!composed) return mx::fast::scaled_dot_product_attention(q, k, v, scale, mode, mask);
+  auto scores = mx::matmul(mx::multiply(mx::array(scale, mx::float32), q), mx::swapaxes(k, -1, -2));
+  auto lowest = mx::array(std::numeric_limits<float>::lowest(), mx::float32);
+  if (mode == "causal") {
+    int ql = q.shape(-2), kl = k.shape(-2);
+    int offset = std::max(0, kl - ql);
+    auto rows = mx::expand_dims(mx::arange(offset, offset + ql, mx::int32), 1);
+    auto cols = mx::expand_dims(mx::arange(0, kl, mx::int32), 0);
+    scores = mx::where(mx::greater_equal(rows, cols), scores, lowest);
+  }
+  if (mask) {
+    scores = mask->dtype() == mx::bool_ ? mx::where(*mask, scores, lowest) : mx::add(scores, *mask);
+  }
+  return mx::matmul(softmax_last_axis(scores, false), v);
+}
+
+} // namespace
 
 extern "C" {
 
@@ -34,8 +65,7 @@ int cmlx_rope(cmlx_array* out, cmlx_array x, int dims, bool traditional, float b
 
 int cmlx_sdpa(cmlx_array* out, cmlx_array q, cmlx_array k, cmlx_array v, float scale, const char* mask_mode,
               cmlx_array mask) {
-  CMLX_RESULT(mx::fast::scaled_dot_product_attention(q->value, k->value, v->value, scale,
-                                                     mask_mode ? mask_mode : "", optional(mask)))
+  CMLX_RESULT(sdpa(q->value, k->value, v->value, scale, mask_mode ? mask_mode : "", optional(mask)))
 }
 
 // MARK: - Quantization (affine mode)

@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 
 #include "mlx/backend/cpu/encoder.h"
@@ -137,6 +138,17 @@ void best_class_rows(const float* x, uint32_t* index, float* probability, int co
   }
 }
 
+/// 1 / (1 + exp(−x)), as e / (1 + e) for x < 0 (e = exp(−|x|)), so neither side cancels.
+OCRTUNE_SIMD_CLONES
+void sigmoid_values(const float* x, float* y, size_t begin, size_t end) {
+  for (size_t i = begin; i < end; i++) {
+    float v = x[i];
+    float e = exp_poly(v < 0.0f ? v : -v);
+    float r = 1.0f / (1.0f + e);
+    y[i] = v < 0.0f ? e * r : r;
+  }
+}
+
 // MARK: - Primitive
 
 class RowSoftmax : public mx::UnaryPrimitive {
@@ -186,6 +198,44 @@ class RowSoftmax : public mx::UnaryPrimitive {
 
  private:
   bool log_;
+};
+
+/// The logistic sigmoid, element-wise (MLX's CPU sigmoid runs a scalar exp: the SiLU activations
+/// of PP-OCR's SVTR neck took 8 ms of a 120 ms batch).
+class FastSigmoid : public mx::UnaryPrimitive {
+ public:
+  explicit FastSigmoid(mx::Stream s) : mx::UnaryPrimitive(s) {}
+
+  void eval_cpu(const std::vector<mx::array>& in, mx::array& out) override {
+    out.set_data(mx::allocator::malloc(out.nbytes()));
+    auto& encoder = mx::cpu::get_command_encoder(stream());
+    encoder.set_input_array(in[0]);
+    encoder.set_output_array(out);
+    encoder.dispatch([x = mx::array::unsafe_weak_copy(in[0]), y = mx::array::unsafe_weak_copy(out)]() mutable {
+      size_t n = x.size();
+      const float* xp = x.data<float>();
+      float* yp = y.data<float>();
+      constexpr int kChunk = 4096;
+      int chunks = int((n + kChunk - 1) / kChunk);
+      parallel_for(chunks, n * 16, [&](int begin, int end) {
+        sigmoid_values(xp, yp, size_t(begin) * kChunk, std::min(n, size_t(end) * kChunk));
+      });
+    });
+  }
+  void eval_gpu(const std::vector<mx::array>&, mx::array&) override {
+    throw std::runtime_error("sigmoid: the custom kernel is CPU-only");
+  }
+  std::vector<mx::array> vjp(const std::vector<mx::array>&, const std::vector<mx::array>& cotangents,
+                             const std::vector<int>&, const std::vector<mx::array>& outputs) override {
+    const auto& y = outputs[0];
+    auto s = stream();
+    return {mx::multiply(cotangents[0], mx::multiply(y, mx::subtract(mx::array(1.0f), y, s), s), s)};
+  }
+  std::vector<mx::Shape> output_shapes(const std::vector<mx::array>& inputs) override { return {inputs[0].shape()}; }
+  bool is_equivalent(const mx::Primitive& other) const override {
+    return dynamic_cast<const FastSigmoid*>(&other) != nullptr;
+  }
+  DEFINE_NAME(FastSigmoid)
 };
 
 /// Outputs: the best class [..] (uint32) and its probability [..] (float32) of logits [.., C].
@@ -244,16 +294,24 @@ extern "C" int cmlx_best_class(cmlx_vec* out, cmlx_array logits) {
   })
 }
 
+namespace cmlx {
+
+mx::array softmax_last_axis(const mx::array& a, bool log) {
+  if (a.ndim() == 0) throw std::invalid_argument("softmax: expects at least one axis");
+  bool fast = a.dtype() == mx::float32 && mx::default_device() == mx::Device::cpu && a.shape(-1) > 0;
+  if (!fast) return log ? mx::subtract(a, mx::logsumexp(a, -1, true)) : mx::softmax(a, -1, true);
+  auto stream = mx::default_stream(mx::Device::cpu);
+  return mx::array(a.shape(), mx::float32, std::make_shared<RowSoftmax>(stream, log), {mx::contiguous(a)});
+}
+
+mx::array sigmoid(const mx::array& a) {
+  if (a.dtype() != mx::float32 || mx::default_device() != mx::Device::cpu) return mx::sigmoid(a);
+  auto stream = mx::default_stream(mx::Device::cpu);
+  return mx::array(a.shape(), mx::float32, std::make_shared<FastSigmoid>(stream), {mx::contiguous(a)});
+}
+
+} // namespace cmlx
+
 extern "C" int cmlx_softmax_last_axis(cmlx_array* out, cmlx_array x, bool log) {
-  CMLX_GUARD({
-    const auto& a = x->value;
-    if (a.ndim() == 0) throw std::invalid_argument("softmax: expects at least one axis");
-    bool fast = a.dtype() == mx::float32 && mx::default_device() == mx::Device::cpu && a.shape(-1) > 0;
-    if (!fast) {
-      *out = wrap(log ? mx::subtract(a, mx::logsumexp(a, -1, true)) : mx::softmax(a, -1, true));
-      return 0;
-    }
-    auto stream = mx::default_stream(mx::Device::cpu);
-    *out = wrap(mx::array(a.shape(), mx::float32, std::make_shared<RowSoftmax>(stream, log), {mx::contiguous(a)}));
-  })
+  CMLX_RESULT(softmax_last_axis(x->value, log))
 }

@@ -86,6 +86,22 @@ public func depthwiseAffineActivation(
     }
 }
 
+/// `x · weightᵀ` (x [M, K], weight [N, K]) followed by the epilogue of
+/// ``affineActivation(_:bias:preScale:preBias:activation:postScale:postBias:)``: a 1×1 convolution
+/// with PP-LCNet's epilogue. float32 on the CPU runs ocrtune's kernel, bit-identical to the two
+/// composed; with OpenBLAS single-threaded (``Threads/withSingleThreadedBLAS(_:)``) it splits the
+/// rows over the kernel threads itself. Its gradient is that of the composition.
+public func matmulAffineActivation(
+    _ x: MLXArray, _ weight: MLXArray, bias: MLXArray?, preScale: MLXArray?, preBias: MLXArray?,
+    activation: FusedActivation, postScale: MLXArray? = nil, postBias: MLXArray? = nil
+) -> MLXArray {
+    call("matmul_affine_activation") {
+        cmlx_matmul_affine_activation(
+            $0, x.handle, weight.handle, bias?.handle, preScale?.handle, preBias?.handle, activation.rawValue,
+            postScale?.handle, postBias?.handle)
+    }
+}
+
 // MARK: - Fused kernels (mlx::core::fast)
 
 public func rmsNorm(_ x: MLXArray, weight: MLXArray?, eps: Float) -> MLXArray {

@@ -55,6 +55,44 @@ public enum Device: String, Sendable, CaseIterable, CustomStringConvertible {
     public var description: String { rawValue }
 }
 
+// MARK: - Threads
+
+/// The CPU threads the engine computes with: OpenBLAS's (MLX's matmuls) and those of ocrtune's
+/// own kernels (one per core, kept in a pool).
+public enum Threads {
+    /// ocrtune's kernel threads, the calling thread included.
+    public static var kernels: Int {
+        var v: Int32 = 0
+        _ = cmlx_kernel_threads(&v)
+        return Int(v)
+    }
+
+    /// OpenBLAS's thread count; nil when the BLAS is not OpenBLAS.
+    public static var blas: Int? {
+        var v: Int32 = 0
+        _ = cmlx_blas_threads(&v)
+        return v > 0 ? Int(v) : nil
+    }
+
+    /// Sets OpenBLAS's thread count.
+    public static func setBLAS(_ threads: Int) throws {
+        try check(cmlx_set_blas_threads(Int32(threads)), "set_blas_threads")
+    }
+
+    /// Runs `body` with OpenBLAS single-threaded, then restores its thread count (no-op when the
+    /// BLAS is not OpenBLAS). For inference whose large matmuls are ocrtune's fused kernels
+    /// (``matmulAffineActivation(_:_:bias:preScale:preBias:activation:postScale:postBias:)``):
+    /// those then split their rows over the kernel threads, and OpenBLAS's worker, which spins
+    /// for a while after each threaded call, no longer competes with them for the cores.
+    /// Evaluate inside `body`: the setting applies when the graph runs. Not for concurrent use.
+    public static func withSingleThreadedBLAS<T>(_ body: () throws -> T) rethrows -> T {
+        guard let previous = blas, previous != 1 else { return try body() }
+        try? setBLAS(1)
+        defer { try? setBLAS(previous) }
+        return try body()
+    }
+}
+
 // MARK: - Memory
 
 public enum Memory {

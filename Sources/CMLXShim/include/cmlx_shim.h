@@ -55,6 +55,15 @@ int cmlx_default_device(int* device_type);
 int cmlx_device_available(int device_type, bool* available);
 int cmlx_synchronize(void);
 
+// MARK: - Threads
+
+/// OpenBLAS's thread count (0 when the linked BLAS is not OpenBLAS).
+int cmlx_blas_threads(int* out);
+/// Sets OpenBLAS's thread count (an error when the BLAS is not OpenBLAS).
+int cmlx_set_blas_threads(int threads);
+/// Threads of ocrtune's CPU kernels (the calling thread included).
+int cmlx_kernel_threads(int* out);
+
 // MARK: - Memory
 
 int cmlx_memory_active(size_t* out);
@@ -189,6 +198,13 @@ int cmlx_affine_activation(cmlx_array* out, cmlx_array x, cmlx_array bias, cmlx_
 int cmlx_depthwise_affine_activation(cmlx_array* out, cmlx_array input, cmlx_array weight, const int* stride,
                                      const int* padding, cmlx_array bias, cmlx_array pre_scale, cmlx_array pre_bias,
                                      int activation, cmlx_array post_scale, cmlx_array post_bias);
+/// x [M, K] · weightᵀ (weight [N, K]) followed by affine_activation's epilogue: PP-LCNet's 1×1
+/// convolution. float32 on the CPU: rows split over the kernel threads when the BLAS is
+/// single-threaded (see cmlx_set_blas_threads), each part's product (BLAS) and epilogue done by one
+/// thread; bit-identical to matmul then affine_activation; its gradient is theirs. bias may be NULL.
+int cmlx_matmul_affine_activation(cmlx_array* out, cmlx_array x, cmlx_array weight, cmlx_array bias,
+                                  cmlx_array pre_scale, cmlx_array pre_bias, int activation, cmlx_array post_scale,
+                                  cmlx_array post_bias);
 int cmlx_rms_norm(cmlx_array* out, cmlx_array x, cmlx_array weight /*nullable*/, float eps);
 int cmlx_layer_norm(cmlx_array* out, cmlx_array x, cmlx_array weight /*nullable*/, cmlx_array bias /*nullable*/, float eps);
 int cmlx_rope(cmlx_array* out, cmlx_array x, int dims, bool traditional, float base, bool has_base, float scale, int offset, cmlx_array freqs /*nullable*/);

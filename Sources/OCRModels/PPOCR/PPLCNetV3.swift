@@ -112,12 +112,21 @@ public final class PPLCNetV3RepLayer: Module, UnaryLayer {
     public func callAsFunction(_ x: MLXArray) -> MLXArray {
         // Bias, affine, activation and affine in one pass (the engine's fused kernel).
         if let bias = conv.bias, let fused = fusedActivation {
+            let postScale = appliesActivation ? act.lab.scale : nil
+            let postBias = appliesActivation ? act.lab.bias : nil
             if let depthwise = conv as? DepthwiseConv2d, DepthwiseConv2d.kernel == .ocrtune {
                 // Convolution and epilogue in one register-blocked pass.
                 return depthwiseAffineActivation(
                     x, depthwise.weight, stride: depthwise.stride, padding: depthwise.padding, bias: bias,
-                    preScale: lab.scale, preBias: lab.bias, activation: appliesActivation ? fused : .identity,
-                    postScale: appliesActivation ? act.lab.scale : nil, postBias: appliesActivation ? act.lab.bias : nil)
+                    preScale: lab.scale, preBias: lab.bias, activation: fused, postScale: postScale, postBias: postBias)
+            }
+            if let pointwise = conv as? PointwiseConv2d, DepthwiseConv2d.kernel == .ocrtune {
+                // Each thread's rows: their product, then the epilogue while they are in cache.
+                let (o, i) = (pointwise.weight.dim(0), pointwise.weight.dim(3))
+                let y = matmulAffineActivation(
+                    x.reshaped(-1, i), pointwise.weight.reshaped(o, i), bias: bias, preScale: lab.scale,
+                    preBias: lab.bias, activation: fused, postScale: postScale, postBias: postBias)
+                return y.reshaped(Array(x.shape.dropLast()) + [o])
             }
             let z: MLXArray? =
                 if let depthwise = conv as? DepthwiseConv2d { depthwise.withoutBias(x) }

@@ -127,32 +127,51 @@ public final class PPOCRTextRecognizer: TextRecognizer {
 
     // MARK: Inference
 
-    /// Class probabilities [N, T, classes] of a preprocessed batch [N, 48, W, 3].
+    /// Class probabilities [N, T, classes] of a preprocessed batch [N, 48, W, 3], evaluated.
     public func probabilities(_ pixels: MLXArray) throws -> MLXArray {
-        guard useCompile else { return try withEngineErrors { network.probabilities(pixels) } }
-        if compiled == nil {
-            let network = self.network
-            compiled = try compile { inputs in [network.probabilities(inputs[0])] }
-        }
-        return try compiled!([pixels])[0]
+        try evaluated {
+            guard useCompile else { return [network.probabilities(pixels)] }
+            if compiled == nil {
+                let network = self.network
+                compiled = try compile { inputs in [network.probabilities(inputs[0])] }
+            }
+            return try compiled!([pixels])
+        }[0]
     }
 
     /// Greedy decoding's best class and its probability per step, each [N, T], of a preprocessed
     /// batch: one pass over the logits (``bestClass(_:)``) instead of a softmax over every class.
     public func bestClasses(_ pixels: MLXArray) throws -> (classes: MLXArray, probabilities: MLXArray) {
-        guard useCompile else {
-            let best = try withEngineErrors { bestClass(network(pixels)) }
-            return best
-        }
-        if compiledBest == nil {
-            let network = self.network
-            compiledBest = try compile { inputs in
-                let best = bestClass(network(inputs[0]))
+        let out = try evaluated {
+            guard useCompile else {
+                let best = bestClass(network(pixels))
                 return [best.classes, best.probabilities]
             }
+            if compiledBest == nil {
+                let network = self.network
+                compiledBest = try compile { inputs in
+                    let best = bestClass(network(inputs[0]))
+                    return [best.classes, best.probabilities]
+                }
+            }
+            return try compiledBest!([pixels])
         }
-        let out = try compiledBest!([pixels])
         return (out[0], out[1])
+    }
+
+    /// Builds and evaluates a forward pass. With ocrtune's kernels, OpenBLAS is single-threaded
+    /// meanwhile: the backbone's 1×1 convolutions split their rows over the cores themselves, and
+    /// OpenBLAS's worker, which spins after each threaded call, would compete with every kernel
+    /// for the cores (a quarter of the CPU time on 2 cores).
+    private func evaluated(_ forward: () throws -> [MLXArray]) throws -> [MLXArray] {
+        func run() throws -> [MLXArray] {
+            try withEngineErrors {
+                let out = try forward()
+                try eval(out)
+                return out
+            }
+        }
+        return DepthwiseConv2d.kernel == .ocrtune ? try Threads.withSingleThreadedBLAS(run) : try run()
     }
 
     /// Batches of indices into `images`, sorted by aspect ratio as PaddleOCR does, each with its width.

@@ -139,5 +139,17 @@ public final class PPOCRRecHead: Module {
     }
 
     /// Features [N, 1, W, C] → logits [N, W, classes] (before softmax).
-    public func callAsFunction(_ x: MLXArray) -> MLXArray { classifier(encoder(x)) }
+    public func callAsFunction(_ x: MLXArray) -> MLXArray {
+        let features = encoder(x)
+        // A plain classifier with ocrtune's kernels: its rows split over the cores (the product
+        // and bias are those of `Linear`, bit for bit).
+        if DepthwiseConv2d.kernel == .ocrtune, type(of: classifier) == Linear.self, let bias = classifier.bias {
+            let (n, w) = (features.dim(0), features.dim(1))
+            let logits = matmulAffineActivation(
+                features.reshaped(n * w, -1), classifier.weight, bias: bias, preScale: nil, preBias: nil,
+                activation: .identity)
+            return logits.reshaped(n, w, -1)
+        }
+        return classifier(features)
+    }
 }
