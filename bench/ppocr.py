@@ -57,7 +57,7 @@ def main():
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--lines", type=int, default=64)
     ap.add_argument("--versions", default="v5,v4")
-    ap.add_argument("--variants", action="store_true", help="also time ours without compile and with the engine's depthwise conv")
+    ap.add_argument("--variants", action="store_true", help="also time ours with compile, with OpenBLAS's own threads, without the fused kernels, and with the engine's depthwise conv")
     ap.add_argument("--work", default=os.path.join(ROOT, "bench", "work", "ppocr"))
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "ppocr.json"))
     args = ap.parse_args()
@@ -97,7 +97,9 @@ def main():
             "onnxruntime": ort,
         }
         if args.variants:
-            entry["ours_without_compile"] = ours_lines_per_s(model_dir, inputs, args.batch, args.seconds / 2, ["--no-compile"])
+            entry["ours_with_compile"] = ours_lines_per_s(model_dir, inputs, args.batch, args.seconds / 2, ["--compile"])
+            entry["ours_threaded_blas"] = ours_lines_per_s(model_dir, inputs, args.batch, args.seconds / 2, ["--threaded-blas"])
+            entry["ours_unfused_threaded_blas"] = ours_lines_per_s(model_dir, inputs, args.batch, args.seconds / 2, ["--kernel", "unfused"])
             entry["ours_engine_depthwise_conv"] = ours_lines_per_s(model_dir, inputs, args.batch, args.seconds / 2, ["--kernel", "engine"])
             entry["ours_shifted_depthwise"] = ours_lines_per_s(model_dir, inputs, args.batch, args.seconds / 2, ["--kernel", "shifted"])
         results["inference"][version] = entry

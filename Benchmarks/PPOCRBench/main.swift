@@ -6,7 +6,7 @@
 //       and `probabilities.<i>` [T, C] of each; with --images (a file of PPM paths, one per line)
 //       also `own_pixels.<i>`, our own preprocessing of the same images. Prints one JSON line per
 //       input: {"i", "text" (greedy, driver's pixels), "own_text" (our preprocessing)}.
-//   PPOCRBench bench --model DIR --inputs IN.safetensors --batch B --seconds S [--kernel ocrtune|unfused|shifted|engine] [--no-compile] [--full-softmax]
+//   PPOCRBench bench --model DIR --inputs IN.safetensors --batch B --seconds S [--kernel ocrtune|unfused|shifted|engine] [--compile] [--full-softmax] [--threaded-blas]
 //       IN holds `pixels` [N, 48, 320, 3]; prints {"lines_per_s", "ms_per_batch", ...} for
 //       batches of B lines, timed over at least S seconds after a warm-up.
 //   PPOCRBench profile --model DIR --inputs IN.safetensors --batch B [--kernel ...]
@@ -89,10 +89,12 @@ default: DepthwiseConv2d.kernel = .ocrtune
 }
 let recognizer: PPOCRTextRecognizer
 do {
-    recognizer = try PPOCRTextRecognizer(folder: URL(fileURLWithPath: modelPath), useCompile: !flags.contains("no-compile"))
+    // As `ocrtune predict` runs by default: not compiled unless asked.
+    recognizer = try PPOCRTextRecognizer(folder: URL(fileURLWithPath: modelPath), useCompile: flags.contains("compile"))
 } catch {
     fail("cannot load \(modelPath): \(error)")
 }
+recognizer.singleThreadedBLAS = !flags.contains("threaded-blas")
 let inputs = try loadSafeTensors(path: inputsPath).arrays
 
 // MARK: - Parity
@@ -176,6 +178,7 @@ func runBench() throws {
         "lines_per_s": Double(lines) / total, "ms_per_batch_median": sorted[sorted.count / 2] * 1000,
         "batches": times.count, "batch": batch, "lines": lines, "peak_memory_mb": Double(Memory.peakBytes) / 1_048_576,
         "kernel": "\(DepthwiseConv2d.kernel)", "compile": recognizer.useCompile,
+        "blas_threads": DepthwiseConv2d.kernel == .ocrtune && recognizer.singleThreadedBLAS ? 1 : (Threads.blas ?? 0),
         "output": flags.contains("full-softmax") ? "softmax, argmax, max" : "best class and its probability",
     ])
 }

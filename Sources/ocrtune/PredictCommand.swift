@@ -66,7 +66,7 @@ struct PredictCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Also write each image's class probabilities [T, classes] to this safetensors file.", visibility: .hidden))
     var dumpLogits: String?
 
-    @Flag(help: "Fuse kernels with compile: ~20% faster on many lines; the first run on a machine builds MLX's CPU kernels (~40 s, cached in $TMPDIR/mlx).")
+    @Flag(help: "Trace the network with compile, fusing the engine's element-wise ops. PP-OCR's own fused kernels already cover most of them, so it gains little there (within the noise of bench/ppocr.py); the first run on a machine builds MLX's CPU kernels (~40 s, cached in $TMPDIR/mlx).")
     var compile = false
 
     @Flag(help: "Print JSON lines {\"text\", \"token_ids\"} (generated token ids; CTC: class ids).")

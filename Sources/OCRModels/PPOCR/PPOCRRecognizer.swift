@@ -81,10 +81,14 @@ public final class PPOCRTextRecognizer: TextRecognizer {
     public var preprocessor: PPOCRPreprocessor
     /// Options used by ``recognize(_:prompt:)``.
     public var options = RecognitionOptions()
-    /// Whether forward passes go through `compile`: fused kernels, ~20% faster, traced once per
-    /// input shape. MLX builds its CPU kernels with the system C++ compiler on first use and
-    /// caches them in $TMPDIR/mlx, so the first run on a machine takes ~40 s longer.
+    /// Whether forward passes go through `compile` (traced once per input shape), which fuses the
+    /// engine's element-wise ops. With ocrtune's fused kernels (the default) it gains little.
+    /// MLX builds its CPU kernels with the system C++ compiler on first use and caches them in
+    /// $TMPDIR/mlx, so the first run on a machine takes ~40 s longer.
     public var useCompile: Bool
+    /// Whether inference runs with OpenBLAS single-threaded while ocrtune's kernels split the
+    /// work over the cores (see ``evaluated(_:)``); off keeps OpenBLAS's own threads.
+    public var singleThreadedBLAS = true
     private var compiled: ArrayFunction?
     private var compiledBest: ArrayFunction?
 
@@ -171,7 +175,7 @@ public final class PPOCRTextRecognizer: TextRecognizer {
                 return out
             }
         }
-        return DepthwiseConv2d.kernel == .ocrtune ? try Threads.withSingleThreadedBLAS(run) : try run()
+        return DepthwiseConv2d.kernel == .ocrtune && singleThreadedBLAS ? try Threads.withSingleThreadedBLAS(run) : try run()
     }
 
     /// Batches of indices into `images`, sorted by aspect ratio as PaddleOCR does, each with its width.
