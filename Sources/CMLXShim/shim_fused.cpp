@@ -4,8 +4,9 @@
 // This is the epilogue of PP-LCNet's reparameterized layers (conv bias → learnable affine →
 // hard-swish → learnable affine). As separate MLX ops it made ten passes over the feature map and
 // cost three times the depthwise convolution before it; fused, it is one vectorized pass split
-// across cores. The gradient is composed from MLX ops (the backbone is usually frozen).
+// across cores. Its gradient is one pass too (AffineActivationGrad).
 
+#include <array>
 #include <cstring>
 
 #include "mlx/backend/cpu/encoder.h"
@@ -35,7 +36,111 @@ void cmlx::affine_activation_rows(const float* x, const float* bias, float* y, i
 
 namespace {
 
-// MARK: - Primitive
+/// The backward pass of rows [begin, end): dx = s1 · dpre with dpre = g · s2 · act'(pre), and this
+/// part's sums for the bias (per channel) and the four scalars, in double. The activation's
+/// derivative is the composed gradient's: hard-swish gate + pre/6 inside (−3, 3), ReLU pre > 0.
+OCRTUNE_SIMD_CLONES
+void affine_activation_grad_rows(const float* x, const float* bias, const float* g, float* dx, int c, float s1,
+                                 float b1, float s2, int act, int begin, int end, double* dbias, double* sums) {
+#pragma clang fp contract(off)
+  double ds1 = 0, db1 = 0, ds2 = 0, db2 = 0;
+  for (int row = begin; row < end; row++) {
+    const float* in = x + size_t(row) * c;
+    const float* gr = g + size_t(row) * c;
+    float* out = dx + size_t(row) * c;
+    for (int ch = 0; ch < c; ch++) {
+      float z = in[ch] + bias[ch];
+      float pre = z * s1 + b1;
+      float h = pre, d = 1.0f;
+      if (act == kHardSwish) {
+        float gate = pre * float(1.0 / 6.0) + 0.5f;
+        gate = gate > 0.0f ? gate : 0.0f;
+        gate = gate < 1.0f ? gate : 1.0f;
+        h = pre * gate;
+        d = gate + (pre > -3.0f && pre < 3.0f ? pre * float(1.0 / 6.0) : 0.0f);
+      } else if (act == kReLU) {
+        h = pre > 0.0f ? pre : 0.0f;
+        d = pre > 0.0f ? 1.0f : 0.0f;
+      }
+      float dpre = gr[ch] * s2 * d;
+      out[ch] = dpre * s1;
+      dbias[ch] += dpre;
+      ds1 += double(dpre) * z;
+      db1 += dpre;
+      ds2 += double(gr[ch]) * h;
+      db2 += gr[ch];
+    }
+  }
+  sums[0] += ds1;
+  sums[1] += db1;
+  sums[2] += ds2;
+  sums[3] += db2;
+}
+
+// MARK: - Primitives
+
+/// The gradients of AffineActivation in one pass. inputs: x [..., C], bias [C], pre_scale, pre_bias,
+/// post_scale, post_bias [1], cotangent [..., C]. outputs: dx, dbias [C], d pre_scale, d pre_bias,
+/// d post_scale, d post_bias [1]. Per-thread partial sums are added in thread order
+/// (deterministic for a given core count).
+class AffineActivationGrad : public mx::Primitive {
+ public:
+  AffineActivationGrad(mx::Stream s, int act) : mx::Primitive(s), act_(act) {}
+
+  void eval_cpu(const std::vector<mx::array>& in, std::vector<mx::array>& outs) override {
+    for (auto& o : outs) o.set_data(mx::allocator::malloc(o.nbytes()));
+    auto& encoder = mx::cpu::get_command_encoder(stream());
+    for (auto& a : in) encoder.set_input_array(a);
+    for (auto& o : outs) encoder.set_output_array(o);
+    std::vector<mx::array> inputs, outputs;
+    for (auto& a : in) inputs.push_back(mx::array::unsafe_weak_copy(a));
+    for (auto& o : outs) outputs.push_back(mx::array::unsafe_weak_copy(o));
+    encoder.dispatch([inputs, outputs, act = act_]() mutable {
+      const auto& x = inputs[0];
+      int c = x.shape(-1);
+      int rows = c == 0 ? 0 : int(x.size() / c);
+      float s1 = inputs[2].data<float>()[0], b1 = inputs[3].data<float>()[0], s2 = inputs[4].data<float>()[0];
+      int parts = std::max(1, std::min(rows, cmlx::ThreadPool::shared().size()));
+      if (size_t(rows) * c < (1u << 14)) parts = 1;
+      std::vector<std::vector<double>> dbias(parts, std::vector<double>(c, 0.0));
+      std::vector<std::array<double, 4>> sums(parts, {0, 0, 0, 0});
+      int chunk = parts == 0 ? 0 : (rows + parts - 1) / parts;
+      auto work = [&](int t) {
+        int b = t * chunk, e = std::min(rows, b + chunk);
+        if (b < e)
+          affine_activation_grad_rows(x.data<float>(), inputs[1].data<float>(), inputs[6].data<float>(),
+                                      outputs[0].data<float>(), c, s1, b1, s2, act, b, e, dbias[t].data(),
+                                      sums[t].data());
+      };
+      if (parts == 1) work(0); else cmlx::ThreadPool::shared().run(parts, work);
+      float* db = outputs[1].data<float>();
+      for (int ch = 0; ch < c; ch++) {
+        double total = 0;
+        for (int t = 0; t < parts; t++) total += dbias[t][ch];
+        db[ch] = float(total * s1);
+      }
+      for (int k = 0; k < 4; k++) {
+        double total = 0;
+        for (int t = 0; t < parts; t++) total += sums[t][k];
+        outputs[2 + k].data<float>()[0] = float(total);
+      }
+    });
+  }
+  void eval_gpu(const std::vector<mx::array>&, std::vector<mx::array>&) override {
+    throw std::runtime_error("affine_activation_grad: the custom kernel is CPU-only");
+  }
+  std::vector<mx::Shape> output_shapes(const std::vector<mx::array>& inputs) override {
+    return {inputs[0].shape(), {inputs[0].shape(-1)}, {1}, {1}, {1}, {1}};
+  }
+  bool is_equivalent(const mx::Primitive& other) const override {
+    auto o = dynamic_cast<const AffineActivationGrad*>(&other);
+    return o != nullptr && o->act_ == act_;
+  }
+  DEFINE_NAME(AffineActivationGrad)
+
+ private:
+  int act_;
+};
 
 /// inputs: x [..., C], bias [C], pre_scale [1], pre_bias [1], post_scale [1], post_bias [1].
 class AffineActivation : public mx::UnaryPrimitive {
@@ -71,6 +176,17 @@ class AffineActivation : public mx::UnaryPrimitive {
                              const std::vector<int>& argnums, const std::vector<mx::array>&) override {
     auto s = stream();
     const auto& g = cotangents[0];
+    if (g.dtype() == mx::float32 && mx::default_device() == mx::Device::cpu) {
+      // One pass for every gradient (the composed form below made ten over the feature map).
+      std::vector<mx::array> inputs(p.begin(), p.end());
+      inputs.push_back(mx::contiguous(g, false, s));
+      auto c = p[0].shape(-1);
+      auto grads = mx::array::make_arrays({p[0].shape(), {c}, {1}, {1}, {1}, {1}}, std::vector<mx::Dtype>(6, mx::float32),
+                                          std::make_shared<AffineActivationGrad>(s, act_), inputs);
+      std::vector<mx::array> selected;
+      for (int arg : argnums) selected.push_back(grads[arg]);
+      return selected;
+    }
     auto pre = mx::add(mx::multiply(mx::add(p[0], p[1], s), p[2], s), p[3], s);  // the activation's input
     mx::array h = pre, dact = mx::ones_like(pre, s);
     if (act_ == kHardSwish) {

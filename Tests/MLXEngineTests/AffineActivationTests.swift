@@ -54,6 +54,28 @@ final class AffineActivationTests: XCTestCase {
         }
     }
 
+    func testOnePassGradientsEqualThoseOfTheComposedOpsInFloat64() throws {
+        // Enough rows for the kernel to split them over threads (partial sums added in order).
+        let x = randn([4, 33, 24], seed: 7, scale: 4)
+        let cotangent = randn([4, 33, 24], seed: 8)
+        for act in [FusedActivation.hardSwish, .relu, .identity] {
+            let fused = try vjp({ a in
+                [affineActivation(a[0], bias: a[1], preScale: a[2], preBias: a[3], activation: act, postScale: a[4], postBias: a[5])]
+            }, primals: [x] + parameters, cotangents: [cotangent]).vjps
+            // The composed ops in float64: the kernel sums in double, float32 sums of 3k terms drift by 1e-4.
+            let reference = try vjp({ a in [self.composed(a[0], Array(a[1...]), act)] },
+                                    primals: ([x] + parameters).map { $0.asType(.float64) },
+                                    cotangents: [cotangent.asType(.float64)]).vjps.map { $0.asType(.float32) }
+            XCTAssertEqual(fused.count, 6)
+            for (i, (a, b)) in zip(fused, reference).enumerated() {
+                XCTAssertEqual(a.shape, b.shape, "\(act) input \(i)")
+                let scale = max(1, abs(b).max().item(Float.self))
+                XCTAssertLessThanOrEqual(abs(a - b).max().item(Float.self), 2e-5 * scale, "\(act) input \(i)")
+            }
+            XCTAssertGreaterThan(abs(fused[0]).max().item(Float.self), 0)
+        }
+    }
+
     func testHalfPrecisionUsesTheComposedPath() throws {
         let x = randn([2, 24], seed: 6).asType(.float16)
         let p = parameters.map { $0.asType(.float16) }
