@@ -162,11 +162,18 @@ do {
         Memory.resetPeak()
         stepTimes.append(Date().timeIntervalSinceReferenceDate)
         cpuTimes.append(cpuSeconds())
+        func stepGradients(_ batch: PPOCRTrainable.Batch) throws -> (MLXArray, [String: MLXArray]) {
+            let (loss, gradients) = try valueAndGrad(model: network) { model.loss(batch) }
+            try eval([loss] + Array(gradients.values))
+            return (loss, gradients)
+        }
         for step in 0 ..< steps {
             optimizer.learningRate = schedule(step)
             MLXRandom.seed(c.seed &+ UInt64(step))
             let batch = batches[step % batches.count]
-            let (loss, gradients) = try valueAndGrad(model: network) { model.loss(batch) }
+            // As the trainer runs a step: OpenBLAS single-threaded where the family prefers it.
+            let (loss, gradients) = try model.prefersSingleThreadedBLAS
+                ? Threads.withSingleThreadedBLAS { try stepGradients(batch) } : stepGradients(batch)
             let (clipped, _) = try clipGradientNorm(gradients, maxNorm: c.maxGradNorm)
             try optimizer.update(model: network, gradients: clipped)
             losses.append(Double(loss.item(Float.self)))

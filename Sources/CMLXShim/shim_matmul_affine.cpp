@@ -6,7 +6,8 @@
 // the epilogue to them, so the product and its epilogue share one parallel region and no BLAS
 // thread spins beside the kernels. Otherwise one BLAS call (threaded by the BLAS) is followed by
 // the epilogue. Each row's product is the BLAS's (the same call shape as MLX's matmul), so the
-// result is bit-identical to matmul then affine_activation; the gradient is theirs.
+// result is bit-identical to matmul then affine_activation; the gradient is theirs, its two
+// products split over the threads the same way (RowSplitMatmul).
 
 #include "mlx/backend/cpu/encoder.h"
 #include "mlx/primitives.h"
@@ -18,6 +19,65 @@
 using namespace cmlx;
 
 namespace {
+
+/// op(a) · op(b) of row-major float32 matrices (op transposes where its flag says): the output's
+/// rows split over the kernel threads when the BLAS is single-threaded, one BLAS call per part.
+/// The gradient kernels of MatmulAffineActivation use it.
+class RowSplitMatmul : public mx::UnaryPrimitive {
+ public:
+  RowSplitMatmul(mx::Stream s, bool ta, bool tb) : mx::UnaryPrimitive(s), ta_(ta), tb_(tb) {}
+
+  void eval_cpu(const std::vector<mx::array>& in, mx::array& out) override {
+    out.set_data(mx::allocator::malloc(out.nbytes()));
+    auto& encoder = mx::cpu::get_command_encoder(stream());
+    for (auto& a : in) encoder.set_input_array(a);
+    encoder.set_output_array(out);
+    encoder.dispatch([a = mx::array::unsafe_weak_copy(in[0]), b = mx::array::unsafe_weak_copy(in[1]),
+                      y = mx::array::unsafe_weak_copy(out), ta = ta_, tb = tb_]() mutable {
+      int m = y.shape(0), n = y.shape(1), k = ta ? a.shape(0) : a.shape(1);
+      int lda = a.shape(1), ldb = b.shape(1);
+      const float* ap = a.data<float>();
+      const float* bp = b.data<float>();
+      float* yp = y.data<float>();
+      auto rows = [&](int begin, int end) {
+        if (k == 0) {
+          std::fill(yp + size_t(begin) * n, yp + size_t(end) * n, 0.0f);
+          return;
+        }
+        // Rows begin..end of op(a): rows of a, or columns of a when it is transposed.
+        const float* first = ta ? ap + begin : ap + size_t(begin) * lda;
+        blas().sgemm(Blas::kRowMajor, ta ? Blas::kTrans : Blas::kNoTrans, tb ? Blas::kTrans : Blas::kNoTrans,
+                     end - begin, n, k, 1.0f, first, lda, bp, ldb, 0.0f, yp + size_t(begin) * n, n);
+      };
+      if (m == 0 || n == 0) return;
+      if (blas_threads() == 1) parallel_for(m, size_t(m) * n * std::max(k, 1), rows); else rows(0, m);
+    });
+  }
+  void eval_gpu(const std::vector<mx::array>&, mx::array&) override {
+    throw std::runtime_error("row_split_matmul: the custom kernel is CPU-only");
+  }
+  std::vector<mx::Shape> output_shapes(const std::vector<mx::array>& in) override {
+    return {{ta_ ? in[0].shape(1) : in[0].shape(0), tb_ ? in[1].shape(0) : in[1].shape(1)}};
+  }
+  bool is_equivalent(const mx::Primitive& other) const override {
+    auto o = dynamic_cast<const RowSplitMatmul*>(&other);
+    return o != nullptr && o->ta_ == ta_ && o->tb_ == tb_;
+  }
+  DEFINE_NAME(RowSplitMatmul)
+
+ private:
+  bool ta_, tb_;
+};
+
+/// op(a) · op(b): RowSplitMatmul for float32 on the CPU, MLX's matmul otherwise.
+mx::array row_split_matmul(const mx::array& a, const mx::array& b, bool ta, bool tb, mx::Stream s) {
+  if (a.dtype() != mx::float32 || b.dtype() != mx::float32 || s.device != mx::Device::cpu || blas().sgemm == nullptr) {
+    return mx::matmul(ta ? mx::transpose(a, s) : a, tb ? mx::transpose(b, s) : b, s);
+  }
+  mx::Shape shape{ta ? a.shape(1) : a.shape(0), tb ? b.shape(0) : b.shape(1)};
+  return mx::array(shape, mx::float32, std::make_shared<RowSplitMatmul>(s, ta, tb),
+                   {mx::contiguous(a, false, s), mx::contiguous(b, false, s)});
+}
 
 /// inputs: x [M, K], w [N, K], bias [N], pre_scale, pre_bias, post_scale, post_bias [1].
 class MatmulAffineActivation : public mx::UnaryPrimitive {
@@ -67,17 +127,26 @@ class MatmulAffineActivation : public mx::UnaryPrimitive {
     throw std::runtime_error("matmul_affine_activation: the custom kernel is CPU-only");
   }
 
-  /// The gradient of the composition matmul → affine_activation.
+  /// The gradient of the composition matmul → affine_activation: the product recomputed, the
+  /// epilogue's gradients (one pass), then dx = dz · w and dw = dzᵀ · x, each split over the
+  /// kernel threads like the forward product.
   std::vector<mx::array> vjp(const std::vector<mx::array>& primals, const std::vector<mx::array>& cotangents,
                              const std::vector<int>& argnums, const std::vector<mx::array>&) override {
+    auto s = stream();
     int act = act_;
-    auto composed = [act](const std::vector<mx::array>& in) {
-      auto z = mx::matmul(in[0], mx::transpose(in[1]));
-      return std::vector<mx::array>{affine_activation(z, in[2], in[3], in[4], act, in[5], in[6])};
+    auto z = row_split_matmul(primals[0], primals[1], false, true, s);
+    auto epilogue = [act](const std::vector<mx::array>& in) {
+      return std::vector<mx::array>{affine_activation(in[0], in[1], in[2], in[3], act, in[4], in[5])};
     };
-    auto grads = mx::vjp(composed, primals, cotangents).second;
+    std::vector<mx::array> inner{z, primals[2], primals[3], primals[4], primals[5], primals[6]};
+    auto grads = mx::vjp(epilogue, inner, cotangents).second;  // dz, then those of bias and scalars
+    const auto& dz = grads[0];
     std::vector<mx::array> selected;
-    for (int arg : argnums) selected.push_back(grads[arg]);
+    for (int arg : argnums) {
+      if (arg == 0) selected.push_back(row_split_matmul(dz, primals[1], false, false, s));
+      else if (arg == 1) selected.push_back(row_split_matmul(dz, primals[0], true, false, s));
+      else selected.push_back(grads[arg - 1]);
+    }
     return selected;
   }
 

@@ -23,10 +23,15 @@ public protocol TrainableModel: AnyObject {
     /// Turns gradient checkpointing on or off (activations of the checkpointed layers are
     /// recomputed in the backward pass). Returns false when the family has none.
     func setGradientCheckpointing(_ on: Bool) -> Bool
+    /// Whether a step should run with OpenBLAS single-threaded: true when the family's large
+    /// products are ocrtune's kernels, which split their rows over the cores themselves (see
+    /// `Threads.withSingleThreadedBLAS`). Default false.
+    var prefersSingleThreadedBLAS: Bool { get }
 }
 
 extension TrainableModel {
     public func setGradientCheckpointing(_ on: Bool) -> Bool { false }
+    public var prefersSingleThreadedBLAS: Bool { false }
 }
 
 // MARK: - Data

@@ -175,8 +175,11 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
             var samples = 0
             for _ in 0 ..< c.gradientAccumulation {
                 let (batch, count) = try nextBatch()
-                let (loss, grads) = try valueAndGrad(model: module) { self.model.loss(batch) }
-                try eval([loss] + Array(grads.values))
+                let (loss, grads) = try withStepThreads {
+                    let (loss, grads) = try valueAndGrad(model: module) { self.model.loss(batch) }
+                    try eval([loss] + Array(grads.values))
+                    return (loss, grads)
+                }
                 for (k, g) in grads { gradients[k] = gradients[k].map { $0 + g } ?? g }
                 lossSum += loss.item(Float.self)
                 samples += count
@@ -262,6 +265,11 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
     }
 
     /// The next batch, moving on to the next epoch when this one is over.
+    /// Runs a step's forward and backward pass with OpenBLAS single-threaded when the family asks.
+    private func withStepThreads<T>(_ body: () throws -> T) rethrows -> T {
+        model.prefersSingleThreadedBLAS ? try Threads.withSingleThreadedBLAS(body) : try body()
+    }
+
     private func nextBatch() throws -> (Model.Batch, Int) {
         let before = data.position
         if let batch = try data.nextBatch(size: configuration.batchSize) {

@@ -47,6 +47,9 @@ public final class PPOCRTrainable: TrainableModel {
     /// Batch widths are rounded up to a multiple of this (fewer distinct shapes).
     public var widthMultiple = 32
 
+    /// ocrtune's kernels split the backbone's and head's products over the cores themselves.
+    public var prefersSingleThreadedBLAS: Bool { DepthwiseConv2d.kernel == .ocrtune }
+
     /// The base model, frozen, whose output distribution the model keeps on replay samples
     /// (knowledge distillation against forgetting; nil: CTC only).
     public var teacher: PPOCRRecognizer?
