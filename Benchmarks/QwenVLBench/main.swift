@@ -150,13 +150,11 @@ do {
         try castToComputeType(model)
         let optimizer = AdamW(learningRate: 1e-4)
         let trainable = model.trainableParameters().reduce(0) { $0 + $1.array.size }
-        let targets = labels.sliced(axis: 1, from: 1)
         var losses: [Float] = []
         let times = try timed {
+            // The trainer's loss (QwenVLTrainable): the LM head at the scored positions only.
             let (loss, grads) = try valueAndGrad(model: model) {
-                let logits = model(inputIds: inputIds, pixels: pixels, grids: grids)
-                return crossEntropy(
-                    logits: logits.sliced(axis: 1, from: 0, to: tokens - 1), targets: targets, ignoreIndex: qwenIgnoreIndex)
+                model.loss(inputIds: inputIds, pixels: pixels, grids: grids, labels: labels)
             }
             try eval([loss] + Array(grads.values))
             try optimizer.update(model: model, gradients: grads)

@@ -132,10 +132,37 @@ public final class QwenVLModel: Module {
     public func callAsFunction(
         inputIds: [[Int]], pixels: MLXArray?, grids: [[Int]], caches: [KVCache]? = nil
     ) -> MLXArray {
+        logits(hiddenStates(inputIds: inputIds, pixels: pixels, grids: grids, caches: caches))
+    }
+
+    /// Mean cross-entropy of `labels` [B, L] (`qwenIgnoreIndex` where unscored): the logits at
+    /// position t predict the label at t + 1. The LM head runs only at the scored positions (as
+    /// transformers' `logits_to_keep`): on answer-only batches they are a few percent of the
+    /// sequence, and the head (vocab × hidden, 151,936 × 2048 on the 3B) would otherwise be most of
+    /// a LoRA step's products, forward and backward.
+    public func loss(inputIds: [[Int]], pixels: MLXArray?, grids: [[Int]], labels: MLXArray) -> MLXArray {
+        let hidden = hiddenStates(inputIds: inputIds, pixels: pixels, grids: grids)
+        let (b, l, d) = (hidden.dim(0), hidden.dim(1), hidden.dim(2))
+        let targets = labels.sliced(axis: 1, from: 1)
+        let scored = targets.asArray(Int32.self).enumerated().filter { $0.element != Int32(qwenIgnoreIndex) }
+        guard !scored.isEmpty else {
+            return crossEntropy(
+                logits: logits(hidden.sliced(axis: 1, from: 0, to: l - 1)), targets: targets, ignoreIndex: qwenIgnoreIndex)
+        }
+        // Row r · (L − 1) + t of the flattened positions 0 ..< L − 1 predicts label t + 1 of row r.
+        let rows = MLXArray(scored.map { Int32($0.offset) }, [scored.count])
+        let picked = hidden.sliced(axis: 1, from: 0, to: l - 1).reshaped(b * (l - 1), d).take(rows, axis: 0)
+        return crossEntropy(logits: logits(picked), targets: MLXArray(scored.map(\.element), [scored.count]))
+    }
+
+    /// Final hidden states [B, L, D] of a full (prefill) pass, causal: the pass before the LM head.
+    public func hiddenStates(
+        inputIds: [[Int]], pixels: MLXArray?, grids: [[Int]], caches: [KVCache]? = nil
+    ) -> MLXArray {
         let (embeddings, deepstack) = embed(inputIds: inputIds, pixels: pixels, grids: grids)
         let (positions, _) = ropePositions(inputIds: inputIds, grids: grids)
         let mask: AttentionMask = embeddings.dim(1) > 1 ? .causal : .none
-        return logits(hiddenStates(embeddings: embeddings, positions: positions, mask: mask, caches: caches, deepstack: deepstack))
+        return hiddenStates(embeddings: embeddings, positions: positions, mask: mask, caches: caches, deepstack: deepstack)
     }
 }
 

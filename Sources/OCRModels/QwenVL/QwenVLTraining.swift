@@ -49,11 +49,7 @@ public final class QwenVLTrainable: TrainableModel {
 
     /// Mean cross-entropy over the answer tokens: logits at position t predict labels at t + 1.
     public func loss(_ batch: QwenVLBatch) -> MLXArray {
-        let logits = model(inputIds: batch.inputIds, pixels: batch.pixels, grids: batch.grids)
-        let l = logits.dim(1)
-        return crossEntropy(
-            logits: logits.sliced(axis: 1, from: 0, to: l - 1), targets: batch.labels.sliced(axis: 1, from: 1),
-            ignoreIndex: qwenIgnoreIndex)
+        model.loss(inputIds: batch.inputIds, pixels: batch.pixels, grids: batch.grids, labels: batch.labels)
     }
 
     // MARK: Collation
