@@ -59,7 +59,7 @@ NOTES = [
     "(311M parameters, bf16) dominates memory, so 4-bit saves little here (at 36 layers it would shrink ~2.8B "
     "parameters from 2 bytes to ~0.56 byte each); peak RSS of the 4-bit setup includes the bf16 model it is "
     "quantized from, as when loading a bf16 checkpoint.",
-    "the LoRA step's loss is the trainer's (QwenVLForConditionalGeneration.loss): ours runs the LM head only at the "
+    "the LoRA step's loss is the trainer's (QwenVLModel.loss): ours runs the LM head only at the "
     "scored (answer) positions, 16 of 297 here, as transformers' logits_to_keep would; the peer runs "
     "model(**inputs, labels=labels), transformers' default, which computes the head's 151,936 logits at every "
     "position. Both are what a user of each gets by default.",
