@@ -47,6 +47,9 @@ struct DoctorCommand: ParsableCommand {
         Terminal.line("  devices    cpu: available; gpu: \(Device.gpu.isAvailable ? "available" : "not in this MLX build")")
         Terminal.line("  default    \(Device.defaultDevice)")
         Terminal.line("  cores      \(ProcessInfo.processInfo.activeProcessorCount) (OPENBLAS_NUM_THREADS=\(threads))")
+        Terminal.line(
+            "  threads    ocrtune kernels \(Threads.kernels), OpenBLAS \(Threads.blas.map(String.init) ?? "n/a")"
+                + " (single-threaded during PP-OCR inference and backbone training)")
         Terminal.line("  memory     \(ProcessInfo.processInfo.physicalMemory / (1 << 20)) MiB physical")
         if !Engine.usesOpenBLAS {
             Terminal.line("  warning    libmlx is not using OpenBLAS: matmuls run ~25x slower; run tools/setup.sh")
