@@ -35,12 +35,21 @@ final class SigmoidAttentionKernelTests: XCTestCase {
     }
 
     func testAttentionMatchesFloat64WithEachMask() throws {
-        let q = randn([2, 3, 5, 8], seed: 1)
-        let k = randn([2, 3, 7, 8], seed: 2)
-        let v = randn([2, 3, 7, 8], seed: 3)
+        try checkAttention(queryHeads: 3, keyHeads: 3)
+    }
+
+    func testGroupedQueryAttentionMatchesFloat64WithEachMask() throws {
+        try checkAttention(queryHeads: 6, keyHeads: 2)
+    }
+
+    private func checkAttention(queryHeads: Int, keyHeads: Int) throws {
+        let q = randn([2, queryHeads, 5, 8], seed: 1)
+        let k = randn([2, keyHeads, 7, 8], seed: 2)
+        let v = randn([2, keyHeads, 7, 8], seed: 3)
         let additive = randn([1, 1, 5, 7], seed: 4)
+        let perHead = randn([2, queryHeads, 5, 7], seed: 6)
         let keep = randn([2, 1, 1, 7], seed: 5) .> MLXArray(Float(-0.5))
-        for mask in [AttentionMask.none, .causal, .array(additive), .array(keep)] {
+        for mask in [AttentionMask.none, .causal, .array(additive), .array(perHead), .array(keep)] {
             let wide: AttentionMask =
                 switch mask {
                 case .array(let m) where m.dtype == .float32: .array(m.asType(.float64))
@@ -50,7 +59,7 @@ final class SigmoidAttentionKernelTests: XCTestCase {
             let want = scaledDotProductAttention(
                 queries: q.asType(.float64), keys: k.asType(.float64), values: v.asType(.float64), scale: 0.35,
                 mask: wide)
-            XCTAssertEqual(got.shape, [2, 3, 5, 8])
+            XCTAssertEqual(got.shape, [2, queryHeads, 5, 8])
             XCTAssertLessThan(abs(got.asType(.float64) - want).max().item(Double.self), 1e-5, "\(mask)")
         }
     }
