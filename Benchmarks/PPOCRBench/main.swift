@@ -277,6 +277,6 @@ case "parity": try runParity()
 case "bench": try runBench()
 case "profile":
     // As the recognizer runs: OpenBLAS single-threaded with ocrtune's kernels (see `Threads`).
-    if DepthwiseConv2d.kernel == .ocrtune { try Threads.withSingleThreadedBLAS(runProfile) } else { try runProfile() }
+    try Threads.withSingleThreadedBLAS(if: DepthwiseConv2d.kernel == .ocrtune, runProfile)
 default: fail("unknown mode \(mode) (parity or bench)")
 }

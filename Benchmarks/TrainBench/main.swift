@@ -172,8 +172,9 @@ do {
             MLXRandom.seed(c.seed &+ UInt64(step))
             let batch = batches[step % batches.count]
             // As the trainer runs a step: OpenBLAS single-threaded where the family prefers it.
-            let (loss, gradients) = try model.prefersSingleThreadedBLAS
-                ? Threads.withSingleThreadedBLAS { try stepGradients(batch) } : stepGradients(batch)
+            let (loss, gradients) = try Threads.withSingleThreadedBLAS(if: model.prefersSingleThreadedBLAS) {
+                try stepGradients(batch)
+            }
             let (clipped, _) = try clipGradientNorm(gradients, maxNorm: c.maxGradNorm)
             try optimizer.update(model: network, gradients: clipped)
             losses.append(Double(loss.item(Float.self)))

@@ -232,12 +232,7 @@ extern "C" int cmlx_depthwise_affine_activation(cmlx_array* out, cmlx_array inpu
       throw std::invalid_argument("depthwise_affine_activation: unknown activation");
     }
     int c = x.shape(3);
-    auto scalar = [](cmlx_array v, float fallback) {
-      return v ? mx::reshape(v->value, {1}) : mx::array({fallback});
-    };
-    std::vector<mx::array> rest{bias ? mx::reshape(bias->value, {-1}) : mx::zeros({c}, mx::float32),
-                                scalar(pre_scale, 1), scalar(pre_bias, 0), scalar(post_scale, 1),
-                                scalar(post_bias, 0)};
+    auto rest = epilogue_operands(bias, c, pre_scale, pre_bias, post_scale, post_bias);
     bool fast = x.dtype() == mx::float32 && w.dtype() == mx::float32 && mx::default_device() == mx::Device::cpu &&
                 rest[0].size() == size_t(c);
     for (auto& v : rest) fast = fast && v.dtype() == mx::float32;

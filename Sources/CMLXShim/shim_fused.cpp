@@ -104,19 +104,15 @@ class AffineActivationGrad : public mx::Primitive {
       int c = x.shape(-1);
       int rows = c == 0 ? 0 : int(x.size() / c);
       float s1 = inputs[2].data<float>()[0], b1 = inputs[3].data<float>()[0], s2 = inputs[4].data<float>()[0];
-      int parts = std::max(1, std::min(rows, cmlx::ThreadPool::shared().size()));
-      if (size_t(rows) * c < (1u << 14)) parts = 1;
+      size_t work = size_t(rows) * c * 4;
+      int parts = parallel_parts(rows, work);
       std::vector<std::vector<double>> dbias(parts, std::vector<double>(c, 0.0));
       std::vector<std::array<double, 4>> sums(parts, {0, 0, 0, 0});
-      int chunk = parts == 0 ? 0 : (rows + parts - 1) / parts;
-      auto work = [&](int t) {
-        int b = t * chunk, e = std::min(rows, b + chunk);
-        if (b < e)
-          affine_activation_grad_rows(x.data<float>(), inputs[1].data<float>(), inputs[6].data<float>(),
-                                      outputs[0].data<float>(), c, s1, b1, s2, act, b, e, dbias[t].data(),
-                                      sums[t].data());
-      };
-      if (parts == 1) work(0); else cmlx::ThreadPool::shared().run(parts, work);
+      parallel_for_parts(rows, work, [&](int t, int b, int e) {
+        affine_activation_grad_rows(x.data<float>(), inputs[1].data<float>(), inputs[6].data<float>(),
+                                    outputs[0].data<float>(), c, s1, b1, s2, act, b, e, dbias[t].data(),
+                                    sums[t].data());
+      });
       float* db = outputs[1].data<float>();
       for (int ch = 0; ch < c; ch++) {
         double total = 0;
@@ -269,6 +265,13 @@ mx::array affine_activation(const mx::array& a, const std::optional<mx::array>& 
   for (auto& v : inputs) v = mx::contiguous(v);
   auto stream = mx::default_stream(mx::Device::cpu);
   return mx::array(a.shape(), mx::float32, std::make_shared<AffineActivation>(stream, activation), inputs);
+}
+
+std::vector<mx::array> epilogue_operands(cmlx_array bias, int channels, cmlx_array pre_scale, cmlx_array pre_bias,
+                                         cmlx_array post_scale, cmlx_array post_bias) {
+  auto scalar = [](cmlx_array v, float fallback) { return v ? mx::reshape(v->value, {1}) : mx::array({fallback}); };
+  return {bias ? mx::reshape(bias->value, {-1}) : mx::zeros({channels}, mx::float32), scalar(pre_scale, 1),
+          scalar(pre_bias, 0), scalar(post_scale, 1), scalar(post_bias, 0)};
 }
 
 } // namespace cmlx

@@ -56,6 +56,10 @@ mx::array affine_activation(const mx::array& x, const std::optional<mx::array>& 
                             const std::optional<mx::array>& pre_scale, const std::optional<mx::array>& pre_bias,
                             int activation, const std::optional<mx::array>& post_scale,
                             const std::optional<mx::array>& post_bias);
+/// The epilogue operands of the fused kernels' C entry points, in their own dtypes: bias
+/// flattened (zeros [channels] when NULL), the four scalars as [1] (1, 0, 1, 0 when NULL).
+std::vector<mx::array> epilogue_operands(cmlx_array bias, int channels, cmlx_array pre_scale, cmlx_array pre_bias,
+                                         cmlx_array post_scale, cmlx_array post_bias);
 /// Softmax (or log-softmax) over the last axis: ocrtune's vectorized kernel for float32 on the CPU.
 mx::array softmax_last_axis(const mx::array& x, bool log);
 /// The logistic sigmoid: ocrtune's vectorized kernel for float32 on the CPU, MLX's otherwise.

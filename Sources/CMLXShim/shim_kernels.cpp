@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <thread>
 
 #include "mlx/backend/cpu/encoder.h"
 #include "mlx/primitives.h"
@@ -111,25 +110,13 @@ void backward_weight_rows(const float* x, const float* dy, float* acc, int h, in
 void backward_weight(const float* x, const float* dy, float* dw, int n, int h, int wd, int c, int oh, int ow,
                      const DepthwiseParams& p) {
   int rows = n * oh;
-  int threads = std::min<int>(rows, std::max(1u, std::thread::hardware_concurrency()));
   size_t tapsSize = size_t(p.kh) * p.kw * c;
-  std::vector<std::vector<float>> partial(std::max(threads, 1), std::vector<float>(tapsSize, 0.f));
-  int chunk = (rows + std::max(threads, 1) - 1) / std::max(threads, 1);
-  auto work = [&](int t) {
-    auto& acc = partial[t];
-    int begin = t * chunk, end = std::min(rows, begin + chunk);
-    backward_weight_rows(x, dy, acc.data(), h, wd, c, oh, ow, p, begin, end);
-  };
-  if (threads <= 1 || size_t(rows) * ow * tapsSize < (1u << 16)) {
-    chunk = rows;
-    work(0);
-    threads = 1;
-  } else {
-    std::vector<std::thread> pool;
-    for (int t = 1; t < threads; t++) pool.emplace_back(work, t);
-    work(0);
-    for (auto& th : pool) th.join();
-  }
+  size_t work = size_t(rows) * ow * tapsSize;
+  int threads = parallel_parts(rows, work);
+  std::vector<std::vector<float>> partial(threads, std::vector<float>(tapsSize, 0.f));
+  parallel_for_parts(rows, work, [&](int t, int begin, int end) {
+    backward_weight_rows(x, dy, partial[t].data(), h, wd, c, oh, ow, p, begin, end);
+  });
   // Sum the partials in a fixed order (deterministic), transpose to [C, KH, KW, 1].
   for (int ch = 0; ch < c; ch++)
     for (int k = 0; k < p.kh * p.kw; k++) {

@@ -9,6 +9,8 @@
 // result is bit-identical to matmul then affine_activation; the gradient is theirs, its two
 // products split over the threads the same way (RowSplitMatmul).
 
+#include <algorithm>
+
 #include "mlx/backend/cpu/encoder.h"
 #include "mlx/primitives.h"
 #include "mlx/transforms.h"
@@ -19,6 +21,20 @@
 using namespace cmlx;
 
 namespace {
+
+/// Rows [begin, end) of op(a) · op(b) into y [·, n] (row-major float32; op transposes where its
+/// flag says; k the inner dimension): one BLAS call, the same call shape as MLX's matmul. Rows of
+/// op(a) are rows of a, or columns of a when it is transposed.
+void gemm_rows(const float* a, int lda, bool ta, const float* b, int ldb, bool tb, float* y, int n, int k, int begin,
+               int end) {
+  if (k == 0) {
+    std::fill(y + size_t(begin) * n, y + size_t(end) * n, 0.0f);
+    return;
+  }
+  const float* first = ta ? a + begin : a + size_t(begin) * lda;
+  blas().sgemm(Blas::kRowMajor, ta ? Blas::kTrans : Blas::kNoTrans, tb ? Blas::kTrans : Blas::kNoTrans, end - begin, n,
+               k, 1.0f, first, lda, b, ldb, 0.0f, y + size_t(begin) * n, n);
+}
 
 /// op(a) · op(b) of row-major float32 matrices (op transposes where its flag says): the output's
 /// rows split over the kernel threads when the BLAS is single-threaded, one BLAS call per part.
@@ -39,16 +55,7 @@ class RowSplitMatmul : public mx::UnaryPrimitive {
       const float* ap = a.data<float>();
       const float* bp = b.data<float>();
       float* yp = y.data<float>();
-      auto rows = [&](int begin, int end) {
-        if (k == 0) {
-          std::fill(yp + size_t(begin) * n, yp + size_t(end) * n, 0.0f);
-          return;
-        }
-        // Rows begin..end of op(a): rows of a, or columns of a when it is transposed.
-        const float* first = ta ? ap + begin : ap + size_t(begin) * lda;
-        blas().sgemm(Blas::kRowMajor, ta ? Blas::kTrans : Blas::kNoTrans, tb ? Blas::kTrans : Blas::kNoTrans,
-                     end - begin, n, k, 1.0f, first, lda, bp, ldb, 0.0f, yp + size_t(begin) * n, n);
-      };
+      auto rows = [&](int begin, int end) { gemm_rows(ap, lda, ta, bp, ldb, tb, yp, n, k, begin, end); };
       if (m == 0 || n == 0) return;
       if (blas_threads() == 1) parallel_for(m, size_t(m) * n * std::max(k, 1), rows); else rows(0, m);
     });
@@ -100,15 +107,7 @@ class MatmulAffineActivation : public mx::UnaryPrimitive {
       float s1 = inputs[3].data<float>()[0], b1 = inputs[4].data<float>()[0];
       float s2 = inputs[5].data<float>()[0], b2 = inputs[6].data<float>()[0];
       float* yp = y.data<float>();
-      auto sgemm = blas().sgemm;
-      auto product = [&](int begin, int end) {
-        if (k == 0) {
-          std::fill(yp + size_t(begin) * n, yp + size_t(end) * n, 0.0f);
-          return;
-        }
-        sgemm(Blas::kRowMajor, Blas::kNoTrans, Blas::kTrans, end - begin, n, k, 1.0f, xp + size_t(begin) * k, k, wp, k,
-              0.0f, yp + size_t(begin) * n, n);
-      };
+      auto product = [&](int begin, int end) { gemm_rows(xp, k, false, wp, k, true, yp, n, k, begin, end); };
       size_t flops = size_t(m) * n * std::max(k, 1);
       if (blas_threads() == 1) {
         parallel_for(m, flops, [&](int begin, int end) {
@@ -178,12 +177,7 @@ extern "C" int cmlx_matmul_affine_activation(cmlx_array* out, cmlx_array x, cmlx
       throw std::invalid_argument("matmul_affine_activation: unknown activation");
     }
     int n = w.shape(0);
-    auto scalar = [](cmlx_array v, float fallback) {
-      return v ? mx::reshape(v->value, {1}) : mx::array({fallback});
-    };
-    std::vector<mx::array> rest{bias ? mx::reshape(bias->value, {-1}) : mx::zeros({n}, mx::float32),
-                                scalar(pre_scale, 1), scalar(pre_bias, 0), scalar(post_scale, 1),
-                                scalar(post_bias, 0)};
+    auto rest = epilogue_operands(bias, n, pre_scale, pre_bias, post_scale, post_bias);
     if (rest[0].size() != size_t(n)) {
       throw std::invalid_argument("matmul_affine_activation: bias must have one value per output channel");
     }

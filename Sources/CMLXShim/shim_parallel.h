@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cstddef>
 #include <functional>
-#include <thread>
 
 /// On x86-64, a function marked OCRTUNE_SIMD_CLONES is compiled twice (AVX2 and baseline) and
 /// the loader picks the one the CPU supports; elsewhere it is compiled once.
@@ -34,20 +33,33 @@ class ThreadPool {
   virtual ~ThreadPool() = default;
 };
 
+/// How many contiguous parts the loops below split [0, n) into: one per core, or one when
+/// `work` is small.
+inline int parallel_parts(int n, size_t work) {
+  int threads = std::min(n, ThreadPool::shared().size());
+  return threads <= 1 || work < (1u << 16) ? 1 : threads;
+}
+
+/// Runs body(part, begin, end) for each of the parallel_parts(n, work) parts of [0, n), part 0 on
+/// the calling thread (for per-part partial results, combined afterwards in part order).
+template <typename F>
+void parallel_for_parts(int n, size_t work, F body) {
+  int parts = parallel_parts(n, work);
+  if (parts == 1) {
+    body(0, 0, n);
+    return;
+  }
+  int chunk = (n + parts - 1) / parts;
+  ThreadPool::shared().run(parts, [&](int t) {
+    int b = t * chunk, e = std::min(n, b + chunk);
+    if (b < e) body(t, b, e);
+  });
+}
+
 /// Runs body(begin, end) over [0, n) split across the machine's cores when `work` is large.
 template <typename F>
 void parallel_for(int n, size_t work, F body) {
-  auto& pool = ThreadPool::shared();
-  int threads = std::min(n, pool.size());
-  if (threads <= 1 || work < (1u << 16)) {
-    body(0, n);
-    return;
-  }
-  int chunk = (n + threads - 1) / threads;
-  pool.run(threads, [&](int t) {
-    int b = t * chunk, e = std::min(n, b + chunk);
-    if (b < e) body(b, e);
-  });
+  parallel_for_parts(n, work, [&](int, int begin, int end) { body(begin, end); });
 }
 
 } // namespace cmlx

@@ -13,6 +13,7 @@
 #include <dlfcn.h>
 #include <exception>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "shim_internal.h"

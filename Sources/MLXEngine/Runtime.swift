@@ -85,8 +85,9 @@ public enum Threads {
     /// those then split their rows over the kernel threads, and OpenBLAS's worker, which spins
     /// for a while after each threaded call, no longer competes with them for the cores.
     /// Evaluate inside `body`: the setting applies when the graph runs. Not for concurrent use.
-    public static func withSingleThreadedBLAS<T>(_ body: () throws -> T) rethrows -> T {
-        guard let previous = blas, previous != 1 else { return try body() }
+    /// With `condition` false, `body` runs with OpenBLAS as it is.
+    public static func withSingleThreadedBLAS<T>(if condition: Bool = true, _ body: () throws -> T) rethrows -> T {
+        guard condition, let previous = blas, previous != 1 else { return try body() }
         try? setBLAS(1)
         defer { try? setBLAS(previous) }
         return try body()

@@ -175,7 +175,7 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
             var samples = 0
             for _ in 0 ..< c.gradientAccumulation {
                 let (batch, count) = try nextBatch()
-                let (loss, grads) = try withStepThreads {
+                let (loss, grads) = try Threads.withSingleThreadedBLAS(if: model.prefersSingleThreadedBLAS) {
                     let (loss, grads) = try valueAndGrad(model: module) { self.model.loss(batch) }
                     try eval([loss] + Array(grads.values))
                     return (loss, grads)
@@ -265,11 +265,6 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
     }
 
     /// The next batch, moving on to the next epoch when this one is over.
-    /// Runs a step's forward and backward pass with OpenBLAS single-threaded when the family asks.
-    private func withStepThreads<T>(_ body: () throws -> T) rethrows -> T {
-        model.prefersSingleThreadedBLAS ? try Threads.withSingleThreadedBLAS(body) : try body()
-    }
-
     private func nextBatch() throws -> (Model.Batch, Int) {
         let before = data.position
         if let batch = try data.nextBatch(size: configuration.batchSize) {

@@ -168,14 +168,13 @@ public final class PPOCRTextRecognizer: TextRecognizer {
     /// OpenBLAS's worker, which spins after each threaded call, would compete with every kernel
     /// for the cores (a quarter of the CPU time on 2 cores).
     private func evaluated(_ forward: () throws -> [MLXArray]) throws -> [MLXArray] {
-        func run() throws -> [MLXArray] {
+        try Threads.withSingleThreadedBLAS(if: DepthwiseConv2d.kernel == .ocrtune && singleThreadedBLAS) {
             try withEngineErrors {
                 let out = try forward()
                 try eval(out)
                 return out
             }
         }
-        return DepthwiseConv2d.kernel == .ocrtune && singleThreadedBLAS ? try Threads.withSingleThreadedBLAS(run) : try run()
     }
 
     /// Batches of indices into `images`, sorted by aspect ratio as PaddleOCR does, each with its width.
