@@ -10,6 +10,21 @@ final class MatmulAffineActivationTests: XCTestCase {
     /// Row counts that split evenly and unevenly over the threads, one row, and PP-LCNet widths.
     private let cases: [(m: Int, k: Int, n: Int)] = [(3840, 240, 480), (1001, 64, 128), (1, 32, 16), (517, 120, 37)]
 
+    /// Whether the BLAS gives a row the same bits whatever rows share its call. OpenBLAS's kernels
+    /// for some CPUs (seen on AMD Zen 3) round rows of a short call differently from those of a long
+    /// one; there a kernel that splits rows over threads can only be as close as the BLAS is to itself.
+    private func blasIsRowSplitInvariant(_ x: MLXArray, _ w: MLXArray) throws -> Bool {
+        try Threads.withSingleThreadedBLAS {
+            let m = x.shape[0]
+            let whole = matmul(x, w.T)
+            let cuts = [0, m / 3, m / 2, m]
+            let parts = zip(cuts, cuts.dropFirst()).map { matmul(x.sliced(axis: 0, $0 ..< $1), w.T) }
+            let joined = concatenated(parts, axis: 0)
+            try eval(whole, joined)
+            return abs(whole - joined).max().item(Float.self) == 0
+        }
+    }
+
     private func compare(singleThreadedBLAS: Bool) throws {
         for (index, item) in cases.enumerated() {
             let x = randn([item.m, item.k], seed: UInt64(40 + index), scale: 2)
@@ -31,7 +46,13 @@ final class MatmulAffineActivationTests: XCTestCase {
                     return singleThreadedBLAS ? try Threads.withSingleThreadedBLAS(run) : try run()
                 }()
                 XCTAssertEqual(fused.shape, [item.m, item.n])
-                XCTAssertEqual(abs(fused - composed).max().item(Float.self), 0, "\(item) \(act)")
+                let difference = abs(fused - composed).max().item(Float.self)
+                let invariant = try !singleThreadedBLAS || item.m < 3 || blasIsRowSplitInvariant(x, w)
+                if invariant {
+                    XCTAssertEqual(difference, 0, "\(item) \(act)")
+                } else {
+                    XCTAssertLessThanOrEqual(difference, 1e-5 * max(1, abs(composed).max().item(Float.self)), "\(item) \(act)")
+                }
             }
         }
     }
