@@ -46,7 +46,16 @@ let package = Package(
                 ]),
             ]
         ),
-        .target(name: "MLXEngine", dependencies: ["CMLXShim", "SafeTensors"]),
+        // ocrtune's own CPU kernels (MLX custom primitives) on the shim's handles, with their own header.
+        .target(
+            // The shim's headers come by path, not as a target dependency: a dependency would hand
+            // clang the shim's module map, and C++20 then refuses to include its header as text.
+            name: "CMLXKernels",
+            cxxSettings: [.unsafeFlags([
+                "-I\(mlxRoot)/include", "-I\(Context.packageDirectory)/Sources/CMLXShim/include", "-O3", "-fexceptions",
+            ])]
+        ),
+        .target(name: "MLXEngine", dependencies: ["CMLXShim", "CMLXKernels", "SafeTensors"]),
         .target(name: "SafeTensors"),
 
         // MARK: Neural networks and optimization

@@ -1,5 +1,5 @@
 // Array operations: elementwise, reductions, shape, creation, indexing.
-#include "shim_internal.h"
+#include "cmlx_shim_internal.hpp"
 
 using namespace cmlx;
 
@@ -17,7 +17,7 @@ mx::array unary(const mx::array& a, cmlx_unary_op op) {
     case CMLX_SIN: return mx::sin(a);
     case CMLX_COS: return mx::cos(a);
     case CMLX_TANH: return mx::tanh(a);
-    case CMLX_SIGMOID: return cmlx::sigmoid(a);
+    case CMLX_SIGMOID: return mx::sigmoid(a);
     case CMLX_ERF: return mx::erf(a);
     case CMLX_ERFINV: return mx::erfinv(a);
     case CMLX_SIGN: return mx::sign(a);

@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "shim_internal.h"
+#include "cmlx_shim_internal.hpp"
 
 namespace cmlx {
 

@@ -1,7 +1,7 @@
 // Closures crossing the C boundary and the function transforms over them.
 #include <memory>
 
-#include "shim_internal.h"
+#include "cmlx_shim_internal.hpp"
 
 struct cmlx_closure_s {
   std::function<std::vector<mlx::core::array>(const std::vector<mlx::core::array>&)> fn;

@@ -1,5 +1,6 @@
 // Neural-network kernels: convolutions, normalization, rotary embeddings, attention.
 
+import CMLXKernels
 import CMLXShim
 
 // MARK: - Convolution (channels-last, as MLX)
@@ -138,9 +139,9 @@ public func scaledDotProductAttention(
 ) -> MLXArray {
     call("scaled_dot_product_attention") { out in
         switch mask {
-        case .none: cmlx_sdpa(out, queries.handle, keys.handle, values.handle, scale, "", nil)
-        case .causal: cmlx_sdpa(out, queries.handle, keys.handle, values.handle, scale, "causal", nil)
-        case .array(let m): cmlx_sdpa(out, queries.handle, keys.handle, values.handle, scale, "", m.handle)
+        case .none: cmlx_kernel_sdpa(out, queries.handle, keys.handle, values.handle, scale, "", nil)
+        case .causal: cmlx_kernel_sdpa(out, queries.handle, keys.handle, values.handle, scale, "causal", nil)
+        case .array(let m): cmlx_kernel_sdpa(out, queries.handle, keys.handle, values.handle, scale, "", m.handle)
         }
     }
 }

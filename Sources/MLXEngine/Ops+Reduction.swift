@@ -1,5 +1,6 @@
 // Reductions, softmax and scans.
 
+import CMLXKernels
 import CMLXShim
 
 // MARK: - Reductions

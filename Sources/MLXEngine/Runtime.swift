@@ -1,5 +1,6 @@
 // Engine version, BLAS, devices and memory statistics.
 
+import CMLXKernels
 import CMLXShim
 
 // MARK: - Engine

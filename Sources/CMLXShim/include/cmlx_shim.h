@@ -55,15 +55,6 @@ int cmlx_default_device(int* device_type);
 int cmlx_device_available(int device_type, bool* available);
 int cmlx_synchronize(void);
 
-// MARK: - Threads
-
-/// OpenBLAS's thread count (0 when the linked BLAS is not OpenBLAS).
-int cmlx_blas_threads(int* out);
-/// Sets OpenBLAS's thread count (an error when the BLAS is not OpenBLAS).
-int cmlx_set_blas_threads(int threads);
-/// Threads of ocrtune's CPU kernels (the calling thread included).
-int cmlx_kernel_threads(int* out);
-
 // MARK: - Memory
 
 int cmlx_memory_active(size_t* out);
@@ -179,36 +170,10 @@ int cmlx_scatter_add(cmlx_array* out, cmlx_array a, cmlx_vec indices, cmlx_array
 
 int cmlx_conv1d(cmlx_array* out, cmlx_array input, cmlx_array weight, int stride, int padding, int dilation, int groups);
 int cmlx_conv2d(cmlx_array* out, cmlx_array input, cmlx_array weight, const int* stride, const int* padding, const int* dilation, int groups);
-/// Depthwise 2-D convolution (groups == channels): input [N, H, W, C], weight [C, KH, KW, 1].
-/// float32 on the CPU runs ocrtune's kernel (with its gradients); otherwise MLX's conv2d.
-int cmlx_depthwise_conv2d(cmlx_array* out, cmlx_array input, cmlx_array weight, const int* stride, const int* padding);
-/// Softmax (log = false) or log-softmax (log = true) over the last axis. float32 on the CPU runs
-/// ocrtune's vectorized kernel (with its gradient); otherwise MLX's ops.
-int cmlx_softmax_last_axis(cmlx_array* out, cmlx_array x, bool log);
-/// Greedy decoding's two numbers per position of logits [..., C], in one pass: the first index of
-/// the largest logit (uint32) and its softmax probability (float32), as a vector of two arrays.
-int cmlx_best_class(cmlx_vec* out, cmlx_array logits);
-/// y = post_scale · act(pre_scale · (x + bias) + pre_bias) + post_bias over a channels-last array in
-/// one pass (bias [C], the scales and biases one value each; any may be NULL). activation:
-/// 0 identity, 1 hard-swish, 2 ReLU. float32 on the CPU runs ocrtune's kernel.
-int cmlx_affine_activation(cmlx_array* out, cmlx_array x, cmlx_array bias, cmlx_array pre_scale, cmlx_array pre_bias,
-                           int activation, cmlx_array post_scale, cmlx_array post_bias);
-/// The depthwise convolution followed by affine_activation's epilogue, in one pass (float32 on the
-/// CPU; bit-identical to the two composed; its gradient is theirs). bias may be NULL.
-int cmlx_depthwise_affine_activation(cmlx_array* out, cmlx_array input, cmlx_array weight, const int* stride,
-                                     const int* padding, cmlx_array bias, cmlx_array pre_scale, cmlx_array pre_bias,
-                                     int activation, cmlx_array post_scale, cmlx_array post_bias);
-/// x [M, K] · weightᵀ (weight [N, K]) followed by affine_activation's epilogue: PP-LCNet's 1×1
-/// convolution. float32 on the CPU: rows split over the kernel threads when the BLAS is
-/// single-threaded (see cmlx_set_blas_threads), each part's product (BLAS) and epilogue done by one
-/// thread; bit-identical to matmul then affine_activation; its gradient is theirs. bias may be NULL.
-int cmlx_matmul_affine_activation(cmlx_array* out, cmlx_array x, cmlx_array weight, cmlx_array bias,
-                                  cmlx_array pre_scale, cmlx_array pre_bias, int activation, cmlx_array post_scale,
-                                  cmlx_array post_bias);
 int cmlx_rms_norm(cmlx_array* out, cmlx_array x, cmlx_array weight /*nullable*/, float eps);
 int cmlx_layer_norm(cmlx_array* out, cmlx_array x, cmlx_array weight /*nullable*/, cmlx_array bias /*nullable*/, float eps);
 int cmlx_rope(cmlx_array* out, cmlx_array x, int dims, bool traditional, float base, bool has_base, float scale, int offset, cmlx_array freqs /*nullable*/);
-/// mask_mode: "" or "causal"; mask array nullable.
+/// MLX's fused scaled dot-product attention. mask_mode: "" or "causal"; mask array nullable.
 int cmlx_sdpa(cmlx_array* out, cmlx_array q, cmlx_array k, cmlx_array v, float scale, const char* mask_mode, cmlx_array mask);
 
 // MARK: - Quantization

@@ -13,8 +13,8 @@
 
 #include "mlx/backend/cpu/encoder.h"
 #include "mlx/primitives.h"
-#include "shim_internal.h"
-#include "shim_parallel.h"
+#include "kernel_internal.h"
+#include "kernel_parallel.h"
 
 using namespace cmlx;
 
@@ -314,4 +314,8 @@ mx::array sigmoid(const mx::array& a) {
 
 extern "C" int cmlx_softmax_last_axis(cmlx_array* out, cmlx_array x, bool log) {
   CMLX_RESULT(softmax_last_axis(x->value, log))
+}
+
+extern "C" int cmlx_kernel_sigmoid(cmlx_array* out, cmlx_array x) {
+  CMLX_RESULT(cmlx::sigmoid(x->value))
 }

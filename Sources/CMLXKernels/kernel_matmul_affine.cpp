@@ -14,9 +14,9 @@
 #include "mlx/backend/cpu/encoder.h"
 #include "mlx/primitives.h"
 #include "mlx/transforms.h"
-#include "shim_internal.h"
-#include "shim_kernel_common.h"
-#include "shim_parallel.h"
+#include "kernel_internal.h"
+#include "kernel_common.h"
+#include "kernel_parallel.h"
 
 using namespace cmlx;
 

@@ -1,4 +1,4 @@
-// Pieces shared by the shim's custom kernels (C++ only): the depthwise geometry, the weight
+// Pieces shared by the kernels (C++ only): the depthwise geometry, the weight
 // layout the kernels read, PP-LCNet's epilogue, and the BLAS the engine links.
 #pragma once
 
@@ -43,13 +43,13 @@ inline float affine_epilogue(float v, float s1, float b1, int act, float s2, flo
 }
 
 /// Rows [begin, end) of C channels through ``affine_epilogue`` (bias per channel, may be null),
-/// vectorized (shim_fused.cpp).
+/// vectorized (kernel_affine_activation.cpp).
 void affine_activation_rows(const float* x, const float* bias, float* y, int c, float s1, float b1, float s2,
                             float b2, int act, int begin, int end);
 
 // MARK: - BLAS
 
-/// The BLAS that libmlx resolves, looked up at run time (shim_threads.cpp): cblas_sgemm, and
+/// The BLAS that libmlx resolves, looked up at run time (kernel_threads.cpp): cblas_sgemm, and
 /// OpenBLAS's thread count where the BLAS is OpenBLAS (null otherwise).
 struct Blas {
   using Sgemm = void (*)(int order, int trans_a, int trans_b, int m, int n, int k, float alpha, const float* a,

@@ -16,9 +16,9 @@
 #include <thread>
 #include <vector>
 
-#include "shim_internal.h"
-#include "shim_kernel_common.h"
-#include "shim_parallel.h"
+#include "kernel_internal.h"
+#include "kernel_common.h"
+#include "kernel_parallel.h"
 
 namespace cmlx {
 

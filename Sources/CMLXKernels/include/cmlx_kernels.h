@@ -1,0 +1,68 @@
+// cmlx_kernels.h — ocrtune's own CPU kernels for MLX, as MLX custom primitives with their gradients.
+//
+// The engine binding (cmlx_shim.h) stays generic; what MLX's CPU backend does slowly for ocrtune's
+// models lives here: depthwise convolution, PP-LCNet's fused epilogues, the 1×1 convolution with
+// its epilogue, softmax / log-softmax / sigmoid with a vectorized exp, greedy decoding's best class,
+// and CPU attention composed with that softmax. Each entry point falls back to MLX's own op where
+// the kernel does not apply (another dtype, another device). The kernels run on one persistent
+// thread pool; the BLAS thread switch they rely on is here too. Plain C, same conventions as the shim.
+
+#ifndef CMLX_KERNELS_H
+#define CMLX_KERNELS_H
+
+#include "cmlx_shim.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// MARK: - Threads
+
+/// OpenBLAS's thread count (0 when the linked BLAS is not OpenBLAS).
+int cmlx_blas_threads(int* out);
+/// Sets OpenBLAS's thread count (an error when the BLAS is not OpenBLAS).
+int cmlx_set_blas_threads(int threads);
+/// Threads of ocrtune's CPU kernels (the calling thread included).
+int cmlx_kernel_threads(int* out);
+
+// MARK: - Kernels
+
+/// Depthwise 2-D convolution (groups == channels): input [N, H, W, C], weight [C, KH, KW, 1].
+/// float32 on the CPU runs ocrtune's kernel (with its gradients); otherwise MLX's conv2d.
+int cmlx_depthwise_conv2d(cmlx_array* out, cmlx_array input, cmlx_array weight, const int* stride, const int* padding);
+/// Softmax (log = false) or log-softmax (log = true) over the last axis. float32 on the CPU runs
+/// ocrtune's vectorized kernel (with its gradient); otherwise MLX's ops.
+int cmlx_softmax_last_axis(cmlx_array* out, cmlx_array x, bool log);
+/// Greedy decoding's two numbers per position of logits [..., C], in one pass: the first index of
+/// the largest logit (uint32) and its softmax probability (float32), as a vector of two arrays.
+int cmlx_best_class(cmlx_vec* out, cmlx_array logits);
+/// y = post_scale · act(pre_scale · (x + bias) + pre_bias) + post_bias over a channels-last array in
+/// one pass (bias [C], the scales and biases one value each; any may be NULL). activation:
+/// 0 identity, 1 hard-swish, 2 ReLU. float32 on the CPU runs ocrtune's kernel.
+int cmlx_affine_activation(cmlx_array* out, cmlx_array x, cmlx_array bias, cmlx_array pre_scale, cmlx_array pre_bias,
+                           int activation, cmlx_array post_scale, cmlx_array post_bias);
+/// The depthwise convolution followed by affine_activation's epilogue, in one pass (float32 on the
+/// CPU; bit-identical to the two composed; its gradient is theirs). bias may be NULL.
+int cmlx_depthwise_affine_activation(cmlx_array* out, cmlx_array input, cmlx_array weight, const int* stride,
+                                     const int* padding, cmlx_array bias, cmlx_array pre_scale, cmlx_array pre_bias,
+                                     int activation, cmlx_array post_scale, cmlx_array post_bias);
+/// x [M, K] · weightᵀ (weight [N, K]) followed by affine_activation's epilogue: PP-LCNet's 1×1
+/// convolution. float32 on the CPU: rows split over the kernel threads when the BLAS is
+/// single-threaded (see cmlx_set_blas_threads), each part's product (BLAS) and epilogue done by one
+/// thread; bit-identical to matmul then affine_activation; its gradient is theirs. bias may be NULL.
+int cmlx_matmul_affine_activation(cmlx_array* out, cmlx_array x, cmlx_array weight, cmlx_array bias,
+                                  cmlx_array pre_scale, cmlx_array pre_bias, int activation, cmlx_array post_scale,
+                                  cmlx_array post_bias);
+/// The logistic sigmoid: ocrtune's vectorized kernel for float32 on the CPU, MLX's otherwise.
+int cmlx_kernel_sigmoid(cmlx_array* out, cmlx_array x);
+/// Scaled dot-product attention: for float32 on the CPU (grouped-query attention included) MLX's
+/// composition (scale · q, qkᵀ, mask, softmax, · v) with ocrtune's softmax; MLX's otherwise.
+/// mask_mode: "" or "causal"; mask array nullable.
+int cmlx_kernel_sdpa(cmlx_array* out, cmlx_array q, cmlx_array k, cmlx_array v, float scale, const char* mask_mode,
+                     cmlx_array mask);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif // CMLX_KERNELS_H
