@@ -65,8 +65,8 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
                 throw TrainingError("gradient_checkpointing: this model family does not support it")
             }
         }
-        if c.dtype != "float32" {
-            let dtype: DType = c.dtype == "bfloat16" ? .bfloat16 : .float16
+        if c.dtype != .float32 {
+            let dtype = c.dtype.dtype
             for (_, p) in module.parameters() where p.dtype.isFloatingPoint { p.update(p.asType(dtype)) }
         }
         baseTrainable = module.trainableParameters().map(\.key)
@@ -110,9 +110,9 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
         let warmup = stageIndex == 0 ? c.warmupSteps : 0
         let f: LearningRateSchedule
         switch c.schedule {
-        case "constant": f = Schedules.constant(rate, warmup: warmup)
-        case "linear": f = Schedules.linear(rate, warmup: warmup, totalSteps: length, end: c.minLearningRate)
-        default: f = Schedules.cosine(rate, warmup: warmup, totalSteps: length, minimum: c.minLearningRate)
+        case .constant: f = Schedules.constant(rate, warmup: warmup)
+        case .linear: f = Schedules.linear(rate, warmup: warmup, totalSteps: length, end: c.minLearningRate)
+        case .cosine: f = Schedules.cosine(rate, warmup: warmup, totalSteps: length, minimum: c.minLearningRate)
         }
         return (f(local), stageIndex)
     }
@@ -192,7 +192,7 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
             // Non-finite loss: skip the update or stop, naming the step and the last good checkpoint.
             if !lossValue.isFinite {
                 let where_ = lastCheckpoint.map { "last good checkpoint: \($0)" } ?? "no checkpoint written yet"
-                if c.onNaN == "skip" {
+                if c.onNaN == .skip {
                     log.append(["step": state.step + 1, "event": "skipped_non_finite_loss", "loss": "\(lossValue)"])
                     state.step += 1
                     state.data = data.position

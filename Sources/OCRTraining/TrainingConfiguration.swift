@@ -1,6 +1,7 @@
 // The resolved configuration of a training run (written as RUN/config.toml).
 
 import Foundation
+import MLXEngine
 import MLXNN
 
 /// How a model is fine-tuned.
@@ -37,6 +38,32 @@ public struct TrainingStage: Codable, Equatable, Sendable {
 }
 
 public struct TrainingConfiguration: Codable, Equatable, Sendable {
+    /// The learning-rate schedule after warm-up.
+    public enum Schedule: String, StrictStringEnum {
+        case constant, linear, cosine
+    }
+
+    /// What a step with a non-finite loss does.
+    public enum NonFiniteLossPolicy: String, StrictStringEnum {
+        /// Stop the run with an error naming the step and the last good checkpoint.
+        case stop
+        /// Skip the update and go on.
+        case skip
+    }
+
+    /// The dtype training computes in (master weights stay float32).
+    public enum ComputeDType: String, StrictStringEnum {
+        case float32, bfloat16, float16
+
+        public var dtype: DType {
+            switch self {
+            case .float32: .float32
+            case .bfloat16: .bfloat16
+            case .float16: .float16
+            }
+        }
+    }
+
     // MARK: What is trained
     public var method: FineTuningMethod = .lora
     /// LoRA rank, alpha, dropout, rsLoRA and target name patterns (empty: the family's default).
@@ -50,8 +77,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
 
     // MARK: Optimization
     public var learningRate: Float = 1e-4
-    /// constant, linear or cosine; each with `warmup_steps` of linear warm-up.
-    public var schedule = "cosine"
+    /// Each with `warmup_steps` of linear warm-up.
+    public var schedule = Schedule.cosine
     public var warmupSteps = 0
     public var minLearningRate: Float = 0
     public var weightDecay: Float = 0.01
@@ -65,7 +92,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// Overrides `epochs` when set.
     public var maxSteps: Int?
     /// float32, or bfloat16 / float16 compute with float32 master weights.
-    public var dtype = "float32"
+    public var dtype = ComputeDType.float32
     public var gradientCheckpointing = false
 
     // MARK: Evaluation, checkpoints, resilience
@@ -77,8 +104,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var saveEvery = 100
     public var keepLast = 2
     public var keepBest = true
-    /// stop (default) or skip the step when the loss is not finite.
-    public var onNaN = "stop"
+    /// What a step does when the loss is not finite.
+    public var onNaN = NonFiniteLossPolicy.stop
     public var seed: UInt64 = 0
     public var logEvery = 10
 
@@ -151,9 +178,6 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         if batchSize < 1 { try fail("batch_size", "must be at least 1") }
         if gradientAccumulation < 1 { try fail("gradient_accumulation", "must be at least 1") }
         if learningRate <= 0 { try fail("learning_rate", "must be positive") }
-        if !["constant", "linear", "cosine"].contains(schedule) { try fail("schedule", "must be constant, linear or cosine") }
-        if !["stop", "skip"].contains(onNaN) { try fail("on_nan", "must be stop or skip") }
-        if !["float32", "bfloat16", "float16"].contains(dtype) { try fail("dtype", "must be float32, bfloat16 or float16") }
         if method == .qlora && ![4, 8].contains(quantizationBits) { try fail("quantization_bits", "must be 4 or 8") }
         if method != .full && lora.r < 1 { try fail("lora.r", "must be at least 1") }
         if let maxSteps, maxSteps < 1 { try fail("max_steps", "must be at least 1") }

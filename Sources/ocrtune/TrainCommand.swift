@@ -46,13 +46,13 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Comma-separated parameter groups or key patterns to freeze (e.g. backbone).") var freeze: String?
 
     @Option(help: "Peak learning rate.") var learningRate: Float?
-    @Option(help: "constant, linear or cosine.") var schedule: String?
+    @Option(help: "Learning-rate schedule after warm-up.") var schedule: TrainingConfiguration.Schedule?
     @Option(help: "Warm-up steps.") var warmupSteps: Int?
     @Option(help: "Samples per micro-batch.") var batchSize: Int?
     @Option(help: "Micro-batches per optimizer step.") var gradAccum: Int?
     @Option(help: "Epochs (ignored with --max-steps).") var epochs: Int?
     @Option(help: "Optimizer steps.") var maxSteps: Int?
-    @Option(help: "float32, bfloat16 or float16 compute (float32 master weights).") var dtype: String?
+    @Option(help: "Compute dtype (float32 master weights).") var dtype: TrainingConfiguration.ComputeDType?
     @Flag(help: "Recompute activations in the backward pass (less memory, more compute; PP-OCR: the SVTR blocks).")
     var gradientCheckpointing = false
     @Option(help: "Validate every N steps.") var evalEvery: Int?
@@ -60,7 +60,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Stop after N evaluations without improvement.") var patience: Int?
     @Option(help: "Checkpoint every N steps.") var saveEvery: Int?
     @Option(help: "Checkpoints to keep.") var keepLast: Int?
-    @Option(help: "stop or skip on a non-finite loss.") var onNan: String?
+    @Option(help: "What a step with a non-finite loss does.") var onNan: TrainingConfiguration.NonFiniteLossPolicy?
     @Option(help: "Seed of initialization, shuffling and dropout.") var seed: UInt64?
 
     @Option(help: "A file of characters to add to the vocabulary (CTC models).") var addChars: String?
@@ -162,3 +162,6 @@ struct TrainCommand: ParsableCommand {
 }
 
 extension FineTuningMethod: ExpressibleByArgument {}
+extension TrainingConfiguration.Schedule: ExpressibleByArgument {}
+extension TrainingConfiguration.ComputeDType: ExpressibleByArgument {}
+extension TrainingConfiguration.NonFiniteLossPolicy: ExpressibleByArgument {}

@@ -1,5 +1,6 @@
 // Layer outputs against hand-computed values.
 
+import Foundation
 import MLXEngine
 import MLXNN
 import XCTest
@@ -16,6 +17,29 @@ final class LayerTests: XCTestCase {
         close(relu(x), [0, 0, 1, 4])
         close(hardSigmoid(x), [1.0 / 3, 0.5, 2.0 / 3, 1])
         close(hardSwish(x), [-1.0 / 3, 0, 2.0 / 3, 4])
+        close(quickGELU(x), [-0.154204, 0, 0.845796, 3.995585])
+    }
+
+    func testActivationNamesParseOnceAndUnknownOnesAreErrors() throws {
+        XCTAssertEqual(try Activation(parsing: "gelu_new"), .geluTanh)
+        XCTAssertEqual(try Activation(parsing: "swish"), .silu)
+        XCTAssertEqual(try Activation(parsing: "hardswish"), .hardSwish)
+        let x = MLXArray([-1, 0, 1, 4] as [Float])
+        XCTAssertEqual(Activation.geluTanh(x).asArray(Float.self), geluApproximate(x).asArray(Float.self))
+        XCTAssertEqual(Activation.identity(x).asArray(Float.self), [-1, 0, 1, 4])
+        XCTAssertThrowsError(try Activation(parsing: "mish")) { error in
+            XCTAssertEqual(
+                "\(error)",
+                "unknown value \"mish\" (allowed: identity, gelu, gelu_pytorch_tanh, quick_gelu, relu, silu, tanh, hardswish, gelu_new, hard_swish, linear, swish)")
+        }
+        struct Config: Codable { let hidden_act: Activation }
+        XCTAssertEqual(try JSONDecoder().decode(Config.self, from: Data(#"{"hidden_act": "quick_gelu"}"#.utf8)).hidden_act, .quickGELU)
+        XCTAssertThrowsError(try JSONDecoder().decode(Config.self, from: Data(#"{"hidden_act": "mish"}"#.utf8))) { error in
+            guard case DecodingError.dataCorrupted(let context) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(context.codingPath.map(\.stringValue), ["hidden_act"])
+            XCTAssertTrue(context.debugDescription.hasPrefix("unknown value \"mish\""))
+        }
+        XCTAssertEqual(String(data: try JSONEncoder().encode(Config(hidden_act: .geluTanh)), encoding: .utf8), #"{"hidden_act":"gelu_pytorch_tanh"}"#)
     }
 
     func testLinearIsAffineMap() {

@@ -36,9 +36,20 @@ final class FormatTests: XCTestCase {
         XCTAssertThrowsError(try TrainingConfiguration.fromTOML("batch_size = \"eight\"")) { error in
             XCTAssertTrue("\(error)".contains("batch_size"), "\(error)")
         }
-        var bad = TrainingConfiguration()
-        bad.schedule = "step"
-        XCTAssertThrowsError(try bad.validate()) { XCTAssertEqual(($0 as? ConfigurationError)?.field, "schedule") }
+        // An unknown setting value is an error naming the field, the value and the allowed ones
+        // (it used to become cosine silently).
+        XCTAssertThrowsError(try TrainingConfiguration.fromTOML("schedule = \"step\"\n", file: "run.toml")) { error in
+            let error = error as? ConfigurationError
+            XCTAssertEqual(error?.field, "run.toml: schedule")
+            XCTAssertEqual(error?.message, "unknown value \"step\" (allowed: constant, linear, cosine)")
+        }
+        XCTAssertThrowsError(try TrainingConfiguration.fromTOML("on_nan = \"ignore\"\n")) { error in
+            XCTAssertTrue("\(error)".contains("on_nan: unknown value \"ignore\" (allowed: stop, skip)"), "\(error)")
+        }
+        XCTAssertThrowsError(try TrainingConfiguration.fromTOML("dtype = \"fp8\"\n")) { error in
+            XCTAssertTrue("\(error)".contains("(allowed: float32, bfloat16, float16)"), "\(error)")
+        }
+        XCTAssertEqual(try TrainingConfiguration.fromTOML("schedule = \"linear\"\n").schedule, .linear)
     }
 
     func testPEFTAdapterLayoutRoundTrips() throws {

@@ -130,7 +130,7 @@ final class TrainerTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("no checkpoint"), "\(error)")
         }
         var c = configuration(steps: 3)
-        c.onNaN = "skip"
+        c.onNaN = .skip
         let summary = try Trainer(model: family, data: MemorySource(count: 16), configuration: c, runDirectory: temporaryRun()).run()
         XCTAssertEqual(summary.steps, 3)
     }

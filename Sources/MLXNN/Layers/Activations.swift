@@ -29,6 +29,38 @@ extension MLXArray {
     var scalar0: MLXArray { self.scalar(0) }
 }
 
+public func quickGELU(_ x: MLXArray) -> MLXArray { x * sigmoid(x * 1.702) }
+
+/// The activations model configs name (transformers' `ACT2FN` keys), parsed once: an unknown
+/// name is an error, never a silent substitute.
+public enum Activation: String, StrictStringEnum {
+    case identity
+    case gelu
+    case geluTanh = "gelu_pytorch_tanh"
+    case quickGELU = "quick_gelu"
+    case relu
+    case silu
+    case tanh
+    case hardSwish = "hardswish"
+
+    public static var aliases: [String: Activation] {
+        ["linear": .identity, "gelu_new": .geluTanh, "swish": .silu, "hard_swish": .hardSwish]
+    }
+
+    public func callAsFunction(_ x: MLXArray) -> MLXArray {
+        switch self {
+        case .identity: x
+        case .gelu: MLXNN.gelu(x)
+        case .geluTanh: geluApproximate(x)
+        case .quickGELU: MLXNN.quickGELU(x)
+        case .relu: MLXNN.relu(x)
+        case .silu: MLXNN.silu(x)
+        case .tanh: MLXEngine.tanh(x)
+        case .hardSwish: MLXNN.hardSwish(x)
+        }
+    }
+}
+
 // MARK: - Layers
 
 public final class GELU: Module, UnaryLayer {

@@ -16,11 +16,11 @@ import MLXNN
 public final class PPOCRConvLayer: Module, UnaryLayer {
     @ModuleInfo(key: "convolution") public var convolution: Conv2d
     @ModuleInfo(key: "normalization") public var normalization: BatchNorm
-    public let activation: String?
+    public let activation: Activation
 
     public init(
         inChannels: Int, outChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1),
-        activation: String?, batchNormEps: Double
+        activation: Activation, batchNormEps: Double
     ) {
         let padding = (kernelSize.0 / 2, kernelSize.1 / 2)
         _convolution.wrappedValue =
@@ -35,19 +35,7 @@ public final class PPOCRConvLayer: Module, UnaryLayer {
     }
 
     public func callAsFunction(_ x: MLXArray) -> MLXArray {
-        applyActivation(activation, normalization(convolution(x)))
-    }
-}
-
-/// Applies an activation named as in transformers' ACT2FN.
-func applyActivation(_ name: String?, _ x: MLXArray) -> MLXArray {
-    switch name {
-    case nil, "identity", "linear": x
-    case "hardswish", "hard_swish": hardSwish(x)
-    case "silu", "swish": silu(x)
-    case "relu": relu(x)
-    case "gelu": gelu(x)
-    default: preconditionFailure("unsupported activation '\(name!)'")
+        activation(normalization(convolution(x)))
     }
 }
 
@@ -68,14 +56,14 @@ public final class LearnableAffineBlock: Module, UnaryLayer {
 /// Activation followed by a learnable affine (`act.lab`).
 public final class ActLearnableAffineBlock: Module, UnaryLayer {
     public let lab = LearnableAffineBlock()
-    public let activation: String
+    public let activation: Activation
 
-    public init(activation: String) {
+    public init(activation: Activation) {
         self.activation = activation
         super.init()
     }
 
-    public func callAsFunction(_ x: MLXArray) -> MLXArray { lab(applyActivation(activation, x)) }
+    public func callAsFunction(_ x: MLXArray) -> MLXArray { lab(activation(x)) }
 }
 
 // MARK: - LearnableRepLayer (deployed form)
@@ -89,7 +77,7 @@ public final class PPLCNetV3RepLayer: Module, UnaryLayer {
     public let appliesActivation: Bool
 
     public init(
-        inChannels: Int, outChannels: Int, kernelSize: Int, stride: [Int], groups: Int, activation: String,
+        inChannels: Int, outChannels: Int, kernelSize: Int, stride: [Int], groups: Int, activation: Activation,
         appliesActivation: Bool
     ) {
         if groups == inChannels && groups == outChannels && groups > 1 {
@@ -148,8 +136,9 @@ public final class PPLCNetV3RepLayer: Module, UnaryLayer {
     private var fusedActivation: FusedActivation? {
         guard appliesActivation else { return .identity }
         switch act.activation {
-        case "hardswish", "hard_swish": return .hardSwish
-        case "relu": return .relu
+        case .hardSwish: return .hardSwish
+        case .relu: return .relu
+        case .identity: return .identity
         default: return nil
         }
     }
@@ -229,7 +218,7 @@ public final class PPLCNetV3Encoder: Module, UnaryLayer {
         precondition(config.reparameterized, "PPLCNetV3: only the reparameterized (deployed) form is implemented")
         _stem.wrappedValue = PPOCRConvLayer(
             inChannels: 3, outChannels: config.scaled(config.stemChannels), kernelSize: (3, 3),
-            stride: (config.stemStride, config.stemStride), activation: nil, batchNormEps: batchNormEps)
+            stride: (config.stemStride, config.stemStride), activation: .identity, batchNormEps: batchNormEps)
         blocks = config.blockConfigs.map { PPLCNetV3Stage(blocks: $0, config: config) }
         super.init()
     }

@@ -7,6 +7,7 @@
 // ppocr/modeling/backbones/rec_lcnetv3.py and configs/rec/PP-OCRv5/PP-OCRv5_mobile_rec.yml.
 
 import Foundation
+import MLXNN
 
 // MARK: - Recognizer
 
@@ -14,7 +15,7 @@ public struct PPOCRRecognizerConfig: Codable, Equatable, Sendable {
     /// "pp_ocrv5_mobile_rec" or "pp_ocrv4_mobile_rec" (ours: transformers has no v4 class).
     public var modelType: String
     public var backboneConfig: PPLCNetV3Config
-    public var hiddenAct: String
+    public var hiddenAct: Activation
     public var hiddenSize: Int
     public var mlpRatio: Double
     public var depth: Int
@@ -43,7 +44,7 @@ public struct PPOCRRecognizerConfig: Codable, Equatable, Sendable {
 
     public init(
         modelType: String = "pp_ocrv5_mobile_rec", backboneConfig: PPLCNetV3Config = .init(),
-        hiddenAct: String = "silu", hiddenSize: Int = 120, mlpRatio: Double = 2, depth: Int = 2,
+        hiddenAct: Activation = .silu, hiddenSize: Int = 120, mlpRatio: Double = 2, depth: Int = 2,
         headOutChannels: Int = 18385, convKernelSize: [Int] = [1, 3], qkvBias: Bool = true,
         numAttentionHeads: Int = 8, attentionDropout: Double = 0, layerNormEps: Double = 1e-6,
         blockLayerNormEps: Double = 1e-5, batchNormEps: Double = 1e-5, poolKernelSize: [Int] = [3, 2],
@@ -102,7 +103,7 @@ public struct PPOCRRecognizerConfig: Codable, Equatable, Sendable {
         let d = PPOCRRecognizerConfig()
         modelType = try c.decode(String.self, forKey: .modelType)
         backboneConfig = try c.decodeIfPresent(PPLCNetV3Config.self, forKey: .backboneConfig) ?? d.backboneConfig
-        hiddenAct = try c.decodeIfPresent(String.self, forKey: .hiddenAct) ?? d.hiddenAct
+        hiddenAct = try c.decodeIfPresent(Activation.self, forKey: .hiddenAct) ?? d.hiddenAct
         hiddenSize = try c.decodeIfPresent(Int.self, forKey: .hiddenSize) ?? d.hiddenSize
         mlpRatio = try c.decodeIfPresent(Double.self, forKey: .mlpRatio) ?? d.mlpRatio
         depth = try c.decodeIfPresent(Int.self, forKey: .depth) ?? d.depth
@@ -133,7 +134,7 @@ public struct PPLCNetV3Config: Codable, Equatable, Sendable {
     public var stemStride: Int
     public var reduction: Int
     public var divisor: Int
-    public var hiddenAct: String
+    public var hiddenAct: Activation
     public var convSymmetricNum: Int
     /// Ours: whether each LearnableRepLayer is stored in its deployed form, one `reparam_conv`
     /// with bias (PaddleOCR's `rep()`; what inference exports hold), instead of its branches.
@@ -157,7 +158,7 @@ public struct PPLCNetV3Config: Codable, Equatable, Sendable {
     public init(
         scale: Double = 0.95, blockConfigs: [[PPLCNetV3BlockConfig]] = PPLCNetV3Config.recognitionBlocks,
         stemChannels: Int = 16, stemStride: Int = 2, reduction: Int = 4, divisor: Int = 16,
-        hiddenAct: String = "hardswish", convSymmetricNum: Int = 4, reparameterized: Bool = true
+        hiddenAct: Activation = .hardSwish, convSymmetricNum: Int = 4, reparameterized: Bool = true
     ) {
         self.modelType = "pp_lcnet_v3"
         self.scale = scale
@@ -199,7 +200,7 @@ public struct PPLCNetV3Config: Codable, Equatable, Sendable {
         stemStride = try c.decodeIfPresent(Int.self, forKey: .stemStride) ?? d.stemStride
         reduction = try c.decodeIfPresent(Int.self, forKey: .reduction) ?? d.reduction
         divisor = try c.decodeIfPresent(Int.self, forKey: .divisor) ?? d.divisor
-        hiddenAct = try c.decodeIfPresent(String.self, forKey: .hiddenAct) ?? d.hiddenAct
+        hiddenAct = try c.decodeIfPresent(Activation.self, forKey: .hiddenAct) ?? d.hiddenAct
         convSymmetricNum = try c.decodeIfPresent(Int.self, forKey: .convSymmetricNum) ?? d.convSymmetricNum
         reparameterized = try c.decodeIfPresent(Bool.self, forKey: .reparameterized) ?? d.reparameterized
     }

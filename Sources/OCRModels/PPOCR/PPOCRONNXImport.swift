@@ -206,7 +206,7 @@ public enum PPOCRONNXImporter {
         }
         let qkv = r.linears[0]
         let config = PPOCRRecognizerConfig(
-            backboneConfig: backboneConfig, hiddenAct: "silu", hiddenSize: hidden,
+            backboneConfig: backboneConfig, hiddenAct: .silu, hiddenSize: hidden,
             mlpRatio: Double(r.linears[2].weight.dims[1]) / Double(hidden), depth: depth,
             headOutChannels: head.weight.dims[1], convKernelSize: Array(neckConvs[0].weight.dims[2 ... 3]),
             qkvBias: qkv.bias != nil, numAttentionHeads: hidden / headDim, attentionDropout: 0,

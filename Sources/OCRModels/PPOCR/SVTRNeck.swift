@@ -42,16 +42,16 @@ public final class SVTRAttention: Module {
 public final class SVTRMLP: Module, UnaryLayer {
     @ModuleInfo(key: "fc1") public var fc1: Linear
     @ModuleInfo(key: "fc2") public var fc2: Linear
-    public let activation: String
+    public let activation: Activation
 
-    public init(dimensions: Int, hidden: Int, activation: String) {
+    public init(dimensions: Int, hidden: Int, activation: Activation) {
         _fc1.wrappedValue = Linear(dimensions, hidden)
         _fc2.wrappedValue = Linear(hidden, dimensions)
         self.activation = activation
         super.init()
     }
 
-    public func callAsFunction(_ x: MLXArray) -> MLXArray { fc2(applyActivation(activation, fc1(x))) }
+    public func callAsFunction(_ x: MLXArray) -> MLXArray { fc2(activation(fc1(x))) }
 }
 
 /// Pre-norm transformer block.

@@ -16,12 +16,12 @@ import MLXNN
 final class Qwen3VisionMLP: Module, UnaryLayer {
     @ModuleInfo(key: "linear_fc1") var fc1: Linear
     @ModuleInfo(key: "linear_fc2") var fc2: Linear
-    let activation: (MLXArray) -> MLXArray
+    let activation: Activation
 
-    init(dimensions: Int, hidden: Int, output: Int? = nil, activation: String) {
+    init(dimensions: Int, hidden: Int, output: Int? = nil, activation: Activation) {
         _fc1.wrappedValue = Linear(dimensions, hidden)
         _fc2.wrappedValue = Linear(hidden, output ?? dimensions)
-        self.activation = qwenActivation(activation)
+        self.activation = activation
         super.init()
     }
 

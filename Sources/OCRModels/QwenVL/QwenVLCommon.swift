@@ -27,16 +27,6 @@ func applyRotary(_ x: MLXArray, cos: MLXArray, sin: MLXArray) -> MLXArray {
     return (xf * cos + rotateHalf(xf) * sin).asType(dtype)
 }
 
-/// The activation named in a config (`silu`, `gelu`, `gelu_pytorch_tanh`, `quick_gelu`).
-func qwenActivation(_ name: String) -> (MLXArray) -> MLXArray {
-    switch name {
-    case "gelu": return gelu
-    case "gelu_pytorch_tanh", "gelu_new": return geluApproximate
-    case "quick_gelu": return { $0 * sigmoid($0 * 1.702) }
-    default: return silu
-    }
-}
-
 // MARK: - Vision: 2-D rotary and packed attention
 
 /// (h, w) patch coordinates of every patch, in the processor's merge-block order
@@ -280,13 +270,13 @@ final class QwenMLP: Module, UnaryLayer {
     @ModuleInfo(key: "gate_proj") var gateProj: Linear
     @ModuleInfo(key: "up_proj") var upProj: Linear
     @ModuleInfo(key: "down_proj") var downProj: Linear
-    let activation: (MLXArray) -> MLXArray
+    let activation: Activation
 
-    init(dimensions: Int, hidden: Int, bias: Bool, activation: String = "silu") {
+    init(dimensions: Int, hidden: Int, bias: Bool, activation: Activation = .silu) {
         _gateProj.wrappedValue = Linear(dimensions, hidden, bias: bias)
         _upProj.wrappedValue = Linear(dimensions, hidden, bias: bias)
         _downProj.wrappedValue = Linear(hidden, dimensions, bias: bias)
-        self.activation = qwenActivation(activation)
+        self.activation = activation
         super.init()
     }
 
@@ -301,7 +291,7 @@ final class QwenDecoderLayer: Module {
 
     init(_ c: QwenVLTextConfig, version: QwenVLVersion) {
         _selfAttention.wrappedValue = QwenTextAttention(c, version: version)
-        _mlp.wrappedValue = QwenMLP(dimensions: c.hiddenSize, hidden: c.intermediateSize, bias: false)
+        _mlp.wrappedValue = QwenMLP(dimensions: c.hiddenSize, hidden: c.intermediateSize, bias: false, activation: c.hiddenAct)
         _inputNorm.wrappedValue = RMSNorm(dimensions: c.hiddenSize, eps: Float(c.rmsNormEps))
         _postAttentionNorm.wrappedValue = RMSNorm(dimensions: c.hiddenSize, eps: Float(c.rmsNormEps))
         super.init()

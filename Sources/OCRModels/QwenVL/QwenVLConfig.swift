@@ -7,6 +7,7 @@
 // transformers/models/qwen2_vl/image_processing_pil_qwen2_vl.py.
 
 import Foundation
+import MLXNN
 
 // MARK: - Version
 
@@ -37,6 +38,8 @@ public struct QwenVLTextConfig: Codable, Equatable, Sendable {
     public var attentionBias: Bool?
     public var tieWordEmbeddings: Bool?
     public var eosTokenId: [Int]
+    /// The MLP's gate activation (`hidden_act`, SiLU in every published checkpoint).
+    public var hiddenAct: Activation
 
     public var resolvedHeadDim: Int { headDim ?? hiddenSize / numAttentionHeads }
 
@@ -47,6 +50,7 @@ public struct QwenVLTextConfig: Codable, Equatable, Sendable {
         case ropeTheta = "rope_theta", mropeSection = "mrope_section", mropeInterleaved = "mrope_interleaved"
         case attentionBias = "attention_bias", tieWordEmbeddings = "tie_word_embeddings"
         case eosTokenId = "eos_token_id", ropeParameters = "rope_parameters", ropeScaling = "rope_scaling"
+        case hiddenAct = "hidden_act"
     }
 
     private struct RopeParameters: Codable {
@@ -65,6 +69,7 @@ public struct QwenVLTextConfig: Codable, Equatable, Sendable {
         numKeyValueHeads = try c.decodeIfPresent(Int.self, forKey: .numKeyValueHeads) ?? numAttentionHeads
         headDim = try c.decodeIfPresent(Int.self, forKey: .headDim)
         rmsNormEps = try c.decodeIfPresent(Double.self, forKey: .rmsNormEps) ?? 1e-6
+        hiddenAct = try c.decodeIfPresent(Activation.self, forKey: .hiddenAct) ?? .silu
         let rope = try c.decodeIfPresent(RopeParameters.self, forKey: .ropeParameters)
             ?? c.decodeIfPresent(RopeParameters.self, forKey: .ropeScaling)
         ropeTheta = try rope?.rope_theta ?? c.decodeIfPresent(Double.self, forKey: .ropeTheta) ?? 1_000_000
@@ -99,6 +104,7 @@ public struct QwenVLTextConfig: Codable, Equatable, Sendable {
         try c.encodeIfPresent(attentionBias, forKey: .attentionBias)
         try c.encodeIfPresent(tieWordEmbeddings, forKey: .tieWordEmbeddings)
         try c.encode(eosTokenId, forKey: .eosTokenId)
+        try c.encode(hiddenAct, forKey: .hiddenAct)
     }
 }
 
@@ -114,7 +120,7 @@ public struct QwenVLVisionConfig: Codable, Equatable, Sendable {
     public var spatialMergeSize: Int
     public var temporalPatchSize: Int
     public var inChannels: Int
-    public var hiddenAct: String
+    public var hiddenAct: Activation
     /// Qwen2.5-VL: window attention everywhere except these blocks.
     public var fullattBlockIndexes: [Int]?
     /// Qwen2.5-VL: window side in pixels (112 → 4×4 merged tokens at patch 14).
@@ -143,7 +149,7 @@ public struct QwenVLVisionConfig: Codable, Equatable, Sendable {
         spatialMergeSize = try c.decodeIfPresent(Int.self, forKey: .spatialMergeSize) ?? 2
         temporalPatchSize = try c.decodeIfPresent(Int.self, forKey: .temporalPatchSize) ?? 2
         inChannels = try c.decodeIfPresent(Int.self, forKey: .inChannels) ?? 3
-        hiddenAct = try c.decodeIfPresent(String.self, forKey: .hiddenAct) ?? "silu"
+        hiddenAct = try c.decodeIfPresent(Activation.self, forKey: .hiddenAct) ?? .silu
         fullattBlockIndexes = try c.decodeIfPresent([Int].self, forKey: .fullattBlockIndexes)
         windowSize = try c.decodeIfPresent(Int.self, forKey: .windowSize)
         numPositionEmbeddings = try c.decodeIfPresent(Int.self, forKey: .numPositionEmbeddings)

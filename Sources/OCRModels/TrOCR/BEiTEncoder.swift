@@ -185,14 +185,14 @@ final class BEiTLayer: Module {
     @ModuleInfo(key: "layernorm_after") var layernormAfter: LayerNorm
     @ParameterInfo(key: "lambda_1") var lambda1: MLXArray?
     @ParameterInfo(key: "lambda_2") var lambda2: MLXArray?
-    let activation: (MLXArray) -> MLXArray
+    let activation: Activation
     let dropout: Dropout
     let dropPath: Float
 
     init(_ config: VisionEncoderConfig, dropPath: Double) throws {
         let d = config.hiddenSize
         let eps = Float(config.layerNormEps)
-        activation = try activationFunction(named: config.hiddenAct)
+        activation = config.hiddenAct
         dropout = Dropout(p: Float(config.hiddenDropoutProb))
         self.dropPath = Float(dropPath)
         _attention.wrappedValue = BEiTAttention(config)

@@ -3,6 +3,7 @@
 // decoded from the Hugging Face files with their snake_case keys.
 
 import Foundation
+import MLXNN
 import OCRImaging
 
 // MARK: - Encoder (ViT / DeiT / BEiT)
@@ -16,7 +17,7 @@ public struct VisionEncoderConfig: Codable, Sendable, Equatable {
     public var numHiddenLayers: Int
     public var numAttentionHeads: Int
     public var intermediateSize: Int
-    public var hiddenAct: String
+    public var hiddenAct: Activation
     public var layerNormEps: Double
     /// [height, width] (an integer in the file means a square).
     public var imageSize: [Int]
@@ -59,7 +60,7 @@ public struct VisionEncoderConfig: Codable, Sendable, Equatable {
         numHiddenLayers = try c.decode(Int.self, forKey: .numHiddenLayers)
         numAttentionHeads = try c.decode(Int.self, forKey: .numAttentionHeads)
         intermediateSize = try c.decode(Int.self, forKey: .intermediateSize)
-        hiddenAct = try c.decodeIfPresent(String.self, forKey: .hiddenAct) ?? "gelu"
+        hiddenAct = try c.decodeIfPresent(Activation.self, forKey: .hiddenAct) ?? .gelu
         layerNormEps = try c.decodeIfPresent(Double.self, forKey: .layerNormEps) ?? 1e-12
         if let square = try? c.decode(Int.self, forKey: .imageSize) {
             imageSize = [square, square]
@@ -92,7 +93,7 @@ public struct TrOCRDecoderConfig: Codable, Sendable, Equatable {
     public var decoderLayers: Int
     public var decoderAttentionHeads: Int
     public var decoderFfnDim: Int
-    public var activationFunction: String
+    public var activationFunction: Activation
     public var maxPositionEmbeddings: Int
     public var scaleEmbedding: Bool
     public var useLearnedPositionEmbeddings: Bool
@@ -124,7 +125,7 @@ public struct TrOCRDecoderConfig: Codable, Sendable, Equatable {
         decoderLayers = try c.decodeIfPresent(Int.self, forKey: .decoderLayers) ?? 12
         decoderAttentionHeads = try c.decodeIfPresent(Int.self, forKey: .decoderAttentionHeads) ?? 16
         decoderFfnDim = try c.decodeIfPresent(Int.self, forKey: .decoderFfnDim) ?? 4096
-        activationFunction = try c.decodeIfPresent(String.self, forKey: .activationFunction) ?? "gelu"
+        activationFunction = try c.decodeIfPresent(Activation.self, forKey: .activationFunction) ?? .gelu
         maxPositionEmbeddings = try c.decodeIfPresent(Int.self, forKey: .maxPositionEmbeddings) ?? 512
         scaleEmbedding = try c.decodeIfPresent(Bool.self, forKey: .scaleEmbedding) ?? false
         useLearnedPositionEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .useLearnedPositionEmbeddings) ?? true

@@ -48,13 +48,13 @@ final class TrOCRDecoderLayer: Module {
     @ModuleInfo(key: "fc1") var fc1: Linear
     @ModuleInfo(key: "fc2") var fc2: Linear
     @ModuleInfo(key: "final_layer_norm") var finalNorm: LayerNorm
-    let activation: (MLXArray) -> MLXArray
+    let activation: Activation
     let dropout: Dropout
     let activationDropout: Dropout
 
     init(_ config: TrOCRDecoderConfig) throws {
         let d = config.dModel
-        activation = try activationFunction(named: config.activationFunction)
+        activation = config.activationFunction
         dropout = Dropout(p: Float(config.dropout))
         activationDropout = Dropout(p: Float(config.activationDropout))
         _selfAttention.wrappedValue = MultiHeadAttention(dimensions: d, heads: config.decoderAttentionHeads)

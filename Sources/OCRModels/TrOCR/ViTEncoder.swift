@@ -124,13 +124,13 @@ final class ViTLayer: Module {
     @ModuleInfo(key: "output") var output: ViTDense
     @ModuleInfo(key: "layernorm_before") var layernormBefore: LayerNorm
     @ModuleInfo(key: "layernorm_after") var layernormAfter: LayerNorm
-    let activation: (MLXArray) -> MLXArray
+    let activation: Activation
     let dropout: Dropout
 
     init(_ config: VisionEncoderConfig) throws {
         let d = config.hiddenSize
         let eps = Float(config.layerNormEps)
-        activation = try activationFunction(named: config.hiddenAct)
+        activation = config.hiddenAct
         dropout = Dropout(p: Float(config.hiddenDropoutProb))
         _attention.wrappedValue = ViTAttention(config)
         _intermediate.wrappedValue = ViTDense(d, config.intermediateSize)
@@ -180,19 +180,5 @@ public final class ViTEncoder: Module, VisionEncoder {
         var h = embeddings(pixels)
         for layer in encoder.layer { h = layer(h) }
         return layernorm(h)
-    }
-}
-
-// MARK: - Activations
-
-/// transformers' ACT2FN names used by these families.
-func activationFunction(named name: String) throws -> (MLXArray) -> MLXArray {
-    switch name {
-    case "gelu": return { gelu($0) }
-    case "gelu_new", "gelu_pytorch_tanh": return { geluApproximate($0) }
-    case "relu": return { relu($0) }
-    case "silu", "swish": return { silu($0) }
-    case "tanh": return { MLXEngine.tanh($0) }
-    default: throw ModelFolderError("activation \"\(name)\" is not supported (known: gelu, gelu_new, relu, silu, tanh)")
     }
 }
