@@ -107,13 +107,19 @@ let package = Package(
         .target(name: "ONNXProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(
             name: "OCRModels",
-            dependencies: ["ONNXProto", "MLXEngine", "MLXNN", "OCRImaging", "OCRText", "OCRTraining", "OCRSupport"]),
+            dependencies: ["ONNXProto", "MLXEngine", "MLXNN", "OCRImaging", "OCRText", "OCRSupport"]),
 
         // MARK: Text (tokenizers)
         .target(name: "OCRText"),
 
         // MARK: Training
         .target(name: "OCRTraining", dependencies: ["MLXEngine", "MLXNN", "MLXOptimizers", "OCRSupport"]),
+        // Per family: its trainable and fine-tuning recipe; one run driver for all of them.
+        .target(
+            name: "OCRFineTune",
+            dependencies: [
+                "OCRModels", "OCRTraining", "OCRData", "OCRMetrics", "OCRImaging", "OCRText", "MLXEngine", "MLXNN", "OCRSupport",
+            ]),
 
         // MARK: Evaluation
         .target(name: "OCRMetrics"),
@@ -123,7 +129,7 @@ let package = Package(
         .executableTarget(
             name: "ocrtune",
             dependencies: [
-                "MLXEngine", "MLXNN", "MLXOptimizers", "OCRMetrics", "OCREvaluation", "OCRImaging", "OCRTraining", "OCRSynth", "OCRData", "OCRModels", "OCRText",
+                "MLXEngine", "MLXNN", "MLXOptimizers", "OCRMetrics", "OCREvaluation", "OCRImaging", "OCRTraining", "OCRSynth", "OCRData", "OCRModels", "OCRFineTune", "OCRText",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -137,12 +143,15 @@ let package = Package(
         .executableTarget(name: "PPOCRBench", dependencies: ["OCRModels", "MLXEngine", "OCRImaging"], path: "Benchmarks/PPOCRBench"),
         .executableTarget(name: "DataBench", dependencies: ["OCRData", "OCRImaging", "OCRSupport"], path: "Benchmarks/DataBench"),
         .executableTarget(
-            name: "TrainBench", dependencies: ["OCRModels", "OCRTraining", "MLXEngine", "MLXNN", "MLXOptimizers"],
+            name: "TrainBench", dependencies: ["OCRModels", "OCRFineTune", "OCRTraining", "MLXEngine", "MLXNN", "MLXOptimizers"],
             path: "Benchmarks/TrainBench"),
         .executableTarget(
-            name: "QwenVLBench", dependencies: ["OCRModels", "MLXEngine", "MLXNN", "MLXOptimizers"], path: "Benchmarks/QwenVLBench"),
+            name: "QwenVLBench", dependencies: ["OCRModels", "OCRFineTune", "MLXEngine", "MLXNN", "MLXOptimizers"],
+            path: "Benchmarks/QwenVLBench"),
 
         // MARK: Tests (one per library target)
+        // Shared by the model, fine-tuning and serving tests: where the model fixtures are, tiny configs.
+        .target(name: "OCRTestSupport", dependencies: ["OCRModels", "MLXEngine"], path: "Tests/OCRTestSupport"),
         .testTarget(name: "MLXEngineTests", dependencies: ["MLXEngine"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "OCRSupport"]),
         .testTarget(name: "MLXNNTests", dependencies: ["MLXNN", "MLXOptimizers"], resources: [.copy("Fixtures")]),
@@ -152,8 +161,11 @@ let package = Package(
         .testTarget(name: "OCRTrainingTests", dependencies: ["OCRTraining", "MLXNN", "MLXEngine", "OCRSupport"]),
         .testTarget(name: "OCRSupportTests", dependencies: ["OCRSupport"]),
         .testTarget(
-            name: "OCRModelsTests", dependencies: ["OCRModels", "ONNXProto", "MLXEngine", "MLXNN", "OCRImaging", "OCRText", "OCRTraining"],
+            name: "OCRModelsTests", dependencies: ["OCRModels", "OCRTestSupport", "ONNXProto", "MLXEngine", "MLXNN", "OCRImaging", "OCRText"],
             resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "OCRFineTuneTests",
+            dependencies: ["OCRFineTune", "OCRTestSupport", "OCRModels", "OCRTraining", "OCRData", "MLXEngine", "MLXNN", "OCRImaging", "OCRText"]),
         .testTarget(name: "OCRTextTests", dependencies: ["OCRText"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OCRImagingTests", dependencies: ["OCRImaging"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OCRDataTests", dependencies: ["OCRData", "OCRImaging", "OCRSupport"], resources: [.copy("Fixtures")]),

@@ -7,8 +7,8 @@
 - peer: the same listing through Python (Pillow decode + verify, sha256, pyarrow Parquet write
   with snappy), measured in the same run when the peer interpreter has Pillow and pyarrow
   (--peer-python; pip install pillow pyarrow in a venv). Ratio = ocrtune / peer images/s.
-- loader: 48-px line batches (decode + resize + normalize + pad) from the built train split,
-  samples/s.
+- loader: the built train split read into memory and every image decoded (the path training
+  and evaluation take), samples/s.
 
 Writes bench/results/data.json. Usage:
   python3 bench/data.py [--count 20000] [--scale 10] [--peer-python /tmp/venv/bin/python]

@@ -64,13 +64,14 @@ case "build":
           "rejected": summary.manifest.rejected])
 
 case "load":
-    let reader = try DatasetReader(folder: URL(fileURLWithPath: args[2]))
-    var options = LoaderOptions()
-    options.batchSize = 64
-    options.preprocessing = LinePreprocessing(height: 48, minWidth: 8, maxWidth: 320)
+    // The path training and evaluation take: a split's samples read into memory, each image decoded.
     let start = Date()
+    let reader = try DatasetReader(folder: URL(fileURLWithPath: args[2]))
     var samples = 0
-    for batch in try DataLoader(dataset: reader, split: .train, options: options) { samples += batch.samples.count }
+    for sample in try reader.samples(in: .train) {
+        _ = try ImageCodec.decode(sample.imageBytes)
+        samples += 1
+    }
     let seconds = Date().timeIntervalSince(start)
     emit(["samples": samples, "seconds": seconds, "samples_per_s": Double(samples) / seconds, "peak_rss_mb": peakRSSMegabytes()])
 

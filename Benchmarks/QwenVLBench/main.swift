@@ -18,6 +18,7 @@ import Foundation
 import MLXEngine
 import MLXNN
 import MLXOptimizers
+import OCRFineTune
 import OCRModels
 
 // MARK: - Arguments

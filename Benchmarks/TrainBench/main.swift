@@ -14,6 +14,7 @@ import Foundation
 import MLXEngine
 import MLXNN
 import MLXOptimizers
+import OCRFineTune
 import OCRModels
 import OCRTraining
 

@@ -126,6 +126,11 @@ public struct DatasetSample: Sendable, Equatable {
 /// The three splits, in file-name order.
 public enum Split: String, Codable, CaseIterable, Sendable {
     case train, val, test
+
+    /// A split by name; "validation" (what dataset cards call it) is val.
+    public init?(name: String) {
+        if name == "validation" { self = .val } else if let split = Split(rawValue: name) { self = split } else { return nil }
+    }
 }
 
 /// An error that stops a dataset operation; the message names the file, line or field.

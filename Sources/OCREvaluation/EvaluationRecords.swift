@@ -15,17 +15,20 @@ public struct EvalSample {
     public let loadImage: (() throws -> RGBImage)?
     /// Image width in pixels, when known (for CER by width).
     public let width: Int?
+    /// Image height in pixels, when known (with the width: batches of similar aspect ratio).
+    public let height: Int?
     /// The dataset's metadata columns (a `fields` column holds the reference fields as JSON).
     public let metadata: [String: String]
 
     public init(
-        id: String, reference: String, imageBytes: Data? = nil, width: Int? = nil, metadata: [String: String] = [:],
-        loadImage: (() throws -> RGBImage)? = nil
+        id: String, reference: String, imageBytes: Data? = nil, width: Int? = nil, height: Int? = nil,
+        metadata: [String: String] = [:], loadImage: (() throws -> RGBImage)? = nil
     ) {
         self.id = id
         self.reference = reference
         self.imageBytes = imageBytes
         self.width = width
+        self.height = height
         self.metadata = metadata
         self.loadImage = loadImage
     }

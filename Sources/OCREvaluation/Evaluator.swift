@@ -56,18 +56,33 @@ public struct EvaluationError: Error, CustomStringConvertible {
 // MARK: - Evaluator
 
 public enum Evaluator {
-    /// Runs `recognizer` over `samples` in batches and scores the predictions.
+    /// The order in which samples are read: by aspect ratio (width ÷ height, where both are
+    /// known; the rest keep their place at the end), as PaddleOCR and RapidOCR sort all crops
+    /// before cutting batches, so that a batch pads little. Padding a line to a much wider batch
+    /// changes what a CTC network reads in it.
+    public static func readingOrder(_ samples: [EvalSample]) -> [Int] {
+        func ratio(_ s: EvalSample) -> Double {
+            guard let w = s.width, let h = s.height, h > 0 else { return .infinity }
+            return Double(w) / Double(h)
+        }
+        let ratios = samples.map(ratio)
+        return samples.indices.sorted { ratios[$0] != ratios[$1] ? ratios[$0] < ratios[$1] : $0 < $1 }
+    }
+
+    /// Runs `recognizer` over `samples` in batches of similar aspect ratio and scores the predictions.
     public static func run(
         recognizer: TextRecognizer, samples: [EvalSample], prompt: String? = nil,
         options: EvaluationOptions = EvaluationOptions(), progress: (EvaluationProgress) -> Void = { _ in }
     ) throws -> EvaluationResult {
         let batchSize = max(1, options.batchSize ?? recognizer.preferredBatchSize)
-        var predictions: [String] = []
-        var latencies: [Double?] = []
-        predictions.reserveCapacity(samples.count)
+        var predictions = [String](repeating: "", count: samples.count)
+        var latencies = [Double?](repeating: nil, count: samples.count)
+        let order = readingOrder(samples)
+        var done = 0
         let start = Date()
-        for first in stride(from: 0, to: samples.count, by: batchSize) {
-            let batch = samples[first ..< min(first + batchSize, samples.count)]
+        for first in stride(from: 0, to: order.count, by: batchSize) {
+            let indices = order[first ..< min(first + batchSize, order.count)]
+            let batch = indices.map { samples[$0] }
             let images = try batch.map { sample -> RGBImage in
                 guard let load = sample.loadImage else {
                     throw EvaluationError("sample \(sample.id) has no image to recognize")
@@ -80,9 +95,12 @@ public enum Evaluator {
                 throw EvaluationError("\(recognizer.name) returned \(texts.count) texts for \(images.count) images")
             }
             let perSample = Date().timeIntervalSince(t) * 1000 / Double(images.count)
-            predictions += texts
-            latencies += Array(repeating: perSample, count: texts.count)
-            progress(EvaluationProgress(done: predictions.count, total: samples.count, elapsed: Date().timeIntervalSince(start)))
+            for (i, text) in zip(indices, texts) {
+                predictions[i] = text
+                latencies[i] = perSample
+            }
+            done += texts.count
+            progress(EvaluationProgress(done: done, total: samples.count, elapsed: Date().timeIntervalSince(start)))
         }
         return score(
             samples: samples, predictions: predictions, latencies: latencies, options: options,

@@ -32,10 +32,38 @@ public enum OCRTask: Sendable, Equatable {
         }
     }
 
+    /// The task a command line asks for: `task` (ocr, latex or fields, the last with `fields`
+    /// "a,b,c"), with `prompt` replacing the task's prompt; nil when neither is given.
+    public static func parse(task: String?, fields: String?, prompt: String?) throws -> OCRTask? {
+        let names = (fields ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if fields != nil && task != "fields" { throw TaskError("--fields needs --task fields") }
+        switch task {
+        case nil: return prompt.map(OCRTask.custom)
+        case "ocr"?: return prompt.map(OCRTask.custom) ?? .plainText
+        case "latex"?: return prompt.map(OCRTask.custom) ?? .latex
+        case "fields"?:
+            guard !names.isEmpty else { throw TaskError("--task fields needs --fields a,b,c") }
+            return prompt.map(OCRTask.custom) ?? .fields(names)
+        case let other?: throw TaskError("--task \(other): expected ocr, latex or fields")
+        }
+    }
+
+    /// The field names of a fields task (nil for other tasks).
+    public var fieldNames: [String]? {
+        if case let .fields(names) = self { return names }
+        return nil
+    }
+
     /// The user message: `imageCount` image parts, then the prompt.
     public func message(imageCount: Int = 1) -> ChatMessage {
         .user(Array(repeating: .image, count: max(0, imageCount)) + [.text(prompt)])
     }
+}
+
+/// A task argument that cannot be used.
+public struct TaskError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
 // MARK: - Field answers

@@ -160,10 +160,13 @@ struct DataStatsCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let folder = URL(fileURLWithPath: dataset)
+        let folder = try ModelPath.datasetFolder(dataset, option: "dataset")
+        // Arguments first: a wrong --against fails before anything is printed.
+        let coverage = try against.map(ModelCoverage.coverage(of:))
+        let visualTokens = try against.flatMap(Self.visualTokenCounter)
         let reader = try DatasetReader(folder: folder)
         let statsURL = folder.appendingPathComponent("stats.json")
-        guard let data = try? Data(contentsOf: statsURL) else { throw ValidationError("\(statsURL.path): cannot read") }
+        guard let data = try? Data(contentsOf: statsURL) else { throw CLIError("\(statsURL.path): cannot read (rebuild the dataset with `ocrtune data build`)") }
         if json { Terminal.line(String(decoding: data, as: UTF8.self)); return }
         let stats = try JSONDecoder().decode(DatasetStats.self, from: data)
         Terminal.line("\(dataset): \(reader.manifest.counts.values.reduce(0, +)) samples, \(stats.charsetSize) characters, \(reader.manifest.rejected) rejected")
@@ -179,47 +182,50 @@ struct DataStatsCommand: ParsableCommand {
             let rare = stats.rareCharacters.sorted { $0.value != $1.value ? $0.value < $1.value : $0.key < $1.key }.prefix(40)
             Terminal.line("rare characters (< 5): " + rare.map { "\($0.key)×\($0.value)" }.joined(separator: " "))
         }
-        if let against {
-            let coverage = try ModelCoverage.coverage(of: against)
+        if let against, let coverage {
             let charset = CharsetFile.parse(try String(contentsOf: folder.appendingPathComponent("charset.txt"), encoding: .utf8))
             let missing = uncoveredCharacters(charset: charset, coverage: coverage)
             let samples = missing.reduce(0) { $0 + $1.count }
             Terminal.line("\(missing.count) characters (\(samples) occurrences) cannot be emitted by \(against)")
             if !missing.isEmpty { Terminal.line("  " + missing.prefix(60).map { "\($0.character)×\($0.count)" }.joined(separator: " ")) }
-            try printVisualTokens(reader, model: against)
+            if let visualTokens { try printVisualTokens(reader, model: against, counter: visualTokens) }
         }
     }
 
-    /// For a Qwen-VL folder: the histogram of visual tokens per image under its processor's bounds
-    /// (image sizes read from the headers, nothing decoded).
-    func printVisualTokens(_ reader: DatasetReader, model: String) throws {
-        let folder = URL(fileURLWithPath: model)
-        guard let type = try? ModelFolder.modelType(at: folder), QwenVLVersion(rawValue: type) != nil else { return }
-        let url = folder.appendingPathComponent("preprocessor_config.json")
-        guard let data = try? Data(contentsOf: url) else {
-            Terminal.line("visual tokens: \(url.path) not found")
-            return
+    /// The visual-token counter of a vision–language model folder (nil for other models and for dictionary files).
+    static func visualTokenCounter(_ path: String) throws -> VisualTokenCounter? {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else { return nil }
+        let folder = URL(fileURLWithPath: path)
+        do {
+            return try ModelFamilies.family(ofModelAt: folder).visualTokens(at: folder)
+        } catch {
+            throw CLIError.from(error, doing: "--against \(path)")
         }
-        let processor = QwenVLImageProcessor(config: try JSONDecoder().decode(QwenVLImageProcessorConfig.self, from: data))
+    }
+
+    /// The histogram of visual tokens per image under a vision–language model's processor bounds
+    /// (image sizes read from the headers, nothing decoded).
+    func printVisualTokens(_ reader: DatasetReader, model: String, counter: VisualTokenCounter) throws {
         let edges = [0, 64, 128, 256, 512, 1024, 1280, 2048, 4096, 8192, 16384]
         var counts = [Int](repeating: 0, count: edges.count)
         var (total, maximum, overCap, unreadable) = (0, 0, 0, 0)
         for split in Split.allCases {
             try reader.forEachSample(in: split) { sample in
                 guard let info = try? ImageCodec.probe(sample.imageBytes),
-                    let tokens = try? processor.visualTokens(width: info.width, height: info.height)
+                    let tokens = try? counter.tokens(info.width, info.height)
                 else { unreadable += 1; return }
                 counts[edges.lastIndex { $0 <= tokens } ?? 0] += 1
                 total += tokens
                 maximum = Swift.max(maximum, tokens)
-                if tokens > 1280 { overCap += 1 }
+                if let cap = counter.cap, tokens > cap { overCap += 1 }
             }
         }
         let images = counts.reduce(0, +)
         guard images > 0 else { return }
-        Terminal.line("visual tokens per image (\(model), max_pixels \(processor.config.maxPixels)): mean \(total / images), max \(maximum)")
+        Terminal.line("visual tokens per image (\(model), \(counter.bounds)): mean \(total / images), max \(maximum)")
         Terminal.line("  " + zip(edges, counts).filter { $0.1 > 0 }.map { "≥\($0.0):\($0.1)" }.joined(separator: " "))
-        if overCap > 0 { Terminal.line("  \(overCap) images above 1280 tokens: `predict`/`eval` resize them down to 1280") }
+        if overCap > 0, let cap = counter.cap { Terminal.line("  \(overCap) images above \(cap) tokens: `predict`/`eval` resize them down to \(cap)") }
         if unreadable > 0 { Terminal.line("  \(unreadable) images could not be sized") }
     }
 
@@ -249,8 +255,7 @@ struct DataPreviewCommand: ParsableCommand {
         let reader = try DatasetReader(folder: URL(fileURLWithPath: dataset))
         var only: Split?
         if let split {
-            guard let s = Split(rawValue: split) else { throw ValidationError("--split must be train, val or test") }
-            only = s
+            only = try Split(argument: split, option: "--split")
         }
         let html = try previewHTML(reader, split: only, count: count, seed: seed)
         try html.write(to: URL(fileURLWithPath: out), atomically: true, encoding: .utf8)

@@ -67,30 +67,21 @@ struct EvalCommand: ParsableCommand {
 
     @OptionGroup var engine: EngineOptions
 
-    /// The field names of --task fields (nil for other tasks) and the prompt to send.
-    func taskPrompt() throws -> (fields: [String]?, prompt: String?) {
-        let names = (fields ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        switch task {
-        case nil:
-            if fields != nil { throw ValidationError("--fields needs --task fields") }
-            return (nil, prompt)
-        case "ocr"?: return (nil, prompt ?? OCRTask.plainText.prompt)
-        case "latex"?: return (nil, prompt ?? OCRTask.latex.prompt)
-        case "fields"?:
-            guard !names.isEmpty else { throw ValidationError("--task fields needs --fields a,b,c") }
-            return (names, prompt ?? OCRTask.fields(names).prompt)
-        case let other?: throw ValidationError("--task \(other): expected ocr, latex or fields")
-        }
+    /// The task (nil: the model's default prompt) and, for --task fields, the field names scored.
+    func requestedTask() throws -> (task: OCRTask?, fields: [String]?) {
+        let task = try OCRTask.parse(task: self.task, fields: fields, prompt: prompt)
+        let names = self.task == "fields" ? try OCRTask.parse(task: "fields", fields: fields, prompt: nil)?.fieldNames : nil
+        return (task, names)
     }
 
     func validate() throws {
-        let (names, _) = try taskPrompt()
-        if fields != nil && names == nil { throw ValidationError("--fields needs --task fields") }
+        do { _ = try requestedTask() } catch { throw ValidationError("\(error)") }
+        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
     }
 
     func run() throws {
         _ = try engine.apply(label: "eval")
-        let (fieldNames, prompt) = try taskPrompt()
+        let (task, fieldNames) = try requestedTask()
         let options = EvaluationOptions(metrics: metricOptions.options, batchSize: batchSize, worstSamples: worst)
 
         let samples = try data.map { try DatasetSamples.load(dataset: $0, split: split) }
@@ -102,13 +93,23 @@ struct EvalCommand: ParsableCommand {
             result = Evaluator.score(samples: joined, predictions: predictions, options: options)
         } else {
             guard let samples else { throw CLIError("--data is required to evaluate a model folder") }
-            let recognizer = try ModelLoader.recognizer(at: model)
-            // The Evaluator hands --batch-size images per call; a Qwen-VL recognizer generates
-            // them as one left-padded batch instead of re-splitting them by its default size.
-            if let batchSize, let vl = recognizer as? QwenVLTextRecognizer { vl.batchSize = batchSize }
+            let folder = try ModelPath.modelFolder(model, option: "--model")
+            var reading = ReadingOptions()
+            reading.batchSize = batchSize
+            reading.task = task
+            let reader: any ModelReader
+            do {
+                reader = try ModelFamilies.reader(at: folder, options: reading)
+            } catch {
+                throw CLIError.from(error, doing: "eval")
+            }
             let progress = ProgressLine(total: samples.count, label: "eval", plainEvery: max(1, samples.count / 10))
-            result = try Evaluator.run(recognizer: recognizer, samples: samples, prompt: prompt, options: options) { p in
-                progress.update(step: p.done, "")
+            do {
+                result = try Evaluator.run(recognizer: reader, samples: samples, prompt: task?.prompt, options: options) { p in
+                    progress.update(step: p.done, "")
+                }
+            } catch {
+                throw CLIError.from(error, doing: "eval")
             }
         }
         if let fieldNames {

@@ -29,4 +29,25 @@ struct OCRTune: ParsableCommand {
             CompareCommand.self, TrainCommand.self, ExportCommand.self,
         ]
     )
+
+    /// Errors a command throws reach the terminal as one line in ocrtune's voice (see
+    /// `CLIError.describe`); the parser's own (usage, help, exit codes) as the parser prints them.
+    static func main() {
+        var command: ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            Self.exit(withError: error)
+        }
+        do {
+            try command.run()
+        } catch let error as CLIError {
+            Self.exit(withError: error)
+        } catch let error where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+            // The parser's own: exit codes, usage errors, and help (run by its built-in help command).
+            Self.exit(withError: error)
+        } catch {
+            Self.exit(withError: CLIError(CLIError.describe(error)))
+        }
+    }
 }

@@ -1,63 +1,66 @@
-// `ocrtune predict`: the text of each image (one text line per image) with a model folder.
+// `ocrtune predict`: the text of each image with a model folder of any family.
 
 import ArgumentParser
 import Foundation
 import MLXEngine
 import OCRImaging
 import OCRModels
+import OCRText
 
 struct PredictCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "predict",
-        abstract: "Print the text of each image (a single text line per image) with a model folder.",
+        abstract: "Print the text of each image (one text line per image) with a model folder.",
         discussion: """
-            One line per image: "<image>\\t<text>" (or JSON lines with --json, including the
-            confidence: PaddleOCR's mean probability of the emitted steps for greedy decoding,
-            the sequence probability for beam search). Images are batched by aspect ratio as
-            PaddleOCR does.
+            One line per image: "<image>\\t<text>" (or JSON lines with --json: image, text and,
+            for CTC models, the confidence — PaddleOCR's mean probability of the emitted steps
+            for greedy decoding, the sequence probability for beam search). Images are batched
+            by aspect ratio as PaddleOCR does. An unreadable image is reported on standard error;
+            the others are still read, and the exit status is 1 at the end.
 
-            Encoder–decoders (model_type vision-encoder-decoder: TrOCR and alike) generate with
-            --max-new-tokens, --min-new-tokens, --num-beams, --length-penalty and
-            --no-repeat-ngram-size (defaults from generation_config.json, 256 new tokens);
-            --chunk reads wide images in overlapping windows of the model's aspect and merges
-            the texts. --output-ids prints one JSON line per image, {"text", "token_ids"}: the
-            generated tokens after the decoder start token (EOS included when generated); for
-            CTC models the token ids are the dictionary class ids of the emitted characters.
+            CTC recognizers (PP-OCR): --beam-width, --whitelist, --whitelist-file, --compile.
+            Encoder–decoders (TrOCR and alike): --max-new-tokens, --min-new-tokens,
+            --num-beams, --length-penalty, --no-repeat-ngram-size (defaults from
+            generation_config.json, 256 new tokens); --chunk reads wide images in
+            overlapping windows of the model's aspect. latex-ocr-junia: --num-beams.
+            Vision–language models (Qwen2.5-VL, Qwen3-VL): a prompt per image (--prompt TEXT,
+            or --task ocr|latex|fields with --fields a,b,c: the answer's JSON object is parsed
+            and printed), greedy, beam or sampled generation (--sample with --temperature,
+            --top-k, --top-p, --seed), --batch-size images generated together. A model refuses
+            options that are not for it, naming them.
 
-            Vision–language models (qwen2_5_vl, qwen3_vl) read each image with a prompt: --prompt
-            TEXT, or --task ocr|latex|fields (fields: --fields a,b,c; the answer's JSON object is
-            parsed and printed, with missing/extra keys under --json). They generate greedily, with
-            --num-beams, or by sampling (--sample with --temperature, --top-k, --top-p, --seed),
-            stopping on EOS / <|im_end|> or a repetition loop; --output-ids prints the newly
-            generated token ids (the stop token included when generated). They generate
-            --batch-size images at a time (prompts left-padded; greedy and beam outputs equal
-            one-at-a-time generation, sampled ones depend on the batch).
+            --output-ids prints one JSON line per image, {"text", "token_ids"}: the generated
+            tokens (the stop token included when generated), or for CTC models the class ids
+            of the emitted characters.
 
             Examples:
               ocrtune predict --model models/ppocrv5 line1.png line2.png
-              ocrtune predict --model models/ppocrv5 --beam-width 10 --whitelist "0123456789.-" amount.png
+              ocrtune predict --model models/ppocrv5 --beam-width 10 \\
+                              --whitelist "0123456789.-" amount.png
               ocrtune predict --model runs/demo-persian/model --json scans/*.png
-              ocrtune predict --model models/trocr-base-handwritten --num-beams 4 --max-new-tokens 128 --output-ids formula.png
+              ocrtune predict --model models/trocr-base-handwritten --num-beams 4 \\
+                              --max-new-tokens 128 --output-ids formula.png
               ocrtune predict --model models/Qwen3-VL-4B-Instruct --task latex formula.png
-              ocrtune predict --model models/Qwen2.5-VL-3B-Instruct --task fields --fields date,total receipt.png
+              ocrtune predict --model models/Qwen2.5-VL-3B-Instruct --task fields \\
+                              --fields date,total receipt.png
             """)
 
-    @Option(help: "Model folder (config.json, model.safetensors, dictionary.txt).")
+    @Option(help: "Model folder (a training run's model/ folder works too).")
     var model: String
 
-    @Argument(help: "Images, each holding one line of text.")
+    @Argument(help: "Images, each holding one line of text (PNG, JPEG, WebP, TIFF, GIF, BMP).")
     var images: [String]
 
-    @Option(help: "Lines per forward pass (vision–language models: images generated together).")
-    var batchSize = 8
+    @Option(help: "Images per forward pass (vision–language models: images generated together; default: the model's).")
+    var batchSize: Int?
 
-    @Option(help: "Beam search with this many beams (default: greedy decoding).")
+    @Option(help: "CTC models: beam search with this many beams (default: greedy decoding).")
     var beamWidth: Int?
 
-    @Option(help: "Only these characters may be output (the string's characters).")
+    @Option(help: "CTC models: only these characters may be output (the string's characters).")
     var whitelist: String?
 
-    @Option(help: "Only the characters of this UTF-8 file may be output (newlines ignored).")
+    @Option(help: "CTC models: only the characters of this UTF-8 file may be output (newlines ignored).")
     var whitelistFile: String?
 
     @Flag(help: "Print JSON lines {\"image\", \"text\", \"confidence\"}.")
@@ -66,25 +69,25 @@ struct PredictCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Also write each image's class probabilities [T, classes] to this safetensors file.", visibility: .hidden))
     var dumpLogits: String?
 
-    @Flag(help: "Trace the network with compile, fusing the engine's element-wise ops. PP-OCR's own fused kernels already cover most of them, so it gains little there (within the noise of bench/ppocr.py); the first run on a machine builds MLX's CPU kernels (~40 s, cached in $TMPDIR/mlx).")
+    @Flag(help: "CTC models: trace the network with compile, fusing the engine's element-wise ops (the first run on a machine builds MLX's CPU kernels, cached in $TMPDIR/mlx).")
     var compile = false
 
     @Flag(help: "Print JSON lines {\"text\", \"token_ids\"} (generated token ids; CTC: class ids).")
     var outputIds = false
 
-    @Option(help: "Encoder–decoders: most tokens generated per image.")
-    var maxNewTokens = 256
+    @Option(help: "Generative models: most tokens generated per image (default 256; Qwen-VL 512).")
+    var maxNewTokens: Int?
 
-    @Option(help: "Encoder–decoders: fewest tokens generated before EOS is allowed.")
-    var minNewTokens = 0
+    @Option(help: "Generative models: fewest tokens generated before EOS is allowed.")
+    var minNewTokens: Int?
 
-    @Option(help: "Encoder–decoders: beam search with this many beams (default: generation_config.json, else greedy).")
+    @Option(help: "Generative models: beam search with this many beams (default: generation_config.json, else greedy).")
     var numBeams: Int?
 
-    @Option(help: "Encoder–decoders: beam scores are divided by length^penalty.")
+    @Option(help: "Generative models: beam scores are divided by length^penalty.")
     var lengthPenalty: Double?
 
-    @Option(help: "Encoder–decoders: no n-gram of this size is generated twice (0: off).")
+    @Option(help: "Generative models: no n-gram of this size is generated twice (0: off).")
     var noRepeatNgramSize: Int?
 
     @Flag(help: "Encoder–decoders: read wide images in overlapping windows of the model's aspect and merge the texts.")
@@ -122,14 +125,20 @@ struct PredictCommand: ParsableCommand {
     func validate() throws {
         if images.isEmpty { throw ValidationError("give at least one image") }
         if let beamWidth, beamWidth < 1 { throw ValidationError("--beam-width must be at least 1") }
-        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
-        if maxNewTokens < 1 { throw ValidationError("--max-new-tokens must be at least 1") }
-        if minNewTokens < 0 || minNewTokens > maxNewTokens { throw ValidationError("--min-new-tokens must be in 0...--max-new-tokens") }
+        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if let maxNewTokens, maxNewTokens < 1 { throw ValidationError("--max-new-tokens must be at least 1") }
+        if let minNewTokens, minNewTokens < 0 || minNewTokens > (maxNewTokens ?? Int.max) {
+            throw ValidationError("--min-new-tokens must be in 0...--max-new-tokens")
+        }
         if let numBeams, numBeams < 1 { throw ValidationError("--num-beams must be at least 1") }
         if let noRepeatNgramSize, noRepeatNgramSize < 0 { throw ValidationError("--no-repeat-ngram-size must be at least 0") }
         if chunkAspect != nil && !chunk { throw ValidationError("--chunk-aspect needs --chunk") }
         if let chunkAspect, Self.aspect(chunkAspect) == nil { throw ValidationError("--chunk-aspect \(chunkAspect): expected W:H, e.g. 3:2") }
-        try validateVisionLanguage()
+        _ = try task(fields: fields)
+        if temperature <= 0 { throw ValidationError("--temperature must be positive") }
+        if topK < 0 { throw ValidationError("--top-k must be at least 0") }
+        if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
+        if sample, let numBeams, numBeams > 1 { throw ValidationError("--sample takes one beam (drop --num-beams)") }
     }
 
     /// "3:2" → 1.5.
@@ -139,126 +148,125 @@ struct PredictCommand: ParsableCommand {
         return parts[0] / parts[1]
     }
 
+    /// The requested task: --prompt wins over --task's prompt; nil for the model's default.
+    func task(fields: String?) throws -> OCRTask? {
+        try OCRTask.parse(task: task, fields: fields, prompt: prompt)
+    }
+
+    /// The command line's reading options (only those given are set).
+    func readingOptions() throws -> ReadingOptions {
+        var o = ReadingOptions()
+        o.batchSize = batchSize
+        o.compile = compile
+        o.beamWidth = beamWidth
+        if whitelist != nil || whitelistFile != nil {
+            var allowed = Set((whitelist ?? "").map(String.init))
+            if let whitelistFile {
+                guard let text = try? String(contentsOfFile: whitelistFile, encoding: .utf8) else {
+                    throw CLIError("--whitelist-file \(whitelistFile): cannot read the file")
+                }
+                allowed.formUnion(text.filter { !$0.isNewline }.map(String.init))
+            }
+            o.allowedCharacters = allowed
+        }
+        o.maxNewTokens = maxNewTokens
+        o.minNewTokens = minNewTokens
+        o.numBeams = numBeams
+        o.lengthPenalty = lengthPenalty
+        o.noRepeatNgramSize = noRepeatNgramSize
+        if chunk { o.chunking = ChunkingOptions(aspect: chunkAspect.flatMap(Self.aspect)) }
+        o.task = try task(fields: fields)
+        if sample { o.sampling = SamplingOptions(temperature: temperature, topK: topK, topP: topP, seed: seed) }
+        return o
+    }
+
     func run() throws {
         _ = try engine.apply(label: "predict")
-        let folder = URL(fileURLWithPath: model)
-        let type = try? ModelFolder.modelType(at: folder)
-        if type == VisionEncoderDecoderConfig.modelType {
-            return try runEncoderDecoder(folder)
-        }
-        if let type, QwenVLVersion(rawValue: type) != nil {
-            return try runVisionLanguage(folder)
-        }
-        if usesVisionLanguageOptions { throw CLIError("predict: --prompt, --task, --fields and --sample are for vision–language models") }
-        if chunk { throw CLIError("predict: --chunk is for encoder–decoder models (CTC models read lines of any width)") }
-        if let type, !PPOCRTextRecognizer.modelTypes.contains(type) {
-            return try runGeneric(folder)
-        }
-        let recognizer: PPOCRTextRecognizer
+        let folder = try ModelPath.modelFolder(model, option: "--model")
+        let options = try readingOptions()
+        let reader: any ModelReader
         do {
-            recognizer = try PPOCRTextRecognizer(folder: folder, useCompile: compile)
+            reader = try ModelFamilies.reader(at: folder, options: options)
         } catch {
-            throw CLIError("predict: cannot load \(model): \(error)")
+            throw CLIError.from(error, doing: "predict")
         }
-        var allowed: Set<String>?
-        if let whitelist { allowed = Set(whitelist.map(String.init)) }
-        if let whitelistFile {
-            guard let text = try? String(contentsOfFile: whitelistFile, encoding: .utf8) else {
-                throw CLIError("predict: cannot read --whitelist-file \(whitelistFile)")
-            }
-            allowed = (allowed ?? []).union(text.filter { $0 != "\n" && $0 != "\r\n" }.map(String.init))
+        if let allowed = options.allowedCharacters {
+            let emits = try ModelFamilies.family(ofModelAt: folder).characterCoverage(at: folder)
+            let unknown = allowed.filter { $0.count == 1 && !emits($0.first!) }.sorted()
+            if !unknown.isEmpty { Terminal.warning("the model cannot output \(unknown.joined(separator: " "))") }
         }
-        if let allowed {
-            let unknown = allowed.filter { recognizer.dictionary.classIndex(of: $0) == nil }.sorted()
-            if !unknown.isEmpty {
-                FileHandle.standardError.write(Data("warning: the model cannot output \(unknown.joined(separator: " "))\n".utf8))
-            }
-        }
-        let decoder = beamWidth.map { CTCDecoder.beamSearch(width: $0, whitelist: allowed) }
-            ?? CTCDecoder(method: .greedy, whitelist: allowed)
 
-        var loaded: [RGBImage] = []
-        for path in images {
+        // Images are read in groups (each group batched by aspect ratio); lines come out in argument order.
+        var failures = 0
+        var dumped: [String: MLXArray] = [:]
+        let group = max(256, 8 * (batchSize ?? reader.preferredBatchSize))
+        for start in stride(from: 0, to: images.count, by: group) {
+            let paths = Array(images[start ..< min(start + group, images.count)])
+            var loaded: [(path: String, image: RGBImage)] = []
+            for path in paths {
+                do {
+                    loaded.append((path, try ImagePath.load(path)))
+                } catch {
+                    Terminal.warning("\(error)")
+                    failures += 1
+                }
+            }
+            guard !loaded.isEmpty else { continue }
+            let readings: [Reading]
             do {
-                loaded.append(try loadImage(path: path))
+                readings = try reader.read(loaded.map(\.image))
             } catch {
-                throw CLIError("predict: cannot read \(path): \(error)")
+                throw CLIError.from(error, doing: "predict")
             }
+            for ((path, _), reading) in zip(loaded, readings) { try printReading(reading, path: path, task: options.task) }
+            if dumpLogits != nil { try dump(reader, loaded.map(\.image), into: &dumped) }
         }
-        let options = RecognitionOptions(batchSize: batchSize, decoder: decoder)
-        let results = try recognizer.recognize(loaded, options: options)
-        for (path, result) in zip(images, results) {
-            if outputIds {
-                try printJSON(["text": result.text, "token_ids": result.classes])
-            } else if json {
-                try printJSON(["image": path, "text": result.text, "confidence": Double(result.confidence)])
-            } else {
-                Terminal.line("\(path)\t\(result.text)")
-            }
+        if let dumpLogits { try saveSafeTensors(dumped, to: dumpLogits) }
+        if failures > 0 {
+            Terminal.warning("\(failures) of \(images.count) images could not be read")
+            throw ExitCode.failure
         }
-        if let dumpLogits { try dump(recognizer, loaded, to: dumpLogits) }
     }
 
-    // MARK: Encoder–decoders
+    // MARK: Output
 
-    private func runEncoderDecoder(_ folder: URL) throws {
-        if beamWidth != nil || whitelist != nil || whitelistFile != nil || dumpLogits != nil {
-            throw CLIError("predict: --beam-width, --whitelist, --whitelist-file and --dump-logits are for CTC models (use --num-beams)")
+    private func printReading(_ reading: Reading, path: String, task: OCRTask?) throws {
+        if outputIds {
+            try printJSON(["text": reading.text, "token_ids": reading.tokenIDs])
+        } else if case let .fields(names)? = task {
+            try printFields(path: path, text: reading.text, names: names)
+        } else if json {
+            var object: [String: Any] = ["image": path, "text": reading.text]
+            if let confidence = reading.confidence { object["confidence"] = confidence }
+            try printJSON(object)
+        } else {
+            Terminal.line("\(path)\t\(reading.text)")
         }
-        let recognizer: VisionEncoderDecoderRecognizer
+    }
+
+    /// The parsed answer as one JSON object of the requested fields (null when missing); with
+    /// --json, a line {"image", "text", "fields", "missing", "extra"} ("fields" null and "error"
+    /// set when the answer holds no JSON object).
+    private func printFields(path: String, text: String, names: [String]) throws {
+        let answer: FieldAnswer
         do {
-            recognizer = try VisionEncoderDecoderRecognizer(folder: folder, batchSize: batchSize)
+            answer = try FieldAnswerParser.parse(text, fields: names)
         } catch {
-            throw CLIError("predict: cannot load \(model): \(error)")
-        }
-        recognizer.options.maxNewTokens = maxNewTokens
-        recognizer.options.minNewTokens = minNewTokens
-        if let numBeams { recognizer.options.numBeams = numBeams }
-        if let lengthPenalty { recognizer.options.lengthPenalty = lengthPenalty }
-        if let noRepeatNgramSize { recognizer.options.noRepeatNgramSize = noRepeatNgramSize }
-        if chunk { recognizer.chunking = ChunkingOptions(aspect: chunkAspect.flatMap(Self.aspect)) }
-        var loaded: [RGBImage] = []
-        for path in images {
-            do { loaded.append(try loadImage(path: path)) } catch { throw CLIError("predict: cannot read \(path): \(error)") }
-        }
-        let results = try recognizer.recognizeDetailed(loaded)
-        for (path, result) in zip(images, results) {
-            if outputIds {
-                try printJSON(["text": result.text, "token_ids": result.tokenIDs])
-            } else if json {
-                try printJSON(["image": path, "text": result.text])
-            } else {
-                Terminal.line("\(path)\t\(result.text)")
-            }
-        }
-    }
-
-    // MARK: Other families
-
-    /// Any other registered model (encoder–decoders): texts through ``TextRecognizer``;
-    /// `--beam-width` sets the beams of latex-ocr-junia (default: its generation_config.json).
-    private func runGeneric(_ folder: URL) throws {
-        let recognizer = try ModelLoader.recognizer(at: folder.path)
-        if whitelist != nil || whitelistFile != nil || dumpLogits != nil {
-            throw CLIError("predict: --whitelist and --dump-logits are for CTC recognizers (\(recognizer.name) is not one)")
-        }
-        if let junia = recognizer as? LatexJuniaTextRecognizer {
-            junia.batchSize = batchSize
-            if let beamWidth { junia.decoding.numBeams = beamWidth }
-        } else if beamWidth != nil {
-            throw CLIError("predict: --beam-width is not supported by \(recognizer.name)")
-        }
-        var loaded: [RGBImage] = []
-        for path in images {
-            do { loaded.append(try loadImage(path: path)) } catch { throw CLIError("predict: cannot read \(path): \(error)") }
-        }
-        let texts = try recognizer.recognize(loaded, prompt: nil)
-        for (path, text) in zip(images, texts) {
             if json {
-                try printJSON(["image": path, "text": text])
+                try printJSON(["image": path, "text": text, "fields": NSNull(), "error": "\(error)"])
             } else {
-                Terminal.line("\(path)\t\(text)")
+                Terminal.warning("\(path): \(error)")
+                Terminal.line("\(path)\tnull")
             }
+            return
+        }
+        var object: [String: Any] = [:]
+        for name in names { object[name] = answer.values[name] ?? NSNull() }
+        if json {
+            try printJSON(["image": path, "text": text, "fields": object, "missing": answer.missing, "extra": answer.extra])
+        } else {
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+            Terminal.line("\(path)\t\(String(decoding: data, as: UTF8.self))")
         }
     }
 
@@ -267,14 +275,17 @@ struct PredictCommand: ParsableCommand {
         Terminal.line(String(decoding: data, as: UTF8.self))
     }
 
-    /// Writes `probabilities.<i>` [T, classes] and `pixels.<i>` [48, W, 3] of each image, run alone.
-    private func dump(_ recognizer: PPOCRTextRecognizer, _ images: [RGBImage], to path: String) throws {
-        var arrays: [String: MLXArray] = [:]
-        for (i, image) in images.enumerated() {
-            let pixels = recognizer.preprocessor.batch([image])
-            arrays["pixels.\(i)"] = pixels.squeezed(axis: 0)
-            arrays["probabilities.\(i)"] = try recognizer.probabilities(pixels).squeezed(axis: 0)
+    /// Adds `probabilities.<i>` [T, classes] and `pixels.<i>` [48, W, 3] of each image, run alone
+    /// (i counts the images read so far).
+    private func dump(_ reader: any ModelReader, _ images: [RGBImage], into arrays: inout [String: MLXArray]) throws {
+        guard let ctc = reader as? ClassProbabilityReader else {
+            throw CLIError("--dump-logits: \(reader.name) does not output class probabilities (CTC models do)")
         }
-        try saveSafeTensors(arrays, to: path)
+        for image in images {
+            let i = arrays.count / 2
+            let (input, probabilities) = try ctc.inputAndProbabilities(image)
+            arrays["pixels.\(i)"] = input
+            arrays["probabilities.\(i)"] = probabilities
+        }
     }
 }

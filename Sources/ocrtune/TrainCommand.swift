@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import MLXNN
+import OCRFineTune
 import OCRTraining
 
 struct TrainCommand: ParsableCommand {
@@ -35,6 +36,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Run folder.") var out: String
     @Option(help: "A config.toml to start from (flags override it).") var config: String?
     @Flag(help: "Continue from the newest complete checkpoint in RUN.") var resume = false
+    @Flag(help: "Replace a training run already in RUN (otherwise that is an error).") var overwrite = false
 
     @Option(help: "lora, qlora or full.") var method: FineTuningMethod?
     @Option(help: "Comma-separated name patterns of the Linear layers to adapt (default: the family's).") var target: String?
@@ -110,11 +112,11 @@ struct TrainCommand: ParsableCommand {
         return c
     }
 
-    func familyOptions() throws -> FamilyTrainingOptions {
-        var o = FamilyTrainingOptions()
+    func fineTuneOptions() throws -> FineTuneOptions {
+        var o = FineTuneOptions()
         o.extendVocabularyFromData = extendVocab
         if let addChars {
-            guard let text = try? String(contentsOfFile: addChars, encoding: .utf8) else { throw CLIError("\(addChars): cannot read") }
+            guard let text = try? String(contentsOfFile: addChars, encoding: .utf8) else { throw CLIError("--add-chars \(addChars): cannot read the file") }
             o.addCharacters = Array(text.filter { !$0.isNewline })
         }
         if let mix {
@@ -135,17 +137,26 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         _ = try engine.apply(label: "train")
         let configuration = try resolvedConfiguration()
-        let family = try TrainingFamilies.family(forModel: model)
-        try RunOrigin(model: model, data: data, command: Array(CommandLine.arguments.dropFirst())).write(to: out)
-        let session = try family.session(model: model, data: data, run: out, configuration: configuration, options: try familyOptions())
+        let base = try ModelPath.modelFolder(model, option: "--model")
+        let family = try fineTunableFamily(ofModelAt: base)
+        var request = TrainingRequest(
+            model: base, data: try ModelPath.datasetFolder(data, option: "--data"), run: URL(fileURLWithPath: out),
+            configuration: configuration, options: try fineTuneOptions())
+        request.resume = resume
+        request.overwrite = overwrite
+        request.command = Array(CommandLine.arguments.dropFirst())
+        let session = try family.prepareTraining(request)
         for note in session.setupNotes { Terminal.line(note) }
+        if let point = session.resumePoint {
+            Terminal.line("resuming at step \(point.step) of \(session.totalSteps) from \(point.path)")
+        }
         let console = TrainingConsole(totalSteps: session.totalSteps)
         console.catchSignals()
-        let summary = try session.run(resume: resume, progress: console.handle)
+        let summary = try session.run(progress: console.handle)
         switch summary.ending {
         case .stoppedOnRequest:
             Terminal.line(console.resumeHint(arguments: Array(CommandLine.arguments.dropFirst())))
-            return
+            throw ExitCode(130)
         case .earlyStopped:
             Terminal.line("early stop at step \(summary.steps): no improvement in \(configuration.patience ?? 0) evaluations")
         case .completed:
@@ -154,10 +165,10 @@ struct TrainCommand: ParsableCommand {
         if let best = summary.bestMetric, let step = summary.bestStep {
             Terminal.line(String(format: "best validation metric %.4f at step %d (saved in %@/best)", best, step, out))
         }
-        let merged = (out as NSString).appendingPathComponent("model")
-        try session.exportMerged(to: merged)
-        let output = summary.output ?? merged
-        Terminal.line(output == merged ? "wrote \(merged)" : "wrote \(output) and \(merged)")
+        let merged = URL(fileURLWithPath: out).appendingPathComponent("model")
+        try session.writeModel(to: merged)
+        let output = summary.output ?? merged.path
+        Terminal.line(output == merged.path ? "wrote \(merged.path)" : "wrote \(output) and \(merged.path)")
     }
 }
 

@@ -159,35 +159,4 @@ final class BuildTests: DataTestCase {
         let (fromFolder, _) = try build([folder])
         XCTAssertEqual(try allSamples(fromFolder).map(\.text), try allSamples(out).map(\.text))
     }
-
-    // MARK: Loader
-
-    func testLoaderIsDeterministicBucketsAndResumesAtAnExactIndex() throws {
-        let (out, _) = try build([try listing(40)], split: "100,0,0") { $0.rowGroupRows = 8 }
-        let reader = try DatasetReader(folder: out)
-        var options = LoaderOptions()
-        options.batchSize = 4
-        options.shuffleBuffer = 16
-        options.seed = 5
-        options.bucketWindowBatches = 3
-        options.preprocessing = LinePreprocessing(height: 48, minWidth: 8, maxWidth: 320)
-        let batches = Array(try DataLoader(dataset: reader, split: .train, options: options))
-        let texts = batches.flatMap { $0.samples.map(\.text) }
-        XCTAssertEqual(texts.count, 40)
-        XCTAssertEqual(Set(texts).count, 40)
-        XCTAssertNotEqual(texts, (0..<40).map { "t\($0)" })
-        XCTAssertEqual(Array(try DataLoader(dataset: reader, split: .train, options: options)).flatMap { $0.samples.map(\.text) }, texts)
-        let first = batches[0]
-        XCTAssertEqual(first.shape, [4, 3, 48, 120])  // 40×16 → 120×48
-        XCTAssertEqual(first.pixels.count, 4 * 3 * 48 * 120)
-        XCTAssertEqual(first.pixels[0], 1, accuracy: 1e-6)  // white → (1 − 0.5) / 0.5
-        XCTAssertEqual(batches.last?.nextIndex, 40)
-        // Resume after 6 samples (mid-batch): the rest of the stream is identical.
-        options.startIndex = 6
-        let resumed = Array(try DataLoader(dataset: reader, split: .train, options: options)).flatMap { $0.samples.map(\.text) }
-        XCTAssertEqual(resumed, Array(texts.dropFirst(6)))
-        // The shuffle-buffer order depends only on row counts and the seed.
-        XCTAssertEqual(streamOrder(rowCounts: [3, 2], buffer: 0, seed: 1).map(\.row), [0, 1, 2, 0, 1])
-        XCTAssertEqual(Set(streamOrder(rowCounts: [3, 2], buffer: 2, seed: 1).map { "\($0.shard):\($0.row)" }).count, 5)
-    }
 }

@@ -6,14 +6,11 @@ import MLXEngine
 import MLXNN
 import OCRImaging
 @testable import OCRModels
+import OCRTestSupport
 import XCTest
 
 /// A small recognizer (scale 0.25, hidden 32) that builds and runs in milliseconds.
-func tinyConfig(classes: Int = 12) -> PPOCRRecognizerConfig {
-    PPOCRRecognizerConfig(
-        backboneConfig: PPLCNetV3Config(scale: 0.25, divisor: 8), hiddenSize: 32, headOutChannels: classes,
-        numAttentionHeads: 4)
-}
+func tinyConfig(classes: Int = 12) -> PPOCRRecognizerConfig { tinyPPOCRConfig(classes: classes) }
 
 final class PPOCRModelTests: XCTestCase {
     func testConfigRoundTripsWithHuggingFaceFieldNames() throws {
@@ -102,7 +99,7 @@ final class PPOCRModelTests: XCTestCase {
             [ModelFolder.configFile, ModelFolder.weightsFile, ModelFolder.dictionaryFile])
         XCTAssertEqual(try ModelFolder.modelType(at: dir), "pp_ocrv5_mobile_rec")
 
-        let loaded = try XCTUnwrap(try OCRModelRegistry.load(dir) as? PPOCRTextRecognizer)
+        let loaded = try XCTUnwrap(try ModelFamilies.load(dir) as? PPOCRTextRecognizer)
         XCTAssertEqual(loaded.dictionary, dictionary)
         let x = MLXRandom.uniform([1, 48, 96, 3], low: -1, high: 1, key: MLXRandom.key(4))
         network.train(false)
@@ -157,9 +154,9 @@ final class PPOCRModelTests: XCTestCase {
     func testOpenCVResizeOnKnownValues() {
         // 2×1 → 4×1: source x = (dx + 0.5)·0.5 − 0.5 = −0.25 (clamped), 0.25, 0.75, 1.25 (clamped).
         let image = RGBImage(width: 2, height: 1, pixels: [0, 0, 0, 100, 100, 100])
-        let up = resizeBilinearOpenCV(image, width: 4, height: 1)
+        let up = image.resized(width: 4, height: 1)
         XCTAssertEqual(stride(from: 0, to: 12, by: 3).map { up.pixels[$0] }, [0, 25, 75, 100])
-        let same = resizeBilinearOpenCV(image, width: 2, height: 1)
+        let same = image.resized(width: 2, height: 1)
         XCTAssertEqual(same, image)
     }
 }

@@ -8,6 +8,7 @@ import MLXNN
 import XCTest
 
 @testable import OCRModels
+import OCRTestSupport
 
 struct QwenVLExpected: Decodable {
     let image_grid_thw: [[Int]]
@@ -25,18 +26,13 @@ struct QwenVLExpected: Decodable {
 }
 
 enum QwenVLFixture {
-    static func folder(_ name: String) -> URL {
-        Bundle.module.resourceURL!.appendingPathComponent("Fixtures/\(name)-tiny")
-    }
+    static func folder(_ name: String) -> URL { ModelFixtures.qwenVL(name) }
 
     static func expected(_ name: String) throws -> QwenVLExpected {
         try JSONDecoder().decode(QwenVLExpected.self, from: Data(contentsOf: folder(name).appendingPathComponent("expected.json")))
     }
 
-    static func pixels(_ name: String) throws -> MLXArray {
-        try loadSafeTensors(path: folder(name).appendingPathComponent("expected_pixel_values.safetensors").path)
-            .arrays["pixel_values"]!
-    }
+    static func pixels(_ name: String) throws -> MLXArray { try ModelFixtures.qwenVLPixels(name) }
 }
 
 final class QwenVLModelTests: XCTestCase {

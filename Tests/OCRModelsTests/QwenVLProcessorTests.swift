@@ -138,9 +138,9 @@ final class QwenVLProcessorTests: XCTestCase {
     func testQwen3ChatTemplate() throws { try checkChatTemplate("qwen3_vl") }
 
     func testRegistryLoadsRecognizer() throws {
-        XCTAssertTrue(OCRModelRegistry.modelTypes.contains("qwen2_5_vl"))
-        XCTAssertTrue(OCRModelRegistry.modelTypes.contains("qwen3_vl"))
-        let recognizer = try XCTUnwrap(OCRModelRegistry.load(QwenVLFixture.folder("qwen3_vl")) as? QwenVLTextRecognizer)
+        XCTAssertTrue(ModelFamilies.modelTypes.contains("qwen2_5_vl"))
+        XCTAssertTrue(ModelFamilies.modelTypes.contains("qwen3_vl"))
+        let recognizer = try XCTUnwrap(ModelFamilies.load(QwenVLFixture.folder("qwen3_vl")) as? QwenVLTextRecognizer)
         let image = try images("qwen3_vl")[0]
         let (ids, pixels, grids) = try recognizer.inputs(images: [image], prompt: "Free OCR.")
         XCTAssertEqual(grids, [[1, 4, 6]])

@@ -198,8 +198,8 @@ final class TrOCRTests: XCTestCase {
     // MARK: Loading and registry
 
     func testRegistryLoadsTheFamilyAndRecognizes() throws {
-        XCTAssertTrue(OCRModelRegistry.modelTypes.contains("vision-encoder-decoder"))
-        let recognizer = try XCTUnwrap(try OCRModelRegistry.load(folder("trocr-vit")) as? VisionEncoderDecoderRecognizer)
+        XCTAssertTrue(ModelFamilies.modelTypes.contains("vision-encoder-decoder"))
+        let recognizer = try XCTUnwrap(try ModelFamilies.load(folder("trocr-vit")) as? VisionEncoderDecoderRecognizer)
         let (json, _) = try expected("trocr-vit")
         recognizer.options.maxNewTokens = 20
         XCTAssertEqual(try recognizer.recognize(try images(json.images), prompt: nil), json.generation["greedy"]!.texts)

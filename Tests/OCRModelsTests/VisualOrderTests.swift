@@ -33,10 +33,4 @@ final class VisualOrderTests: XCTestCase {
             XCTAssertEqual(VisualOrder.reordered(VisualOrder.reordered(s)), s, s)
         }
     }
-
-    func testTrainingLabelsAreInVisualOrder() {
-        XCTAssertEqual(PPOCRTrainable.labels(of: "ab"), ["a", "b"])
-        XCTAssertEqual(PPOCRTrainable.labels(of: "بد"), ["د", "ب"])
-        XCTAssertEqual(PPOCRTrainable.labels(of: "ی‌ب").count, 3)  // ZWNJ is its own label
-    }
 }

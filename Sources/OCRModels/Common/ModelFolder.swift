@@ -1,7 +1,6 @@
 // Model folders: `config.json` (with `model_type`), `model.safetensors` (Hugging Face parameter
 // names), `dictionary.txt` (CTC class labels, see CharacterDictionary); written atomically.
-// A registry maps `model_type` to a loader (as mlx-swift-lm's model factories do) returning
-// OCRImaging's `TextRecognizer`, through which evaluation and training talk to models.
+// The family registry (ModelFamily.swift) maps `model_type` to the family that loads the folder.
 
 import Foundation
 import OCRSupport
@@ -77,34 +76,5 @@ public struct RecognitionOptions: Sendable, Equatable {
         self.widthBucket = widthBucket
         self.maxWidth = maxWidth
         self.decoder = decoder
-    }
-}
-
-/// `model_type` → loader of a model folder, giving OCRImaging's ``TextRecognizer``.
-public enum OCRModelRegistry {
-    public typealias Loader = @Sendable (URL) throws -> any TextRecognizer
-
-    /// Every family's loaders.
-    static var builtInLoaders: [String: Loader] {
-        PPOCRTextRecognizer.registryEntries
-            .merging(VisionEncoderDecoderRecognizer.registryEntries) { a, _ in a }
-            .merging(QwenVLTextRecognizer.registryEntries) { a, _ in a }
-            .merging(LatexJuniaTextRecognizer.registryEntries) { a, _ in a }
-    }
-
-    nonisolated(unsafe) private static var loaders: [String: Loader] = builtInLoaders
-
-    public static var modelTypes: [String] { loaders.keys.sorted() }
-
-    public static func register(_ modelType: String, _ loader: @escaping Loader) { loaders[modelType] = loader }
-
-    /// Loads the model folder with the loader of its `model_type`.
-    public static func load(_ folder: URL) throws -> any TextRecognizer {
-        let type = try ModelFolder.modelType(at: folder)
-        guard let loader = loaders[type] else {
-            throw ModelFolderError(
-                "\(folder.path): model_type \"\(type)\" is not supported (known: \(modelTypes.joined(separator: ", ")))")
-        }
-        return try loader(folder)
     }
 }

@@ -99,10 +99,6 @@ public final class LatexJuniaTextRecognizer: TextRecognizer {
 
     public static let modelTypes: Set<String> = [LatexJuniaConfig.modelTypeName]
 
-    static var registryEntries: [String: OCRModelRegistry.Loader] {
-        [LatexJuniaConfig.modelTypeName: { try LatexJuniaTextRecognizer(folder: $0) }]
-    }
-
     // MARK: Writing
 
     /// Writes the folder (weights in the package's PyTorch layout, so the converter's tools and

@@ -125,10 +125,6 @@ public final class PPOCRTextRecognizer: TextRecognizer {
 
     public static let modelTypes: Set<String> = ["pp_ocrv5_mobile_rec", "pp_ocrv4_mobile_rec"]
 
-    static var registryEntries: [String: OCRModelRegistry.Loader] {
-        Dictionary(uniqueKeysWithValues: modelTypes.map { type in (type, { try PPOCRTextRecognizer(folder: $0) }) })
-    }
-
     // MARK: Inference
 
     /// Class probabilities [N, T, classes] of a preprocessed batch [N, 48, W, 3], evaluated.

@@ -12,7 +12,7 @@ import MLXNN
 // MARK: - Version
 
 /// Which member of the family a folder holds.
-public enum QwenVLVersion: String, Codable, Sendable {
+public enum QwenVLVersion: String, Codable, CaseIterable, Sendable {
     case qwen2_5 = "qwen2_5_vl"
     case qwen3 = "qwen3_vl"
 }

@@ -10,6 +10,9 @@ import Foundation
 import MLXEngine
 import MLXNN
 
+/// The ignored label of training batches (transformers' −100).
+public let qwenIgnoreIndex = -100
+
 // MARK: - Modules
 
 /// `model`: the vision tower and the language model.

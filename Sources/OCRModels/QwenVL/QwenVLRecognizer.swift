@@ -1,5 +1,5 @@
 // A loaded Qwen-VL folder as OCRImaging's TextRecognizer: model, tokenizer, image processor and
-// the chat template; registered for `qwen2_5_vl` and `qwen3_vl` in OCRModelRegistry.
+// the chat template (the family descriptor is QwenVLFamily).
 
 import Foundation
 import MLXEngine
@@ -14,8 +14,10 @@ public final class QwenVLTextRecognizer: TextRecognizer {
     public let processor: QwenVLImageProcessor
     /// Generation settings (greedy by default, the repetition guard on, EOS / `<|im_end|>` stops).
     public var generation: GenerationOptions
-    /// The user text when `recognize` gets no prompt.
+    /// The user text when `recognize` gets no prompt and no ``task`` is set.
     public var defaultPrompt = "Read all the text in the image."
+    /// The task whose prompt ``read(_:)`` sends (nil: ``defaultPrompt``).
+    public var task: OCRTask?
     /// A system turn; nil leaves it to the template (Qwen2.5-VL's adds its default one).
     public var system: String?
     /// The folder's chat template; nil uses the hard-coded Qwen structure.
@@ -84,7 +86,7 @@ public final class QwenVLTextRecognizer: TextRecognizer {
     /// The chat prompt text for `images` image parts and the user text (placeholders not expanded).
     public func promptText(images: Int, prompt: String?) throws -> String {
         try QwenVLPrompt.render(
-            template: chatTemplate, user: prompt ?? defaultPrompt, images: images, system: system,
+            template: chatTemplate, user: prompt ?? task?.prompt ?? defaultPrompt, images: images, system: system,
             fallbackSystem: model.config.modelType == .qwen2_5 ? QwenVLPrompt.defaultSystem : nil)
     }
 
@@ -150,10 +152,4 @@ public final class QwenVLTextRecognizer: TextRecognizer {
             return tokenizer.decode(tokens, skipSpecialTokens: true)
         }
     }
-
-    /// Registry entries: `model_type` → loader.
-    public static let registryEntries: [String: OCRModelRegistry.Loader] = [
-        QwenVLVersion.qwen2_5.rawValue: { try QwenVLTextRecognizer(folder: $0) },
-        QwenVLVersion.qwen3.rawValue: { try QwenVLTextRecognizer(folder: $0) },
-    ]
 }

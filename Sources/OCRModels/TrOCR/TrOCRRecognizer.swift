@@ -109,10 +109,6 @@ public final class VisionEncoderDecoderRecognizer: TextRecognizer {
         name = "\(config.encoder.modelType)+trocr (\(folder.lastPathComponent))"
     }
 
-    static var registryEntries: [String: OCRModelRegistry.Loader] {
-        [VisionEncoderDecoderConfig.modelType: { try VisionEncoderDecoderRecognizer(folder: $0) }]
-    }
-
     // MARK: Inference
 
     /// Token ids generated for each image (batches of ``batchSize``).

@@ -7,6 +7,7 @@ import MLXEngine
 import MLXNN
 import OCRImaging
 import OCRText
+import OCRModels
 import OCRTraining
 
 // MARK: - Batches
@@ -19,9 +20,6 @@ public struct QwenVLBatch {
     public let pixels: MLXArray?
     public let grids: [[Int]]
 }
-
-/// The ignored label.
-public let qwenIgnoreIndex = -100
 
 // MARK: - Trainable model
 

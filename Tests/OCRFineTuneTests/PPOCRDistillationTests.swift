@@ -4,12 +4,14 @@ import Foundation
 import MLXEngine
 import MLXNN
 import OCRImaging
-@testable import OCRModels
+@testable import OCRFineTune
+import OCRModels
+import OCRTestSupport
 import XCTest
 
 final class PPOCRDistillationTests: XCTestCase {
     private func trainable() throws -> PPOCRTrainable {
-        let network = PPOCRRecognizer(config: tinyConfig(classes: 12))
+        let network = PPOCRRecognizer(config: tinyPPOCRConfig(classes: 12))
         network.train(false)
         let dictionary = CharacterDictionary(paddleCharacters: (0 ..< 10).map(String.init), useSpaceChar: true)
         return PPOCRTrainable(recognizer: try PPOCRTextRecognizer(network: network, dictionary: dictionary))

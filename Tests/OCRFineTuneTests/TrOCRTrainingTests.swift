@@ -5,20 +5,22 @@ import Foundation
 import MLXEngine
 import MLXNN
 import OCRImaging
-@testable import OCRModels
+@testable import OCRFineTune
+import OCRModels
+import OCRTestSupport
 import OCRTraining
 import XCTest
 
 final class TrOCRTrainingTests: XCTestCase {
     func recognizer() throws -> VisionEncoderDecoderRecognizer {
-        try VisionEncoderDecoderRecognizer(folder: TrOCRTests.fixtures.appendingPathComponent("trocr-vit"))
+        try VisionEncoderDecoderRecognizer(folder: ModelFixtures.root.appendingPathComponent("trocr-vit"))
     }
 
     func samples() throws -> [(image: RGBImage, text: String)] {
         let names = ["line-wide.png", "line-small.png", "line-tall.png"]
         let texts = ["x^2 + y^2", "E", "ab"]
         return try zip(names, texts).map {
-            (try ImageCodec.decode(contentsOf: TrOCRTests.fixtures.appendingPathComponent("trocr/\($0.0)")), $0.1)
+            (try ImageCodec.decode(contentsOf: ModelFixtures.root.appendingPathComponent("trocr/\($0.0)")), $0.1)
         }
     }
 

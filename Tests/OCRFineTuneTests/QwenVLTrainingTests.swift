@@ -7,20 +7,27 @@ import MLXNN
 import OCRImaging
 import XCTest
 
-@testable import OCRModels
+@testable import OCRFineTune
+import OCRModels
+import OCRTestSupport
 
 final class QwenVLTrainingTests: XCTestCase {
-    struct LossExpected: Decodable { let loss_last8: Double }
+    /// The fields of the fixture's expected.json this test reads.
+    struct LossExpected: Decodable {
+        let loss_last8: Double
+        let input_ids: [Int]
+        let image_grid_thw: [[Int]]
+    }
 
     func checkLoss(_ name: String) throws {
-        let e = try QwenVLFixture.expected(name)
-        let loss = try JSONDecoder().decode(
-            LossExpected.self, from: Data(contentsOf: QwenVLFixture.folder(name).appendingPathComponent("expected.json")))
-        let recognizer = try QwenVLTextRecognizer(folder: QwenVLFixture.folder(name))
+        let e = try JSONDecoder().decode(
+            LossExpected.self, from: Data(contentsOf: ModelFixtures.qwenVL(name).appendingPathComponent("expected.json")))
+        let loss = e
+        let recognizer = try QwenVLTextRecognizer(folder: ModelFixtures.qwenVL(name))
         let n = e.input_ids.count
         let labels = e.input_ids.enumerated().map { Int32($0.offset >= n - 8 ? $0.element : qwenIgnoreIndex) }
         let batch = QwenVLBatch(
-            inputIds: [e.input_ids], labels: MLXArray(labels, [1, n]), pixels: try QwenVLFixture.pixels(name),
+            inputIds: [e.input_ids], labels: MLXArray(labels, [1, n]), pixels: try ModelFixtures.qwenVLPixels(name),
             grids: e.image_grid_thw)
         let got = QwenVLTrainable(recognizer: recognizer).loss(batch).item(Float.self)
         XCTAssertEqual(Double(got), loss.loss_last8, accuracy: 1e-4)
@@ -30,13 +37,13 @@ final class QwenVLTrainingTests: XCTestCase {
     func testQwen3AnswerOnlyLoss() throws { try checkLoss("qwen3_vl") }
 
     func samples() throws -> [(image: RGBImage, prompt: String?, answer: String)] {
-        let folder = QwenVLFixture.folder("qwen3_vl").appendingPathComponent("images")
+        let folder = ModelFixtures.qwenVL("qwen3_vl").appendingPathComponent("images")
         let a = try ImageCodec.decode(contentsOf: folder.appendingPathComponent("image0.png"))
         return [(a, "Free OCR.", "Invoice number 42"), (a, "Free OCR.", "total 17.30 EUR and more text here")]
     }
 
     func testCollateMasksPromptImageAndPadding() throws {
-        let trainable = QwenVLTrainable(recognizer: try QwenVLTextRecognizer(folder: QwenVLFixture.folder("qwen3_vl")))
+        let trainable = QwenVLTrainable(recognizer: try QwenVLTextRecognizer(folder: ModelFixtures.qwenVL("qwen3_vl")))
         let tokenizer = trainable.recognizer.tokenizer
         let s = try samples()
         let batch = try trainable.collate(s)
@@ -61,7 +68,7 @@ final class QwenVLTrainingTests: XCTestCase {
     }
 
     func testLoRAStepsLowerTheLoss() throws {
-        let trainable = QwenVLTrainable(recognizer: try QwenVLTextRecognizer(folder: QwenVLFixture.folder("qwen2_5_vl")))
+        let trainable = QwenVLTrainable(recognizer: try QwenVLTextRecognizer(folder: ModelFixtures.qwenVL("qwen2_5_vl")))
         let wrapped = try trainable.module.applyLoRA(
             LoRAConfiguration(r: 4, alpha: 8, targetModules: trainable.defaultLoRATargets), seed: 1)
         XCTAssertEqual(wrapped.count, 4 * trainable.model.config.textConfig.numHiddenLayers)

@@ -5,6 +5,7 @@ import Foundation
 import MLXEngine
 import MLXNN
 import OCRImaging
+import OCRModels
 import OCRTraining
 
 // MARK: - Batches

@@ -7,6 +7,7 @@ import MLXEngine
 import MLXNN
 import OCRImaging
 import OCRText
+import OCRModels
 import OCRTraining
 
 // MARK: - Batches
