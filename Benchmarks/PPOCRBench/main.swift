@@ -6,7 +6,7 @@
 //       and `probabilities.<i>` [T, C] of each; with --images (a file of PPM paths, one per line)
 //       also `own_pixels.<i>`, our own preprocessing of the same images. Prints one JSON line per
 //       input: {"i", "text" (greedy, driver's pixels), "own_text" (our preprocessing)}.
-//   PPOCRBench bench --model DIR --inputs IN.safetensors --batch B --seconds S [--kernel ocrtune|unfused|shifted|engine] [--compile] [--full-softmax] [--threaded-blas]
+//   PPOCRBench bench --model DIR --inputs IN.safetensors --batch B --seconds S [--kernel fused|unfused|engine] [--compile] [--full-softmax] [--threaded-blas]
 //       IN holds `pixels` [N, 48, 320, 3]; prints {"lines_per_s", "ms_per_batch", ...} for
 //       batches of B lines, timed over at least S seconds after a warm-up.
 //   PPOCRBench profile --model DIR --inputs IN.safetensors --batch B [--kernel ...]
@@ -81,11 +81,11 @@ func readPPM(_ path: String) throws -> RGBImage {
 
 guard let modelPath = arguments["model"] else { fail("--model DIR is required") }
 guard let inputsPath = arguments["inputs"] else { fail("--inputs FILE is required") }
+let kernels: KernelChoice
 switch arguments["kernel"] {
-case "engine": DepthwiseConv2d.kernel = .engine
-case "unfused": DepthwiseConv2d.kernel = .ocrtuneUnfused
-case "shifted": DepthwiseConv2d.kernel = .shiftedMultiplyAdd
-default: DepthwiseConv2d.kernel = .ocrtune
+case "engine": kernels = .engine
+case "unfused": kernels = .unfused
+default: kernels = .fused
 }
 let recognizer: PPOCRTextRecognizer
 do {
@@ -95,6 +95,7 @@ do {
     fail("cannot load \(modelPath): \(error)")
 }
 recognizer.singleThreadedBLAS = !flags.contains("threaded-blas")
+recognizer.kernels = kernels
 let inputs = try loadSafeTensors(path: inputsPath).arrays
 
 // MARK: - Parity
@@ -177,8 +178,8 @@ func runBench() throws {
         "cpu_ms_per_line": cpu * 1000 / Double(lines),
         "lines_per_s": Double(lines) / total, "ms_per_batch_median": sorted[sorted.count / 2] * 1000,
         "batches": times.count, "batch": batch, "lines": lines, "peak_memory_mb": Double(Memory.peakBytes) / 1_048_576,
-        "kernel": "\(DepthwiseConv2d.kernel)", "compile": recognizer.useCompile,
-        "blas_threads": DepthwiseConv2d.kernel == .ocrtune && recognizer.singleThreadedBLAS ? 1 : (Threads.blas ?? 0),
+        "kernel": kernels.rawValue, "compile": recognizer.useCompile,
+        "blas_threads": kernels == .fused && recognizer.singleThreadedBLAS ? 1 : (Threads.blas ?? 0),
         "output": flags.contains("full-softmax") ? "softmax, argmax, max" : "best class and its probability",
     ])
 }
@@ -254,17 +255,17 @@ func runProfile() throws {
     _ = try time("blocks.3.layers.1.depthwise conv only, eager") { dwLayer.conv(dwInput) }
     // The one-pass depthwise + epilogue kernel against the two kernels, alternating, best of 20.
     let dwX = MLXRandom.normal([batch, 12, 80, 240], key: MLXRandom.key(2))
-    var best: [DepthwiseConv2d.Kernel: Double] = [:]
-    let saved = DepthwiseConv2d.kernel
+    var best: [KernelChoice: Double] = [:]
+    let saved = dwLayer.conv.kernels
     for _ in 0 ..< 20 {
-        for kernel in [DepthwiseConv2d.Kernel.ocrtune, .ocrtuneUnfused] {
-            DepthwiseConv2d.kernel = kernel
+        for kernel in [KernelChoice.fused, .unfused] {
+            dwLayer.conv.kernels = kernel
             let t = Date()
             try eval(dwLayer(dwX))
             best[kernel] = Swift.min(best[kernel] ?? .infinity, Date().timeIntervalSince(t))
         }
     }
-    DepthwiseConv2d.kernel = saved
+    dwLayer.conv.kernels = saved
     for (kernel, t) in best.sorted(by: { $0.value < $1.value }) {
         print("blocks.3.layers.1.depthwise, kernel \(kernel), best of 20\t\(String(format: "%.2f", t * 1000)) ms")
     }
@@ -277,6 +278,6 @@ case "parity": try runParity()
 case "bench": try runBench()
 case "profile":
     // As the recognizer runs: OpenBLAS single-threaded with ocrtune's kernels (see `Threads`).
-    try Threads.withSingleThreadedBLAS(if: DepthwiseConv2d.kernel == .ocrtune, runProfile)
+    try Threads.withSingleThreadedBLAS(if: kernels == .fused, runProfile)
 default: fail("unknown mode \(mode) (parity or bench)")
 }

@@ -173,7 +173,7 @@ do {
             MLXRandom.seed(c.seed &+ UInt64(step))
             let batch = batches[step % batches.count]
             // As the trainer runs a step: OpenBLAS single-threaded where the family prefers it.
-            let (loss, gradients) = try Threads.withSingleThreadedBLAS(if: model.prefersSingleThreadedBLAS) {
+            let (loss, gradients) = try model.runStep {
                 try stepGradients(batch)
             }
             let (clipped, _) = try clipGradientNorm(gradients, maxNorm: c.maxGradNorm)

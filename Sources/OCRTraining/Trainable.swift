@@ -23,15 +23,14 @@ public protocol TrainableModel: AnyObject {
     /// Turns gradient checkpointing on or off (activations of the checkpointed layers are
     /// recomputed in the backward pass). Returns false when the family has none.
     func setGradientCheckpointing(_ on: Bool) -> Bool
-    /// Whether a step should run with OpenBLAS single-threaded: true when the family's large
-    /// products are ocrtune's kernels, which split their rows over the cores themselves (see
-    /// `Threads.withSingleThreadedBLAS`). Default false.
-    var prefersSingleThreadedBLAS: Bool { get }
+    /// Runs one step's computation (forward, backward and their evaluation) in the environment
+    /// the family's kernels want (e.g. a threading setting); the default runs it as it is.
+    func runStep<T>(_ step: () throws -> T) throws -> T
 }
 
 extension TrainableModel {
     public func setGradientCheckpointing(_ on: Bool) -> Bool { false }
-    public var prefersSingleThreadedBLAS: Bool { false }
+    public func runStep<T>(_ step: () throws -> T) throws -> T { try step() }
 }
 
 // MARK: - Data

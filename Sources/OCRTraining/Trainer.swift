@@ -175,7 +175,7 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
             var samples = 0
             for _ in 0 ..< c.gradientAccumulation {
                 let (batch, count) = try nextBatch()
-                let (loss, grads) = try Threads.withSingleThreadedBLAS(if: model.prefersSingleThreadedBLAS) {
+                let (loss, grads) = try model.runStep {
                     let (loss, grads) = try valueAndGrad(model: module) { self.model.loss(batch) }
                     try eval([loss] + Array(grads.values))
                     return (loss, grads)

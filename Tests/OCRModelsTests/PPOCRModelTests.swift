@@ -70,18 +70,31 @@ final class PPOCRModelTests: XCTestCase {
         for s in p.sum(axis: -1).asArray(Float.self) { XCTAssertEqual(s, 1, accuracy: 1e-5) }
     }
 
-    func testShiftedDepthwiseKernelEqualsTheEngineConvolution() {
-        let layer = DepthwiseConv2d(channels: 6, kernelSize: (5, 5), stride: (2, 1), padding: (2, 2))
+    func testRoutedConvolutionsEqualTheEngines() {
         let x = MLXRandom.normal([2, 9, 11, 6], key: MLXRandom.key(3))
-        DepthwiseConv2d.kernel = .engine
-        let reference = layer(x)
-        DepthwiseConv2d.kernel = .shiftedMultiplyAdd
-        let shifted = layer(x)
-        XCTAssertEqual(shifted.shape, reference.shape)
-        XCTAssertLessThan((shifted - reference).abs().max().item(Float.self), 1e-5)
-        let pointwise = PointwiseConv2d(inputChannels: 6, outputChannels: 4, bias: true)
-        let viaConv = conv2d(x, pointwise.weight) + pointwise.bias!
-        XCTAssertLessThan((pointwise(x) - viaConv).abs().max().item(Float.self), 1e-5)
+        let depthwise = Conv2d(inputChannels: 6, outputChannels: 6, kernelSize: (5, 5), stride: (2, 1), padding: (2, 2), groups: 6)
+        let pointwise = Conv2d(inputChannels: 6, outputChannels: 4, kernelSize: (1, 1))
+        XCTAssertTrue(depthwise.isDepthwise)
+        XCTAssertTrue(pointwise.isPointwise)
+        for layer in [depthwise, pointwise] {
+            let routed = layer(x)
+            layer.kernels = .engine
+            let reference = layer(x)
+            XCTAssertEqual(routed.shape, reference.shape)
+            XCTAssertLessThan((routed - reference).abs().max().item(Float.self), 1e-5)
+        }
+    }
+
+    func testKernelChoicesReadTheSame() throws {
+        let network = PPOCRRecognizer(config: tinyConfig())
+        network.train(false)
+        let x = MLXRandom.uniform([2, 48, 96, 3], low: -1, high: 1, key: MLXRandom.key(4))
+        let fused = network(x)
+        for choice in [KernelChoice.unfused, .engine] {
+            network.useKernels(choice)
+            XCTAssertLessThan((network(x) - fused).abs().max().item(Float.self), 1e-4, "\(choice)")
+        }
+        XCTAssertEqual(network.head.kernels, .engine)
     }
 
     func testModelFolderRoundTripAndRegistry() throws {

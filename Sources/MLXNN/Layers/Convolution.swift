@@ -39,16 +39,42 @@ open class Conv1d: Module, UnaryLayer {
     }
 }
 
+// MARK: - Kernel choice
+
+/// Which kernels a layer runs. Set per module tree with ``Module/useKernels(_:)``; each layer
+/// keeps its own choice, so two models in one process may differ.
+public enum KernelChoice: String, CaseIterable, Sendable {
+    /// ocrtune's kernels, fused with a layer's epilogue where the layer has one (the default).
+    case fused
+    /// ocrtune's kernels, each op on its own (the fusions' reference).
+    case unfused
+    /// The engine's own ops only: MLX's convolution for every Conv2d, no custom kernels.
+    case engine
+}
+
+/// A layer whose kernels can be chosen.
+public protocol KernelSelecting: AnyObject {
+    var kernels: KernelChoice { get set }
+}
+
+extension Module {
+    /// Sets the kernels of every layer of this tree that has a choice.
+    public func useKernels(_ choice: KernelChoice) {
+        for (_, module) in namedModules() { (module as? KernelSelecting)?.kernels = choice }
+    }
+}
+
 // MARK: - Conv2d
 
 /// Input [N, H, W, C_in] → [N, H', W', C_out]; `weight` [C_out, KH, KW, C_in / groups].
-open class Conv2d: Module, UnaryLayer {
+open class Conv2d: Module, UnaryLayer, KernelSelecting {
     public let weight: MLXArray
     public let bias: MLXArray?
     public let stride: (Int, Int)
     public let padding: (Int, Int)
     public let dilation: (Int, Int)
     public let groups: Int
+    public var kernels = KernelChoice.fused
 
     public init(
         inputChannels: Int, outputChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1),
@@ -69,20 +95,34 @@ open class Conv2d: Module, UnaryLayer {
         super.init()
     }
 
-    /// Routes to the fastest equivalent kernel: a matmul for 1×1 convolutions, ocrtune's
-    /// depthwise kernel when groups equal the channels, MLX's conv2d otherwise.
+    /// A 1×1, stride-1, ungrouped convolution: a matrix product over the channel axis.
+    public var isPointwise: Bool {
+        weight.dim(1) == 1 && weight.dim(2) == 1 && stride == (1, 1) && padding == (0, 0) && groups == 1
+    }
+
+    /// One filter per channel (groups = channels).
+    public var isDepthwise: Bool {
+        weight.dim(3) == 1 && groups == weight.dim(0) && groups > 1 && dilation == (1, 1)
+    }
+
     open func callAsFunction(_ x: MLXArray) -> MLXArray {
-        let (out, kh, kw, inPerGroup) = (weight.dim(0), weight.dim(1), weight.dim(2), weight.dim(3))
-        let y: MLXArray
-        if kh == 1 && kw == 1 && stride == (1, 1) && padding == (0, 0) && groups == 1 {
-            let s = x.shape
-            y = matmul(x.reshaped(-1, s[3]), weight.reshaped(out, inPerGroup).T).reshaped(s[0], s[1], s[2], out)
-        } else if inPerGroup == 1 && groups == out && groups == x.dim(3) && dilation == (1, 1) {
-            y = depthwiseConv2d(x, weight, stride: stride, padding: padding)
-        } else {
-            y = conv2d(x, weight, stride: stride, padding: padding, dilation: dilation, groups: groups)
-        }
+        let y = withoutBias(x)
         return bias.map { y + $0 } ?? y
+    }
+
+    /// The convolution before its bias is added, routed to the fastest equivalent kernel unless
+    /// ``kernels`` is `.engine`: a matmul for 1×1 convolutions, ocrtune's depthwise kernel when
+    /// groups equal the channels, MLX's conv2d otherwise.
+    public func withoutBias(_ x: MLXArray) -> MLXArray {
+        let (out, inPerGroup) = (weight.dim(0), weight.dim(3))
+        if kernels != .engine && isPointwise {
+            let s = x.shape
+            return matmul(x.reshaped(-1, s[3]), weight.reshaped(out, inPerGroup).T).reshaped(s[0], s[1], s[2], out)
+        }
+        if kernels != .engine && isDepthwise && groups == x.dim(3) {
+            return depthwiseConv2d(x, weight, stride: stride, padding: padding)
+        }
+        return conv2d(x, weight, stride: stride, padding: padding, dilation: dilation, groups: groups)
     }
 
     /// A PyTorch conv weight [out, in, kh, kw] in MLX's layout [out, kh, kw, in].

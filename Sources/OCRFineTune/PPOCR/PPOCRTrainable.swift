@@ -48,12 +48,14 @@ public final class PPOCRTrainable: TrainableModel {
     /// Batch widths are rounded up to a multiple of this (fewer distinct shapes).
     public var widthMultiple = 32
 
-    /// When the backbone trains: its 1×1 convolutions and the head, ocrtune's kernels, then make
-    /// most of a step and split their products over the cores themselves (full fine-tuning step
-    /// 1.27 s vs 1.48 s). With the backbone frozen a step runs the neck and head on cached
-    /// features, mostly MLX's own ops and products, and OpenBLAS's threads do better (the demo's
-    /// configuration: 1.5 vs 1.35 steps/s).
-    public var prefersSingleThreadedBLAS: Bool { DepthwiseConv2d.kernel == .ocrtune && !backboneIsFrozen }
+    /// When the backbone trains, its 1×1 convolutions and the head — ocrtune's fused kernels —
+    /// make most of a step and split their products over the cores themselves, so OpenBLAS runs
+    /// single-threaded (its idle workers would spin beside them; see `Threads.withSingleThreadedBLAS`).
+    /// With the backbone frozen a step runs the neck and head on cached features, mostly MLX's
+    /// own ops and products, and OpenBLAS's threads do better (bench/results/train.json).
+    public func runStep<T>(_ step: () throws -> T) throws -> T {
+        try Threads.withSingleThreadedBLAS(if: recognizer.kernels == .fused && !backboneIsFrozen, step)
+    }
 
     /// The base model, frozen, whose output distribution the model keeps on replay samples
     /// (knowledge distillation against forgetting; nil: CTC only).

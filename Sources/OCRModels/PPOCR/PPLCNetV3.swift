@@ -23,12 +23,9 @@ public final class PPOCRConvLayer: Module, UnaryLayer {
         activation: Activation, batchNormEps: Double
     ) {
         let padding = (kernelSize.0 / 2, kernelSize.1 / 2)
-        _convolution.wrappedValue =
-            kernelSize == (1, 1) && stride == (1, 1)
-            ? PointwiseConv2d(inputChannels: inChannels, outputChannels: outChannels, bias: false)
-            : Conv2d(
-                inputChannels: inChannels, outputChannels: outChannels, kernelSize: kernelSize, stride: stride,
-                padding: padding, bias: false)
+        _convolution.wrappedValue = Conv2d(
+            inputChannels: inChannels, outputChannels: outChannels, kernelSize: kernelSize, stride: stride,
+            padding: padding, bias: false)
         _normalization.wrappedValue = BatchNorm(features: outChannels, eps: Float(batchNormEps))
         self.activation = activation
         super.init()
@@ -80,18 +77,10 @@ public final class PPLCNetV3RepLayer: Module, UnaryLayer {
         inChannels: Int, outChannels: Int, kernelSize: Int, stride: [Int], groups: Int, activation: Activation,
         appliesActivation: Bool
     ) {
-        if groups == inChannels && groups == outChannels && groups > 1 {
-            _conv.wrappedValue = DepthwiseConv2d(
-                channels: inChannels, kernelSize: (kernelSize, kernelSize), stride: (stride[0], stride[1]),
-                padding: ((kernelSize - 1) / 2, (kernelSize - 1) / 2))
-        } else if kernelSize == 1 && stride == [1, 1] && groups == 1 {
-            _conv.wrappedValue = PointwiseConv2d(inputChannels: inChannels, outputChannels: outChannels, bias: true)
-        } else {
-            _conv.wrappedValue = Conv2d(
-                inputChannels: inChannels, outputChannels: outChannels, kernelSize: (kernelSize, kernelSize),
-                stride: (stride[0], stride[1]), padding: ((kernelSize - 1) / 2, (kernelSize - 1) / 2),
-                groups: groups, bias: true)
-        }
+        _conv.wrappedValue = Conv2d(
+            inputChannels: inChannels, outputChannels: outChannels, kernelSize: (kernelSize, kernelSize),
+            stride: (stride[0], stride[1]), padding: ((kernelSize - 1) / 2, (kernelSize - 1) / 2),
+            groups: groups, bias: true)
         act = ActLearnableAffineBlock(activation: activation)
         self.appliesActivation = appliesActivation
         super.init()
@@ -102,25 +91,23 @@ public final class PPLCNetV3RepLayer: Module, UnaryLayer {
         if let bias = conv.bias, let fused = fusedActivation {
             let postScale = appliesActivation ? act.lab.scale : nil
             let postBias = appliesActivation ? act.lab.bias : nil
-            if let depthwise = conv as? DepthwiseConv2d, DepthwiseConv2d.kernel == .ocrtune {
+            if conv.kernels == .fused && conv.isDepthwise {
                 // Convolution and epilogue in one register-blocked pass.
                 return depthwiseAffineActivation(
-                    x, depthwise.weight, stride: depthwise.stride, padding: depthwise.padding, bias: bias,
+                    x, conv.weight, stride: conv.stride, padding: conv.padding, bias: bias,
                     preScale: lab.scale, preBias: lab.bias, activation: fused, postScale: postScale, postBias: postBias)
             }
-            if let pointwise = conv as? PointwiseConv2d, DepthwiseConv2d.kernel == .ocrtune {
+            if conv.kernels == .fused && conv.isPointwise {
                 // Each thread's rows: their product, then the epilogue while they are in cache.
-                let (o, i) = (pointwise.weight.dim(0), pointwise.weight.dim(3))
+                let (o, i) = (conv.weight.dim(0), conv.weight.dim(3))
                 let y = matmulAffineActivation(
-                    x.reshaped(-1, i), pointwise.weight.reshaped(o, i), bias: bias, preScale: lab.scale,
+                    x.reshaped(-1, i), conv.weight.reshaped(o, i), bias: bias, preScale: lab.scale,
                     preBias: lab.bias, activation: fused, postScale: postScale, postBias: postBias)
                 return y.reshaped(Array(x.shape.dropLast()) + [o])
             }
-            let z: MLXArray? =
-                if let depthwise = conv as? DepthwiseConv2d { depthwise.withoutBias(x) }
-                else if let pointwise = conv as? PointwiseConv2d { pointwise.withoutBias(x) }
-                else { nil }
-            if let z {
+            if conv.kernels == .unfused && (conv.isDepthwise || conv.isPointwise) {
+                // The convolution, then the epilogue in one pass.
+                let z = conv.withoutBias(x)
                 return appliesActivation
                     ? affineActivation(
                         z, bias: bias, preScale: lab.scale, preBias: lab.bias, activation: fused,
@@ -153,9 +140,9 @@ public final class PPLCNetV3SqueezeExcitation: Module, UnaryLayer {
 
     public init(channels: Int, reduction: Int) {
         convolutions = [
-            PointwiseConv2d(inputChannels: channels, outputChannels: channels / reduction, bias: true),
+            Conv2d(inputChannels: channels, outputChannels: channels / reduction, kernelSize: (1, 1)),
             ReLU(),
-            PointwiseConv2d(inputChannels: channels / reduction, outputChannels: channels, bias: true),
+            Conv2d(inputChannels: channels / reduction, outputChannels: channels, kernelSize: (1, 1)),
             HardSigmoid(),
         ]
         super.init()

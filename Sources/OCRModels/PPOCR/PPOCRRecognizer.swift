@@ -99,6 +99,12 @@ public final class PPOCRTextRecognizer: TextRecognizer {
 
     public var preferredBatchSize: Int { options.batchSize }
 
+    /// The kernels the network runs (see ``KernelChoice``); inference makes OpenBLAS
+    /// single-threaded only with the fused kernels, which split their products over the cores.
+    public var kernels: KernelChoice = .fused {
+        didSet { network.useKernels(kernels) }
+    }
+
     public init(network: PPOCRRecognizer, dictionary: CharacterDictionary, useCompile: Bool = false) throws {
         guard dictionary.classCount == network.config.headOutChannels else {
             throw ModelFolderError(
@@ -164,7 +170,7 @@ public final class PPOCRTextRecognizer: TextRecognizer {
     /// OpenBLAS's worker, which spins after each threaded call, would compete with every kernel
     /// for the cores (a quarter of the CPU time on 2 cores).
     private func evaluated(_ forward: () throws -> [MLXArray]) throws -> [MLXArray] {
-        try Threads.withSingleThreadedBLAS(if: DepthwiseConv2d.kernel == .ocrtune && singleThreadedBLAS) {
+        try Threads.withSingleThreadedBLAS(if: kernels == .fused && singleThreadedBLAS) {
             try withEngineErrors {
                 let out = try forward()
                 try eval(out)

@@ -128,9 +128,10 @@ public final class SVTREncoder: Module {
 }
 
 /// `head`: the SVTR encoder and the CTC classifier (`head.head`).
-public final class PPOCRRecHead: Module {
+public final class PPOCRRecHead: Module, KernelSelecting {
     @ModuleInfo(key: "encoder") public var encoder: SVTREncoder
     @ModuleInfo(key: "head") public var classifier: Linear
+    public var kernels = KernelChoice.fused
 
     public init(config: PPOCRRecognizerConfig) {
         _encoder.wrappedValue = SVTREncoder(config: config)
@@ -143,7 +144,7 @@ public final class PPOCRRecHead: Module {
         let features = encoder(x)
         // A plain classifier with ocrtune's kernels: its rows split over the cores (the product
         // and bias are those of `Linear`, bit for bit).
-        if DepthwiseConv2d.kernel == .ocrtune, type(of: classifier) == Linear.self, let bias = classifier.bias {
+        if kernels == .fused, type(of: classifier) == Linear.self, let bias = classifier.bias {
             let (n, w) = (features.dim(0), features.dim(1))
             let logits = matmulAffineActivation(
                 features.reshaped(n * w, -1), classifier.weight, bias: bias, preScale: nil, preBias: nil,
