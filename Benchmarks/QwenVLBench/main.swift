@@ -125,7 +125,7 @@ func timed(_ body: () throws -> Void) throws -> [Double] {
 
 var result: [String: Any] = [
     "mode": mode, "dtype": "\(dtype)", "quantization_bits": bits.map { $0 as Any } ?? NSNull(),
-    "tokens": tokens, "image_tokens": inputIds[0].filter { $0 == config.imageTokenId }.count,
+    "tokens": tokens, "image_tokens": inputIds[0].filter { $0 == config.imageTokenID }.count,
     "layers": config.textConfig.numHiddenLayers, "vision_depth": config.visionConfig.depth,
     "parameters_stored": parameterCount, "repeats": repeats, "warmup": warmup,
 ]
@@ -137,7 +137,7 @@ do {
     switch mode {
     case "forward":
         let times = try timed {
-            let logits = model(inputIds: inputIds, pixels: pixels, grids: grids)
+            let logits = try model(inputIds: inputIds, pixels: pixels, grids: grids)
             try eval(logits)
         }
         let best = times.min()!
@@ -155,7 +155,7 @@ do {
         let times = try timed {
             // The trainer's loss (QwenVLTrainable): the LM head at the scored positions only.
             let (loss, grads) = try valueAndGrad(model: model) {
-                model.loss(inputIds: inputIds, pixels: pixels, grids: grids, labels: labels)
+                try model.loss(inputIds: inputIds, pixels: pixels, grids: grids, labels: labels)
             }
             try eval([loss] + Array(grads.values))
             try optimizer.update(model: model, gradients: grads)

@@ -19,7 +19,7 @@ public protocol TrainableModel: AnyObject {
     var defaultLoRATargets: [String] { get }
     /// The scalar loss of a batch: a mean over the batch's target units, so that
     /// accumulating micro-batches equals one larger batch.
-    func loss(_ batch: Batch) -> MLXArray
+    func loss(_ batch: Batch) throws -> MLXArray
     /// Turns gradient checkpointing on or off (activations of the checkpointed layers are
     /// recomputed in the backward pass). Returns false when the family has none.
     func setGradientCheckpointing(_ on: Bool) -> Bool

@@ -176,7 +176,7 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
             for _ in 0 ..< c.gradientAccumulation {
                 let (batch, count) = try nextBatch()
                 let (loss, grads) = try model.runStep {
-                    let (loss, grads) = try valueAndGrad(model: module) { self.model.loss(batch) }
+                    let (loss, grads) = try valueAndGrad(model: module) { try self.model.loss(batch) }
                     try eval([loss] + Array(grads.values))
                     return (loss, grads)
                 }

@@ -11,10 +11,10 @@ import XCTest
 final class PPOCRGradientCheckpointingTests: XCTestCase {
     /// Loss and gradients of the CTC loss of a fixed batch, with or without checkpointing.
     /// One random initialization for every network of a test (layers draw unseeded keys).
-    private let weights = PPOCRRecognizer(config: tinyPPOCRConfig()).parameterDictionary()
+    private let weights = PPOCRNetwork(config: tinyPPOCRConfig()).parameterDictionary()
 
     private func lossAndGradients(lora: Bool, checkpointing: Bool) throws -> (Float, [String: [Float]]) {
-        let network = PPOCRRecognizer(config: tinyPPOCRConfig())
+        let network = PPOCRNetwork(config: tinyPPOCRConfig())
         try network.update(parameters: weights, source: "test")
         let dictionary = CharacterDictionary(labels: (0 ..< 11).map { String(UnicodeScalar(UInt8(97 + $0))) })
         let trainable = PPOCRTrainable(recognizer: try PPOCRTextRecognizer(network: network, dictionary: dictionary))
@@ -62,7 +62,7 @@ final class PPOCRGradientCheckpointingTests: XCTestCase {
     }
 
     func testCheckpointingOnlyInTrainingModeAndKeptByVocabularyExtension() throws {
-        let network = PPOCRRecognizer(config: tinyPPOCRConfig())
+        let network = PPOCRNetwork(config: tinyPPOCRConfig())
         let dictionary = CharacterDictionary(labels: (0 ..< 11).map { String(UnicodeScalar(UInt8(97 + $0))) })
         let trainable = PPOCRTrainable(recognizer: try PPOCRTextRecognizer(network: network, dictionary: dictionary))
         XCTAssertTrue(trainable.setGradientCheckpointing(true))

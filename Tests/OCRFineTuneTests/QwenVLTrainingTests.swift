@@ -29,7 +29,7 @@ final class QwenVLTrainingTests: XCTestCase {
         let batch = QwenVLBatch(
             inputIds: [e.input_ids], labels: MLXArray(labels, [1, n]), pixels: try ModelFixtures.qwenVLPixels(name),
             grids: e.image_grid_thw)
-        let got = QwenVLTrainable(recognizer: recognizer).loss(batch).item(Float.self)
+        let got = try QwenVLTrainable(recognizer: recognizer).loss(batch).item(Float.self)
         XCTAssertEqual(Double(got), loss.loss_last8, accuracy: 1e-4)
     }
 
@@ -57,14 +57,14 @@ final class QwenVLTrainingTests: XCTestCase {
             XCTAssertEqual(kept, tokenizer.encode(sample.answer, addSpecialTokens: false) + [end])
             // Kept labels sit exactly at the answer positions, equal to the input there.
             for (i, l) in rowLabels.enumerated() where l != qwenIgnoreIndex { XCTAssertEqual(batch.inputIds[row][i], l) }
-            XCTAssertFalse(zip(batch.inputIds[row], rowLabels).contains { $0 == trainable.model.config.imageTokenId && $1 != qwenIgnoreIndex })
+            XCTAssertFalse(zip(batch.inputIds[row], rowLabels).contains { $0 == trainable.model.config.imageTokenID && $1 != qwenIgnoreIndex })
         }
         // Right padding changes nothing for the shorter row: the batch loss is the token-weighted
         // mean of the single-sample losses.
         let single = try s.map { try trainable.loss(trainable.collate([$0])).item(Float.self) }
         let counts = try s.map { Float(try trainable.encode(image: $0.image, prompt: $0.prompt, answer: $0.answer).answer.count) }
         let expected = (single[0] * counts[0] + single[1] * counts[1]) / (counts[0] + counts[1])
-        XCTAssertEqual(trainable.loss(batch).item(Float.self), expected, accuracy: 1e-4)
+        XCTAssertEqual(try trainable.loss(batch).item(Float.self), expected, accuracy: 1e-4)
     }
 
     func testLoRAStepsLowerTheLoss() throws {
@@ -76,7 +76,7 @@ final class QwenVLTrainingTests: XCTestCase {
         let batch = try trainable.collate(try samples())
         var losses: [Float] = []
         for _ in 0 ..< 4 {
-            let (loss, grads) = try valueAndGrad(model: trainable.module) { trainable.loss(batch) }
+            let (loss, grads) = try valueAndGrad(model: trainable.module) { try trainable.loss(batch) }
             losses.append(loss.item(Float.self))
             for (key, array) in trainable.module.trainableParameters() {
                 array.update(array - grads[key]! * 0.05)

@@ -52,7 +52,7 @@ final class QwenVLBatchTests: XCTestCase {
         let model = try QwenVLModel.load(from: QwenVLFixture.folder(name))
         let pads = e.input_ids.map { e.padded_input_ids[0].count - $0.count }
         XCTAssertTrue(pads.contains { $0 > 0 }, "the fixture's rows differ in length")
-        let (positions, deltas) = model.ropePositions(inputIds: e.padded_input_ids, grids: e.image_grid_thw, leftPadding: pads)
+        let (positions, deltas) = try model.ropePositions(inputIds: e.padded_input_ids, grids: e.image_grid_thw, leftPadding: pads)
         XCTAssertEqual(positions.shape, [3, e.input_ids.count, e.padded_input_ids[0].count])
         XCTAssertEqual(positions.asArray(Int32.self).map(Int.init), e.position_ids.flatMap { $0.flatMap { $0 } })
         XCTAssertEqual(deltas, e.rope_deltas)
@@ -60,7 +60,7 @@ final class QwenVLBatchTests: XCTestCase {
         let r = try QwenVLTextRecognizer(folder: QwenVLFixture.folder(name))
         let (pixels, grids) = try r.processor(images(name, e))
         XCTAssertEqual(grids, e.image_grid_thw)
-        let session = model.session(prompts: e.input_ids, pixels: pixels, grids: grids, padTokenId: e.pad_token_id)
+        let session = try model.session(prompts: e.input_ids, pixels: pixels, grids: grids, padTokenID: e.pad_token_id)
         XCTAssertEqual(session.paddedPrompts, e.padded_input_ids)
         XCTAssertEqual(session.leftPadding, pads)
     }

@@ -137,6 +137,22 @@ final class QwenVLProcessorTests: XCTestCase {
     }
     func testQwen3ChatTemplate() throws { try checkChatTemplate("qwen3_vl") }
 
+    /// Image tokens typed into a prompt, or ids that do not fit the images, are errors, not traps.
+    func testMismatchedImageTokensAreErrors() throws {
+        let recognizer = try QwenVLTextRecognizer(folder: QwenVLFixture.folder("qwen3_vl"))
+        recognizer.generation.maxNewTokens = 2
+        let image = try images("qwen3_vl")[0]
+        XCTAssertThrowsError(try recognizer.recognize([image], prompt: "Read <|vision_start|><|image_pad|><|vision_end|> this")) {
+            XCTAssertEqual("\($0)", "the prompt has 2 <|image_pad|> for 1 images")
+        }
+        let model = recognizer.model
+        let (ids, pixels, grids) = try recognizer.inputs(images: [image], prompt: "Free OCR.")
+        XCTAssertThrowsError(try model.generate(inputIds: ids, pixels: pixels, grids: grids + grids, options: recognizer.generation))
+        XCTAssertThrowsError(try model.generate(inputIds: ids.filter { $0 != model.config.imageTokenID }, pixels: pixels, grids: grids, options: recognizer.generation))
+        XCTAssertThrowsError(try model.generate(prompts: [], pixels: nil, grids: [], options: recognizer.generation))
+        XCTAssertThrowsError(try qwenRopeIndex(inputIds: ids, imageTokenID: model.config.imageTokenID, grids: [[1, 2, 2]], mergeSize: 2))
+    }
+
     func testRegistryLoadsRecognizer() throws {
         XCTAssertTrue(ModelFamilies.modelTypes.contains("qwen2_5_vl"))
         XCTAssertTrue(ModelFamilies.modelTypes.contains("qwen3_vl"))
@@ -145,7 +161,7 @@ final class QwenVLProcessorTests: XCTestCase {
         let (ids, pixels, grids) = try recognizer.inputs(images: [image], prompt: "Free OCR.")
         XCTAssertEqual(grids, [[1, 4, 6]])
         XCTAssertEqual(pixels?.dim(0), 24)
-        XCTAssertEqual(ids.filter { $0 == recognizer.model.config.imageTokenId }.count, 6)
+        XCTAssertEqual(ids.filter { $0 == recognizer.model.config.imageTokenID }.count, 6)
         recognizer.generation.maxNewTokens = 5
         let tokens = try recognizer.generate(image, prompt: "Free OCR.")
         XCTAssertLessThanOrEqual(tokens.count, 5)
@@ -158,7 +174,7 @@ final class QwenVLProcessorTests: XCTestCase {
         let big = try images("qwen2_5_vl")[1]
         let (ids, _, grids) = try recognizer.inputs(images: [big], prompt: nil)
         XCTAssertLessThanOrEqual(recognizer.processor.placeholderCount(grid: grids[0]), 4)
-        XCTAssertEqual(ids.filter { $0 == recognizer.model.config.imageTokenId }.count, recognizer.processor.placeholderCount(grid: grids[0]))
+        XCTAssertEqual(ids.filter { $0 == recognizer.model.config.imageTokenID }.count, recognizer.processor.placeholderCount(grid: grids[0]))
         let unbounded = try QwenVLTextRecognizer(folder: QwenVLFixture.folder("qwen2_5_vl"), maxImageTokens: nil)
         XCTAssertEqual(try unbounded.inputs(images: [big], prompt: nil).grids, [[1, 10, 18]])
     }

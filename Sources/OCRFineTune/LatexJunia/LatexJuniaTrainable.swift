@@ -53,7 +53,7 @@ public final class LatexJuniaTrainable: TrainableModel {
     /// Mean cross-entropy over the non-pad label positions (the package's masked loss).
     public func loss(_ batch: LatexJuniaBatch) -> MLXArray {
         let logits = model(batch.pixels, decoderInputIds: batch.decoderInputIDs)
-        return crossEntropy(logits: logits, targets: batch.labels, ignoreIndex: model.config.padTokenId, reduction: .mean)
+        return crossEntropy(logits: logits, targets: batch.labels, ignoreIndex: model.config.padTokenID, reduction: .mean)
     }
 
     /// Teacher-forcing ids of `text`: (decoder input, labels), each `encode(text).count − 1` long.
@@ -64,7 +64,7 @@ public final class LatexJuniaTrainable: TrainableModel {
 
     /// Preprocesses images and encodes texts into a batch.
     public func collate(_ samples: [(image: RGBImage, text: String)]) -> LatexJuniaBatch {
-        let pad = Int32(model.config.padTokenId)
+        let pad = Int32(model.config.padTokenID)
         let encoded = samples.map { sequences(of: $0.text) }
         var length = encoded.map(\.input.count).max() ?? 1
         length = Swift.min(model.config.maxLength - 1, (length + lengthMultiple - 1) / lengthMultiple * lengthMultiple)

@@ -59,7 +59,7 @@ public final class PPOCRTrainable: TrainableModel {
 
     /// The base model, frozen, whose output distribution the model keeps on replay samples
     /// (knowledge distillation against forgetting; nil: CTC only).
-    public var teacher: PPOCRRecognizer?
+    public var teacher: PPOCRNetwork?
     /// Weight of the distillation term: the mean per-step KL(teacher ‖ model) over the teacher's
     /// classes, on replay rows. New classes get no teacher mass, so they are pushed down there.
     public var distillationWeight: Float = 1
@@ -83,7 +83,7 @@ public final class PPOCRTrainable: TrainableModel {
 
     /// Makes a frozen copy of the current network (before vocabulary extension) the teacher.
     public func useCurrentNetworkAsTeacher() throws {
-        let copy = PPOCRRecognizer(config: network.config)
+        let copy = PPOCRNetwork(config: network.config)
         try copy.update(parameters: network.parameterDictionary(), source: "distillation teacher")
         _ = copy.freeze()
         copy.train(false)
@@ -92,7 +92,7 @@ public final class PPOCRTrainable: TrainableModel {
     }
 
     public var module: Module { recognizer.network }
-    public var network: PPOCRRecognizer { recognizer.network }
+    public var network: PPOCRNetwork { recognizer.network }
 
     public var parameterGroups: [String: [String]] {
         ["backbone": ["model.backbone"], "neck": ["head.encoder"], "head": ["head.head"]]
@@ -254,7 +254,7 @@ public final class PPOCRTrainable: TrainableModel {
         let old = recognizer.network
         var config = old.config
         config.headOutChannels = dictionary.classCount
-        let grown = PPOCRRecognizer(config: config)
+        let grown = PPOCRNetwork(config: config)
         var weights = old.parameterDictionary()
         let head = old.head.classifier
         let bound = Float(1 / Double(head.inputDimensions).squareRoot())

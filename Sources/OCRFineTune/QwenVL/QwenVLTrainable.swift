@@ -46,8 +46,8 @@ public final class QwenVLTrainable: TrainableModel {
     public var defaultLoRATargets: [String] { ["q_proj", "k_proj", "v_proj", "o_proj"] }
 
     /// Mean cross-entropy over the answer tokens: logits at position t predict labels at t + 1.
-    public func loss(_ batch: QwenVLBatch) -> MLXArray {
-        model.loss(inputIds: batch.inputIds, pixels: batch.pixels, grids: batch.grids, labels: batch.labels)
+    public func loss(_ batch: QwenVLBatch) throws -> MLXArray {
+        try model.loss(inputIds: batch.inputIds, pixels: batch.pixels, grids: batch.grids, labels: batch.labels)
     }
 
     // MARK: Collation
@@ -58,7 +58,8 @@ public final class QwenVLTrainable: TrainableModel {
         guard let end = recognizer.tokenizer.tokenToID("<|im_end|>") else {
             throw QwenVLProcessorError("the tokenizer has no <|im_end|> token")
         }
-        return (ids, recognizer.tokenizer.encode(answer, addSpecialTokens: false) + [end], pixels!, grids[0])
+        guard let pixels, let grid = grids.first else { throw QwenVLInputError("no image features for a training sample") }
+        return (ids, recognizer.tokenizer.encode(answer, addSpecialTokens: false) + [end], pixels, grid)
     }
 
     /// A right-padded batch: the label of every prompt, image and padding position is ignored.

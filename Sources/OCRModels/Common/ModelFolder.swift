@@ -3,6 +3,7 @@
 // The family registry (ModelFamily.swift) maps `model_type` to the family that loads the folder.
 
 import Foundation
+import MLXEngine
 import OCRSupport
 import OCRImaging
 
@@ -24,6 +25,46 @@ public enum ModelFolder {
             throw ModelFolderError("\(url.path) has no \"model_type\"")
         }
         return type
+    }
+
+    /// The safetensors files of a folder: the shards named by model.safetensors.index.json, or
+    /// model.safetensors. A folder with only pytorch_model.bin is refused (ocrtune never unpickles)
+    /// with the conversion to run once.
+    public static func weightFiles(in folder: URL) throws -> [URL] {
+        let fm = FileManager.default
+        let index = folder.appendingPathComponent("model.safetensors.index.json")
+        if fm.fileExists(atPath: index.path) {
+            struct Index: Decodable { let weight_map: [String: String] }
+            let map: Index
+            do {
+                map = try JSONDecoder().decode(Index.self, from: Data(contentsOf: index))
+            } catch {
+                throw ModelFolderError("cannot read \(index.path): \(error.localizedDescription)")
+            }
+            let files = Set(map.weight_map.values).sorted().map { folder.appendingPathComponent($0) }
+            if let missing = files.first(where: { !fm.fileExists(atPath: $0.path) }) {
+                throw ModelFolderError("\(missing.path) (named by model.safetensors.index.json) is missing")
+            }
+            return files
+        }
+        let single = folder.appendingPathComponent(weightsFile)
+        if fm.fileExists(atPath: single.path) { return [single] }
+        if fm.fileExists(atPath: folder.appendingPathComponent("pytorch_model.bin").path) {
+            throw ModelFolderError("""
+                \(folder.path) has pytorch_model.bin but no model.safetensors; ocrtune never unpickles. Convert it once with \
+                transformers: model = AutoModel…from_pretrained('\(folder.path)'); model.save_pretrained('\(folder.path)', safe_serialization=True)
+                """)
+        }
+        throw ModelFolderError("\(folder.path) has neither model.safetensors nor model.safetensors.index.json")
+    }
+
+    /// Every tensor of the folder's weight files (``weightFiles(in:)``).
+    public static func readWeights(in folder: URL) throws -> [String: MLXArray] {
+        var weights: [String: MLXArray] = [:]
+        for file in try weightFiles(in: folder) {
+            weights.merge(try loadSafeTensors(path: file.path).arrays) { a, _ in a }
+        }
+        return weights
     }
 
     /// Decodes config.json.

@@ -24,17 +24,17 @@ public struct LatexJuniaConfig: Codable, Equatable, Sendable {
     /// Decoder positions (the BOS included); also the default generation length.
     public var maxLength: Int
     public var vocabSize: Int
-    public var padTokenId: Int
+    public var padTokenID: Int
     /// Ours (from the tokenizer): BOS and EOS ids, written by the converter.
-    public var bosTokenId: Int
-    public var eosTokenId: Int
+    public var bosTokenID: Int
+    public var eosTokenID: Int
 
     public static let modelTypeName = "latex_ocr_junia"
 
     public init(
         imageHeight: Int = 128, imageWidth: Int = 512, patchSize: Int = 8, dModel: Int = 256, numHeads: Int = 8,
         numEncoderLayers: Int = 4, numDecoderLayers: Int = 4, mlpDim: Int = 1024, dropout: Double = 0.1,
-        maxLength: Int = 512, vocabSize: Int = 166, padTokenId: Int = 0, bosTokenId: Int = 1, eosTokenId: Int = 2
+        maxLength: Int = 512, vocabSize: Int = 166, padTokenID: Int = 0, bosTokenID: Int = 1, eosTokenID: Int = 2
     ) {
         modelType = Self.modelTypeName
         self.imageHeight = imageHeight
@@ -48,9 +48,9 @@ public struct LatexJuniaConfig: Codable, Equatable, Sendable {
         self.dropout = dropout
         self.maxLength = maxLength
         self.vocabSize = vocabSize
-        self.padTokenId = padTokenId
-        self.bosTokenId = bosTokenId
-        self.eosTokenId = eosTokenId
+        self.padTokenID = padTokenID
+        self.bosTokenID = bosTokenID
+        self.eosTokenID = eosTokenID
     }
 
     /// Patches along the height and the width.
@@ -80,9 +80,9 @@ public struct LatexJuniaConfig: Codable, Equatable, Sendable {
         case dropout
         case maxLength = "max_length"
         case vocabSize = "vocab_size"
-        case padTokenId = "pad_token_id"
-        case bosTokenId = "bos_token_id"
-        case eosTokenId = "eos_token_id"
+        case padTokenID = "pad_token_id"
+        case bosTokenID = "bos_token_id"
+        case eosTokenID = "eos_token_id"
     }
 
     public init(from decoder: Decoder) throws {
@@ -100,9 +100,9 @@ public struct LatexJuniaConfig: Codable, Equatable, Sendable {
         dropout = try c.decodeIfPresent(Double.self, forKey: .dropout) ?? d.dropout
         maxLength = try c.decodeIfPresent(Int.self, forKey: .maxLength) ?? 256
         vocabSize = try c.decode(Int.self, forKey: .vocabSize)
-        padTokenId = try c.decodeIfPresent(Int.self, forKey: .padTokenId) ?? d.padTokenId
-        bosTokenId = try c.decodeIfPresent(Int.self, forKey: .bosTokenId) ?? d.bosTokenId
-        eosTokenId = try c.decodeIfPresent(Int.self, forKey: .eosTokenId) ?? d.eosTokenId
+        padTokenID = try c.decodeIfPresent(Int.self, forKey: .padTokenID) ?? d.padTokenID
+        bosTokenID = try c.decodeIfPresent(Int.self, forKey: .bosTokenID) ?? d.bosTokenID
+        eosTokenID = try c.decodeIfPresent(Int.self, forKey: .eosTokenID) ?? d.eosTokenID
     }
 }
 

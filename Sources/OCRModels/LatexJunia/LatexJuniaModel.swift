@@ -260,7 +260,7 @@ public final class LatexJuniaModel: Module {
     public func decode(_ ids: MLXArray, encoderStates: MLXArray) -> MLXArray {
         let l = ids.dim(1)
         let causal = MLXArray((0 ..< l * l).map { Float($0 % l > $0 / l ? -1e9 : 0) }, [1, 1, l, l])
-        let padding = which(ids .== Double(config.padTokenId), full([1], value: -1e9), zeros([1]))
+        let padding = which(ids .== Double(config.padTokenID), full([1], value: -1e9), zeros([1]))
         let mask = causal + padding.reshaped(ids.dim(0), 1, 1, l)
         return decodeSteps(ids, memory: crossMemory(encoderStates), mask: mask, caches: nil)
     }

@@ -44,8 +44,8 @@ public final class LatexJuniaTextRecognizer: TextRecognizer {
         guard tokenizer.vocabularySize == model.config.vocabSize else {
             throw ModelFolderError("the tokenizer has \(tokenizer.vocabularySize) tokens, the model's vocab_size is \(model.config.vocabSize)")
         }
-        guard tokenizer.bosID == model.config.bosTokenId, tokenizer.eosID == model.config.eosTokenId,
-              tokenizer.padID == model.config.padTokenId else {
+        guard tokenizer.bosID == model.config.bosTokenID, tokenizer.eosID == model.config.eosTokenID,
+              tokenizer.padID == model.config.padTokenID else {
             throw ModelFolderError("the tokenizer's pad/bos/eos ids (\(tokenizer.padID), \(tokenizer.bosID), \(tokenizer.eosID)) differ from config.json's")
         }
         self.model = model
@@ -127,7 +127,7 @@ public final class LatexJuniaTextRecognizer: TextRecognizer {
             let pixels = preprocessor.batch(chunk)
             try withEngineErrors {
                 let session = LatexJuniaSession(model: model, encoderStates: model.encode(pixels))
-                out += try OCRModels.generate(session, prompts: chunk.map { _ in [model.config.bosTokenId] }, options: g)
+                out += try OCRModels.generate(session, prompts: chunk.map { _ in [model.config.bosTokenID] }, options: g)
             }
         }
         return out

@@ -48,7 +48,7 @@ extension LatexJuniaDecodingOptions {
         let length = Swift.min(maxLength ?? config.maxLength, config.maxLength)
         return GenerationOptions(
             maxNewTokens: length - 1, numBeams: Swift.max(1, numBeams), lengthPenalty: lengthPenalty,
-            eosTokenIDs: [config.eosTokenId], padTokenID: config.padTokenId,
-            suppressTokenIDs: [config.padTokenId, config.bosTokenId], beamStrategy: .pooled)
+            eosTokenIDs: [config.eosTokenID], padTokenID: config.padTokenID,
+            suppressTokenIDs: [config.padTokenID, config.bosTokenID], beamStrategy: .pooled)
     }
 }

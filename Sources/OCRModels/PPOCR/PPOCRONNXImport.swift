@@ -23,8 +23,8 @@ public struct PPOCRImport {
     public var dictionary: CharacterDictionary
 
     /// The network with the imported weights, in evaluation mode (verifies every key and shape).
-    public func makeNetwork() throws -> PPOCRRecognizer {
-        let network = PPOCRRecognizer(config: config)
+    public func makeNetwork() throws -> PPOCRNetwork {
+        let network = PPOCRNetwork(config: config)
         try network.update(parameters: weights, verify: .all, source: "imported ONNX weights")
         network.train(false)
         return network

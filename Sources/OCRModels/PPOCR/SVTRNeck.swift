@@ -128,7 +128,7 @@ public final class SVTREncoder: Module {
 }
 
 /// `head`: the SVTR encoder and the CTC classifier (`head.head`).
-public final class PPOCRRecHead: Module, KernelSelecting {
+public final class PPOCRNeckAndHead: Module, KernelSelecting {
     @ModuleInfo(key: "encoder") public var encoder: SVTREncoder
     @ModuleInfo(key: "head") public var classifier: Linear
     public var kernels = KernelChoice.fused

@@ -157,20 +157,25 @@ public protocol QwenVisionTower: Module {
 /// `<|image_pad|>` run gets (t, h, w) on its merged grid, offset by the position where it starts,
 /// and the text after it starts at that offset + max(h, w) / merge.
 public func qwenRopeIndex(
-    inputIds: [Int], imageTokenId: Int, grids: [[Int]], mergeSize: Int
-) -> (positions: [[Int32]], delta: Int) {
+    inputIds: [Int], imageTokenID: Int, grids: [[Int]], mergeSize: Int
+) throws -> (positions: [[Int32]], delta: Int) {
     var pos: [[Int32]] = [[], [], []]
     var current = 0
     var i = 0
     var image = 0
     while i < inputIds.count {
-        if inputIds[i] == imageTokenId {
+        if inputIds[i] == imageTokenID {
             var j = i
-            while j < inputIds.count && inputIds[j] == imageTokenId { j += 1 }
-            precondition(image < grids.count, "more image placeholder runs than images")
+            while j < inputIds.count && inputIds[j] == imageTokenID { j += 1 }
+            guard image < grids.count else {
+                throw QwenVLInputError("the prompt has more image placeholder runs than the \(grids.count) images")
+            }
             let g = grids[image]
+            guard g.count == 3 else { throw QwenVLInputError("image grid \(g): expected (t, h, w)") }
             let (t, h, w) = (g[0], g[1] / mergeSize, g[2] / mergeSize)
-            precondition(j - i == t * h * w, "placeholder run of \(j - i) tokens for a \(t)×\(h)×\(w) grid")
+            guard j - i == t * h * w else {
+                throw QwenVLInputError("an image placeholder run of \(j - i) tokens for a \(t)×\(h)×\(w) grid (did the text contain image tokens?)")
+            }
             for ti in 0 ..< t {
                 for hi in 0 ..< h {
                     for wi in 0 ..< w {
@@ -320,7 +325,6 @@ public final class QwenTextModel: Module {
         _norm.wrappedValue = RMSNorm(dimensions: c.hiddenSize, eps: Float(c.rmsNormEps))
         let dim = c.resolvedHeadDim
         let axes = mropeAxisPerFrequency(section: c.mropeSection, interleaved: c.mropeInterleaved)
-        precondition(axes.count == dim / 2, "mrope_section sums to \(axes.count), expected head_dim/2 = \(dim / 2)")
         _axisPerFrequency = MLXArray(axes, [axes.count])
         _invFreq = MLXArray((0 ..< dim / 2).map { Float(1 / pow(c.ropeTheta, Double(2 * $0) / Double(dim))) }, [dim / 2])
         super.init()
@@ -353,14 +357,14 @@ public final class QwenTextModel: Module {
 
 /// A gather index that places image features at the `<|image_pad|>` positions: row r of
 /// `concat(textRows [B·L, D], imageRows [K, D])` for each of the B·L positions.
-func imageMergeIndex(inputIds: [[Int]], imageTokenId: Int) -> (index: [Int32], count: Int) {
+func imageMergeIndex(inputIds: [[Int]], imageTokenID: Int) -> (index: [Int32], count: Int) {
     let total = inputIds.reduce(0) { $0 + $1.count }
     var index: [Int32] = []
     var k = 0
     var p = 0
     for row in inputIds {
         for id in row {
-            if id == imageTokenId {
+            if id == imageTokenID {
                 index.append(Int32(total + k))
                 k += 1
             } else {

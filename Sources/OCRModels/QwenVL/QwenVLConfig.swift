@@ -37,7 +37,7 @@ public struct QwenVLTextConfig: Codable, Equatable, Sendable {
     /// Biases on q/k/v (Qwen2.5: always; Qwen3: `attention_bias`, on o_proj too).
     public var attentionBias: Bool?
     public var tieWordEmbeddings: Bool?
-    public var eosTokenId: [Int]
+    public var eosTokenID: [Int]
     /// The MLP's gate activation (`hidden_act`, SiLU in every published checkpoint).
     public var hiddenAct: Activation
 
@@ -49,7 +49,7 @@ public struct QwenVLTextConfig: Codable, Equatable, Sendable {
         case numKeyValueHeads = "num_key_value_heads", headDim = "head_dim", rmsNormEps = "rms_norm_eps"
         case ropeTheta = "rope_theta", mropeSection = "mrope_section", mropeInterleaved = "mrope_interleaved"
         case attentionBias = "attention_bias", tieWordEmbeddings = "tie_word_embeddings"
-        case eosTokenId = "eos_token_id", ropeParameters = "rope_parameters", ropeScaling = "rope_scaling"
+        case eosTokenID = "eos_token_id", ropeParameters = "rope_parameters", ropeScaling = "rope_scaling"
         case hiddenAct = "hidden_act"
     }
 
@@ -78,13 +78,19 @@ public struct QwenVLTextConfig: Codable, Equatable, Sendable {
                 forKey: .ropeParameters, in: c, debugDescription: "no mrope_section in rope_parameters / rope_scaling")
         }
         mropeSection = section
+        let halfHead = (headDim ?? hiddenSize / Swift.max(1, numAttentionHeads)) / 2
+        guard section.count == 3, section.allSatisfy({ $0 >= 0 }), section.reduce(0, +) == halfHead else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .ropeParameters, in: c,
+                debugDescription: "mrope_section \(section) sums to \(section.reduce(0, +)), expected head_dim / 2 = \(halfHead)")
+        }
         mropeInterleaved = rope?.mrope_interleaved ?? false
         attentionBias = try c.decodeIfPresent(Bool.self, forKey: .attentionBias)
         tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings)
-        if let one = try? c.decodeIfPresent(Int.self, forKey: .eosTokenId) {
-            eosTokenId = [one]
+        if let one = try? c.decodeIfPresent(Int.self, forKey: .eosTokenID) {
+            eosTokenID = [one]
         } else {
-            eosTokenId = (try? c.decodeIfPresent([Int].self, forKey: .eosTokenId)) ?? []
+            eosTokenID = (try? c.decodeIfPresent([Int].self, forKey: .eosTokenID)) ?? []
         }
     }
 
@@ -103,7 +109,7 @@ public struct QwenVLTextConfig: Codable, Equatable, Sendable {
             forKey: .ropeParameters)
         try c.encodeIfPresent(attentionBias, forKey: .attentionBias)
         try c.encodeIfPresent(tieWordEmbeddings, forKey: .tieWordEmbeddings)
-        try c.encode(eosTokenId, forKey: .eosTokenId)
+        try c.encode(eosTokenID, forKey: .eosTokenID)
         try c.encode(hiddenAct, forKey: .hiddenAct)
     }
 }
@@ -163,16 +169,16 @@ public struct QwenVLConfig: Codable, Equatable, Sendable {
     public var modelType: QwenVLVersion
     public var textConfig: QwenVLTextConfig
     public var visionConfig: QwenVLVisionConfig
-    public var imageTokenId: Int
-    public var videoTokenId: Int?
-    public var visionStartTokenId: Int?
-    public var visionEndTokenId: Int?
+    public var imageTokenID: Int
+    public var videoTokenID: Int?
+    public var visionStartTokenID: Int?
+    public var visionEndTokenID: Int?
     public var tieWordEmbeddings: Bool
 
     enum CodingKeys: String, CodingKey {
         case modelType = "model_type", textConfig = "text_config", visionConfig = "vision_config"
-        case imageTokenId = "image_token_id", videoTokenId = "video_token_id"
-        case visionStartTokenId = "vision_start_token_id", visionEndTokenId = "vision_end_token_id"
+        case imageTokenID = "image_token_id", videoTokenID = "video_token_id"
+        case visionStartTokenID = "vision_start_token_id", visionEndTokenID = "vision_end_token_id"
         case tieWordEmbeddings = "tie_word_embeddings"
     }
 
@@ -183,10 +189,10 @@ public struct QwenVLConfig: Codable, Equatable, Sendable {
         textConfig = try c.decodeIfPresent(QwenVLTextConfig.self, forKey: .textConfig)
             ?? QwenVLTextConfig(from: decoder)
         visionConfig = try c.decode(QwenVLVisionConfig.self, forKey: .visionConfig)
-        imageTokenId = try c.decode(Int.self, forKey: .imageTokenId)
-        videoTokenId = try c.decodeIfPresent(Int.self, forKey: .videoTokenId)
-        visionStartTokenId = try c.decodeIfPresent(Int.self, forKey: .visionStartTokenId)
-        visionEndTokenId = try c.decodeIfPresent(Int.self, forKey: .visionEndTokenId)
+        imageTokenID = try c.decode(Int.self, forKey: .imageTokenID)
+        videoTokenID = try c.decodeIfPresent(Int.self, forKey: .videoTokenID)
+        visionStartTokenID = try c.decodeIfPresent(Int.self, forKey: .visionStartTokenID)
+        visionEndTokenID = try c.decodeIfPresent(Int.self, forKey: .visionEndTokenID)
         tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings)
             ?? textConfig.tieWordEmbeddings ?? false
     }

@@ -55,18 +55,19 @@ public final class QwenVLSession: IncrementalDecoder {
     public private(set) var rows: Int
 
     /// `pixels` and `grids` hold the images of every prompt, in prompt order.
-    init(model: QwenVLModel, prompts: [[Int]], pixels: MLXArray?, grids: [[Int]], padTokenId: Int) {
-        precondition(!prompts.isEmpty && prompts.allSatisfy { !$0.isEmpty }, "QwenVLSession: empty prompt")
+    init(model: QwenVLModel, prompts: [[Int]], pixels: MLXArray?, grids: [[Int]], padTokenID: Int) throws {
+        guard let longest = prompts.map(\.count).max(), prompts.allSatisfy({ !$0.isEmpty }) else {
+            throw QwenVLInputError("Qwen-VL: prompts must be non-empty")
+        }
         self.model = model
         caches = model.makeCaches()
-        let longest = prompts.map(\.count).max()!
         leftPadding = prompts.map { longest - $0.count }
         promptPadding = leftPadding
-        paddedPrompts = prompts.map { [Int](repeating: padTokenId, count: longest - $0.count) + $0 }
+        paddedPrompts = prompts.map { [Int](repeating: padTokenID, count: longest - $0.count) + $0 }
         realLengths = prompts.map(\.count)
         rows = prompts.count
-        let (embeddings, deepstack) = model.embed(inputIds: paddedPrompts, pixels: pixels, grids: grids)
-        let (positions, deltas) = model.ropePositions(inputIds: paddedPrompts, grids: grids, leftPadding: leftPadding)
+        let (embeddings, deepstack) = try model.embed(inputIds: paddedPrompts, pixels: pixels, grids: grids)
+        let (positions, deltas) = try model.ropePositions(inputIds: paddedPrompts, grids: grids, leftPadding: leftPadding)
         self.deltas = deltas
         prefill = (embeddings, positions, deepstack)
     }
@@ -135,14 +136,14 @@ public final class QwenVLSession: IncrementalDecoder {
 
 extension QwenVLModel {
     /// A session over one prompt: `pixels` [N, C·T·P·P] and `grids` as the processor gives them.
-    public func session(inputIds: [Int], pixels: MLXArray?, grids: [[Int]]) -> QwenVLSession {
-        QwenVLSession(model: self, prompts: [inputIds], pixels: pixels, grids: grids, padTokenId: 0)
+    public func session(inputIds: [Int], pixels: MLXArray?, grids: [[Int]]) throws -> QwenVLSession {
+        try QwenVLSession(model: self, prompts: [inputIds], pixels: pixels, grids: grids, padTokenID: 0)
     }
 
-    /// A session over several prompts of any lengths, left-padded with `padTokenId`; `pixels` and
+    /// A session over several prompts of any lengths, left-padded with `padTokenID`; `pixels` and
     /// `grids` hold the images of all prompts, in order.
-    public func session(prompts: [[Int]], pixels: MLXArray?, grids: [[Int]], padTokenId: Int) -> QwenVLSession {
-        QwenVLSession(model: self, prompts: prompts, pixels: pixels, grids: grids, padTokenId: padTokenId)
+    public func session(prompts: [[Int]], pixels: MLXArray?, grids: [[Int]], padTokenID: Int) throws -> QwenVLSession {
+        try QwenVLSession(model: self, prompts: prompts, pixels: pixels, grids: grids, padTokenID: padTokenID)
     }
 
     /// New token ids after the prompt (transformers' `generate` output without the prompt: a stop
@@ -156,11 +157,8 @@ extension QwenVLModel {
     /// `options.padTokenID`, else the first EOS id, else 0; it is masked, so it only shows in
     /// the no-repeat n-gram history, as in transformers. Each row stops at its own EOS.
     public func generate(prompts: [[Int]], pixels: MLXArray?, grids: [[Int]], options: GenerationOptions) throws -> [[Int]] {
-        guard !prompts.isEmpty, prompts.allSatisfy({ !$0.isEmpty }) else {
-            throw GenerationError("Qwen-VL generate: prompts must be non-empty")
-        }
         let pad = options.padTokenID ?? options.eosTokenIDs.first ?? 0
-        let session = session(prompts: prompts, pixels: pixels, grids: grids, padTokenId: pad)
+        let session = try session(prompts: prompts, pixels: pixels, grids: grids, padTokenID: pad)
         return try OCRModels.generate(session, prompts: session.paddedPrompts, options: options)
     }
 }

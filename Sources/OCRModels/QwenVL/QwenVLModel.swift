@@ -56,7 +56,7 @@ public final class QwenVLModel: Module {
     /// an attention mask).
     public func ropePositions(
         inputIds: [[Int]], grids: [[Int]], leftPadding: [Int]? = nil
-    ) -> (positions: MLXArray, deltas: [Int]) {
+    ) throws -> (positions: MLXArray, deltas: [Int]) {
         var rows: [[[Int32]]] = []
         var deltas: [Int] = []
         var next = 0
@@ -65,8 +65,11 @@ public final class QwenVLModel: Module {
             let pad = leftPadding?[r] ?? 0
             let ids = Array(row.dropFirst(pad))
             let runs = imageRunCount(ids)
-            var (p, d) = qwenRopeIndex(
-                inputIds: ids, imageTokenId: config.imageTokenId, grids: Array(grids[next ..< next + runs]), mergeSize: merge)
+            guard next + runs <= grids.count else {
+                throw QwenVLInputError("the prompts have more image placeholder runs than the \(grids.count) images")
+            }
+            var (p, d) = try qwenRopeIndex(
+                inputIds: ids, imageTokenID: config.imageTokenID, grids: Array(grids[next ..< next + runs]), mergeSize: merge)
             if pad > 0 { p = p.map { [Int32](repeating: 0, count: pad) + $0 } }
             next += runs
             rows.append(p)
@@ -82,7 +85,7 @@ public final class QwenVLModel: Module {
         var runs = 0
         var previous = false
         for id in ids {
-            let isImage = id == config.imageTokenId
+            let isImage = id == config.imageTokenID
             if isImage && !previous { runs += 1 }
             previous = isImage
         }
@@ -95,16 +98,18 @@ public final class QwenVLModel: Module {
     /// DeepStack hook (Qwen3-VL) adding the tower's extra features after the first layers.
     public func embed(
         inputIds: [[Int]], pixels: MLXArray?, grids: [[Int]]
-    ) -> (embeddings: MLXArray, deepstack: ((Int, MLXArray) -> MLXArray)?) {
+    ) throws -> (embeddings: MLXArray, deepstack: ((Int, MLXArray) -> MLXArray)?) {
         let (b, l) = (inputIds.count, inputIds.first?.count ?? 0)
         let ids = MLXArray(inputIds.flatMap { $0.map(Int32.init) }, [b, l])
         let text = model.languageModel.embedTokens(ids)
         guard let pixels, !grids.isEmpty else { return (text, nil) }
+        let (index, count) = imageMergeIndex(inputIds: inputIds, imageTokenID: config.imageTokenID)
+        let merge = config.visionConfig.spatialMergeSize
+        let features = grids.reduce(0) { $0 + ($1.count == 3 ? $1[0] * $1[1] * $1[2] / (merge * merge) : 0) }
+        guard count == features else {
+            throw QwenVLInputError("\(count) image placeholder tokens for \(features) image features (did the text contain image tokens?)")
+        }
         let vision = model.visual(pixels, grids: grids)
-        let (index, count) = imageMergeIndex(inputIds: inputIds, imageTokenId: config.imageTokenId)
-        precondition(
-            count == vision.embeddings.dim(0),
-            "Qwen-VL: \(count) image placeholder tokens for \(vision.embeddings.dim(0)) image features")
         let d = text.dim(-1)
         let gather = MLXArray(index, [index.count])
         let merged = concatenated([text.reshaped(b * l, d), vision.embeddings.asType(text.dtype)], axis: 0)
@@ -134,8 +139,8 @@ public final class QwenVLModel: Module {
     /// Logits [B, L, vocab] of a full (prefill) pass, causal, from an empty or given cache.
     public func callAsFunction(
         inputIds: [[Int]], pixels: MLXArray?, grids: [[Int]], caches: [KVCache]? = nil
-    ) -> MLXArray {
-        logits(hiddenStates(inputIds: inputIds, pixels: pixels, grids: grids, caches: caches))
+    ) throws -> MLXArray {
+        logits(try hiddenStates(inputIds: inputIds, pixels: pixels, grids: grids, caches: caches))
     }
 
     /// Mean cross-entropy of `labels` [B, L] (`qwenIgnoreIndex` where unscored): the logits at
@@ -143,8 +148,8 @@ public final class QwenVLModel: Module {
     /// transformers' `logits_to_keep`): on answer-only batches they are a few percent of the
     /// sequence, and the head (vocab × hidden, 151,936 × 2048 on the 3B) would otherwise be most of
     /// a LoRA step's products, forward and backward.
-    public func loss(inputIds: [[Int]], pixels: MLXArray?, grids: [[Int]], labels: MLXArray) -> MLXArray {
-        let hidden = hiddenStates(inputIds: inputIds, pixels: pixels, grids: grids)
+    public func loss(inputIds: [[Int]], pixels: MLXArray?, grids: [[Int]], labels: MLXArray) throws -> MLXArray {
+        let hidden = try hiddenStates(inputIds: inputIds, pixels: pixels, grids: grids)
         let (b, l, d) = (hidden.dim(0), hidden.dim(1), hidden.dim(2))
         let targets = labels.sliced(axis: 1, from: 1)
         let scored = targets.asArray(Int32.self).enumerated().filter { $0.element != Int32(qwenIgnoreIndex) }
@@ -161,9 +166,9 @@ public final class QwenVLModel: Module {
     /// Final hidden states [B, L, D] of a full (prefill) pass, causal: the pass before the LM head.
     public func hiddenStates(
         inputIds: [[Int]], pixels: MLXArray?, grids: [[Int]], caches: [KVCache]? = nil
-    ) -> MLXArray {
-        let (embeddings, deepstack) = embed(inputIds: inputIds, pixels: pixels, grids: grids)
-        let (positions, _) = ropePositions(inputIds: inputIds, grids: grids)
+    ) throws -> MLXArray {
+        let (embeddings, deepstack) = try embed(inputIds: inputIds, pixels: pixels, grids: grids)
+        let (positions, _) = try ropePositions(inputIds: inputIds, grids: grids)
         let mask: AttentionMask = embeddings.dim(1) > 1 ? .causal : .none
         return hiddenStates(embeddings: embeddings, positions: positions, mask: mask, caches: caches, deepstack: deepstack)
     }
@@ -189,27 +194,6 @@ public struct QwenVLLoadOptions: Sendable {
 }
 
 extension QwenVLModel {
-    /// The safetensors files of a folder: the shards named by model.safetensors.index.json, or
-    /// model.safetensors.
-    public static func weightFiles(in folder: URL) throws -> [URL] {
-        let index = folder.appendingPathComponent("model.safetensors.index.json")
-        if FileManager.default.fileExists(atPath: index.path) {
-            struct Index: Decodable { let weight_map: [String: String] }
-            let map: Index
-            do {
-                map = try JSONDecoder().decode(Index.self, from: Data(contentsOf: index))
-            } catch {
-                throw ModelFolderError("cannot read \(index.path): \(error)")
-            }
-            return Set(map.weight_map.values).sorted().map { folder.appendingPathComponent($0) }
-        }
-        let single = folder.appendingPathComponent(ModelFolder.weightsFile)
-        guard FileManager.default.fileExists(atPath: single.path) else {
-            throw ModelFolderError("\(folder.path) has neither model.safetensors nor model.safetensors.index.json")
-        }
-        return [single]
-    }
-
     /// Maps checkpoint keys to ours: the original Qwen2.5-VL layout (`visual.…`, `model.layers.…`)
     /// becomes `model.visual.…` / `model.language_model.…`; a tied `lm_head.weight` is dropped.
     public static func sanitize(_ weights: [String: MLXArray], tied: Bool) -> [String: MLXArray] {
@@ -232,11 +216,8 @@ extension QwenVLModel {
         let config = try ModelFolder.readConfig(QwenVLConfig.self, at: folder)
         let model = QwenVLModel(config: config)
         var weights: [String: MLXArray] = [:]
-        let files = try weightFiles(in: folder)
+        let files = try ModelFolder.weightFiles(in: folder)
         for file in files {
-            guard FileManager.default.fileExists(atPath: file.path) else {
-                throw ModelFolderError("\(file.path) (named by model.safetensors.index.json) is missing")
-            }
             weights.merge(try loadSafeTensors(path: file.path).arrays) { a, _ in a }
         }
         weights = sanitize(weights, tied: config.tieWordEmbeddings)

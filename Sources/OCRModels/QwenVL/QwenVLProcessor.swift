@@ -15,6 +15,12 @@ import OCRText
 
 // MARK: - Errors
 
+/// Inputs that do not fit together: image placeholders against the images, empty prompts.
+public struct QwenVLInputError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
 public struct QwenVLProcessorError: Error, CustomStringConvertible, Equatable {
     public let description: String
     public init(_ description: String) { self.description = description }

@@ -34,7 +34,7 @@ public final class QwenVLTextRecognizer: TextRecognizer {
         self.tokenizer = tokenizer
         self.processor = processor
         self.chatTemplate = chatTemplate
-        var stops = Set(model.config.textConfig.eosTokenId)
+        var stops = Set(model.config.textConfig.eosTokenID)
         for token in ["<|im_end|>", "<|endoftext|>"] { if let id = tokenizer.tokenToID(token) { stops.insert(id) } }
         // Batches are left-padded with the tokenizer's pad token (Qwen's <|endoftext|>).
         let pad = tokenizer.tokenToID("<|endoftext|>")

@@ -94,38 +94,12 @@ extension VisionEncoderDecoder {
     public static func load(from folder: URL) throws -> VisionEncoderDecoder {
         let config = try VisionEncoderDecoderConfig.load(from: folder)
         // Older BEiT checkpoints carry the derived `relative_position_index` buffers.
-        let weights = try readWeights(folder).filter { !$0.key.hasSuffix(".relative_position_index") }
+        let weights = try ModelFolder.readWeights(in: folder).filter { !$0.key.hasSuffix(".relative_position_index") }
         let model = try VisionEncoderDecoder(
             config, pooler: weights.keys.contains { $0.hasPrefix("encoder.pooler.") },
             tiedOutput: weights["decoder.output_projection.weight"] == nil)
         try model.update(parameters: weights, verify: .all, source: folder.appendingPathComponent(ModelFolder.weightsFile).path)
         model.train(false)  // inference mode (no dropout); the trainer switches it back
         return model
-    }
-
-    static func readWeights(_ folder: URL) throws -> [String: MLXArray] {
-        let fm = FileManager.default
-        let single = folder.appendingPathComponent(ModelFolder.weightsFile)
-        if fm.fileExists(atPath: single.path) { return try loadSafeTensors(path: single.path).arrays }
-        let index = folder.appendingPathComponent("model.safetensors.index.json")
-        if fm.fileExists(atPath: index.path) {
-            struct Index: Decodable { let weight_map: [String: String] }
-            let map: Index
-            do { map = try JSONDecoder().decode(Index.self, from: Data(contentsOf: index)) } catch {
-                throw ModelFolderError("cannot read \(index.path): \(error)")
-            }
-            var weights: [String: MLXArray] = [:]
-            for file in Set(map.weight_map.values).sorted() {
-                weights.merge(try loadSafeTensors(path: folder.appendingPathComponent(file).path).arrays) { a, _ in a }
-            }
-            return weights
-        }
-        if fm.fileExists(atPath: folder.appendingPathComponent("pytorch_model.bin").path) {
-            throw ModelFolderError("""
-                \(folder.path) has pytorch_model.bin but no model.safetensors; ocrtune never unpickles. Convert it once with:
-                  python -c "from transformers import VisionEncoderDecoderModel as M; M.from_pretrained('\(folder.path)').save_pretrained('\(folder.path)', safe_serialization=True)"
-                """)
-        }
-        throw ModelFolderError("\(folder.path): \(ModelFolder.weightsFile) is missing")
     }
 }

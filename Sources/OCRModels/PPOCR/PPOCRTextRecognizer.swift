@@ -1,82 +1,17 @@
-// The PP-OCRv4 / PP-OCRv5 mobile text recognizer: PPLCNetV3 → avg-pool (3, 2) → SVTR neck →
-// CTC head, and the loaded recognizer (model + dictionary + preprocessing + batching).
+// A loaded PP-OCR recognizer: the network, its dictionary, PaddleOCR's preprocessing, batches
+// sorted by aspect ratio, CTC decoding (greedy from the best class per step, or beam search) and
+// right-to-left text put back in logical order.
 //
-// Reference: transformers/models/pp_ocrv5_mobile_rec/modeling_pp_ocrv5_mobile_rec.py
-// (PPOCRV5MobileRecForTextRecognition: `model.backbone`, `head.encoder`, `head.head`) and
-// PaddleOCR tools/infer/predict_rec.py (batches sorted by aspect ratio).
+// Reference: PaddleOCR tools/infer/predict_rec.py (batches sorted by aspect ratio).
 
 import Foundation
 import MLXEngine
 import MLXNN
 import OCRImaging
 
-// MARK: - Model
-
-/// `model`: the backbone.
-public final class PPOCRRecModel: Module, UnaryLayer {
-    @ModuleInfo(key: "backbone") public var backbone: PPLCNetV3Backbone
-
-    public init(config: PPOCRRecognizerConfig) {
-        _backbone.wrappedValue = PPLCNetV3Backbone(config: config.backboneConfig, batchNormEps: config.batchNormEps)
-        super.init()
-    }
-
-    public func callAsFunction(_ x: MLXArray) -> MLXArray { backbone(x) }
-}
-
-/// The recognizer network. Input [N, 48, W, 3] (normalized, BGR), output logits [N, W/8, classes]
-/// (the exported ONNX graphs end with a softmax over them).
-public final class PPOCRRecognizer: Module, UnaryLayer {
-    public let config: PPOCRRecognizerConfig
-    @ModuleInfo(key: "model") public var model: PPOCRRecModel
-    @ModuleInfo(key: "head") public var head: PPOCRRecHead
-
-    public init(config: PPOCRRecognizerConfig) {
-        self.config = config
-        _model.wrappedValue = PPOCRRecModel(config: config)
-        _head.wrappedValue = PPOCRRecHead(config: config)
-        super.init()
-    }
-
-    /// Logits [N, T, classes].
-    public func callAsFunction(_ pixels: MLXArray) -> MLXArray {
-        head(averagePool(model(pixels)))
-    }
-
-    /// Class probabilities [N, T, classes] (what PaddleOCR's exported graphs output).
-    public func probabilities(_ pixels: MLXArray) -> MLXArray {
-        softmax(self(pixels), axis: -1, precise: true)
-    }
-
-    /// Backbone features for the head after `avg_pool2d(kernel = stride = pool_kernel_size)`.
-    public func averagePool(_ x: MLXArray) -> MLXArray {
-        let (kh, kw) = (config.poolKernelSize[0], config.poolKernelSize[1])
-        let (n, h, w, c) = (x.dim(0), x.dim(1), x.dim(2), x.dim(3))
-        let (ho, wo) = (h / kh, w / kw)
-        precondition(ho > 0 && wo > 0, "PP-OCR: the input is too small (feature map \(h)×\(w))")
-        let cropped = ho * kh == h && wo * kw == w ? x : x.sliced(start: [0, 0, 0, 0], stop: [n, ho * kh, wo * kw, c])
-        return cropped.reshaped(n, ho, kh, wo, kw, c).mean(axes: [2, 4])
-    }
-
-    /// Number of CTC steps for an input of width `width`.
-    public func steps(forWidth width: Int) -> Int {
-        var w = width
-        w = (w + 2 - 3) / config.backboneConfig.stemStride + 1
-        for stage in config.backboneConfig.blockConfigs {
-            for block in stage {
-                let pad = (block.kernelSize - 1) / 2
-                w = (w + 2 * pad - block.kernelSize) / block.stride[1] + 1
-            }
-        }
-        return w / config.poolKernelSize[1]
-    }
-}
-
-// MARK: - Loaded recognizer
-
 /// A PP-OCR recognizer ready for inference: weights, dictionary, preprocessing, batching.
 public final class PPOCRTextRecognizer: TextRecognizer {
-    public let network: PPOCRRecognizer
+    public let network: PPOCRNetwork
     public let dictionary: CharacterDictionary
     public var preprocessor: PPOCRPreprocessor
     /// Options used by ``recognize(_:prompt:)``.
@@ -105,7 +40,7 @@ public final class PPOCRTextRecognizer: TextRecognizer {
         didSet { network.useKernels(kernels) }
     }
 
-    public init(network: PPOCRRecognizer, dictionary: CharacterDictionary, useCompile: Bool = false) throws {
+    public init(network: PPOCRNetwork, dictionary: CharacterDictionary, useCompile: Bool = false) throws {
         guard dictionary.classCount == network.config.headOutChannels else {
             throw ModelFolderError(
                 "the dictionary has \(dictionary.classCount) classes (blank included), the head \(network.config.headOutChannels)")
@@ -123,7 +58,7 @@ public final class PPOCRTextRecognizer: TextRecognizer {
         guard PPOCRTextRecognizer.modelTypes.contains(config.modelType) else {
             throw ModelFolderError("\(folder.path): model_type \"\(config.modelType)\" is not a PP-OCR recognizer")
         }
-        let network = PPOCRRecognizer(config: config)
+        let network = PPOCRNetwork(config: config)
         try network.loadParameters(from: [folder.appendingPathComponent(ModelFolder.weightsFile).path])
         let dictionary = try CharacterDictionary(contentsOf: folder.appendingPathComponent(ModelFolder.dictionaryFile))
         try self.init(network: network, dictionary: dictionary, useCompile: useCompile)
