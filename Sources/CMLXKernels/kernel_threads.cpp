@@ -2,7 +2,7 @@
 //
 // MLX's CPU matmul calls the BLAS (OpenBLAS here), whose own worker threads spin in sched_yield
 // for a while after every multi-threaded call. Between two matmuls of a network that spin ran
-// beside ocrtune's kernels' threads on the same cores: on 2 cores, a quarter of PP-OCR
+// beside ocrtune's kernels' threads on the same cores: on 2 cores, a large share of PP-OCR
 // inference's CPU time went to it (perf). For inference the BLAS can be made single-threaded
 // (`cmlx_set_blas_threads(1)`); ocrtune's matmul kernels then split rows over this pool
 // themselves, so every core runs one thread and none spins for long.

@@ -59,8 +59,8 @@ cmlx_dtype from_mlx(mx::Dtype dtype) {
 
 // MLX's CPU allocator mallocs every array and frees it when the graph lets go of it. glibc
 // serves blocks over 128 KB (growing to 32 MB with use) with mmap and returns them with munmap,
-// so every forward pass faulted in and zeroed fresh pages for each feature map: 8% of the CPU
-// time of PP-OCR inference went to page faults and page clearing. Keeping blocks up to 32 MB
+// so every forward pass faulted in and zeroed fresh pages for each feature map: perf showed a
+// visible share of PP-OCR inference in page faults and page clearing. Keeping blocks up to 32 MB
 // (glibc's maximum) on the heap and not trimming it below 256 MB reuses them instead.
 // OCRTUNE_SYSTEM_MALLOC=1 leaves glibc's defaults alone.
 #if defined(__GLIBC__)

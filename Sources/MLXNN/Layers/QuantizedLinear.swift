@@ -22,10 +22,9 @@ public final class QuantizedLinear: Linear {
 
     /// Rows (product of the leading axes of the input) from which the CPU path dequantizes and
     /// uses the float32 BLAS matmul; nil keeps the quantized kernel always.
-    /// Measured with `QwenVLBench qmatmul` (3B-shaped weights, 2 cores): the BLAS path costs a
-    /// near-constant dequantization plus the sgemm, the quantized kernel grows linearly with
-    /// the rows (at 3B widths ~4–50 ms per row), and they are even at about 8 rows, BLAS ahead
-    /// from 12 at every width; see ``defaultCPUDequantizeMinRows``.
+    /// The BLAS path costs a near-constant dequantization plus the sgemm, the quantized kernel
+    /// grows linearly with the rows; ``defaultCPUDequantizeMinRows`` is where they cross
+    /// (`QwenVLBench qmatmul`, figures in bench/results/qwenvl_qmatmul.json).
     public var cpuDequantizeMinRows: Int? = QuantizedLinear.defaultCPUDequantizeMinRows
 
     /// The crossover picked from the `QwenVLBench qmatmul` figures (bench/results/qwenvl_qmatmul.json).

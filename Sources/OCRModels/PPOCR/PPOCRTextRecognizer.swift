@@ -103,7 +103,7 @@ public final class PPOCRTextRecognizer: TextRecognizer {
     /// Builds and evaluates a forward pass. With ocrtune's kernels, OpenBLAS is single-threaded
     /// meanwhile: the backbone's 1×1 convolutions split their rows over the cores themselves, and
     /// OpenBLAS's worker, which spins after each threaded call, would compete with every kernel
-    /// for the cores (a quarter of the CPU time on 2 cores).
+    /// for the cores (perf showed a large share of the CPU time in its spin on 2 cores).
     private func evaluated(_ forward: () throws -> [MLXArray]) throws -> [MLXArray] {
         try Threads.withSingleThreadedBLAS(if: kernels == .fused && singleThreadedBLAS) {
             try withEngineErrors {
