@@ -241,4 +241,18 @@ final class TrOCRTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("encoder.model_type \"swin\""), "\(error)")
         }
     }
+
+    /// A decoder with learned positions (64 here) stops at its last one: generating past it looked
+    /// up rows outside the position table (undefined memory: different tokens on every call).
+    func testGenerationStopsAtTheLastLearnedPositionAndIsDeterministic() throws {
+        let recognizer = try VisionEncoderDecoderRecognizer(folder: Self.fixtures.appendingPathComponent("trocr-vit"))
+        XCTAssertEqual(recognizer.maxNewTokensLimit, 63)
+        recognizer.options.maxNewTokens = 256
+        recognizer.options.eosTokenIDs = [-1]  // never stop early
+        let image = try ImageCodec.decode(contentsOf: Self.fixtures.appendingPathComponent("trocr/line-wide.png"))
+        let runs = try (0 ..< 3).map { _ in try recognizer.recognizeDetailed([image])[0].tokenIDs }
+        XCTAssertEqual(runs[0].count, 63)
+        XCTAssertEqual(runs[1], runs[0])
+        XCTAssertEqual(runs[2], runs[0])
+    }
 }

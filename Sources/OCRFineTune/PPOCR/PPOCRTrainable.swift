@@ -71,7 +71,10 @@ public final class PPOCRTrainable: TrainableModel {
     /// With the backbone frozen in eval mode it is a fixed function of the image: batches made
     /// with sample keys carry its pooled features, computed once per sample and kept in memory up
     /// to this many bytes (0: off). All such lines are padded to ``maxTrainingWidth``, as
-    /// PaddleOCR's training pads them, so a sample's features do not depend on its batch.
+    /// PaddleOCR's training pads them, and each is computed alone: the BLAS rounds a row of a
+    /// product differently depending on the rows beside it, so features computed in a batch would
+    /// depend on which batch first held the sample — and a run resumed in a later epoch (its cache
+    /// empty) would drift from the uninterrupted one.
     public var featureCacheBytes = 1 << 30
     private var featureCache: [AnyHashable: MLXArray] = [:]
     /// Bytes of features kept.
@@ -218,27 +221,26 @@ public final class PPOCRTrainable: TrainableModel {
     }
 
     /// Pooled features of the frozen backbone for each row of `pixels`: kept ones, and the rest
-    /// computed in one pass (and kept while the cache has room).
+    /// computed one row at a time (a function of the image alone) and kept while the cache has room.
     func backboneFeatures(_ pixels: MLXArray, keys: [AnyHashable]) throws -> MLXArray {
         let missing = keys.indices.filter { featureCache[keys[$0]] == nil }
         var fresh: [Int: MLXArray] = [:]
-        if !missing.isEmpty {
-            let rows = MLXArray(missing.map(Int32.init))
-            let computed = try withEngineErrors {
-                stopGradient(network.averagePool(network.model(pixels.take(rows, axis: 0))))
+        for i in missing {
+            let row = try withEngineErrors {
+                stopGradient(network.averagePool(network.model(pixels.sliced(axis: 0, i ..< i + 1))))
             }
-            try eval(computed)
-            for (j, i) in missing.enumerated() {
-                let row = computed.sliced(axis: 0, j ..< j + 1)
-                fresh[i] = row
-                let bytes = row.size * 4
-                if featureCacheUsed + bytes <= featureCacheBytes, featureCache[keys[i]] == nil {
-                    featureCache[keys[i]] = row
-                    featureCacheUsed += bytes
-                }
+            try eval(row)
+            fresh[i] = row
+            let bytes = row.size * 4
+            if featureCacheUsed + bytes <= featureCacheBytes, featureCache[keys[i]] == nil {
+                featureCache[keys[i]] = row
+                featureCacheUsed += bytes
             }
         }
-        return concatenated(keys.indices.map { fresh[$0] ?? featureCache[keys[$0]]! }, axis: 0)
+        return concatenated(try keys.indices.map { i in
+            guard let row = fresh[i] ?? featureCache[keys[i]] else { throw PPOCRTrainingError("no backbone features for row \(i)") }
+            return row
+        }, axis: 0)
     }
 
     // MARK: Vocabulary extension

@@ -50,8 +50,15 @@ public final class QwenVLRecipe: FineTuneRecipe {
         try trainable.collate(items.map { (try ImageCodec.decode($0.bytes), $0.prompt, $0.answer) })
     }
 
+    /// The model's own decoding, generating at most a few tokens more than the longest reference.
     public func predict(_ items: [PromptedSample]) throws -> [String] {
-        try items.map { try trainable.recognizer.recognize([try ImageCodec.decode($0.bytes)], prompt: $0.prompt)[0] }
+        let recognizer = trainable.recognizer
+        let saved = recognizer.generation
+        defer { recognizer.generation = saved }
+        let longest = items.map { recognizer.tokenizer.encode($0.answer, addSpecialTokens: false).count }.max() ?? 0
+        recognizer.generation.maxNewTokens = Swift.min(saved.maxNewTokens, longest + 8)
+        recognizer.generation.minNewTokens = Swift.min(saved.minNewTokens, recognizer.generation.maxNewTokens)
+        return try items.map { try recognizer.recognize([try ImageCodec.decode($0.bytes)], prompt: $0.prompt)[0] }
     }
 
     public func writeModel(to folder: URL) throws {

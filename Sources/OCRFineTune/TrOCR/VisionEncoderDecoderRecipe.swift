@@ -64,8 +64,15 @@ public final class VisionEncoderDecoderRecipe: FineTuneRecipe {
         try trainable.collate(try items.map { (try ImageCodec.decode($0.bytes), $0.text) })
     }
 
+    /// The model's own decoding, generating at most a few tokens more than the longest reference.
     public func predict(_ items: [EncodedSample]) throws -> [String] {
-        try trainable.recognizer.recognize(items.map { try ImageCodec.decode($0.bytes) }, prompt: nil)
+        let recognizer = trainable.recognizer
+        var options = recognizer.options
+        let longest = items.map { trainable.labels(of: $0.text).count }.max() ?? 0
+        options.maxNewTokens = Swift.min(options.maxNewTokens, longest + 8)
+        options.minNewTokens = Swift.min(options.minNewTokens, options.maxNewTokens)
+        let ids = try recognizer.generateTokenIDs(items.map { try ImageCodec.decode($0.bytes) }, options: options)
+        return ids.map(recognizer.decode)
     }
 
     public func writeModel(to folder: URL) throws {

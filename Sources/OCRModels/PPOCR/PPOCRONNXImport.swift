@@ -22,6 +22,12 @@ public struct PPOCRImport {
     public var weights: [String: MLXArray]
     public var dictionary: CharacterDictionary
 
+    public init(config: PPOCRRecognizerConfig, weights: [String: MLXArray], dictionary: CharacterDictionary) {
+        self.config = config
+        self.weights = weights
+        self.dictionary = dictionary
+    }
+
     /// The network with the imported weights, in evaluation mode (verifies every key and shape).
     public func makeNetwork() throws -> PPOCRNetwork {
         let network = PPOCRNetwork(config: config)

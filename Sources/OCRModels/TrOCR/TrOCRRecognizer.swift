@@ -111,8 +111,21 @@ public final class VisionEncoderDecoderRecognizer: TextRecognizer {
 
     // MARK: Inference
 
-    /// Token ids generated for each image (batches of ``batchSize``).
+    /// Tokens a decoder with learned positions can hold after its start token (nil: no limit).
+    public var maxNewTokensLimit: Int? {
+        let decoder = model.config.decoder
+        return decoder.useLearnedPositionEmbeddings ? Swift.max(0, decoder.maxPositionEmbeddings - 1) : nil
+    }
+
+    /// Token ids generated for each image (batches of ``batchSize``). A decoder with learned
+    /// positions stops at its last position (transformers raises there), so no position outside its
+    /// table is ever looked up.
     public func generateTokenIDs(_ images: [RGBImage], options: GenerationOptions) throws -> [[Int]] {
+        var options = options
+        if let limit = maxNewTokensLimit {
+            options.maxNewTokens = Swift.min(options.maxNewTokens, limit)
+            options.minNewTokens = Swift.min(options.minNewTokens, options.maxNewTokens)
+        }
         var out: [[Int]] = []
         for start in stride(from: 0, to: images.count, by: max(1, batchSize)) {
             let batch = Array(images[start ..< min(start + max(1, batchSize), images.count)])
