@@ -90,6 +90,7 @@ public enum OCRModelRegistry {
             .merging(VisionEncoderDecoderRecognizer.registryEntries) { a, _ in a }
             .merging(QwenVLTextRecognizer.registryEntries) { a, _ in a }
             .merging(LatexJuniaTextRecognizer.registryEntries) { a, _ in a }
+            .merging(DeepSeekOCRTextRecognizer.registryEntries) { a, _ in a }
     }
 
     nonisolated(unsafe) private static var loaders: [String: Loader] = builtInLoaders
