@@ -1,0 +1,120 @@
+// DeepSeek-OCR 2 against transformers' DeepseekOcr2ForConditionalGeneration
+// (tools/make_deepseek_ocr_fixtures.py): processor outputs (pixel values by checksum, tiles,
+// input ids, image-token count), fp32 logits, the answer-only loss, greedy ids alone and in one
+// left-padded batch, for both key layouts.
+
+import Foundation
+import MLXEngine
+import OCRImaging
+import XCTest
+
+@testable import OCRModels
+
+final class DeepSeekOCR2Tests: XCTestCase {
+    static let name = DeepSeekFixture.v2
+    static var shared: DeepSeekOCRTextRecognizer?
+
+    func recognizer() throws -> DeepSeekOCRTextRecognizer {
+        if let r = Self.shared { return r }
+        let r = try DeepSeekOCRTextRecognizer(folder: DeepSeekFixture.folder(Self.name))
+        Self.shared = r
+        return r
+    }
+
+    func testConfigAndProcessorSettings() throws {
+        let r = try recognizer()
+        XCTAssertEqual(r.model.version, .v2)
+        XCTAssertEqual(r.model.config.text.sparseLayers, [false, true, true])
+        XCTAssertEqual(r.processor.config.tileSize, 768)
+        XCTAssertEqual(r.processor.config.maxTiles, 6)
+        XCTAssertEqual(r.model.imageTokenId, try DeepSeekFixture.expected(Self.name).image_token_id)
+        XCTAssertTrue(try OCRModelRegistry.load(DeepSeekFixture.folder(Self.name)) is DeepSeekOCRTextRecognizer)
+    }
+
+    /// Global view, tiles, token count and ids identical to transformers' processor.
+    func testProcessorMatchesTransformers() throws {
+        let e = try DeepSeekFixture.expected(Self.name)
+        let r = try recognizer()
+        for c in e.cases! {
+            let image = try DeepSeekFixture.image(Self.name, c.image)
+            let (ids, input) = try r.inputs(image, prompt: e.prompt)
+            XCTAssertEqual(ids, c.input_ids, c.image)
+            XCTAssertEqual(input.tokenCount, c.image_tokens, c.image)
+            XCTAssertEqual(try r.processor.layout(width: image.width, height: image.height).tokenCount, c.image_tokens)
+            XCTAssertEqual(input.tiles?.dim(0) ?? 0, c.num_local_patches, c.image)
+            XCTAssertEqual(DeepSeekFixture.checksum(hwc: input.global), c.global.checksum, "\(c.image) global view")
+            for (i, record) in c.local.enumerated() {
+                let tile = input.tiles!.sliced(axis: 0, from: i, to: i + 1).squeezed(axis: 0)
+                XCTAssertEqual(DeepSeekFixture.checksum(hwc: tile), record.checksum, "\(c.image) tile \(i)")
+            }
+        }
+    }
+
+    func checkLogits(_ model: DeepSeekOCRModel, recognizer r: DeepSeekOCRTextRecognizer, label: String) throws {
+        let e = try DeepSeekFixture.expected(Self.name)
+        for c in e.cases! {
+            let image = try DeepSeekFixture.image(Self.name, c.image)
+            let input = try r.processor(image)
+            let logits = try model(inputIds: [c.input_ids], images: [input]).squeezed(axis: 0)
+            var worst: Float = 0
+            for (row, values) in c.logits.rows {
+                let got = logits.sliced(axis: 0, from: Int(row)!, to: Int(row)! + 1).asArray(Float.self)
+                worst = Swift.max(worst, DeepSeekFixture.maxAbsDiff(got, values))
+            }
+            XCTAssertLessThanOrEqual(worst, 1e-4, "\(label) \(c.image) logits")
+            let total = Double(logits.sum().item(Float.self))
+            XCTAssertEqual(total, c.logits.sum, accuracy: 1e-3 * Swift.max(1, c.logits.abs_sum / 1000), "\(label) \(c.image) sum")
+        }
+    }
+
+    func testLogitsMatchTransformers() throws {
+        let r = try recognizer()
+        try checkLogits(r.model, recognizer: r, label: "original keys")
+    }
+
+    /// transformers' own key layout (fused experts) loads to the same model.
+    func testTransformersKeyLayoutLoads() throws {
+        let r = try recognizer()
+        let model = try DeepSeekOCRModel.load(from: DeepSeekFixture.folder(Self.name).appendingPathComponent("transformers-layout"))
+        model.imageTokenId = r.model.imageTokenId
+        let mine = r.model.parameterDictionary()
+        let theirs = model.parameterDictionary()
+        XCTAssertEqual(Set(mine.keys), Set(theirs.keys))
+        for (k, v) in mine { XCTAssertEqual((v - theirs[k]!).abs().max().item(Float.self), 0, k) }
+        let e = try DeepSeekFixture.expected(Self.name)
+        let c = e.cases![1]
+        let input = try r.processor(try DeepSeekFixture.image(Self.name, c.image))
+        let last = try model(inputIds: [c.input_ids], images: [input]).squeezed(axis: 0)
+            .sliced(axis: 0, from: c.input_ids.count - 1).asArray(Float.self)
+        XCTAssertLessThanOrEqual(DeepSeekFixture.maxAbsDiff(last, c.logits.rows[String(c.input_ids.count - 1)]!), 1e-4)
+    }
+
+    func testAnswerOnlyLossMatchesTransformers() throws {
+        let e = try DeepSeekFixture.expected(Self.name)
+        let r = try recognizer()
+        let c = e.cases![0]
+        let input = try r.processor(try DeepSeekFixture.image(Self.name, c.image))
+        let n = c.input_ids.count
+        let labels = (0 ..< n).map { $0 >= n - 4 ? Int32(c.input_ids[$0]) : Int32(deepSeekIgnoreIndex) }
+        let loss = try r.model.loss(inputIds: [c.input_ids], images: [input], labels: MLXArray(labels, [1, n]))
+        XCTAssertEqual(loss.item(Float.self), c.loss_last4, accuracy: 1e-4)
+    }
+
+    /// Greedy ids of each image alone and of the three in one left-padded batch.
+    func testGreedyAloneAndBatched() throws {
+        let e = try DeepSeekFixture.expected(Self.name)
+        let r = try recognizer()
+        let options = DeepSeekFixture.greedy(e)
+        var prompts: [[Int]] = []
+        var inputs: [DeepSeekOCRImageInput] = []
+        for c in e.cases! {
+            let (ids, input) = try r.inputs(try DeepSeekFixture.image(Self.name, c.image), prompt: e.prompt)
+            prompts.append(ids)
+            inputs.append(input)
+            let alone = try r.model.generate(prompts: [ids], images: [input], options: options)[0]
+            XCTAssertEqual(alone, DeepSeekFixture.cut(c.greedy, eos: e.eos_token_id), c.image)
+        }
+        let batched = try r.model.generate(prompts: prompts, images: inputs, options: options)
+        XCTAssertEqual(batched, e.batch_greedy!)
+    }
+}
