@@ -112,13 +112,18 @@ def make_images(folder: Path) -> list:
 
 
 def randomize(model: torch.nn.Module):
-    """Larger than default init so the tiny model's logits are not flat; norms near 1; every table
-    (SAM's absolute and relative positions, queries, separators) random."""
+    """Larger than default init so the tiny model's logits are not flat (and its greedy outputs not
+    one repeated id); norms near 1; every table (SAM's absolute and relative positions, queries,
+    separators) random."""
     torch.manual_seed(SEED)
     with torch.no_grad():
         for name, p in model.named_parameters():
             if "norm" in name and p.ndim == 1 and name.endswith("weight"):
                 p.uniform_(0.5, 1.5)
+            elif name.endswith("embed_tokens.weight"):
+                p.normal_(0, 1.0)  # token identity dominates: greedy outputs vary instead of repeating one id
+            elif name == "lm_head.weight":
+                p.normal_(0, 0.5)
             elif p.ndim >= 2:
                 fan_in = p[0].numel() if p.ndim > 1 else p.numel()
                 p.normal_(0, min(0.2, 1.5 / fan_in ** 0.5))

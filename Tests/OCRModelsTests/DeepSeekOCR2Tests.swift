@@ -14,6 +14,22 @@ final class DeepSeekOCR2Tests: XCTestCase {
     static let name = DeepSeekFixture.v2
     static var shared: DeepSeekOCRTextRecognizer?
 
+    /// Per case: prompt ids, processed image and its features (one vision pass per image).
+    static var prepared: [(ids: [Int], input: DeepSeekOCRImageInput, features: MLXArray)] = []
+
+    func prepare() throws -> [(ids: [Int], input: DeepSeekOCRImageInput, features: MLXArray)] {
+        if !Self.prepared.isEmpty { return Self.prepared }
+        let e = try DeepSeekFixture.expected(Self.name)
+        let r = try recognizer()
+        Self.prepared = try e.cases!.map { c in
+            let (ids, input) = try r.inputs(try DeepSeekFixture.image(Self.name, c.image), prompt: e.prompt)
+            let features = r.model.imageFeatures([input])
+            try eval([features])
+            return (ids, input, features)
+        }
+        return Self.prepared
+    }
+
     func recognizer() throws -> DeepSeekOCRTextRecognizer {
         if let r = Self.shared { return r }
         let r = try DeepSeekOCRTextRecognizer(folder: DeepSeekFixture.folder(Self.name))
@@ -50,26 +66,20 @@ final class DeepSeekOCR2Tests: XCTestCase {
         }
     }
 
-    func checkLogits(_ model: DeepSeekOCRModel, recognizer r: DeepSeekOCRTextRecognizer, label: String) throws {
+    func testLogitsMatchTransformers() throws {
         let e = try DeepSeekFixture.expected(Self.name)
-        for c in e.cases! {
-            let image = try DeepSeekFixture.image(Self.name, c.image)
-            let input = try r.processor(image)
-            let logits = try model(inputIds: [c.input_ids], images: [input]).squeezed(axis: 0)
+        let r = try recognizer()
+        for (c, p) in zip(e.cases!, try prepare()) {
+            let logits = try r.model(inputIds: [c.input_ids], images: [p.input], features: p.features).squeezed(axis: 0)
             var worst: Float = 0
             for (row, values) in c.logits.rows {
                 let got = logits.sliced(axis: 0, from: Int(row)!, to: Int(row)! + 1).asArray(Float.self)
                 worst = Swift.max(worst, DeepSeekFixture.maxAbsDiff(got, values))
             }
-            XCTAssertLessThanOrEqual(worst, 1e-4, "\(label) \(c.image) logits")
+            XCTAssertLessThanOrEqual(worst, 1e-4, "\(c.image) logits")
             let total = Double(logits.sum().item(Float.self))
-            XCTAssertEqual(total, c.logits.sum, accuracy: 1e-3 * Swift.max(1, c.logits.abs_sum / 1000), "\(label) \(c.image) sum")
+            XCTAssertEqual(total, c.logits.sum, accuracy: 1e-3 * Swift.max(1, c.logits.abs_sum / 1000), "\(c.image) sum")
         }
-    }
-
-    func testLogitsMatchTransformers() throws {
-        let r = try recognizer()
-        try checkLogits(r.model, recognizer: r, label: "original keys")
     }
 
     /// transformers' own key layout (fused experts) loads to the same model.
@@ -82,8 +92,8 @@ final class DeepSeekOCR2Tests: XCTestCase {
         XCTAssertEqual(Set(mine.keys), Set(theirs.keys))
         for (k, v) in mine { XCTAssertEqual((v - theirs[k]!).abs().max().item(Float.self), 0, k) }
         let e = try DeepSeekFixture.expected(Self.name)
-        let c = e.cases![1]
-        let input = try r.processor(try DeepSeekFixture.image(Self.name, c.image))
+        let c = e.cases![0]
+        let input = try prepare()[0].input
         let last = try model(inputIds: [c.input_ids], images: [input]).squeezed(axis: 0)
             .sliced(axis: 0, from: c.input_ids.count - 1).asArray(Float.self)
         XCTAssertLessThanOrEqual(DeepSeekFixture.maxAbsDiff(last, c.logits.rows[String(c.input_ids.count - 1)]!), 1e-4)
@@ -92,11 +102,10 @@ final class DeepSeekOCR2Tests: XCTestCase {
     func testAnswerOnlyLossMatchesTransformers() throws {
         let e = try DeepSeekFixture.expected(Self.name)
         let r = try recognizer()
-        let c = e.cases![0]
-        let input = try r.processor(try DeepSeekFixture.image(Self.name, c.image))
+        let (c, p) = (e.cases![0], try prepare()[0])
         let n = c.input_ids.count
         let labels = (0 ..< n).map { $0 >= n - 4 ? Int32(c.input_ids[$0]) : Int32(deepSeekIgnoreIndex) }
-        let loss = try r.model.loss(inputIds: [c.input_ids], images: [input], labels: MLXArray(labels, [1, n]))
+        let loss = try r.model.loss(inputIds: [c.input_ids], images: [p.input], features: p.features, labels: MLXArray(labels, [1, n]))
         XCTAssertEqual(loss.item(Float.self), c.loss_last4, accuracy: 1e-4)
     }
 
@@ -105,16 +114,17 @@ final class DeepSeekOCR2Tests: XCTestCase {
         let e = try DeepSeekFixture.expected(Self.name)
         let r = try recognizer()
         let options = DeepSeekFixture.greedy(e)
-        var prompts: [[Int]] = []
-        var inputs: [DeepSeekOCRImageInput] = []
-        for c in e.cases! {
-            let (ids, input) = try r.inputs(try DeepSeekFixture.image(Self.name, c.image), prompt: e.prompt)
-            prompts.append(ids)
-            inputs.append(input)
-            let alone = try r.model.generate(prompts: [ids], images: [input], options: options)[0]
+        let prepared = try prepare()
+        for (c, p) in zip(e.cases!, prepared) {
+            let alone = try r.model.generate(prompts: [p.ids], images: [p.input], features: p.features, options: options)[0]
             XCTAssertEqual(alone, DeepSeekFixture.cut(c.greedy, eos: e.eos_token_id), c.image)
         }
-        let batched = try r.model.generate(prompts: prompts, images: inputs, options: options)
+        let batched = try r.model.generate(
+            prompts: prepared.map(\.ids), images: prepared.map(\.input),
+            features: concatenated(prepared.map(\.features), axis: 0), options: options)
         XCTAssertEqual(batched, e.batch_greedy!)
+        // The vision pass inside generation gives the same as precomputed features.
+        XCTAssertEqual(try r.model.generate(prompts: [prepared[0].ids], images: [prepared[0].input], options: options)[0],
+                       DeepSeekFixture.cut(e.cases![0].greedy, eos: e.eos_token_id))
     }
 }

@@ -89,7 +89,8 @@ final class DeepSeekMoE: Module, UnaryLayer {
     func route(_ flat: MLXArray) -> (experts: MLXArray, weights: MLXArray) {
         let logits = matmul(flat.asType(.float32), gate.weight.asType(.float32).T)
         let scores = softmax(logits, axis: -1, precise: true)
-        let chosen = (-scores).argSort(axis: -1).sliced(axis: 1, from: 0, to: topK)
+        // The choice is not differentiated (as torch.topk's indices); the weights are.
+        let chosen = stopGradient((-scores).argSort(axis: -1).sliced(axis: 1, from: 0, to: topK))
         var weights = scores.takeAlong(chosen, axis: 1)
         if normalize && topK > 1 { weights = weights / (weights.sum(axis: -1, keepDims: true) + 1e-20) }
         return (chosen, weights * scaling)

@@ -28,8 +28,9 @@ public final class DeepSeekOCRSession: IncrementalDecoder {
     private var length = 0
     public private(set) var rows: Int
 
-    /// `images` holds the images of every prompt, in prompt order.
-    init(model: DeepSeekOCRModel, prompts: [[Int]], images: [DeepSeekOCRImageInput], padTokenId: Int) throws {
+    /// `images` holds the images of every prompt, in prompt order (or `features`, their
+    /// ``DeepSeekOCRModel/imageFeatures(_:)`` computed earlier).
+    init(model: DeepSeekOCRModel, prompts: [[Int]], images: [DeepSeekOCRImageInput], features: MLXArray?, padTokenId: Int) throws {
         guard !prompts.isEmpty, prompts.allSatisfy({ !$0.isEmpty }) else { throw GenerationError("DeepSeek-OCR: empty prompt") }
         self.model = model
         caches = model.makeCaches()
@@ -39,7 +40,7 @@ public final class DeepSeekOCRSession: IncrementalDecoder {
         paddedPrompts = prompts.map { [Int](repeating: padTokenId, count: longest - $0.count) + $0 }
         realLengths = prompts.map(\.count)
         rows = prompts.count
-        prefill = try model.embed(inputIds: paddedPrompts, images: images)
+        prefill = try model.embed(inputIds: paddedPrompts, images: images, features: features)
     }
 
     var isPadded: Bool { leftPadding.contains { $0 > 0 } }
@@ -100,15 +101,19 @@ public final class DeepSeekOCRSession: IncrementalDecoder {
 extension DeepSeekOCRModel {
     /// A session over prompts of any lengths, left-padded with `padTokenId`; `images` holds the
     /// images of all prompts, in order.
-    public func session(prompts: [[Int]], images: [DeepSeekOCRImageInput], padTokenId: Int) throws -> DeepSeekOCRSession {
-        try DeepSeekOCRSession(model: self, prompts: prompts, images: images, padTokenId: padTokenId)
+    public func session(
+        prompts: [[Int]], images: [DeepSeekOCRImageInput], features: MLXArray? = nil, padTokenId: Int
+    ) throws -> DeepSeekOCRSession {
+        try DeepSeekOCRSession(model: self, prompts: prompts, images: images, features: features, padTokenId: padTokenId)
     }
 
     /// New token ids of each prompt (a stop token that ended a row is included), generated in one
     /// left-padded batch.
-    public func generate(prompts: [[Int]], images: [DeepSeekOCRImageInput], options: GenerationOptions) throws -> [[Int]] {
+    public func generate(
+        prompts: [[Int]], images: [DeepSeekOCRImageInput], features: MLXArray? = nil, options: GenerationOptions
+    ) throws -> [[Int]] {
         let pad = options.padTokenID ?? options.eosTokenIDs.first ?? 0
-        let session = try session(prompts: prompts, images: images, padTokenId: pad)
+        let session = try session(prompts: prompts, images: images, features: features, padTokenId: pad)
         return try OCRModels.generate(session, prompts: session.paddedPrompts, options: options)
     }
 }

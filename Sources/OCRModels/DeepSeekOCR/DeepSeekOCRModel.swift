@@ -160,13 +160,14 @@ public final class DeepSeekOCRModel: Module {
     // MARK: Forward
 
     /// Token embeddings [B, L, D] with each image's features at the `<image>` positions (images in
-    /// row order).
-    public func embed(inputIds: [[Int]], images: [DeepSeekOCRImageInput]) throws -> MLXArray {
+    /// row order). `features` (``imageFeatures(_:)`` of the same images, computed earlier) skips
+    /// the vision pass.
+    public func embed(inputIds: [[Int]], images: [DeepSeekOCRImageInput], features: MLXArray? = nil) throws -> MLXArray {
         let (b, l) = (inputIds.count, inputIds.first?.count ?? 0)
         let ids = MLXArray(inputIds.flatMap { $0.map(Int32.init) }, [b, l])
         let text = model.embedTokens(ids)
-        guard !images.isEmpty else { return text }
-        let features = imageFeatures(images)
+        guard !images.isEmpty || features != nil else { return text }
+        let features = features ?? imageFeatures(images)
         let (index, count) = imageMergeIndex(inputIds: inputIds, imageTokenId: imageTokenId)
         guard count == features.dim(0) else {
             throw DeepSeekOCRError("\(count) <image> tokens in the prompts for \(features.dim(0)) image features")
@@ -195,22 +196,26 @@ public final class DeepSeekOCRModel: Module {
     }
 
     /// Final hidden states of a full causal pass (no padding).
-    public func hiddenStates(inputIds: [[Int]], images: [DeepSeekOCRImageInput], caches: [KVCache]? = nil) throws -> MLXArray {
-        let embeddings = try embed(inputIds: inputIds, images: images)
+    public func hiddenStates(
+        inputIds: [[Int]], images: [DeepSeekOCRImageInput], features: MLXArray? = nil, caches: [KVCache]? = nil
+    ) throws -> MLXArray {
+        let embeddings = try embed(inputIds: inputIds, images: images, features: features)
         let (b, l) = (embeddings.dim(0), embeddings.dim(1))
         return hiddenStates(
             embeddings: embeddings, positions: Self.positions(rows: b, length: l), mask: l > 1 ? .causal : .none, caches: caches)
     }
 
     /// Logits [B, L, vocab] of a full causal pass.
-    public func callAsFunction(inputIds: [[Int]], images: [DeepSeekOCRImageInput]) throws -> MLXArray {
-        logits(try hiddenStates(inputIds: inputIds, images: images))
+    public func callAsFunction(inputIds: [[Int]], images: [DeepSeekOCRImageInput], features: MLXArray? = nil) throws -> MLXArray {
+        logits(try hiddenStates(inputIds: inputIds, images: images, features: features))
     }
 
     /// Mean cross-entropy of `labels` [B, L] (`deepSeekIgnoreIndex` where unscored; the logits at
     /// t predict the label at t + 1), the LM head run at the scored positions only.
-    public func loss(inputIds: [[Int]], images: [DeepSeekOCRImageInput], labels: MLXArray) throws -> MLXArray {
-        let hidden = try hiddenStates(inputIds: inputIds, images: images)
+    public func loss(
+        inputIds: [[Int]], images: [DeepSeekOCRImageInput], features: MLXArray? = nil, labels: MLXArray
+    ) throws -> MLXArray {
+        let hidden = try hiddenStates(inputIds: inputIds, images: images, features: features)
         let (b, l, d) = (hidden.dim(0), hidden.dim(1), hidden.dim(2))
         let targets = labels.sliced(axis: 1, from: 1)
         let scored = targets.asArray(Int32.self).enumerated().filter { $0.element != Int32(deepSeekIgnoreIndex) }
