@@ -24,7 +24,9 @@ struct PredictCommand: ParsableCommand {
             generated tokens after the decoder start token (EOS included when generated); for
             CTC models the token ids are the dictionary class ids of the emitted characters.
 
-            Vision–language models (qwen2_5_vl, qwen3_vl) read each image with a prompt: --prompt
+            Vision–language models (qwen2_5_vl, qwen3_vl; DeepSeek-OCR deepseek_vl_v2 and
+            deepseek_ocr2, which also take --mode and stop repeated 30-grams within 90 tokens) read
+            each image with a prompt: --prompt
             TEXT, or --task ocr|latex|fields (fields: --fields a,b,c; the answer's JSON object is
             parsed and printed, with missing/extra keys under --json). They generate greedily, with
             --num-beams, or by sampling (--sample with --temperature, --top-k, --top-p, --seed),
@@ -102,6 +104,9 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "With --task fields: the field names, comma-separated.")
     var fields: String?
 
+    @Option(help: "DeepSeek-OCR (v1): tiny, small, base, large or gundam (default: gundam, the model card's for documents).")
+    var mode: String?
+
     @Flag(help: "Vision–language models: sample instead of greedy decoding.")
     var sample = false
 
@@ -149,6 +154,10 @@ struct PredictCommand: ParsableCommand {
         if let type, QwenVLVersion(rawValue: type) != nil {
             return try runVisionLanguage(folder)
         }
+        if let type, DeepSeekOCRVersion(rawValue: type) != nil {
+            return try runDeepSeekOCR(folder)
+        }
+        if mode != nil { throw CLIError("predict: --mode is for DeepSeek-OCR models") }
         if usesVisionLanguageOptions { throw CLIError("predict: --prompt, --task, --fields and --sample are for vision–language models") }
         if chunk { throw CLIError("predict: --chunk is for encoder–decoder models (CTC models read lines of any width)") }
         if let type, !PPOCRTextRecognizer.modelTypes.contains(type) {

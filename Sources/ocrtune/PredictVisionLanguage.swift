@@ -49,7 +49,16 @@ extension PredictCommand {
         } catch {
             throw CLIError("predict: cannot load \(model): \(error)")
         }
-        var options = recognizer.generation
+        recognizer.generation = generationOptions(from: recognizer.generation)
+        recognizer.batchSize = batchSize
+        try predictVisionLanguage(decode: { recognizer.tokenizer.decode($0, skipSpecialTokens: true) }) {
+            try recognizer.generateWithStop($0, prompt: $1)
+        }
+    }
+
+    /// The recognizer's generation settings with the command line's.
+    func generationOptions(from base: GenerationOptions) -> GenerationOptions {
+        var options = base
         options.maxNewTokens = maxNewTokens
         options.minNewTokens = minNewTokens
         if let numBeams { options.numBeams = numBeams }
@@ -60,25 +69,26 @@ extension PredictCommand {
         options.topK = topK
         options.topP = topP
         options.seed = seed
-        recognizer.generation = options
-        recognizer.batchSize = batchSize
+        return options
+    }
+
+    /// Images are read and generated --batch-size at a time (similar sizes together, prompts
+    /// left-padded); lines come out in argument order.
+    func predictVisionLanguage(decode: ([Int]) -> String, generate: ([RGBImage], String?) throws -> [[Int]]) throws {
         let task = try visionLanguageTask()
-        // Images are read and generated --batch-size at a time (similar sizes together, prompts
-        // left-padded); lines come out in argument order.
         for first in stride(from: 0, to: images.count, by: batchSize) {
             let paths = Array(images[first ..< min(first + batchSize, images.count)])
             var loaded: [RGBImage] = []
             for path in paths {
                 do { loaded.append(try loadImage(path: path)) } catch { throw CLIError("predict: cannot read \(path): \(error)") }
             }
-            try printVisionLanguage(paths: paths, generated: recognizer.generateWithStop(loaded, prompt: task?.prompt),
-                                    recognizer: recognizer, task: task)
+            try printVisionLanguage(paths: paths, generated: generate(loaded, task?.prompt), decode: decode, task: task)
         }
     }
 
-    private func printVisionLanguage(paths: [String], generated: [[Int]], recognizer: QwenVLTextRecognizer, task: OCRTask?) throws {
+    private func printVisionLanguage(paths: [String], generated: [[Int]], decode: ([Int]) -> String, task: OCRTask?) throws {
         for (path, ids) in zip(paths, generated) {
-            let text = recognizer.tokenizer.decode(ids, skipSpecialTokens: true)
+            let text = decode(ids)
             if outputIds {
                 try printJSON(["text": text, "token_ids": ids])
             } else if case let .fields(names)? = task {

@@ -55,7 +55,9 @@ extension TrainingFamily {
 
 enum TrainingFamilies {
     /// Families in the order they are tried.
-    static let all: [TrainingFamily.Type] = [PPOCRFamily.self, TrOCRFamily.self, QwenVLFamily.self, LatexJuniaFamily.self]
+    static let all: [TrainingFamily.Type] = [
+        PPOCRFamily.self, TrOCRFamily.self, QwenVLFamily.self, LatexJuniaFamily.self, DeepSeekOCRFamily.self,
+    ]
 
     static func family(forModel path: String) throws -> TrainingFamily.Type {
         let type = try modelType(of: path)
