@@ -132,6 +132,9 @@ let package = Package(
             path: "Benchmarks/TrainBench"),
         .executableTarget(
             name: "QwenVLBench", dependencies: ["OCRModels", "MLXEngine", "MLXNN", "MLXOptimizers"], path: "Benchmarks/QwenVLBench"),
+        .executableTarget(
+            name: "DeepSeekOCRBench", dependencies: ["OCRModels", "MLXEngine", "MLXNN", "MLXOptimizers", "OCRImaging"],
+            path: "Benchmarks/DeepSeekOCRBench"),
 
         // MARK: Tests (one per library target)
         .testTarget(name: "MLXEngineTests", dependencies: ["MLXEngine"]),

@@ -16,8 +16,9 @@ model code this module follows, part by part:
                      Attention with decomposed rel pos l. 252-323, 375-444, neck l. 148-164,
                      net_2 / net_3 l. 166-167: downsample_channels = [512, 1024] in v1)
   CLIP on SAM        transformers CLIPEncoderLayer (quick_gelu, layer_norm_eps 1e-5) for
-                     [V] clip_sdpa.py NoTPTransformerBlock (l. 286-309: fused qkv_proj split
-                     into q/k/v here), pre_layrnorm eps 1e-5 (l. 376-386), the embeddings of
+                     [V] clip_sdpa.py NoTPTransformerBlock (l. 286-309), its attention the
+                     published fused-qkv NoTPAttention (l. 227-284), pre_layrnorm eps 1e-5
+                     (l. 376-386), the embeddings of
                      l. 107-156 (class token + SAM features as patch embeds + get_abs_pos
                      l. 63-99: bicubic antialias interpolation of the 16x16 table), no
                      post-layernorm (VitModel.forward l. 411-424)
@@ -37,8 +38,8 @@ model code this module follows, part by part:
                      format_messages "plain" (conversation.py), text_encode with bos id 0
 
 Module paths equal the published checkpoint's key names for the language model, projector,
-image_newline and view_seperator (so PEFT adapters name the same modules); the SAM and CLIP
-towers use transformers' module names and are mapped from/to the original names by
+image_newline, view_seperator and CLIP (so PEFT adapters name the same modules); the SAM tower
+uses transformers' module names and is mapped from/to the original names by
 `to_reference_state` / `to_original_state`.
 """
 
@@ -90,6 +91,23 @@ def v1_config(sam: dict, clip: dict, text: dict, image_token_id: int) -> dict:
 # MARK: - Model
 
 
+class FusedQKVAttention(nn.Module):
+    """[V] clip_sdpa.py NoTPAttention (l. 227-284): one `qkv_proj`, SDPA without mask, `out_proj`;
+    called as CLIPEncoderLayer calls its attention."""
+
+    def __init__(self, width: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.qkv_proj = nn.Linear(width, 3 * width)
+        self.out_proj = nn.Linear(width, width)
+
+    def forward(self, hidden_states, attention_mask=None, **kwargs):
+        b, s, d = hidden_states.shape
+        q, k, v = self.qkv_proj(hidden_states).view(b, s, 3, self.heads, d // self.heads).unbind(2)
+        out = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))
+        return self.out_proj(out.transpose(1, 2).reshape(b, s, d)), None
+
+
 class ClipOnSam(nn.Module):
     """[V] clip_sdpa.py VitModel with the SAM feature map as its patch embeddings."""
 
@@ -107,6 +125,8 @@ class ClipOnSam(nn.Module):
         self.pre_layrnorm = nn.LayerNorm(width, eps=1e-5)
         self.transformer = nn.Module()
         self.transformer.layers = nn.ModuleList([CLIPEncoderLayer(cfg) for _ in range(layers)])
+        for layer in self.transformer.layers:
+            layer.self_attn = FusedQKVAttention(width, heads)
 
     def positions(self, tokens: int) -> torch.Tensor:
         """get_abs_pos (clip_sdpa.py l. 63-99): the table, its patch part resized bicubically with
@@ -295,33 +315,13 @@ def _rename(key: str, prefix: str, rules) -> str:
 
 
 def to_original_state(state: dict) -> dict:
-    """Reference state dict -> the published key names (CLIP's q/k/v fused into qkv_proj)."""
-    out = {}
-    qkv = {}
-    for k, v in state.items():
-        k2 = _rename(k, "model.sam_model.", SAM_REVERSE)
-        m = re.match(r"(model\.vision_model\.transformer\.layers\.\d+\.self_attn\.)([qkv])_proj\.(weight|bias)$", k2)
-        if m:
-            qkv.setdefault((m.group(1), m.group(3)), {})[m.group(2)] = v
-            continue
-        out[k2] = v
-    for (prefix, kind), parts in qkv.items():
-        out[f"{prefix}qkv_proj.{kind}"] = torch.cat([parts["q"], parts["k"], parts["v"]], 0)
-    return out
+    """Reference state dict -> the published key names."""
+    return {_rename(k, "model.sam_model.", SAM_REVERSE): v for k, v in state.items()}
 
 
 def to_reference_state(state: dict) -> dict:
     """The published key names -> the reference's (the inverse of `to_original_state`)."""
-    out = {}
-    for k, v in state.items():
-        k2 = _rename(k, "model.sam_model.", SAM_RULES)
-        m = re.match(r"(model\.vision_model\.transformer\.layers\.\d+\.self_attn\.)qkv_proj\.(weight|bias)$", k2)
-        if m:
-            for name, part in zip("qkv", v.chunk(3, 0)):
-                out[f"{m.group(1)}{name}_proj.{m.group(2)}"] = part
-            continue
-        out[k2] = v
-    return out
+    return {_rename(k, "model.sam_model.", SAM_RULES): v for k, v in state.items()}
 
 
 def build_v1(config: dict) -> V1Reference:
