@@ -21,14 +21,16 @@ or when the adapter changes nothing.
 DeepSeek-OCR 2 (deepseek_ocr2) is checked on transformers' DeepseekOcr2ForConditionalGeneration:
 its routed experts are fused 3-D parameters, not Linear modules, so PEFT cannot place LoRA on them;
 runs whose adapter targets routed experts are refused (train with e.g. --target
-q_proj,k_proj,v_proj,o_proj for this check). Adapter keys are renamed to transformers' module
-names (model.layers. → model.language_model.layers.).
+'model.layers.*.q_proj,model.layers.*.k_proj,...' for this check). target_modules are renamed to
+transformers' module names (model.layers. → model.language_model.layers.); transformers renames the
+adapter's tensor keys itself.
 
 Dev tool (torch + transformers 5.23 + peft); not part of `make test`.
 """
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -61,19 +63,20 @@ def v1_inputs(folder: str, images: list, mode: str):
 
 
 def v2_adapter(adapter_dir: str, into: str):
-    """The adapter renamed to transformers' module names (routed experts refused)."""
+    """The adapter with its target_modules in transformers' module names (routed experts refused).
+    The weights file stays as written: transformers 5 renames adapter keys with the model's
+    conversion mapping when PEFT loads them (model.layers. → model.language_model.layers.), but
+    not target_modules."""
     weights = load_file(os.path.join(adapter_dir, "adapter_model.safetensors"))
     if any(".mlp.experts." in k for k in weights):
         raise SystemExit("the adapter targets routed experts, which transformers' DeepSeek-OCR 2 fuses into 3-D "
-                         "parameters PEFT cannot adapt; train with --target q_proj,k_proj,v_proj,o_proj for this check")
-    renamed = {k.replace("base_model.model.model.layers.", "base_model.model.model.language_model.layers."): v
-               for k, v in weights.items()}
-    save_file(renamed, os.path.join(into, "adapter_model.safetensors"), metadata={"format": "pt"})
+                         "parameters PEFT cannot adapt; train with --target 'model.layers.*.q_proj,...' for this check")
+    shutil.copy(os.path.join(adapter_dir, "adapter_model.safetensors"), into)
     config = json.loads(Path(adapter_dir, "adapter_config.json").read_text())
-    targets = config["target_modules"]
-    config["target_modules"] = [t.replace("model.layers.", "model.language_model.layers.") for t in targets]
+    config["target_modules"] = [t.replace("model.layers.", "model.language_model.layers.") for t in config["target_modules"]]
     Path(into, "adapter_config.json").write_text(json.dumps(config))
-    return renamed
+    return {k.replace("base_model.model.model.layers.", "base_model.model.model.language_model.layers."): v
+            for k, v in weights.items()}
 
 
 def main():
