@@ -26,14 +26,15 @@ import json
 import os
 import platform
 import struct
-import subprocess
 import sys
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, ".deps", "bench"))
 
 import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from qwenvl import run_json, torch_python  # noqa: E402  (the same process and peer plumbing)
 
 IMAGE_TOKEN, BOS, EOS = 128815, 0, 1
 
@@ -112,26 +113,6 @@ def write_safetensors(path, arrays):
     h += b" " * (-len(h) % 8)
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
-
-
-def torch_python(explicit):
-    candidates = [explicit] if explicit else [os.environ.get("OCRTUNE_TORCH_PYTHON"), sys.executable]
-    for py in filter(None, candidates):
-        if subprocess.run([py, "-c", "import torch, transformers, peft, PIL"], capture_output=True).returncode == 0:
-            return py
-        if explicit:
-            sys.exit(f"--python {py} cannot import torch, transformers, peft and PIL")
-    return None
-
-
-def run_json(cmd, env=None, timeout=3600):
-    t = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
-    if proc.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
-    out = json.loads([line for line in proc.stdout.splitlines() if line.startswith("{")][-1])
-    out["process_wall_s"] = round(time.perf_counter() - t, 1)
-    return out
 
 
 def main():

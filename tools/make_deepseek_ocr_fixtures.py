@@ -282,6 +282,23 @@ def build_v1():
     (folder / "expected.json").write_text(json.dumps(expected))
 
 
+def write_interpolation_cases():
+    """PyTorch's antialiased bicubic resize of position grids (shrink and grow) and linear resize of
+    relative-position tables, for PositionInterpolation's unit test (interpolation.json)."""
+    torch.manual_seed(1)
+    grid = torch.randn(1, 3, 5, 7)  # [1, C, H, W]
+    table = torch.randn(9, 4)  # [L, C]
+    cases = {"grid": grid[0].permute(1, 2, 0).reshape(-1).tolist(), "grid_shape": [5, 7, 3],
+             "table": table.reshape(-1).tolist(), "table_shape": [9, 4], "bicubic": [], "linear": []}
+    for h, w in [(3, 4), (9, 11), (5, 3), (2, 14)]:
+        out = torch.nn.functional.interpolate(grid, size=(h, w), mode="bicubic", antialias=True, align_corners=False)
+        cases["bicubic"].append({"size": [h, w], "values": out[0].permute(1, 2, 0).reshape(-1).tolist()})
+    for n in (5, 17, 9):
+        out = torch.nn.functional.interpolate(table.t()[None], size=n, mode="linear")[0].t()
+        cases["linear"].append({"size": n, "values": out.reshape(-1).tolist()})
+    (ROOT / "deepseek_ocr-tiny" / "interpolation.json").write_text(json.dumps(cases))
+
+
 def F_cross_entropy(logits, labels):
     return torch.nn.functional.cross_entropy(logits.float(), labels, ignore_index=-100)
 
@@ -293,3 +310,5 @@ if __name__ == "__main__":
         build_v2()
     if "v1" in which:
         build_v1()
+    if "v1" in which or "interp" in which:
+        write_interpolation_cases()

@@ -11,21 +11,9 @@ import Foundation
 import MLXEngine
 import MLXNN
 
-/// How to load a DeepSeek-OCR folder.
-public struct DeepSeekOCRLoadOptions: Sendable {
-    /// Dtype of the floating-point weights; nil keeps the checkpoint's, except on the CPU, where
-    /// half-precision weights are widened to float32 (MLX's CPU matmul uses BLAS only for float32).
-    public var dtype: DType?
-    /// 4 or 8 to quantize the language model's linears (group-wise affine), nil to keep them.
-    public var quantizationBits: Int?
-    public var quantizationGroupSize: Int
-
-    public init(dtype: DType? = nil, quantizationBits: Int? = nil, quantizationGroupSize: Int = 64) {
-        self.dtype = dtype
-        self.quantizationBits = quantizationBits
-        self.quantizationGroupSize = quantizationGroupSize
-    }
-}
+/// How to load a DeepSeek-OCR folder: Qwen-VL's options (dtype, quantized language-model
+/// linears), which mean the same here.
+public typealias DeepSeekOCRLoadOptions = QwenVLLoadOptions
 
 extension DeepSeekOCRModel {
     // MARK: Key layouts
