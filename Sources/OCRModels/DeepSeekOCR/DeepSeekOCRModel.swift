@@ -108,26 +108,18 @@ public final class DeepSeekOCRModel: Module {
     }
 
     /// The features of each image in token order (tiles, global view, separator; v1 with its
-    /// newline tokens), concatenated over the images: [Σ tokenCount, hidden].
+    /// newline tokens), concatenated over the images: [Σ tokenCount, hidden]. Images are encoded
+    /// one at a time (global view, then its tiles together), which bounds the memory of SAM's
+    /// global attention (heads × 4096² scores per 1024 view) without costing speed: its products
+    /// are large already.
     public func imageFeatures(_ images: [DeepSeekOCRImageInput]) -> MLXArray {
         guard !images.isEmpty else { return zeros([0, config.text.hiddenSize]) }
-        // One vision pass per view size: all global views, then all tiles.
-        let globals = encodeViews(images.count == 1 ? images[0].global.expandedDimensions(axis: 0)
-                                                    : stacked(images.map(\.global), axis: 0))
-        let tileSets = images.compactMap(\.tiles)
-        let tiles = tileSets.isEmpty ? nil : encodeViews(tileSets.count == 1 ? tileSets[0] : concatenated(tileSets, axis: 0))
-        let d = globals.dim(2)
         var pieces: [MLXArray] = []
-        var tileStart = 0
-        for (i, image) in images.enumerated() {
-            let global = globals.sliced(axis: 0, from: i, to: i + 1).squeezed(axis: 0)  // [s·s, D]
-            if let count = image.tiles?.dim(0), let tiles {
-                let local = tiles.sliced(axis: 0, from: tileStart, to: tileStart + count)
-                tileStart += count
-                pieces.append(arrangeTiles(local, grid: image.grid))
-            }
+        for image in images {
+            let global = encodeViews(image.global.expandedDimensions(axis: 0)).squeezed(axis: 0)  // [s·s, D]
+            if let tiles = image.tiles { pieces.append(arrangeTiles(encodeViews(tiles), grid: image.grid)) }
             pieces.append(arrangeGlobal(global))
-            pieces.append(model.viewSeparator.reshaped(1, d).asType(globals.dtype))
+            pieces.append(model.viewSeparator.reshaped(1, global.dim(1)).asType(global.dtype))
         }
         return concatenated(pieces, axis: 0)
     }
