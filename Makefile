@@ -32,7 +32,7 @@ test: setup
 BENCH_DEPS := .deps/bench
 
 bench: setup $(BENCH_DEPS)/.installed
-	for p in EngineBench MetricsBench SynthBench DataBench PPOCRBench TrainBench QwenVLBench ocrtune; do $(SWIFT) build -c release --product $$p -j $(JOBS) || exit 1; done
+	for p in EngineBench MetricsBench SynthBench DataBench PPOCRBench TrainBench QwenVLBench DeepSeekOCRBench ocrtune; do $(SWIFT) build -c release --product $$p -j $(JOBS) || exit 1; done
 	python3 bench/engine.py
 	python3 bench/metrics.py
 	python3 bench/synth.py
@@ -41,6 +41,7 @@ bench: setup $(BENCH_DEPS)/.installed
 	python3 bench/train.py
 	python3 bench/demo.py
 	python3 bench/qwenvl.py  # peer: set OCRTUNE_TORCH_PYTHON to a python with torch, transformers, peft
+	python3 bench/deepseek_ocr.py  # same peer
 
 $(BENCH_DEPS)/.installed: bench/requirements.txt
 	python3 -m pip install -q --disable-pip-version-check --target $(BENCH_DEPS) -r bench/requirements.txt

@@ -148,6 +148,9 @@ let package = Package(
         .executableTarget(
             name: "QwenVLBench", dependencies: ["OCRModels", "OCRFineTune", "MLXEngine", "MLXNN", "MLXOptimizers"],
             path: "Benchmarks/QwenVLBench"),
+        .executableTarget(
+            name: "DeepSeekOCRBench", dependencies: ["OCRModels", "OCRFineTune", "MLXEngine", "MLXNN", "MLXOptimizers", "OCRImaging"],
+            path: "Benchmarks/DeepSeekOCRBench"),
 
         // MARK: Tests (one per library target)
         // Shared by the model, fine-tuning and serving tests: where the model fixtures are, tiny configs.

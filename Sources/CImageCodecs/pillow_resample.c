@@ -195,7 +195,8 @@ int cic_resize_pillow_ordered(const uint8_t* src, int sw, int sh, int cn, uint8_
     memcpy(dst, src, (size_t)sw * sh * cn);
     return CIC_OK;
   }
-  if (order == CIC_PIL_AUTOMATIC_ORDER && dw != sw && dh != sh && (int64_t)sw * dh < (int64_t)dw * sh)
+  // Pillow 13: vertical first when the height shrinks and the width does not (ImagingResampleInner).
+  if (order == CIC_PIL_AUTOMATIC_ORDER && dw != sw && dw >= sw && dh < sh)
     return resize_vertical_first(src, sw, sh, cn, dst, dw, dh, &f);
   pil_coeffs vert = {0}, horiz = {0};
   if (!precompute(sh, 0, sh, dh, &f, &vert)) return cic_fail(CIC_ERR_MEMORY, "pillow resize: out of memory");

@@ -28,8 +28,8 @@ public enum PillowResampling: Int, Sendable, Codable {
 public enum PillowPassOrder: Sendable {
     /// Pillow ≤ 12: always horizontal, then vertical.
     case pillow12
-    /// Pillow 13: vertical first when that intermediate image is smaller
-    /// (in-width · out-height < out-width · in-height), else horizontal first.
+    /// Pillow 13: vertical first when the height shrinks and the width does not
+    /// (out-width ≥ in-width, out-height < in-height), else horizontal first.
     case pillow13
 
     var cOrder: cic_pil_pass_order { self == .pillow12 ? CIC_PIL_HORIZONTAL_FIRST : CIC_PIL_AUTOMATIC_ORDER }

@@ -23,7 +23,9 @@ struct PredictCommand: ParsableCommand {
             --num-beams, --length-penalty, --no-repeat-ngram-size (defaults from
             generation_config.json, 256 new tokens); --chunk reads wide images in
             overlapping windows of the model's aspect. latex-ocr-junia: --num-beams.
-            Vision–language models (Qwen2.5-VL, Qwen3-VL): a prompt per image (--prompt TEXT,
+            Vision–language models (Qwen2.5-VL, Qwen3-VL, DeepSeek-OCR and DeepSeek-OCR 2, the
+            latter stopping repeated 30-grams within 90 tokens; DeepSeek-OCR v1 also takes --mode
+            tiny|small|base|large|gundam): a prompt per image (--prompt TEXT,
             or --task ocr|latex|fields with --fields a,b,c: the answer's JSON object is parsed
             and printed), greedy, beam or sampled generation (--sample with --temperature,
             --top-k, --top-p, --seed), --batch-size images generated together. A model refuses
@@ -105,6 +107,9 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "With --task fields: the field names, comma-separated.")
     var fields: String?
 
+    @Option(help: "DeepSeek-OCR (v1): tiny, small, base, large or gundam (default: gundam, the model card's for documents).")
+    var mode: String?
+
     @Flag(help: "Vision–language models: sample instead of greedy decoding.")
     var sample = false
 
@@ -177,6 +182,7 @@ struct PredictCommand: ParsableCommand {
         if chunk { o.chunking = ChunkingOptions(aspect: chunkAspect.flatMap(Self.aspect)) }
         o.task = try task(fields: fields)
         if sample { o.sampling = SamplingOptions(temperature: temperature, topK: topK, topP: topP, seed: seed) }
+        o.mode = mode
         return o
     }
 

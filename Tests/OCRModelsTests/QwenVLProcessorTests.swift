@@ -65,15 +65,18 @@ final class QwenVLProcessorTests: XCTestCase {
     func testQwen25Patches() throws { try checkPatches("qwen2_5_vl") }
     func testQwen3Patches() throws { try checkPatches("qwen3_vl") }
 
-    /// The pass orders differ only where Pillow 13 goes vertical first (in-w·out-h < out-w·in-h).
+    /// The pass orders differ only where Pillow 13 goes vertical first (out-w ≥ in-w, out-h < in-h).
     func testPillowPassOrders() throws {
         let image = try images("qwen2_5_vl")[1]  // 250×150
         let tall = (image.pillowResized(width: 140, height: 224, resampling: .bicubic, passOrder: .pillow12),
                     image.pillowResized(width: 140, height: 224, resampling: .bicubic, passOrder: .pillow13))
-        XCTAssertEqual(tall.0.pixels, tall.1.pixels)  // 250·224 ≥ 140·150: horizontal first in both
+        XCTAssertEqual(tall.0.pixels, tall.1.pixels)  // the width shrinks: horizontal first in both
+        let smaller = (image.pillowResized(width: 200, height: 100, resampling: .bicubic, passOrder: .pillow12),
+                       image.pillowResized(width: 200, height: 100, resampling: .bicubic, passOrder: .pillow13))
+        XCTAssertEqual(smaller.0.pixels, smaller.1.pixels)  // both shrink: horizontal first (checked on Pillow 13.0)
         let wide = (image.pillowResized(width: 300, height: 100, resampling: .bicubic, passOrder: .pillow12),
                     image.pillowResized(width: 300, height: 100, resampling: .bicubic, passOrder: .pillow13))
-        XCTAssertNotEqual(wide.0.pixels, wide.1.pixels)  // 250·100 < 300·150: Pillow 13 goes vertical first
+        XCTAssertNotEqual(wide.0.pixels, wide.1.pixels)  // 300 ≥ 250, 100 < 150: Pillow 13 goes vertical first
     }
 
     func checkPrompt(_ name: String, system: String?) throws {

@@ -30,8 +30,8 @@ int cic_resize_pillow(const uint8_t* src, int src_width, int src_height, int cha
                       uint8_t* dst, int dst_width, int dst_height, cic_pil_filter filter);
 
 /// The order of the two passes: Pillow ≤ 12 always resamples horizontally first; Pillow 13
-/// (automatic) vertically first when that intermediate image is smaller
-/// (src_width · dst_height < dst_width · src_height). Rounding after each pass makes the bytes differ.
+/// (automatic) vertically first when the height shrinks and the width does not
+/// (dst_width ≥ src_width, dst_height < src_height). Rounding after each pass makes the bytes differ.
 typedef enum { CIC_PIL_HORIZONTAL_FIRST = 0, CIC_PIL_AUTOMATIC_ORDER = 1 } cic_pil_pass_order;
 
 /// cic_resize_pillow with the pass order of a given Pillow version.

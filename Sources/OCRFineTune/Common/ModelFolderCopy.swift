@@ -15,7 +15,8 @@ enum TrainedModelFolder {
             let out = URL(fileURLWithPath: temporary)
             for name in companions {
                 let source = base.appendingPathComponent(name)
-                guard FileManager.default.fileExists(atPath: source.path) else { continue }
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: source.path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
                 try FileManager.default.copyItem(at: source, to: out.appendingPathComponent(name))
             }
             try module.saveParameters(to: out.appendingPathComponent(ModelFolder.weightsFile).path, metadata: ["format": "pt"])

@@ -83,12 +83,15 @@ public struct GenerationOptions: Sendable, Equatable {
     /// ban ids on the logits do.
     public var suppressTokenIDs: [Int]
     public var beamStrategy: BeamStrategy
+    /// Bans tokens that would repeat an n-gram within a window of the generated tokens; nil: off.
+    public var ngramBlocker: NGramRepetitionBlocker?
 
     public init(maxNewTokens: Int = 256, minNewTokens: Int = 0, numBeams: Int = 1, lengthPenalty: Double = 1,
                 noRepeatNgramSize: Int = 0, earlyStopping: EarlyStopping = .heuristic,
                 eosTokenIDs: [Int] = [], padTokenID: Int? = nil, doSample: Bool = false, temperature: Double = 1,
                 topK: Int = 0, topP: Double = 1, seed: UInt64 = 0, repetitionGuard: RepetitionGuard? = nil,
-                suppressTokenIDs: [Int] = [], beamStrategy: BeamStrategy = .transformers) {
+                suppressTokenIDs: [Int] = [], beamStrategy: BeamStrategy = .transformers,
+                ngramBlocker: NGramRepetitionBlocker? = nil) {
         self.maxNewTokens = maxNewTokens
         self.minNewTokens = minNewTokens
         self.numBeams = numBeams
@@ -105,6 +108,7 @@ public struct GenerationOptions: Sendable, Equatable {
         self.repetitionGuard = repetitionGuard
         self.suppressTokenIDs = suppressTokenIDs
         self.beamStrategy = beamStrategy
+        self.ngramBlocker = ngramBlocker
     }
 }
 
@@ -183,7 +187,8 @@ func suppressTokens(_ logits: MLXArray, options: GenerationOptions) -> MLXArray 
 
 /// transformers' MinNewTokensLengthLogitsProcessor and NoRepeatNGramLogitsProcessor on
 /// `scores` [R, V]: EOS is banned before `minNewTokens`, and any token that would repeat an
-/// n-gram of its row's sequence.
+/// n-gram of its row's sequence (or, with ``GenerationOptions/ngramBlocker``, of the window of
+/// its generated tokens).
 func processScores(_ scores: MLXArray, sequences: [[Int]], newTokens: Int, options: GenerationOptions) -> MLXArray {
     let vocabulary = scores.dim(1)
     var banned: [Int32] = []
@@ -200,6 +205,13 @@ func processScores(_ scores: MLXArray, sequences: [[Int]], newTokens: Int, optio
             for start in 0 ... (sequence.count - n) where Array(sequence[start ..< start + n - 1]) == prefix {
                 let token = sequence[start + n - 1]
                 if seen.insert(token).inserted { banned.append(Int32(row * vocabulary + token)) }
+            }
+        }
+    }
+    if let blocker = options.ngramBlocker {
+        for (row, sequence) in sequences.enumerated() {
+            for token in blocker.banned(after: Array(sequence.suffix(newTokens))) where token >= 0 && token < vocabulary {
+                banned.append(Int32(row * vocabulary + token))
             }
         }
     }

@@ -39,6 +39,8 @@ public struct ReadingOptions: Sendable {
     public var task: OCRTask?
     /// Sampling instead of greedy / beam decoding (vision–language models).
     public var sampling: SamplingOptions?
+    /// A family's resolution mode (DeepSeek-OCR v1: tiny, small, base, large, gundam).
+    public var mode: String?
 
     public init() {}
 
@@ -54,7 +56,28 @@ public struct ReadingOptions: Sendable {
         if chunking != nil { set.insert(.chunking) }
         if task != nil { set.insert(.task) }
         if sampling != nil { set.insert(.sampling) }
+        if mode != nil { set.insert(.mode) }
         return set
+    }
+}
+
+extension GenerationOptions {
+    /// These settings with the reading options' generation settings (those that are set).
+    public func applying(_ o: ReadingOptions) -> GenerationOptions {
+        var g = self
+        if let maxNewTokens = o.maxNewTokens { g.maxNewTokens = maxNewTokens }
+        if let minNewTokens = o.minNewTokens { g.minNewTokens = minNewTokens }
+        if let numBeams = o.numBeams { g.numBeams = numBeams }
+        if let lengthPenalty = o.lengthPenalty { g.lengthPenalty = lengthPenalty }
+        if let size = o.noRepeatNgramSize { g.noRepeatNgramSize = size }
+        if let sampling = o.sampling {
+            g.doSample = true
+            g.temperature = sampling.temperature
+            g.topK = sampling.topK
+            g.topP = sampling.topP
+            g.seed = sampling.seed
+        }
+        return g
     }
 }
 
@@ -84,6 +107,7 @@ public enum ReadingOption: String, CaseIterable, Sendable, Comparable {
     case chunking = "--chunk"
     case task = "--prompt/--task"
     case sampling = "--sample"
+    case mode = "--mode"
 
     public static func < (a: ReadingOption, b: ReadingOption) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
@@ -163,6 +187,7 @@ public enum ModelFamilies {
         VisionEncoderDecoderFamily.self,
         LatexJuniaFamily.self,
         QwenVLFamily.self,
+        DeepSeekOCRFamily.self,
     ]
 
     /// Every `model_type` some family loads.

@@ -13,20 +13,7 @@ public enum QwenVLFamily: ModelFamily {
 
     public static func reader(at folder: URL, options: ReadingOptions) throws -> any ModelReader {
         let recognizer = try QwenVLTextRecognizer(folder: folder, maxImageTokens: maxImageTokens)
-        var generation = recognizer.generation
-        if let maxNewTokens = options.maxNewTokens { generation.maxNewTokens = maxNewTokens }
-        if let minNewTokens = options.minNewTokens { generation.minNewTokens = minNewTokens }
-        if let numBeams = options.numBeams { generation.numBeams = numBeams }
-        if let lengthPenalty = options.lengthPenalty { generation.lengthPenalty = lengthPenalty }
-        if let size = options.noRepeatNgramSize { generation.noRepeatNgramSize = size }
-        if let sampling = options.sampling {
-            generation.doSample = true
-            generation.temperature = sampling.temperature
-            generation.topK = sampling.topK
-            generation.topP = sampling.topP
-            generation.seed = sampling.seed
-        }
-        recognizer.generation = generation
+        recognizer.generation = recognizer.generation.applying(options)
         if let batchSize = options.batchSize { recognizer.batchSize = batchSize }
         recognizer.task = options.task
         return recognizer

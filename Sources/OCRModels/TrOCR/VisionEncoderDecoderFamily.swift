@@ -12,11 +12,7 @@ public enum VisionEncoderDecoderFamily: ModelFamily {
     public static func reader(at folder: URL, options: ReadingOptions) throws -> any ModelReader {
         let recognizer = try VisionEncoderDecoderRecognizer(folder: folder)
         if let batchSize = options.batchSize { recognizer.batchSize = batchSize }
-        if let maxNewTokens = options.maxNewTokens { recognizer.options.maxNewTokens = maxNewTokens }
-        if let minNewTokens = options.minNewTokens { recognizer.options.minNewTokens = minNewTokens }
-        if let numBeams = options.numBeams { recognizer.options.numBeams = numBeams }
-        if let lengthPenalty = options.lengthPenalty { recognizer.options.lengthPenalty = lengthPenalty }
-        if let size = options.noRepeatNgramSize { recognizer.options.noRepeatNgramSize = size }
+        recognizer.options = recognizer.options.applying(options)
         recognizer.chunking = options.chunking
         return recognizer
     }
