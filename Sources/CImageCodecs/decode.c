@@ -10,6 +10,7 @@
 
 #include <gif_lib.h>
 #include <jpeglib.h>
+#include <jerror.h>
 #include <png.h>
 #include <stb/stb_image.h>
 #include <tiffio.h>
@@ -119,6 +120,7 @@ typedef struct {
   struct jpeg_error_mgr base;
   jmp_buf jump;
   char message[JMSG_LENGTH_MAX];
+  int truncated;  // libjpeg warned that the data ended early (it then pads the image with gray)
 } jpeg_error;
 
 static void jpeg_error_exit(j_common_ptr cinfo) {
@@ -127,7 +129,19 @@ static void jpeg_error_exit(j_common_ptr cinfo) {
   longjmp(err->jump, 1);
 }
 
-static void jpeg_silent(j_common_ptr cinfo, int level) { (void)cinfo; (void)level; }
+/// libjpeg's warnings: most are harmless (extraneous bytes between markers, which many cameras
+/// write and Pillow accepts), but data that ends early is decoded as gray — a truncated file looks
+/// like an image. Those warnings are kept and make the decode fail, as Pillow's "image file is
+/// truncated" does.
+static void jpeg_warning(j_common_ptr cinfo, int level) {
+  jpeg_error* err = (jpeg_error*)cinfo->err;
+  if (level >= 0 || err->truncated) return;
+  int code = cinfo->err->msg_code;
+  if (code == JWRN_JPEG_EOF || code == JWRN_HIT_MARKER) {
+    err->truncated = 1;
+    (*cinfo->err->format_message)(cinfo, err->message);
+  }
+}
 
 static int jpeg_run(const uint8_t* d, size_t n, int header_only, uint64_t max_px, uint8_t** out,
                     int* w, int* h) {
@@ -137,7 +151,8 @@ static int jpeg_run(const uint8_t* d, size_t n, int header_only, uint64_t max_px
   uint8_t* volatile row = NULL;
   cinfo.err = jpeg_std_error(&err.base);
   err.base.error_exit = jpeg_error_exit;
-  err.base.emit_message = jpeg_silent;
+  err.base.emit_message = jpeg_warning;
+  err.truncated = 0;
   if (setjmp(err.jump)) {
     free(buffer);
     free(row);
@@ -177,6 +192,10 @@ static int jpeg_run(const uint8_t* d, size_t n, int header_only, uint64_t max_px
   jpeg_finish_decompress(&cinfo);
   jpeg_destroy_decompress(&cinfo);
   free(row);
+  if (err.truncated) {
+    free(buffer);
+    return cic_fail(CIC_ERR_DECODE, "jpeg: truncated (%s)", err.message);
+  }
   *w = width;
   *h = height;
   *out = buffer;
@@ -386,6 +405,24 @@ fail_msg:
 
 // MARK: - BMP (stb_image)
 
+static uint32_t le32(const uint8_t* p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+
+/// Whether an uncompressed BMP holds all the pixel rows its header announces (stb_image decodes a
+/// short file without complaint, the missing rows as zeros). RLE-compressed files are not checked.
+static int bmp_is_complete(const uint8_t* d, size_t n) {
+  if (n < 30) return 0;
+  uint32_t offset = le32(d + 10), header = le32(d + 14);
+  if (header < 40) return 1;  // OS/2 core header: left to stb_image
+  if (n < 34) return 0;
+  int32_t width = (int32_t)le32(d + 18), height = (int32_t)le32(d + 22);
+  uint16_t bits = (uint16_t)(d[28] | d[29] << 8);
+  uint32_t compression = le32(d + 30);
+  if (compression != 0 && compression != 3 && compression != 6) return 1;
+  uint64_t row = (((uint64_t)bits * (uint64_t)(width < 0 ? -(int64_t)width : width) + 31) / 32) * 4;
+  uint64_t rows = (uint64_t)(height < 0 ? -(int64_t)height : height);
+  return (uint64_t)n >= (uint64_t)offset + row * rows;
+}
+
 static int bmp_decode(const uint8_t* d, size_t n, int header_only, uint64_t max_px, uint8_t** out,
                       int* w, int* h) {
   int comp = 0;
@@ -394,6 +431,7 @@ static int bmp_decode(const uint8_t* d, size_t n, int header_only, uint64_t max_
   if (header_only) return CIC_OK;
   if (max_px && (uint64_t)*w * (uint64_t)*h > max_px)
     return cic_fail(CIC_ERR_TOO_LARGE, "bmp: %dx%d exceeds %llu pixels", *w, *h, (unsigned long long)max_px);
+  if (!bmp_is_complete(d, n)) return cic_fail(CIC_ERR_DECODE, "bmp: truncated (the pixel rows end early)");
   uint8_t* rgba = stbi_load_from_memory(d, (int)n, w, h, &comp, 4);
   if (!rgba) return cic_fail(CIC_ERR_DECODE, "bmp: %s", stbi_failure_reason());
   uint8_t* buffer = alloc_rgb(*w, *h);

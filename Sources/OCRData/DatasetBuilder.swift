@@ -9,7 +9,7 @@ import OCRImaging
 /// Everything `data build` can be told. JSON keys are snake_case.
 public struct BuildOptions: Codable, Sendable, Equatable {
     public var seed: UInt64 = 0
-    public var split = SplitSpec(train: 80, val: 10, test: 10)
+    public var split = try! SplitSpec.percentages(80, 10, 10)
     /// Metadata key whose equal values must share a split (`source_file` and `image` also work).
     public var groupBy: String?
     /// Any rejection fails the build (nothing is written).

@@ -133,8 +133,15 @@ public enum ListingImporter {
                 textBytes = Data(trimmedStart[trimmedStart.index(after: splitIndex)...])
                 if trimmedStart[splitIndex] == 0x20 { textBytes = Data(textBytes.drop { $0 == 0x20 }) }
             }
-            let image = ImageReference.file(resolve(path, against: folder), name: path)
-            try emit(.record(RawRecord(source: source, image: image, text: .bytes(textBytes))))
+            let resolved = resolve(path, against: folder)
+            if let splitIndex, trimmedStart[splitIndex] == 0x20, !FileManager.default.fileExists(atPath: resolved.path) {
+                try emit(.rejected(Rejection(
+                    source: source, reason: .missingFile,
+                    detail: "\(resolved.path) does not exist (the line has no TAB, so its path ends at the first space; "
+                        + "a path with spaces needs a TAB between path and text)")))
+                return
+            }
+            try emit(.record(RawRecord(source: source, image: .file(resolved, name: path), text: .bytes(textBytes))))
         }
     }
 }

@@ -5,41 +5,83 @@ import OCRSupport
 
 // MARK: - Split specification
 
-/// Three shares for train, val and test: percentages when they add up to 100, otherwise sample
-/// counts (train takes whatever the counts leave over). `"0,0,100"` puts everything in test.
+/// How a dataset is split: percentages of the samples that add up to 100 (`80,10,10`), or sample
+/// counts for val and test with train taking the rest (`val=50,test=50`). Nothing is guessed: a
+/// list that does not add up to 100 is an error saying how to write counts.
 public struct SplitSpec: Codable, Sendable, Equatable, CustomStringConvertible {
-    public var train: Int
-    public var val: Int
-    public var test: Int
+    public enum Kind: String, Sendable, Equatable { case percentages, counts }
+    public let kind: Kind
+    /// Percent of the samples (percentages); ignored for counts (train takes the rest).
+    public let train: Int
+    public let val: Int
+    public let test: Int
 
-    public init(train: Int, val: Int, test: Int) {
+    /// Percentages; they must add up to 100.
+    public static func percentages(_ train: Int, _ val: Int, _ test: Int) throws -> SplitSpec {
+        guard [train, val, test].allSatisfy({ $0 >= 0 }) else {
+            throw DataError("--split \(train),\(val),\(test): shares cannot be negative")
+        }
+        guard train + val + test == 100 else {
+            throw DataError(
+                "--split \(train),\(val),\(test): the percentages add up to \(train + val + test), not 100 "
+                    + "(for sample counts write val=N,test=N; train takes the rest)")
+        }
+        return SplitSpec(kind: .percentages, train: train, val: val, test: test)
+    }
+
+    /// Sample counts of val and test; train takes the rest.
+    public static func counts(val: Int, test: Int) -> SplitSpec {
+        SplitSpec(kind: .counts, train: 0, val: max(0, val), test: max(0, test))
+    }
+
+    private init(kind: Kind, train: Int, val: Int, test: Int) {
+        self.kind = kind
         self.train = train
         self.val = val
         self.test = test
     }
 
-    /// Parses `"80,10,10"` (also with `/`, `:` or spaces, and optional `%` signs).
+    /// Parses `"80,10,10"` (also with `/`, `:` or spaces, and optional `%` signs) or
+    /// `"val=50,test=50"` (`validation` for val; `train=` is refused: train takes the rest).
     public init(parsing text: String) throws {
-        let parts = text.split(whereSeparator: { ",/: ".contains($0) }).map { $0.replacingOccurrences(of: "%", with: "") }
-        guard parts.count == 3, let values = parts.map({ Int($0) }) as? [Int], values.allSatisfy({ $0 >= 0 }) else {
-            throw DataError("--split \"\(text)\": expected three non-negative numbers like 80,10,10")
+        let parts = text.split(whereSeparator: { ", /:".contains($0) }).map(String.init)
+        if parts.contains(where: { $0.contains("=") }) {
+            var val = 0, test = 0
+            for part in parts {
+                let kv = part.split(separator: "=", maxSplits: 1).map(String.init)
+                guard kv.count == 2, let n = Int(kv[1]), n >= 0 else {
+                    throw DataError("--split \(text): \"\(part)\" is not NAME=COUNT (e.g. val=50,test=50)")
+                }
+                switch kv[0] {
+                case "val", "validation": val = n
+                case "test": test = n
+                case "train": throw DataError("--split \(text): give val and test counts; train takes the rest")
+                default: throw DataError("--split \(text): unknown split \"\(kv[0])\" (val, validation or test)")
+                }
+            }
+            self = .counts(val: val, test: test)
+            return
         }
-        self.init(train: values[0], val: values[1], test: values[2])
+        let values = parts.map { Int($0.replacingOccurrences(of: "%", with: "")) }
+        guard values.count == 3, let v = values as? [Int] else {
+            throw DataError("--split \"\(text)\": expected three percentages adding up to 100 (80,10,10) or counts (val=50,test=50)")
+        }
+        self = try .percentages(v[0], v[1], v[2])
     }
 
-    public var isPercentages: Bool { train + val + test == 100 }
-    public var description: String { "\(train),\(val),\(test)" }
+    public var isPercentages: Bool { kind == .percentages }
+    public var description: String { kind == .percentages ? "\(train),\(val),\(test)" : "val=\(val),test=\(test)" }
 
-    /// Target sample counts for `total` samples. Percentages round down for val and test
-    /// (train takes the rest, and at least one sample goes to a nonzero share when possible).
+    /// Target sample counts for `total` samples. Percentages round down for val and test (train
+    /// takes the rest); counts must leave at least one sample for train.
     public func counts(total: Int) throws -> (train: Int, val: Int, test: Int) {
         if isPercentages {
             let v = total * val / 100
             let t = total * test / 100
             return (total - v - t, v, t)
         }
-        guard val + test <= total else {
-            throw DataError("--split \(self): val + test counts (\(val + test)) exceed the \(total) samples")
+        guard val + test < total || (total == 0 && val + test == 0) else {
+            throw DataError("--split \(self): val + test (\(val + test)) leave no training sample of the \(total)")
         }
         return (total - val - test, val, test)
     }

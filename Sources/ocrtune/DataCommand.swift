@@ -47,8 +47,13 @@ struct DataBuildCommand: ParsableCommand {
 
             Rejected records go to OUT/rejected.jsonl with their source and a
             reason: missing_file, unreadable, decode_error, too_small, too_large,
-            empty_text, invalid_utf8, duplicate, conflict. --split takes
-            percentages (summing to 100) or counts (train takes the rest).
+            empty_text, invalid_utf8, duplicate, conflict. A listing's path ends at
+            the first TAB when there is one (paths with spaces: separate the text
+            with a TAB), else at the first space.
+
+            --split takes percentages that add up to 100 (80,10,10) or sample
+            counts for val and test, train taking the rest (val=50,test=50;
+            "validation" works for val). An empty split is reported.
             """
     )
 
@@ -58,7 +63,7 @@ struct DataBuildCommand: ParsableCommand {
     var out: String
     @Option(help: "Split seed.")
     var seed: UInt64 = 0
-    @Option(help: "train,val,test as percentages (sum 100) or counts.")
+    @Option(parsing: .unconditional, help: "Percentages train,val,test adding up to 100, or counts val=N,test=N.")
     var split = "80,10,10"
     @Option(help: "Metadata key whose equal values stay in one split (also: source_file, image).")
     var groupBy: String?
@@ -92,7 +97,11 @@ struct DataBuildCommand: ParsableCommand {
     func run() throws {
         var options = BuildOptions()
         options.seed = seed
-        options.split = try SplitSpec(parsing: split)
+        do {
+            options.split = try SplitSpec(parsing: split)
+        } catch {
+            throw ValidationError("\(error)")
+        }
         options.groupBy = groupBy
         options.strict = strict
         options.overwrite = overwrite
@@ -121,6 +130,9 @@ struct DataBuildCommand: ParsableCommand {
                              out, total, m.counts["train"] ?? 0, m.counts["val"] ?? 0, m.counts["test"] ?? 0,
                              elapsed, Double(total + m.rejected) / max(elapsed, 1e-9)))
         Terminal.line("charset: \(m.charsetSize) characters; normalized (\(m.normalization.rawValue)): \(m.normalizedCount) texts")
+        for split in Split.allCases where (m.counts[split.rawValue] ?? 0) == 0 && total > 0 {
+            Terminal.warning("the \(split.rawValue) split is empty (--split \(options.split))")
+        }
         if m.rejected > 0 {
             Terminal.line("rejected \(m.rejected) (see \(out)/rejected.jsonl):")
             for (reason, n) in summary.rejectedByReason.sorted(by: { $0.value > $1.value }) {

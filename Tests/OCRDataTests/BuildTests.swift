@@ -35,8 +35,8 @@ final class BuildTests: DataTestCase {
         XCTAssertEqual(ta.mapValues(\.count), [.train: 24, .val: 3, .test: 3])
         // Same bytes: shard checksums agree across runs.
         XCTAssertEqual(try DatasetReader(folder: a).manifest.shards, try DatasetReader(folder: b).manifest.shards)
-        XCTAssertEqual(try assignSplits(count: 10, groupKeys: nil, spec: SplitSpec(train: 8, val: 1, test: 1), seed: 1),
-                       try assignSplits(count: 10, groupKeys: nil, spec: SplitSpec(train: 8, val: 1, test: 1), seed: 1))
+        XCTAssertEqual(try assignSplits(count: 10, groupKeys: nil, spec: .counts(val: 1, test: 1), seed: 1),
+                       try assignSplits(count: 10, groupKeys: nil, spec: .counts(val: 1, test: 1), seed: 1))
     }
 
     func testSplitByCountsAndEverythingInTest() throws {
@@ -44,9 +44,29 @@ final class BuildTests: DataTestCase {
         let (all, _) = try build([input], split: "0,0,100")
         XCTAssertEqual(try splitTexts(all).mapValues(\.count), [.train: 0, .val: 0, .test: 12])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: all.path).filter { $0.hasSuffix(".parquet") }, ["test-00000-of-00001.parquet"])
-        let (counts, _) = try build([input], split: "5,4,3")
+        let (counts, _) = try build([input], split: "val=4,test=3")
         XCTAssertEqual(try splitTexts(counts).mapValues(\.count), [.train: 5, .val: 4, .test: 3])
+        let (validation, _) = try build([input], split: "validation=2 test=0")
+        XCTAssertEqual(try splitTexts(validation).mapValues(\.count), [.train: 10, .val: 2, .test: 0])
         XCTAssertThrowsError(try SplitSpec(parsing: "80,20"))
+    }
+
+    /// What a user typed in the first hour, and what each now means (#16).
+    func testSplitSpecificationsSayWhatTheyMean() throws {
+        XCTAssertEqual(try SplitSpec(parsing: "80,10,10"), try .percentages(80, 10, 10))
+        XCTAssertEqual(try SplitSpec(parsing: "80%/10%/10%").description, "80,10,10")
+        // 80,10,5 used to be read as counts (train 106 of 121): percentages must add up to 100.
+        XCTAssertThrowsError(try SplitSpec(parsing: "80,10,5")) {
+            XCTAssertEqual("\($0)", "--split 80,10,5: the percentages add up to 95, not 100 (for sample counts write val=N,test=N; train takes the rest)")
+        }
+        XCTAssertThrowsError(try SplitSpec(parsing: "200,10,10"))
+        XCTAssertThrowsError(try SplitSpec(parsing: "-10,60,50")) { XCTAssertTrue("\($0)".contains("negative"), "\($0)") }
+        XCTAssertThrowsError(try SplitSpec(parsing: "train=100,val=10"))
+        XCTAssertThrowsError(try SplitSpec(parsing: "val=10,dev=5")) { XCTAssertTrue("\($0)".contains("unknown split \"dev\""), "\($0)") }
+        XCTAssertEqual(try SplitSpec(parsing: "val=10,test=5").counts(total: 121).train, 106)
+        XCTAssertThrowsError(try SplitSpec(parsing: "val=60,test=61").counts(total: 121))
+        XCTAssertEqual(try SplitSpec(parsing: "val=10,test=5").description, "val=10,test=5")
+        XCTAssertEqual(Split(name: "validation"), .val)
     }
 
     func testGroupByKeepsGroupsInOneSplit() throws {

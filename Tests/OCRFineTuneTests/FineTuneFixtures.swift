@@ -56,7 +56,8 @@ enum FineTuneFixtures {
         let listing = root.appendingPathComponent("data.jsonl")
         try lines.joined(separator: "\n").write(to: listing, atomically: true, encoding: .utf8)
         var options = BuildOptions()
-        options.split = SplitSpec(train: split.0, val: split.1, test: split.2)
+        options.split = .counts(val: split.1, test: split.2)
+        precondition(split.0 + split.1 + split.2 == texts.count)
         options.threads = 1
         let out = root.appendingPathComponent("dataset")
         _ = try DatasetBuilder(inputs: [listing], output: out, options: options).run()

@@ -81,6 +81,23 @@ final class ImageCodecTests: XCTestCase {
         XCTAssertThrowsError(try ImageCodec.decode(png.prefix(40))) { XCTAssertEqual(($0 as? ImageError)?.kind, .corrupt) }
     }
 
+    /// A file cut short in its pixel data is an error in every format, never an image padded with
+    /// gray or zeros (libjpeg's "premature end of data" is a warning it decodes through, stb_image
+    /// reads a short BMP without complaint; Pillow refuses the same files). The 89-byte PNG keeps
+    /// its pixel data to 80%, where Pillow also reads it.
+    func testTruncatedFilesAreRefused() throws {
+        for name in ["pattern.jpg", "pattern.png", "pattern.webp", "pattern.gif", "pattern.tif", "pattern.bmp"] {
+            let data = try fixture(name)
+            XCTAssertNoThrow(try ImageCodec.decode(data), name)
+            for fraction in name.hasSuffix(".png") ? [0.3, 0.5] : [0.5, 0.8, 0.95] {
+                let cut = data.prefix(Int(Double(data.count) * fraction))
+                XCTAssertThrowsError(try ImageCodec.decode(cut, source: name), "\(name) cut at \(fraction)") {
+                    XCTAssertEqual(($0 as? ImageError)?.kind, .corrupt, "\($0)")
+                }
+            }
+        }
+    }
+
     func testPNGEncodeRoundTrips() throws {
         var image = RGBImage(width: 5, height: 3)
         for i in image.pixels.indices { image.pixels[i] = UInt8(i * 7 % 256) }
