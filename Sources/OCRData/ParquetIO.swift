@@ -23,7 +23,7 @@ public final class ParquetShardWriter {
         ]
         for name in metadataColumns { features[name] = ["dtype": "string", "_type": "Value"] }
         let object: [String: Any] = ["info": ["features": features]]
-        let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
         return String(decoding: data, as: UTF8.self)
     }
 

@@ -102,3 +102,39 @@ public enum Comparison {
             worsened: pairs.filter { $0.1.cer > $0.0.cer }.map(\.0.id))
     }
 }
+
+// MARK: - Summary for people
+
+extension ComparisonResult {
+    /// The comparison as a few aligned lines: each metric before and after, the change in points
+    /// with its interval (and whether it excludes zero), then the samples fixed and broken.
+    public func summary(nameA: String, nameB: String, listing: Int = 10) -> String {
+        func percent(_ v: Double) -> String { String(format: "%.2f%%", v * 100) }
+        func points(_ v: Double) -> String { String(format: "%+.2f", v * 100) }
+        var lines = [
+            "A: \(nameA)", "B: \(nameB)",
+            "\(count) samples in both" + (onlyInA + onlyInB > 0 ? " (\(onlyInA) only in A, \(onlyInB) only in B)" : "")
+                + "; 95% intervals from \(resamples) paired bootstrap resamples",
+            "",
+            "metric          A          B     B − A (points)   95% interval",
+        ]
+        for m in metrics {
+            let verdict = m.isSignificant ? (m.name == "exact_match" ? (m.delta > 0 ? "better" : "worse") : (m.delta < 0 ? "better" : "worse")) : "no clear change"
+            lines.append(
+                m.name.padding(toLength: 12, withPad: " ", startingAt: 0)
+                    + percent(m.a).leftPadded(to: 9) + percent(m.b).leftPadded(to: 11)
+                    + points(m.delta).leftPadded(to: 12) + "       [\(points(m.low)), \(points(m.high))]  \(verdict)")
+        }
+        lines.append("")
+        lines.append("fixed \(fixed.count) · broken \(broken.count) · CER improved on \(improved.count) · worsened on \(worsened.count)")
+        if !fixed.isEmpty { lines.append("fixed:  " + fixed.prefix(listing).joined(separator: " ") + (fixed.count > listing ? " …" : "")) }
+        if !broken.isEmpty { lines.append("broken: " + broken.prefix(listing).joined(separator: " ") + (broken.count > listing ? " …" : "")) }
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}

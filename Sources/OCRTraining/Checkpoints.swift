@@ -48,7 +48,7 @@ public enum Checkpoints {
             try module.saveParameters(to: (temporary as NSString).appendingPathComponent(weightsFile), only: kept)
             try saveSafeTensors(optimizer.stateDictionary(), to: (temporary as NSString).appendingPathComponent(optimizerFile))
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             let statePath = (temporary as NSString).appendingPathComponent(stateFile)
             try encoder.encode(state).write(to: URL(fileURLWithPath: statePath))
             for file in [weightsFile, optimizerFile, stateFile] { try fsync(path: (temporary as NSString).appendingPathComponent(file)) }

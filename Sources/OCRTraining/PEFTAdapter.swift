@@ -28,7 +28,7 @@ public enum PEFTAdapter {
             "modules_to_save": NSNull(), "revision": NSNull(), "use_dora": false,
         ]
         try AtomicDirectory.write(to: directory) { temporary in
-            let json = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
+            let json = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
             try json.write(to: URL(fileURLWithPath: (temporary as NSString).appendingPathComponent(configFile)))
             var arrays: [String: MLXArray] = [:]
             for (key, array) in lora { arrays[prefix + key] = array }

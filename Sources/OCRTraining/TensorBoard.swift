@@ -147,7 +147,7 @@ public final class MetricsLog {
     deinit { try? handle.close() }
 
     public func append(_ object: [String: Any]) {
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
         handle.write(data + Data([0x0A]))
     }
 }

@@ -11,8 +11,8 @@ struct CompareCommand: ParsableCommand {
         discussion: """
             Samples are matched by id. Intervals come from a paired bootstrap: the same
             resample of samples is scored in both runs, and the 2.5th/97.5th percentiles
-            of B − A are reported. Prints the comparison as JSON and writes an HTML page
-            with the changed samples.
+            of B − A are reported. Prints a summary table (--json: the comparison as JSON)
+            and writes an HTML page with the changed samples.
 
             Examples:
               ocrtune compare runs/eval-before runs/eval-after --out compare.html
@@ -34,6 +34,9 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Seed of the bootstrap.")
     var seed: UInt64 = 0
 
+    @Flag(help: "Print the comparison as JSON instead of the summary table.")
+    var json = false
+
     func run() throws {
         let a = try RunFolder.readPredictions(run: runA)
         let b = try RunFolder.readPredictions(run: runB)
@@ -44,13 +47,13 @@ struct CompareCommand: ParsableCommand {
         let url = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         try Data(html.utf8).write(to: url, options: .atomic)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        var summary = result
-        if summary.fixed.count > 20 || summary.broken.count > 20 {
-            summary = ComparisonResult.truncated(result, to: 20)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            Terminal.line(String(decoding: try encoder.encode(result), as: UTF8.self))
+        } else {
+            Terminal.line(result.summary(nameA: nameA, nameB: nameB))
         }
-        Terminal.line(String(decoding: try encoder.encode(summary), as: UTF8.self))
         Terminal.line("wrote \(out)")
     }
 }

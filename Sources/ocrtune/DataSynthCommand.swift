@@ -82,7 +82,7 @@ struct DataSynthCommand: ParsableCommand {
         for o in overrides { try prof.override(o) }
         if printProfile {
             let enc = JSONEncoder()
-            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             print(String(decoding: try enc.encode(prof), as: UTF8.self))
             return
         }

@@ -142,6 +142,17 @@ final class ComparisonTests: XCTestCase {
         // Same seed, same intervals.
         let again = try Comparison.compare(before, after, resamples: 500, seed: 3)
         XCTAssertEqual(again.metrics, c.metrics)
+
+        // The summary people read (compare prints it; --json gives the JSON).
+        let summary = c.summary(nameA: "models/base", nameB: "runs/ft/model", listing: 3).split(separator: "\n").map(String.init)
+        XCTAssertEqual(summary[0], "A: models/base")
+        XCTAssertEqual(summary[2], "40 samples in both; 95% intervals from 500 paired bootstrap resamples")
+        let cerLine = try XCTUnwrap(summary.first { $0.hasPrefix("cer ") })
+        XCTAssertTrue(cerLine.contains(String(format: "%.2f%%", cer.a * 100)), cerLine)
+        XCTAssertTrue(cerLine.hasSuffix("better"), cerLine)
+        XCTAssertTrue(summary.contains("fixed 30 · broken 1 · CER improved on \(c.improved.count) · worsened on \(c.worsened.count)"))
+        XCTAssertTrue(summary.contains("broken: 0"))
+        XCTAssertTrue(summary.contains { $0.hasPrefix("fixed:  ") && $0.hasSuffix(" …") })
     }
 
     func testRunsWithoutCommonSamplesAreAnError() {

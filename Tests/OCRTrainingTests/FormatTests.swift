@@ -56,7 +56,9 @@ final class FormatTests: XCTestCase {
         let family = TinyFamily()
         try family.net.applyLoRA(LoRAConfiguration(r: 2, alpha: 4, targetModules: ["q_proj", "o_proj"]))
         let dir = temporaryRun("adapter")
-        try PEFTAdapter.save(module: family.net, configuration: LoRAConfiguration(r: 2, alpha: 4, targetModules: ["q_proj", "o_proj"]), baseModel: "tiny", to: dir)
+        try PEFTAdapter.save(module: family.net, configuration: LoRAConfiguration(r: 2, alpha: 4, targetModules: ["q_proj", "o_proj"]), baseModel: "models/tiny", to: dir)
+        // Plain slashes, as PEFT writes them (no "models\/tiny").
+        XCTAssertTrue(try String(contentsOfFile: dir + "/adapter_config.json", encoding: .utf8).contains("\"models/tiny\""))
         let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/adapter_config.json"))) as! [String: Any]
         XCTAssertEqual(config["peft_type"] as? String, "LORA")
         XCTAssertEqual(config["target_modules"] as? [String], ["o_proj", "q_proj"])
@@ -65,7 +67,7 @@ final class FormatTests: XCTestCase {
                               "base_model.model.o_proj.lora_A.weight", "base_model.model.o_proj.lora_B.weight"])
         let (loaded, weights, base) = try PEFTAdapter.load(from: dir)
         XCTAssertEqual(loaded.r, 2)
-        XCTAssertEqual(base, "tiny")
+        XCTAssertEqual(base, "models/tiny")
         XCTAssertEqual(Set(weights.keys), ["q_proj.lora_A.weight", "q_proj.lora_B.weight", "o_proj.lora_A.weight", "o_proj.lora_B.weight"])
     }
 
