@@ -128,6 +128,7 @@ enum HTMLKit {
         .good { color: #137333; } .bad { color: #b3261e; }
         svg.hist rect { fill: #4a7bd0; } svg.hist text { font-size: 11px; fill: #333; }
         .legend span { padding: 1px 6px; margin-right: 8px; }
+        .codepoint { color: #888; font-size: .8em; font-family: monospace; }
         </style></head><body>
         \(body)
         </body></html>

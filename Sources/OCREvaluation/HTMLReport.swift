@@ -41,6 +41,9 @@ public enum HTMLReport {
 
     static func worst(_ result: EvaluationResult, limit: Int) -> String {
         let indices = worstRecordIndices(result.records, limit: limit)
+        guard !indices.isEmpty else {
+            return "<h2>Worst samples</h2><p class=\"legend\">Every sample is read exactly.</p>"
+        }
         var html = "<h2>Worst samples (\(indices.count))</h2>"
         html += "<p class=\"legend\"><span class=\"sub\">substituted</span><span class=\"del\">missing</span><span class=\"ins\">inserted</span></p>"
         html += "<table class=\"samples\"><tr><th>id</th><th>image</th><th>reference / prediction</th><th>CER</th></tr>"
@@ -85,7 +88,11 @@ public enum HTMLReport {
             return "<h2>\(title)</h2><table><tr>" + header.map { "<th>\($0)</th>" }.joined() + "</tr>"
                 + rows.map { "<tr>" + $0.map { "<td class=\"text\">\($0)</td>" }.joined() + "</tr>" }.joined() + "</table>"
         }
-        let q = { (s: String) in HTMLKit.escape(s.isEmpty ? "∅" : s) }
+        // Characters with their code points: look-alikes (， and ,) are told apart.
+        let q = { (s: String) in
+            s.isEmpty ? "∅" : HTMLKit.escape(s) + " <span class=\"codepoint\">"
+                + s.unicodeScalars.map { String(format: "U+%04X", $0.value) }.joined(separator: " ") + "</span>"
+        }
         var html = table("Top confusions (reference → prediction)", ["reference", "prediction", "count"], e.confusions.map { [q($0.reference), q($0.prediction), "\($0.count)"] })
         html += table("Most inserted", ["character", "count"], e.insertions.map { [q($0.unit), "\($0.count)"] })
         html += table("Most deleted", ["character", "count"], e.deletions.map { [q($0.unit), "\($0.count)"] })

@@ -68,24 +68,34 @@ public struct BLEUScore: Codable, Sendable, Equatable {
 public enum BLEU {
     public static let maxOrder = 4
 
-    /// The corpus BLEU of `hypotheses` against `references` (same length).
-    public static func corpusScore(hypotheses: [String], references: [String]) -> BLEUScore {
+    /// sacreBLEU's tokenizers: `13a` (its default), `zh` (Chinese characters separated, then
+    /// `13a`), or `auto`: `zh` for a segment whose reference holds Chinese characters, else `13a`.
+    public enum Tokenizer: String, Sendable { case t13a = "13a", zh, auto }
+
+    /// The corpus BLEU of `hypotheses` against `references` (same length). `effectiveOrder`:
+    /// sacreBLEU's `use_effective_order`, averaging only the n-gram orders the hypotheses have
+    /// (without it, a corpus of lines shorter than 4 tokens scores 0 even when every line is exact).
+    public static func corpusScore(
+        hypotheses: [String], references: [String], tokenizer: Tokenizer = .t13a, effectiveOrder: Bool = false
+    ) -> BLEUScore {
         precondition(hypotheses.count == references.count, "BLEU: hypotheses and references differ in count")
         var vocabulary = UnitVocabulary()
         var statistics = BLEUStatistics()
         for (hypothesis, reference) in zip(hypotheses, references) {
-            statistics += segmentStatistics(hypothesis: hypothesis, reference: reference, vocabulary: &vocabulary)
+            statistics += segmentStatistics(hypothesis: hypothesis, reference: reference, vocabulary: &vocabulary, tokenizer: tokenizer)
         }
-        return score(statistics)
+        return score(statistics, effectiveOrder: effectiveOrder)
     }
 
     /// Statistics of one segment. `vocabulary` maps tokens to ids; share one
     /// across a corpus.
     public static func segmentStatistics(
-        hypothesis: String, reference: String, vocabulary: inout UnitVocabulary
+        hypothesis: String, reference: String, vocabulary: inout UnitVocabulary, tokenizer: Tokenizer = .t13a
     ) -> BLEUStatistics {
-        let hypothesisTokens = tokenIDs13a(hypothesis, vocabulary: &vocabulary)
-        let referenceTokens = tokenIDs13a(reference, vocabulary: &vocabulary)
+        let zh = tokenizer == .zh
+            || (tokenizer == .auto && reference.unicodeScalars.contains { TextPreprocessor.isUnspacedScriptCharacter($0.value) })
+        let hypothesisTokens = tokenIDs13a(zh ? separatingChinese(hypothesis) : hypothesis, vocabulary: &vocabulary)
+        let referenceTokens = tokenIDs13a(zh ? separatingChinese(reference) : reference, vocabulary: &vocabulary)
         let hypothesisNGrams = sortedNGrams(hypothesisTokens)
         let referenceNGrams = sortedNGrams(referenceTokens)
         var statistics = BLEUStatistics()
@@ -113,8 +123,24 @@ public enum BLEU {
         return statistics
     }
 
-    /// The score from summed statistics (sacreBLEU's `compute_bleu`).
-    public static func score(_ statistics: BLEUStatistics) -> BLEUScore {
+    /// sacreBLEU's `zh` tokenizer before its `13a` step: every Chinese character between spaces.
+    static func separatingChinese(_ line: String) -> String {
+        var out = String.UnicodeScalarView()
+        for scalar in line.unicodeScalars {
+            if TextPreprocessor.isUnspacedScriptCharacter(scalar.value) {
+                out.append(" ")
+                out.append(scalar)
+                out.append(" ")
+            } else {
+                out.append(scalar)
+            }
+        }
+        return String(out)
+    }
+
+    /// The score from summed statistics (sacreBLEU's `compute_bleu`; `effectiveOrder` as its
+    /// `use_effective_order`: the mean runs over the orders up to the last with hypothesis n-grams).
+    public static func score(_ statistics: BLEUStatistics, effectiveOrder: Bool = false) -> BLEUScore {
         let sys = statistics.hypothesisLength
         let ref = statistics.referenceLength
         var bp = 1.0
@@ -135,9 +161,10 @@ public enum BLEU {
                 precisions[n] = 100.0 * Double(correct) / Double(total)
             }
         }
+        let orders = effectiveOrder ? Swift.max(1, (0 ..< maxOrder).last { statistics.total[$0] > 0 }.map { $0 + 1 } ?? 1) : maxOrder
         var logSum = 0.0
-        for p in precisions { logSum += p == 0 ? -9_999_999_999 : log(p) }
-        let score = bp * exp(logSum / Double(maxOrder))
+        for p in precisions.prefix(orders) { logSum += p == 0 ? -9_999_999_999 : log(p) }
+        let score = bp * exp(logSum / Double(orders))
         return BLEUScore(score: score, precisions: precisions, brevityPenalty: bp, statistics: statistics)
     }
 

@@ -58,27 +58,39 @@ public struct MetricOptions: Codable, Sendable, Hashable {
     public var ignoreWhitespace: Bool
     /// Remove punctuation (see the type's documentation) before all metrics.
     public var ignorePunctuation: Bool
+    /// WER and BLEU count each character of a script written without spaces (Chinese, Japanese)
+    /// as a word, as sacreBLEU's `zh` tokenizer does; off, a whole Chinese line is one word (jiwer).
+    public var splitUnspacedScripts: Bool
+    /// BLEU averages only the n-gram orders the hypotheses have (sacreBLEU's
+    /// `use_effective_order`); off, a corpus of lines under 4 tokens scores 0 even when exact.
+    public var bleuEffectiveOrder: Bool
 
     public init(
         unit: TextUnit = .grapheme,
         normalization: UnicodeNormalization = .nfc,
         ignoreCase: Bool = false,
         ignoreWhitespace: Bool = false,
-        ignorePunctuation: Bool = false
+        ignorePunctuation: Bool = false,
+        splitUnspacedScripts: Bool = true,
+        bleuEffectiveOrder: Bool = true
     ) {
         self.unit = unit
         self.normalization = normalization
         self.ignoreCase = ignoreCase
         self.ignoreWhitespace = ignoreWhitespace
         self.ignorePunctuation = ignorePunctuation
+        self.splitUnspacedScripts = splitUnspacedScripts
+        self.bleuEffectiveOrder = bleuEffectiveOrder
     }
 
     /// The defaults: grapheme clusters, NFC, nothing ignored.
     public static let `default` = MetricOptions()
 
-    /// Code points and no normalization: with these options `cer` and `wer`
-    /// equal `jiwer.cer` / `jiwer.wer` (jiwer 4.0 default transforms) exactly.
-    public static let jiwerCompatible = MetricOptions(unit: .codepoint, normalization: .none)
+    /// Code points, no normalization, jiwer's words and sacreBLEU's defaults: with these options
+    /// `cer` and `wer` equal `jiwer.cer` / `jiwer.wer` (jiwer 4.0 default transforms) and `bleu`
+    /// equals `sacrebleu.corpus_bleu` exactly.
+    public static let jiwerCompatible = MetricOptions(
+        unit: .codepoint, normalization: .none, splitUnspacedScripts: false, bleuEffectiveOrder: false)
 
     enum CodingKeys: String, CodingKey {
         case unit
@@ -86,5 +98,19 @@ public struct MetricOptions: Codable, Sendable, Hashable {
         case ignoreCase = "ignore_case"
         case ignoreWhitespace = "ignore_whitespace"
         case ignorePunctuation = "ignore_punctuation"
+        case splitUnspacedScripts = "split_unspaced_scripts"
+        case bleuEffectiveOrder = "bleu_effective_order"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = MetricOptions()
+        unit = try c.decodeIfPresent(TextUnit.self, forKey: .unit) ?? d.unit
+        normalization = try c.decodeIfPresent(UnicodeNormalization.self, forKey: .normalization) ?? d.normalization
+        ignoreCase = try c.decodeIfPresent(Bool.self, forKey: .ignoreCase) ?? d.ignoreCase
+        ignoreWhitespace = try c.decodeIfPresent(Bool.self, forKey: .ignoreWhitespace) ?? d.ignoreWhitespace
+        ignorePunctuation = try c.decodeIfPresent(Bool.self, forKey: .ignorePunctuation) ?? d.ignorePunctuation
+        splitUnspacedScripts = try c.decodeIfPresent(Bool.self, forKey: .splitUnspacedScripts) ?? d.splitUnspacedScripts
+        bleuEffectiveOrder = try c.decodeIfPresent(Bool.self, forKey: .bleuEffectiveOrder) ?? d.bleuEffectiveOrder
     }
 }

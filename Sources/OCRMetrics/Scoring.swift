@@ -276,7 +276,7 @@ public enum ScoreJob {
         let errors = analyzer?.report(vocabulary: scorer.preprocessor.characterVocabulary)
         let latex = configuration.latex
             ? LaTeXScorer.evaluate(textPairs, normalization: configuration.options.normalization) : nil
-        return ScoreReport(count: samples.count, text: TextMetricsReport(samples: samples), fields: nil,
+        return ScoreReport(count: samples.count, text: TextMetricsReport(samples: samples, bleuEffectiveOrder: configuration.options.bleuEffectiveOrder), fields: nil,
                            errors: errors, latex: latex, options: configuration)
     }
 }

@@ -91,7 +91,8 @@ public struct TextMetricsReport: Codable, Sendable, Equatable {
     public var charRecall: Double
     /// Harmonic mean of precision and recall (0 when both are 0).
     public var charF1: Double
-    /// sacreBLEU-compatible corpus BLEU on the word text, 0–100 (see ``BLEU``).
+    /// Corpus BLEU on the word text, 0–100 (see ``BLEU``): sacreBLEU's, with its `zh` tokenizer for
+    /// segments in Chinese and effective order under the default options (``MetricOptions``).
     public var bleu: Double
     public var characterEdits: Int
     public var referenceCharacters: Int
@@ -119,7 +120,8 @@ public struct TextMetricsReport: Codable, Sendable, Equatable {
     }
 
     /// Aggregates per-sample scores.
-    public init(samples: [SampleScore]) {
+    /// `bleuEffectiveOrder`: ``MetricOptions/bleuEffectiveOrder``.
+    public init(samples: [SampleScore], bleuEffectiveOrder: Bool = true) {
         count = samples.count
         characterEdits = samples.reduce(0) { $0 + $1.characterEdits }
         referenceCharacters = samples.reduce(0) { $0 + $1.referenceCharacters }
@@ -148,7 +150,7 @@ public struct TextMetricsReport: Codable, Sendable, Equatable {
         (charPrecision, charRecall, charF1) = prf
         var statistics = BLEUStatistics()
         for sample in samples { statistics += sample.bleu }
-        bleu = BLEU.score(statistics).score
+        bleu = BLEU.score(statistics, effectiveOrder: bleuEffectiveOrder).score
     }
 }
 
@@ -184,7 +186,9 @@ public struct TextScorer: Sendable {
             referenceWords: ref.words.count,
             predictionWords: pred.words.count,
             matchedCharacters: MetricStatistics.multisetIntersectionCount(ref.characters, pred.characters),
-            bleu: BLEU.segmentStatistics(hypothesis: pred.text, reference: ref.text, vocabulary: &bleuVocabulary))
+            bleu: BLEU.segmentStatistics(
+                hypothesis: pred.text, reference: ref.text, vocabulary: &bleuVocabulary,
+                tokenizer: options.splitUnspacedScripts ? .auto : .t13a))
     }
 
     /// Prepares a string with this scorer's options (and vocabularies).
@@ -201,7 +205,7 @@ public enum TextMetrics {
     public static func evaluate(_ pairs: [TextPair], options: MetricOptions = .default) -> (report: TextMetricsReport, samples: [SampleScore]) {
         var scorer = TextScorer(options: options)
         let samples = pairs.map { scorer.score(reference: $0.reference, prediction: $0.prediction, id: $0.id) }
-        return (TextMetricsReport(samples: samples), samples)
+        return (TextMetricsReport(samples: samples, bleuEffectiveOrder: options.bleuEffectiveOrder), samples)
     }
 
     /// CER of one pair: character edits / max(reference length, 1).

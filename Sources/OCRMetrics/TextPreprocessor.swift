@@ -113,7 +113,7 @@ public struct TextPreprocessor: Sendable {
     public mutating func prepare(_ string: String) -> PreparedText {
         let text = Self.normalize(string, options: options)
         let characters = characterUnits(ofNormalized: text)
-        let words = Self.words(text).map { wordVocabulary.id(for: String($0)) }
+        let words = Self.words(text, splittingUnspacedScripts: options.splitUnspacedScripts).map { wordVocabulary.id(for: String($0)) }
         return PreparedText(text: text, characters: characters, words: words)
     }
 
@@ -179,6 +179,28 @@ public struct TextPreprocessor: Sendable {
         return String(scalars[first...last])
     }
 
+    /// Chinese characters as sacreBLEU's `zh` tokenizer recognizes them (`_is_chinese_char`: CJK
+    /// ideographs and their extensions, compatibility ideographs, CJK symbols and punctuation,
+    /// half- and full-width forms, but not U+3000, the ideographic space), plus Japanese kana:
+    /// scripts written without spaces.
+    public static func isUnspacedScriptCharacter(_ v: UInt32) -> Bool {
+        (0x3400 ... 0x4DBF).contains(v) || (0x4E00 ... 0x9FFF).contains(v) || (0xF900 ... 0xFAFF).contains(v)
+            || (0x20000 ... 0x2FA1F).contains(v) || (0x3001 ... 0x303F).contains(v) || (0xFF00 ... 0xFFEF).contains(v)
+            || (0x3040 ... 0x30FF).contains(v) || (0x31F0 ... 0x31FF).contains(v)
+    }
+
+    /// The words WER counts: jiwer's (``jiwerWords(_:)``), or with `splittingUnspacedScripts` those
+    /// of the text with every character of a script written without spaces (Chinese, Japanese;
+    /// ``isUnspacedScriptCharacter(_:)``) between spaces, as sacreBLEU's `zh` tokenizer separates
+    /// Chinese characters: a Chinese line is then not one "word" whose single error makes WER 100%.
+    /// Text without such characters splits exactly as jiwer splits it either way.
+    public static func words(_ text: String, splittingUnspacedScripts: Bool = false) -> [Substring] {
+        guard splittingUnspacedScripts, text.unicodeScalars.contains(where: { isUnspacedScriptCharacter($0.value) }) else {
+            return jiwerWords(text)
+        }
+        return jiwerWords(BLEU.separatingChinese(text))
+    }
+
     /// jiwer 4.0's default word split (`wer_default`): every run of two or more
     /// whitespace code points becomes one space (`RemoveMultipleSpaces`, regex
     /// `\s\s+`), the ends are stripped (`Strip`), and the text is split on
@@ -187,7 +209,7 @@ public struct TextPreprocessor: Sendable {
     /// Consequently a *single* whitespace code point other than U+0020 (a lone
     /// tab, U+3000, NBSP) between two non-space characters does not separate
     /// words: "a\tb" is one word, "a\t\tb" and "a b" are two.
-    public static func words(_ text: String) -> [Substring] {
+    public static func jiwerWords(_ text: String) -> [Substring] {
         let scalars = text.unicodeScalars
         var result: [Substring] = []
         var wordStart: String.UnicodeScalarView.Index? = nil

@@ -9,11 +9,14 @@ final class StubRecognizer: TextRecognizer {
     let name = "stub"
     let preferredBatchSize = 2
     var calls = 0
+    /// The image widths of each call.
+    var batches: [[Int]] = []
     /// Reads the text "stored" in an image's width (a fixed table).
     let table: [Int: String]
     init(_ table: [Int: String]) { self.table = table }
     func recognize(_ images: [RGBImage], prompt: String?) throws -> [String] {
         calls += 1
+        batches.append(images.map(\.width))
         return images.map { table[$0.width] ?? "" }
     }
 }
@@ -41,6 +44,34 @@ final class EvaluationTests: XCTestCase {
         XCTAssertNotNil(result.records[0].latencyMs)
         let confusion = result.report.errors!.confusions.first!
         XCTAssertEqual([confusion.reference, confusion.prediction], ["一", "二"])
+    }
+
+    /// Batches are cut from all samples sorted by aspect ratio, as PaddleOCR and RapidOCR cut
+    /// theirs (#18): a line batched with a much wider one is padded, and the padding changes what
+    /// a CTC network reads. Predictions come back in the samples' order.
+    func testBatchesAreCutFromSamplesSortedByAspectRatio() throws {
+        let widths = [300, 90, 250, 100, 280, 95]
+        let samples = widths.enumerated().map { i, w in
+            EvalSample(id: "s\(i)", reference: "t\(w)", width: w, height: 10) { RGBImage(width: w, height: 10) }
+        }
+        let recognizer = StubRecognizer(Dictionary(uniqueKeysWithValues: widths.map { ($0, "t\($0)") }))
+        let result = try Evaluator.run(recognizer: recognizer, samples: samples)
+        XCTAssertEqual(recognizer.batches, [[90, 95], [100, 250], [280, 300]])
+        XCTAssertEqual(result.records.map(\.id), samples.map(\.id))
+        XCTAssertEqual(result.records.map(\.prediction), widths.map { "t\($0)" })
+        XCTAssertEqual(Evaluator.readingOrder(samples), [1, 5, 3, 2, 4, 0])
+    }
+
+    func testReportShowsCodePointsOfConfusionsAndNoEmptyWorstTable() throws {
+        let samples = [EvalSample(id: "a", reference: "好，"), EvalSample(id: "b", reference: "ok")]
+        let result = Evaluator.score(samples: samples, predictions: ["好,", "ok"])
+        let html = HTMLReport.render(result, info: RunInfo(model: "m", data: nil, split: nil), options: EvaluationOptions())
+        XCTAssertTrue(html.contains("U+FF0C"), "the full-width comma is named")
+        XCTAssertTrue(html.contains("U+002C"))
+        let exact = Evaluator.score(samples: samples, predictions: ["好，", "ok"])
+        let clean = HTMLReport.render(exact, info: RunInfo(model: "m", data: nil, split: nil), options: EvaluationOptions())
+        XCTAssertTrue(clean.contains("Every sample is read exactly."))
+        XCTAssertFalse(clean.contains("Worst samples (0)"))
     }
 
     func testExternalPredictionsNeedReferencesOrData() throws {

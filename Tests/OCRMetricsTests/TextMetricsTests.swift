@@ -245,3 +245,29 @@ final class TextMetricsTests: XCTestCase {
         XCTAssertEqual(vocabulary.unit(for: 0x4E00), "一")
     }
 }
+
+/// Scripts written without spaces (#16): a Chinese line is not one word, BLEU is not 0 at 100%.
+/// Expected values from sacreBLEU 2.x (`BLEU(tokenize="zh", effective_order=True)`) and jiwer 4.0 on
+/// the text with Chinese characters separated (tools/make_metrics_fixtures.py's environment).
+final class UnspacedScriptMetricsTests: XCTestCase {
+    let references = ["若非巾柴车，应是钓秋水。", "床前明月光", "一二三"]
+    let predictions = ["若柴车，应是钓秋。", "床前明月光", "一二三"]
+
+    func testWERCountsChineseCharactersAsWords() {
+        let pairs = zip(references, predictions).map { TextPair(reference: $0, prediction: $1) }
+        let report = TextMetrics.evaluate(pairs).report
+        XCTAssertEqual(report.cer, 0.15, accuracy: 1e-12)
+        XCTAssertEqual(report.wer, 0.15, accuracy: 1e-12, "three errors in 20 characters")
+        XCTAssertEqual(TextMetrics.evaluate(pairs, options: .jiwerCompatible).report.wer, 1.0 / 3, accuracy: 1e-12, "jiwer: one wrong line-word in three")
+        XCTAssertEqual(TextPreprocessor.words("OCR 识别 test", splittingUnspacedScripts: true).map(String.init), ["OCR", "识", "别", "test"])
+        XCTAssertEqual(TextPreprocessor.words("a\u{3000}b", splittingUnspacedScripts: true).map(String.init), ["a\u{3000}b"], "U+3000 stays whitespace")
+    }
+
+    func testBLEUTokenizesChineseAndUsesTheEffectiveOrder() {
+        let pairs = zip(references, predictions).map { TextPair(reference: $0, prediction: $1) }
+        XCTAssertEqual(TextMetrics.evaluate(pairs).report.bleu, 71.38399865938348, accuracy: 1e-9)
+        XCTAssertEqual(TextMetrics.evaluate([TextPair(reference: "一二三", prediction: "一二三")]).report.bleu, 100, accuracy: 1e-9)
+        XCTAssertEqual(TextMetrics.evaluate([TextPair(reference: "一二三", prediction: "一二三")], options: .jiwerCompatible).report.bleu, 0,
+                       "sacreBLEU's corpus default: one 13a token, no 4-grams")
+    }
+}
