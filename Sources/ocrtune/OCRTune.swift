@@ -11,21 +11,24 @@ struct OCRTune: ParsableCommand {
         commandName: "ocrtune",
         abstract: "Fine-tune OCR models on your own documents (Swift, on Apple's MLX engine).",
         discussion: """
-            The loop: build an image–text dataset, measure a model on it, fine-tune it
-            (LoRA, QLoRA or full), compare before and after, export and serve.
+            The loop: get a model, build an image–text dataset from your documents, measure
+            the model on it, fine-tune it (LoRA, QLoRA or full), compare before and after,
+            and export the trained model.
 
             Examples:
+              ocrtune models get ppocrv5 --out models/ppocrv5
+              ocrtune data build labels.tsv --out data/mine
+              ocrtune eval --model models/ppocrv5 --data data/mine --out runs/before
+              ocrtune train --model models/ppocrv5 --data data/mine --out runs/ft
+              ocrtune eval --model runs/ft/model --data data/mine --out runs/after
+              ocrtune compare runs/before runs/after --out compare.html
+              ocrtune predict --model runs/ft/model line.png
               ocrtune doctor                 engine, BLAS, devices, threads
-              ocrtune doctor --train         plus a tiny LoRA training run
-              ocrtune score preds.jsonl      CER, WER, NED, exact match, BLEU
-              ocrtune eval --model external:preds.jsonl --out runs/a
-                                                  predictions, metrics and report.html
-              ocrtune compare runs/a runs/b --out compare.html
-                                                  before/after with bootstrap intervals
             """,
         version: version,
         subcommands: [
-            DoctorCommand.self, DataCommand.self, ImportCommand.self, PredictCommand.self, ScoreCommand.self, EvalCommand.self,
+            DoctorCommand.self, ModelsCommand.self, DataCommand.self, ImportCommand.self, PredictCommand.self,
+            ScoreCommand.self, EvalCommand.self,
             CompareCommand.self, TrainCommand.self, ExportCommand.self,
         ]
     )
