@@ -85,7 +85,8 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
         if !configuration.stages.isEmpty { return configuration.stages.reduce(0) { $0 + $1.steps } }
         if let m = configuration.maxSteps { return m }
         let perStep = configuration.batchSize * configuration.gradientAccumulation
-        return configuration.epochs * max(1, (data.samplesPerEpoch + perStep - 1) / perStep)
+        let epochs = configuration.epochs * max(1, (data.samplesPerEpoch + perStep - 1) / perStep)
+        return max(epochs, configuration.minimumSteps ?? 0)
     }
 
     // MARK: Schedule and stages
@@ -157,6 +158,16 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
         let start = Date()
         let startSamples = state.samplesSeen
         module.trainWithFrozenLayersInEvalMode()
+
+        // The base model's score before the first step, so that progress can be judged (logged,
+        // not counted for keep-best or early stopping).
+        if state.step == 0, validate != nil, c.evalEvery > 0 {
+            var baseline = state
+            let (metrics, _) = try evaluate(&baseline, log: log, board: board)
+            _ = progress(TrainingProgress(
+                event: .evaluation, step: 0, totalSteps: total, epoch: 0, loss: .nan, learningRate: 0, gradientNorm: 0,
+                samplesPerSecond: 0, elapsed: 0, metrics: metrics, checkpoint: nil))
+        }
 
         while state.step < total {
             // Stage and learning rate.

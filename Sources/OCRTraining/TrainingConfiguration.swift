@@ -5,7 +5,7 @@ import MLXEngine
 import MLXNN
 
 /// How a model is fine-tuned.
-public enum FineTuningMethod: String, Codable, CaseIterable, Sendable {
+public enum FineTuningMethod: String, StrictStringEnum {
     /// Low-rank adapters on selected Linear layers; the base is frozen.
     case lora
     /// LoRA over a base quantized to 4 or 8 bits.
@@ -91,6 +91,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var epochs = 1
     /// Overrides `epochs` when set.
     public var maxSteps: Int?
+    /// Without `max_steps`, a run makes at least this many steps (more epochs on small data).
+    public var minimumSteps: Int?
     /// float32, or bfloat16 / float16 compute with float32 master weights.
     public var dtype = ComputeDType.float32
     public var gradientCheckpointing = false
@@ -126,6 +128,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         case batchSize = "batch_size"
         case gradientAccumulation = "gradient_accumulation"
         case maxSteps = "max_steps"
+        case minimumSteps = "minimum_steps"
         case gradientCheckpointing = "gradient_checkpointing"
         case evalEvery = "eval_every"
         case evalSamples = "eval_samples"
@@ -159,6 +162,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         gradientAccumulation = try get(.gradientAccumulation, gradientAccumulation)
         epochs = try get(.epochs, epochs)
         maxSteps = try c.decodeIfPresent(Int.self, forKey: .maxSteps)
+        minimumSteps = try c.decodeIfPresent(Int.self, forKey: .minimumSteps)
         dtype = try get(.dtype, dtype)
         gradientCheckpointing = try get(.gradientCheckpointing, gradientCheckpointing)
         evalEvery = try get(.evalEvery, evalEvery)
@@ -191,10 +195,22 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         return "# ocrtune training configuration (resolved). `ocrtune train --config` reads it back.\n" + TOML.encode(json)
     }
 
-    public static func fromTOML(_ text: String, file: String = "config.toml") throws -> TrainingConfiguration {
+    /// The settings of a TOML file over `base`: a key the file does not name keeps `base`'s value.
+    public static func fromTOML(_ text: String, file: String = "config.toml", base: TrainingConfiguration = TrainingConfiguration()) throws -> TrainingConfiguration {
         do {
-            let object = try TOML.decode(text)
-            let data = try JSONSerialization.data(withJSONObject: object)
+            func overlay(_ base: [String: Any], _ top: [String: Any]) -> [String: Any] {
+                var out = base
+                for (key, value) in top {
+                    if let inner = value as? [String: Any], let under = base[key] as? [String: Any] {
+                        out[key] = overlay(under, inner)
+                    } else {
+                        out[key] = value
+                    }
+                }
+                return out
+            }
+            let defaults = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(base)) as? [String: Any] ?? [:]
+            let data = try JSONSerialization.data(withJSONObject: overlay(defaults, try TOML.decode(text)))
             return try JSONDecoder().decode(TrainingConfiguration.self, from: data)
         } catch let error as TOMLError {
             throw ConfigurationError(field: "\(file):\(error.line)", message: error.message)

@@ -76,14 +76,23 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var engine: EngineOptions
 
-    func resolvedConfiguration() throws -> TrainingConfiguration {
-        var c = TrainingConfiguration()
+    /// defaults < the family's defaults (for the method) < --config FILE (or RUN/config.toml on
+    /// --resume) < flags. A file or flag naming epochs or max_steps turns the family's minimum
+    /// step count off.
+    func resolvedConfiguration(family: (any FineTunableFamily.Type)? = nil) throws -> TrainingConfiguration {
+        var file: (text: String, path: String)?
         if let config {
-            guard let text = try? String(contentsOfFile: config, encoding: .utf8) else { throw CLIError("\(config): cannot read") }
-            c = try TrainingConfiguration.fromTOML(text, file: config)
-        } else if resume, let text = try? String(contentsOfFile: (out as NSString).appendingPathComponent("config.toml"), encoding: .utf8) {
-            c = try TrainingConfiguration.fromTOML(text, file: (out as NSString).appendingPathComponent("config.toml"))
+            guard let text = try? String(contentsOfFile: config, encoding: .utf8) else { throw CLIError("--config \(config): cannot read the file") }
+            file = (text, config)
+        } else if resume {
+            let path = (out as NSString).appendingPathComponent("config.toml")
+            if let text = try? String(contentsOfFile: path, encoding: .utf8) { file = (text, path) }
         }
+        let named = try file.map { try TOML.decode($0.text) } ?? [:]
+        let chosenMethod = try method ?? (named["method"] as? String).map { try FineTuningMethod(parsing: $0) } ?? .lora
+        var base = family?.trainingDefaults(for: chosenMethod).applied(to: TrainingConfiguration()) ?? TrainingConfiguration()
+        if epochs != nil || maxSteps != nil || named["epochs"] != nil || named["max_steps"] != nil { base.minimumSteps = nil }
+        var c = try file.map { try TrainingConfiguration.fromTOML($0.text, file: $0.path, base: base) } ?? base
         if let method { c.method = method }
         if let target { c.lora.targetModules = target.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
         if let loraR { c.lora.r = loraR }
@@ -136,9 +145,9 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         _ = try engine.apply(label: "train")
-        let configuration = try resolvedConfiguration()
         let base = try ModelPath.modelFolder(model, option: "--model")
         let family = try fineTunableFamily(ofModelAt: base)
+        let configuration = try resolvedConfiguration(family: family)
         var request = TrainingRequest(
             model: base, data: try ModelPath.datasetFolder(data, option: "--data"), run: URL(fileURLWithPath: out),
             configuration: configuration, options: try fineTuneOptions())

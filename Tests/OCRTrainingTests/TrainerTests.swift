@@ -144,14 +144,22 @@ final class TrainerTests: XCTestCase {
         var calls = 0
         trainer.validate = {
             calls += 1
-            return ValidationResult(metrics: [("cer", [0.5, 0.3, 0.4, 0.35, 0.31][min(calls - 1, 4)])], samples: [("ab", "ac")])
+            // The first is the base model's score before step 1: logged, not a candidate for best.
+            return ValidationResult(metrics: [("cer", [0.2, 0.5, 0.3, 0.4, 0.35, 0.31][min(calls - 1, 5)])], samples: [("ab", "ac")])
         }
-        let summary = try trainer.run()
+        var evaluated: [Int] = []
+        let summary = try trainer.run { p in
+            if p.event == .evaluation { evaluated.append(p.step) }
+            return .proceed
+        }
+        XCTAssertEqual(evaluated, [0, 2, 4, 6, 8])
         XCTAssertEqual(summary.ending, .earlyStopped)
         XCTAssertEqual(summary.bestMetric, 0.3)
         XCTAssertEqual(summary.bestStep, 4)
         XCTAssertEqual(summary.steps, 8)
         XCTAssertTrue(FileManager.default.fileExists(atPath: run + "/best/adapter_model.safetensors"))
+        let log = try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8)
+        XCTAssertTrue(log.split(separator: "\n").first { $0.contains("\"event\":\"evaluation\"") }?.contains("\"step\":0") ?? false, log)
     }
 
     func testStagesTrainOnlyTheirGroups() throws {

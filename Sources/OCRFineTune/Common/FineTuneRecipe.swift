@@ -75,9 +75,12 @@ public protocol FineTuneRecipe: AnyObject {
     /// Writes the complete model folder (adapters merged, a quantized base dequantized), in the
     /// base model's own layout: loadable wherever the base loads.
     func writeModel(to folder: URL) throws
+    /// Default settings for `method` (see ``TrainingDefaults``). Default: none.
+    static func trainingDefaults(for method: FineTuningMethod) -> TrainingDefaults
 }
 
 extension FineTuneRecipe {
+    public static func trainingDefaults(for method: FineTuningMethod) -> TrainingDefaults { TrainingDefaults() }
     public var validationReportsExactMatch: Bool { false }
     public func writeRunFiles(to run: URL) throws {}
     public func reapplyRunChanges(run: URL, configuration: TrainingConfiguration) throws -> [String] { [] }
@@ -114,4 +117,40 @@ public func fineTunableFamily(ofModelAt folder: URL) throws -> any FineTunableFa
 public struct FineTuneError: Error, CustomStringConvertible, Equatable {
     public let description: String
     public init(_ description: String) { self.description = description }
+}
+
+// MARK: - Defaults
+
+/// A family's default training settings, under the configuration file and the command line's
+/// flags, chosen from measured small-data runs (bench/results/small_data.json for PP-OCR).
+public struct TrainingDefaults: Sendable, Equatable {
+    public var learningRate: Float?
+    public var loraR: Int?
+    public var loraAlpha: Double?
+    /// Optimizer steps a run makes at least when it names neither epochs nor max_steps.
+    public var minimumSteps: Int?
+
+    public init(learningRate: Float? = nil, loraR: Int? = nil, loraAlpha: Double? = nil, minimumSteps: Int? = nil) {
+        self.learningRate = learningRate
+        self.loraR = loraR
+        self.loraAlpha = loraAlpha
+        self.minimumSteps = minimumSteps
+    }
+
+    /// `c` with these defaults.
+    public func applied(to c: TrainingConfiguration) -> TrainingConfiguration {
+        var c = c
+        if let learningRate { c.learningRate = learningRate }
+        if let loraR { c.lora.r = loraR }
+        if let loraAlpha { c.lora.loraAlpha = loraAlpha }
+        if let minimumSteps { c.minimumSteps = minimumSteps }
+        return c
+    }
+}
+
+extension FineTunableFamily {
+    /// The family's default settings for `method`.
+    public static func trainingDefaults(for method: FineTuningMethod) -> TrainingDefaults {
+        Recipe.trainingDefaults(for: method)
+    }
 }

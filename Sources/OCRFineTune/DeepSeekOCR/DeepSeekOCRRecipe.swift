@@ -24,6 +24,11 @@ public final class DeepSeekOCRRecipe: FineTuneRecipe {
         trainable = DeepSeekOCRTrainable(recognizer: try DeepSeekOCRTextRecognizer(folder: base))
     }
 
+    /// LoRA and QLoRA as Unsloth's DeepSeek-OCR notebook sets them: r 16, alpha 16, learning rate 2e-4.
+    public static func trainingDefaults(for method: FineTuningMethod) -> TrainingDefaults {
+        method == .full ? TrainingDefaults() : TrainingDefaults(learningRate: 2e-4, loraR: 16, loraAlpha: 16)
+    }
+
     public var name: String { trainable.recognizer.name }
     public var unit: String { "samples" }
 

@@ -33,6 +33,11 @@ public final class QwenVLRecipe: FineTuneRecipe {
         trainable = QwenVLTrainable(recognizer: try QwenVLTextRecognizer(folder: base))
     }
 
+    /// LoRA and QLoRA as Unsloth's Qwen2.5-VL notebooks set them: r 16, alpha 16, learning rate 2e-4.
+    public static func trainingDefaults(for method: FineTuningMethod) -> TrainingDefaults {
+        method == .full ? TrainingDefaults() : TrainingDefaults(learningRate: 2e-4, loraR: 16, loraAlpha: 16)
+    }
+
     public var name: String { trainable.recognizer.name }
     public var unit: String { "samples" }
 
