@@ -26,7 +26,7 @@ struct OCRTune: ParsableCommand {
         version: version,
         subcommands: [
             DoctorCommand.self, DataCommand.self, ImportCommand.self, PredictCommand.self, ScoreCommand.self, EvalCommand.self,
-            CompareCommand.self, TrainCommand.self, ExportCommand.self,
+            CompareCommand.self, TrainCommand.self, ExportCommand.self, ServeCommand.self,
         ]
     )
 }
