@@ -148,7 +148,21 @@ final class ServedPPOCR: ServedModel {
 /// TrOCR, latex-ocr-junia and any other registered recognizer, through ``TextRecognizer``.
 final class ServedLineRecognizer: ServedModel {
     let recognizer: TextRecognizer
-    init(_ recognizer: TextRecognizer) { self.recognizer = recognizer }
+
+    /// An encoder–decoder with learned positions generates at most as many tokens as it has
+    /// positions: TrOCRDecoder reads past its position table otherwise (the engine's gather does
+    /// not check bounds), giving undefined answers.
+    init(_ recognizer: TextRecognizer) {
+        self.recognizer = recognizer
+        if let r = recognizer as? VisionEncoderDecoderRecognizer {
+            r.options.maxNewTokens = min(r.options.maxNewTokens, Self.positionLimit(r))
+        }
+    }
+
+    static func positionLimit(_ r: VisionEncoderDecoderRecognizer) -> Int {
+        let d = r.model.config.decoder
+        return d.useLearnedPositionEmbeddings ? d.maxPositionEmbeddings - 1 : Int.max
+    }
 
     var familyName: String { recognizer.name }
     var kind: ServedModelKind { .lineRecognizer }

@@ -9,51 +9,58 @@ import OCRServe
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve a model over HTTP: OpenAI chat completions, PaddleX /ocr, /v1/models, /health, /metrics.",
+        abstract: "Serve a model over HTTP: OpenAI chat completions and PaddleX /ocr.",
         discussion: """
             Endpoints:
-              POST /v1/chat/completions  OpenAI's chat completions (stream: true for server-sent
-                                         events). Vision–language models answer the messages;
-                                         line recognizers (PP-OCR, TrOCR, latex-ocr-junia) answer
-                                         with the text of each image_url image, one line each.
-                                         Greedy unless temperature > 0 (then top_p and seed).
-              POST /ocr                  PaddleX's OCR request ({"file": base64, "fileType": 1});
-                                         the image is read as one text line.
+              POST /v1/chat/completions  OpenAI chat completions (stream: true for
+                                         server-sent events). Vision-language
+                                         models answer the messages; line
+                                         recognizers (PP-OCR, TrOCR, latex-ocr-
+                                         junia) answer with the text of each
+                                         image, one line per image. Greedy
+                                         unless temperature > 0.
+              POST /ocr                  PaddleX's OCR request {"file": base64,
+                                         "fileType": 1}; the image is one line.
               GET  /v1/models            the base model and each adapter
               GET  /health               200 {"status":"ok"}
-              GET  /metrics              Prometheus metrics (requests, latency, queue, batches,
-                                         images and tokens)
+              GET  /metrics              Prometheus metrics
 
-            Images come inline (data:image/png;base64,... in chat, base64 in /ocr); http(s) image
-            URLs only from hosts given with --allow-media-domain. Requests are batched by a single
-            model worker (--max-batch, --max-wait-ms); past --max-queue waiting requests the server
-            answers 503 with Retry-After. SIGTERM or Ctrl-C stops accepting connections, lets
-            in-flight requests finish for up to --shutdown-grace seconds, and exits 0.
+            Images come inline (data:image/png;base64,... in chat, base64 in
+            /ocr); http(s) image URLs only from --allow-media-domain hosts.
+            One model worker batches requests (--max-batch, --max-wait-ms);
+            past --max-queue waiting requests the answer is 503 with
+            Retry-After. SIGTERM or Ctrl-C stops accepting connections, lets
+            in-flight requests finish for up to --shutdown-grace seconds and
+            exits 0.
 
-            Adapters: --adapter NAME=RUN/adapter loads a LoRA adapter written by `ocrtune train` on
-            the one loaded base; requests choose it with "model": "NAME" (the base answers to
-            --served-model-name, default the folder's name).
+            --adapter NAME=RUN/adapter serves a LoRA adapter written by
+            `ocrtune train` on the one loaded base; a request picks it with
+            "model": "NAME" (the base answers to --served-model-name, by
+            default the model folder's name).
 
             Examples:
-              ocrtune serve --model models/ppocrv5 --adapter persian=runs/demo-persian/adapter --port 8080
+              ocrtune serve --model models/ppocrv5 --port 8080 \\
+                --adapter invoices=runs/invoices/adapter
 
-              curl -s localhost:8080/v1/chat/completions -H 'Content-Type: application/json' -d '{
-                "model": "ppocrv5",
-                "messages": [{"role": "user", "content": [
-                  {"type": "image_url", "image_url": {"url": "data:image/png;base64,'"$(base64 -w0 line.png)"'"}}]}]}'
-
+              IMG=$(base64 -w0 line.png)
               curl -s localhost:8080/ocr -H 'Content-Type: application/json' \\
-                -d '{"file": "'"$(base64 -w0 line.png)"'", "fileType": 1}'
+                -d '{"file": "'$IMG'", "fileType": 1}'
+              curl -s localhost:8080/v1/chat/completions \\
+                -H 'Content-Type: application/json' -d '{"model": "invoices",
+                "messages": [{"role": "user", "content": [{"type": "image_url",
+                  "image_url": {"url": "data:image/png;base64,'$IMG'"}}]}]}'
 
-              python3 - <<'EOF'
+              # Python, the official openai SDK (streamed):
               import base64, openai
-              client = openai.OpenAI(base_url="http://localhost:8080/v1", api_key="unused")
-              url = "data:image/png;base64," + base64.b64encode(open("line.png", "rb").read()).decode()
-              stream = client.chat.completions.create(model="ppocrv5", stream=True, messages=[
-                  {"role": "user", "content": [{"type": "image_url", "image_url": {"url": url}},
-                                               {"type": "text", "text": "Read the text."}]}])
-              print("".join(c.choices[0].delta.content or "" for c in stream if c.choices))
-              EOF
+              client = openai.OpenAI(base_url="http://localhost:8080/v1",
+                                     api_key="unused")
+              png = base64.b64encode(open("line.png", "rb").read()).decode()
+              stream = client.chat.completions.create(
+                  model="ppocrv5", stream=True, messages=[{"role": "user",
+                  "content": [{"type": "image_url", "image_url": {
+                      "url": "data:image/png;base64," + png}}]}])
+              print("".join(c.choices[0].delta.content or ""
+                            for c in stream if c.choices))
             """)
 
     @Option(help: "Model folder (any family ocrtune reads).")
@@ -76,6 +83,9 @@ struct ServeCommand: ParsableCommand {
 
     @Option(help: "Milliseconds the first request of a batch waits for others when the worker is idle.")
     var maxWaitMs = 5.0
+
+    @Option(help: "Requests batch together when their keys (a line's input width; visual tokens) differ by at most this factor (1: only equal keys, no padding).")
+    var batchKeyRatio = 1.25
 
     @Option(help: "Requests waiting for the model before new ones get 503.")
     var maxQueue = 256
@@ -108,6 +118,7 @@ struct ServeCommand: ParsableCommand {
         if maxBatch < 1 || maxQueue < 1 || maxImages < 1 || maxTokens < 1 || maxBodyMb < 1 {
             throw ValidationError("--max-batch, --max-queue, --max-images, --max-tokens and --max-body-mb must be at least 1")
         }
+        if batchKeyRatio < 1 { throw ValidationError("--batch-key-ratio must be at least 1") }
         if maxWaitMs < 0 || requestTimeout <= 0 || shutdownGrace < 0 {
             throw ValidationError("--max-wait-ms and --shutdown-grace must be ≥ 0, --request-timeout > 0")
         }
@@ -129,6 +140,7 @@ struct ServeCommand: ParsableCommand {
         configuration.batching.maxBatch = maxBatch
         configuration.batching.maxWaitMilliseconds = maxWaitMs
         configuration.batching.maxQueue = maxQueue
+        configuration.batching.keyRatio = batchKeyRatio
         configuration.limits.maxBodyBytes = maxBodyMb << 20
         configuration.limits.maxImagePixels = maxImagePixels
         configuration.limits.maxImagesPerRequest = maxImages

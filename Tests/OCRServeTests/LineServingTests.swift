@@ -158,4 +158,30 @@ final class LineServingTests: XCTestCase {
         XCTAssertLessThan(n, count, "some requests shared a batch")
         XCTAssertTrue(exposition.contains("ocrtune_images_total \(count)"), exposition)
     }
+
+    /// Other line recognizers (TrOCR here) answer through the registry's TextRecognizer, within
+    /// the decoder's learned positions.
+    func testEncoderDecoderFamily() async throws {
+        let folder = ServeFixtures.modelFixtures.appendingPathComponent("trocr-vit")
+        let images = [ServeFixtures.line(width: 120, height: 40, seed: 1), ServeFixtures.line(width: 90, height: 60, seed: 2)]
+        let recognizer = try XCTUnwrap(try OCRModelRegistry.load(folder) as? VisionEncoderDecoderRecognizer)
+        // The fixture has 64 learned positions: the server generates within them.
+        XCTAssertEqual(ServedLineRecognizer.positionLimit(recognizer), 63)
+        recognizer.options.maxNewTokens = 63
+        let want = try images.map { try recognizer.recognizeDetailed([$0])[0] }
+        let model = try ServedModels.load(folder: folder)
+        XCTAssertEqual(model.kind, .lineRecognizer)
+        XCTAssertNotNil(model.adaptableModule)
+        let (app, _) = ServeFixtures.application(model)
+        try await app.test(.router) { client in
+            for (image, w) in zip(images, want) {
+                try await client.execute(uri: "/v1/chat/completions", method: .post, headers: ServeFixtures.jsonHeaders,
+                                         body: ServeFixtures.chat(image: image)) { response in
+                    let object = try ServeFixtures.object(response)
+                    XCTAssertEqual(ServeFixtures.content(object), w.text)
+                    XCTAssertEqual((object["usage"] as? [String: Any])?["completion_tokens"] as? Int, w.tokenIDs.count)
+                }
+            }
+        }
+    }
 }

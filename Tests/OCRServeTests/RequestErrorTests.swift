@@ -140,3 +140,37 @@ final class RequestErrorTests: XCTestCase {
         XCTAssertThrowsError(try RemoteImages(allowedDomains: [], limits: ServeLimits()).checked("https://images.example.org/a.png", param: "p"))
     }
 }
+
+/// Image URLs against a real local server: redirects are followed only to allowed hosts (each
+/// hop checked again), at most three, and bodies past the image limit are cut off.
+final class RemoteImageFetchTests: XCTestCase {
+    func testRedirectsAreCheckedAgainAndBodiesBounded() async throws {
+        let png = ServeFixtures.png(ServeFixtures.line(width: 64, seed: 4))
+        let router = Router()
+        router.get("/img.png") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: png))) }
+        router.get("/to-img") { _, _ in Response(status: .found, headers: [.location: "/img.png"]) }
+        router.get("/to-other-host") { _, _ in Response(status: .found, headers: [.location: "http://localhost/img.png"]) }
+        router.get("/loop") { _, _ in Response(status: .temporaryRedirect, headers: [.location: "/loop"]) }
+        router.get("/big") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(repeating: 7, count: 5000))) }
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let port = try XCTUnwrap(client.port)
+            var limits = ServeLimits()
+            limits.maxImageBytes = 4000
+            let remote = RemoteImages(allowedDomains: ["127.0.0.1"], limits: limits)
+            let base = "http://127.0.0.1:\(port)"
+            let fetched = try await remote.fetch(base + "/to-img", param: "p")
+            XCTAssertEqual(fetched, png)
+            for (path, code) in [("/to-other-host", "image_url_not_allowed"), ("/loop", "image_fetch_failed"),
+                                 ("/big", "image_too_large"), ("/missing", "image_fetch_failed")] {
+                do {
+                    _ = try await remote.fetch(base + path, param: "p")
+                    XCTFail("\(path) was fetched")
+                } catch let error as ServeError {
+                    XCTAssertEqual(error.code, code, path)
+                }
+            }
+            await remote.shutdown()
+        }
+    }
+}

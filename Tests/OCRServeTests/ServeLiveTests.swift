@@ -87,7 +87,7 @@ final class ServeLiveTests: XCTestCase {
 
     /// SIGTERM, then the exit status (the server drains and exits 0).
     func stop(_ process: Process) -> Int32? {
-        process.terminate()
+        if process.isRunning { process.terminate() }
         let deadline = Date().addingTimeInterval(60)
         while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         if process.isRunning {
@@ -97,7 +97,10 @@ final class ServeLiveTests: XCTestCase {
         return process.terminationStatus
     }
 
-    func check(model folder: URL, cases: [(image: String, prompt: String?, maxTokens: Int)], predict: [String], ocr: Bool) throws {
+    /// `drain`: the client sends SIGTERM while streamed answers are being generated; they must
+    /// still arrive whole.
+    func check(model folder: URL, cases: [(image: String, prompt: String?, maxTokens: Int)], predict: [String], ocr: Bool,
+               drain: Bool = false) throws {
         let bin = try binary()
         let (python, environment) = try python()
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("ocrserve-live-\(getpid())-\(UUID().uuidString.prefix(6))")
@@ -120,7 +123,7 @@ final class ServeLiveTests: XCTestCase {
         var stopped = false
         defer { if !stopped { _ = stop(server) } }
         let config: [String: Any] = [
-            "port": port, "model": "tiny", "ocr": ocr, "burst": 24,
+            "port": port, "model": "tiny", "ocr": ocr, "burst": 24, "drain_pid": drain ? Int(server.processIdentifier) : 0,
             "cases": cases.map { ["image": $0.image, "prompt": $0.prompt as Any, "max_tokens": $0.maxTokens] },
         ]
         let configURL = work.appendingPathComponent("config.json")
@@ -149,6 +152,15 @@ final class ServeLiveTests: XCTestCase {
         XCTAssertEqual(result["unknown_model"] as? Int, 404)
         XCTAssertEqual(result["malformed"] as? [AnyHashable], [400, "invalid_json"] as [AnyHashable])
 
+        if drain {
+            let drained = try XCTUnwrap(result["drained"] as? [[Any]])
+            XCTAssertEqual(drained.count, 4)
+            for entry in drained {
+                let index = try XCTUnwrap(entry[0] as? Int)
+                XCTAssertEqual(entry[1] as? String, expected[index], "an answer in flight at SIGTERM, case \(index)")
+                XCTAssertEqual(entry[2] as? Bool, true, "…ends with [DONE]")
+            }
+        }
         stopped = true
         XCTAssertEqual(stop(server), 0, "SIGTERM ends the server with status 0: \(serverErrors.text())")
     }
@@ -171,7 +183,7 @@ final class ServeLiveTests: XCTestCase {
             (images.appendingPathComponent("image0.png").path, "Read all the text in the image.", 20),
             (images.appendingPathComponent("image1.png").path, "What is written here?", 12),
         ]
-        try check(model: ServeFixtures.qwenFolder, cases: cases, predict: [], ocr: false)
+        try check(model: ServeFixtures.qwenFolder, cases: cases, predict: [], ocr: false, drain: true)
     }
 }
 

@@ -7,6 +7,7 @@ CONFIG: {"port", "model", "cases": [{"image", "prompt", "max_tokens"}], "ocr": b
 
 import base64
 import concurrent.futures
+import http.client
 import json
 import sys
 import urllib.error
@@ -89,6 +90,33 @@ def main():
         out["unknown_model"] = error.status_code
     status, body = post(base, "/v1/chat/completions", None, raw=b'{"model": ')
     out["malformed"] = [status, body.get("error", {}).get("code")]
+
+    # SIGTERM while streamed answers are being generated: they finish, then the server exits.
+    if config.get("drain_pid"):
+        import os
+        import signal
+        streams = []
+        for i in range(4):
+            conn = http.client.HTTPConnection("127.0.0.1", config["port"], timeout=120)
+            body = {"model": model, "messages": messages(cases[i % len(cases)]), "stream": True,
+                    "max_tokens": cases[i % len(cases)]["max_tokens"]}
+            conn.request("POST", "/v1/chat/completions", json.dumps(body), {"Content-Type": "application/json"})
+            response = conn.getresponse()
+            response.readline()  # the first event: generation has started
+            streams.append((i % len(cases), response))
+        os.kill(config["drain_pid"], signal.SIGTERM)
+        drained = []
+        for index, response in streams:
+            text, done = "", False
+            for raw in response.read().decode().split("\n\n"):
+                raw = raw.strip()
+                if raw == "data: [DONE]":
+                    done = True
+                elif raw.startswith("data: "):
+                    for choice in json.loads(raw[6:]).get("choices", []):
+                        text += choice["delta"].get("content") or ""
+            drained.append([index, text, done])
+        out["drained"] = drained
     print(json.dumps(out))
 
 
