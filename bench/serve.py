@@ -75,15 +75,15 @@ def qwen_images(count):
 
 # MARK: - Peer: predict
 
-def predict(model, images, extra):
-    """(lines/s without the load time, texts) of `predict --batch-size 8` on `images`."""
+def predict(model, images, extra, batch=8):
+    """(lines/s without the load time, texts) of `predict --batch-size BATCH` on `images`."""
     def timed(paths):
         t = time.perf_counter()
-        out = run("predict", "--model", model, "--batch-size", "8", "--json", *extra, *paths).stdout
+        out = run("predict", "--model", model, "--batch-size", str(batch), "--json", *extra, *paths).stdout
         return time.perf_counter() - t, [json.loads(l)["text"] for l in out.splitlines() if l.startswith("{")]
     load, _ = timed(images[:1])
     total, texts = timed(images)
-    return (len(images) - 1) / max(1e-9, total - load), texts
+    return (len(images) - 1) / max(1e-3, total - load), texts
 
 
 # MARK: - Server
@@ -172,26 +172,32 @@ def load(port, bodies, expected, clients, seconds):
     latencies.sort()
     q = lambda p: latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000 if latencies else None
     return {"lines_per_s": len(latencies) / elapsed, "requests": len(latencies), "wrong_answers": wrong[0],
-            "transport_errors": errors[0], "p50_ms": q(0.50), "p99_ms": q(0.99)}
+            "transport_errors": errors[0], "p50_ms": q(0.50), "p99_ms": q(0.99)}  # wrong: differs from the line read alone
 
 
 def throughput(name, model, images, predict_extra, prompt, max_tokens, args, serve_extra=()):
-    _, expected = predict(model, images, predict_extra)  # warm-up and reference answers
+    # The reference answer of a line is its text read alone (predict --batch-size 1): batches pad
+    # lines to a common width (PaddleOCR's batching too), which can change a text.
+    _, reference = predict(model, images, predict_extra, batch=1)
     bodies = [chat_body(p, prompt, max_tokens) for p in images]
-    server_runs, predict_runs = [], []
+    server_runs, predict_runs, batch8_texts = [], [], None
     for _ in range(args.rounds):
         server = Server(model, ["--max-batch", "8", *serve_extra])
         try:
-            server_runs.append(load(server.port, bodies, expected, args.clients, args.seconds))
+            server_runs.append(load(server.port, bodies, reference, args.clients, args.seconds))
         finally:
             server.stop()
-        predict_runs.append(predict(model, images, predict_extra)[0])
+        rate, batch8_texts = predict(model, images, predict_extra)
+        predict_runs.append(rate)
     best = max(server_runs, key=lambda r: r["lines_per_s"])
     peer = max(predict_runs)
+    batch8_differ = sum(a != b for a, b in zip(batch8_texts, reference))
     print(f"{name}: server {best['lines_per_s']:.1f} lines/s, predict {peer:.1f} lines/s, ratio {best['lines_per_s'] / peer:.3f}, "
-          f"p50 {best['p50_ms']:.0f} ms, p99 {best['p99_ms']:.0f} ms, wrong {best['wrong_answers']}", file=sys.stderr)
+          f"p50 {best['p50_ms']:.0f} ms, p99 {best['p99_ms']:.0f} ms, differing {best['wrong_answers']}/{best['requests']} "
+          f"(predict batch 8: {batch8_differ}/{len(images)})", file=sys.stderr)
     return {"lines": len(images), "server": best, "server_runs": server_runs, "predict_batch8_lines_per_s": peer,
-            "predict_runs": predict_runs, "ratio_server_over_predict": best["lines_per_s"] / peer}
+            "predict_runs": predict_runs, "ratio_server_over_predict": best["lines_per_s"] / peer,
+            "predict_batch8_texts_differing_from_alone": batch8_differ}
 
 
 # MARK: - Faults
@@ -223,7 +229,9 @@ def post_bytes(body, length=None):
 
 
 def fault_run(model, images, predict_extra, prompt, max_tokens, seconds):
-    _, expected = predict(model, images, predict_extra)
+    # Batches of equal keys only (--batch-key-ratio 1): no padding, so every good answer must
+    # equal the line read alone.
+    _, expected = predict(model, images, predict_extra, batch=1)
     good = [chat_body(p, prompt, max_tokens) for p in images]
     def chunk(kind, payload):
         return len(payload).to_bytes(4, "big") + kind + payload + zlib.crc32(kind + payload).to_bytes(4, "big")
@@ -233,7 +241,7 @@ def fault_run(model, images, predict_extra, prompt, max_tokens, seconds):
     bomb = json.dumps({"model": "m", "messages": [{"role": "user", "content": [
         {"type": "image_url", "image_url": {"url": "data:image/png;base64," + base64.b64encode(png).decode()}}]}]}).encode()
     stream_body = chat_body(images[0], prompt, max_tokens, stream=True)
-    server = Server(model, ["--max-batch", "8", "--request-timeout", "60"])
+    server = Server(model, ["--max-batch", "8", "--request-timeout", "60", "--batch-key-ratio", "1"])
     rss = [server.rss_mb()]
     counts = {"good": 0, "good_wrong": 0, "malformed": 0, "bomb": 0, "truncated": 0, "slow": 0, "disconnect": 0, "unexpected": 0}
     lock = threading.Lock()
@@ -311,11 +319,13 @@ def main():
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--lines", type=int, default=256)
-    ap.add_argument("--qwen-images", type=int, default=48)
+    ap.add_argument("--qwen-images", type=int, default=96)
     ap.add_argument("--qwen-tokens", type=int, default=32)
     ap.add_argument("--fault-seconds", type=float, default=30)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--parts", default="ppocr,qwen,faults", help="which runs (a partial run does not write the results file)")
     args = ap.parse_args()
+    parts = set(args.parts.split(","))
     if not os.path.exists(BIN):
         sys.exit(f"{BIN} is missing: swift build -c release --product ocrtune")
     os.makedirs(WORK, exist_ok=True)
@@ -328,15 +338,26 @@ def main():
     results = {
         "benchmark": "ocrtune serve vs ocrtune predict --batch-size 8 (same lines, same run)",
         "machine": f"{platform.machine()}, {os.cpu_count()} cores (shared with other jobs: noisy), {platform.system()}",
+        "load_average_at_start": os.getloadavg(),
         "note": ("Server: 32 Python client threads on loopback (pre-encoded bodies, keep-alive), sharing the cores "
-                 "with the server; predict: one process, load time removed. Best of rounds, server and predict "
-                 "alternating. Wrong answers: server text != predict --batch-size 8 text for the same line."),
+                 "with the server; predict: one process, load time removed (predict on 1 image timed and "
+                 "subtracted). Best of rounds, server and predict alternating. wrong_answers: server texts that "
+                 "differ from the line read alone (predict --batch-size 1); batches pad lines to a common width, "
+                 "which can change a text, and predict --batch-size 8 differs from it too (its count is given). "
+                 "Fault runs batch equal keys only (--batch-key-ratio 1), so every good answer must equal it."),
         "clients": args.clients, "seconds": args.seconds, "rounds": args.rounds,
-        "ppocrv5": throughput("PP-OCRv5", model, lines, [], None, 64, args),
-        "qwen2_5_vl_tiny": throughput("Qwen2.5-VL tiny", QWEN, qwen, qwen_predict, qwen_prompt, args.qwen_tokens, args),
-        "fault_run_ppocrv5": fault_run(model, lines, [], None, 64, args.fault_seconds),
-        "fault_run_qwen2_5_vl_tiny": fault_run(QWEN, qwen, qwen_predict, qwen_prompt, args.qwen_tokens, args.fault_seconds),
     }
+    if "ppocr" in parts:
+        results["ppocrv5"] = throughput("PP-OCRv5", model, lines, [], None, 64, args)
+    if "qwen" in parts:
+        results["qwen2_5_vl_tiny"] = throughput("Qwen2.5-VL tiny", QWEN, qwen, qwen_predict, qwen_prompt, args.qwen_tokens, args)
+    if "faults" in parts:
+        results["fault_run_ppocrv5"] = fault_run(model, lines, [], None, 64, args.fault_seconds)
+        results["fault_run_qwen2_5_vl_tiny"] = fault_run(QWEN, qwen, qwen_predict, qwen_prompt, args.qwen_tokens, args.fault_seconds)
+    results["load_average_at_end"] = os.getloadavg()
+    if parts != {"ppocr", "qwen", "faults"}:
+        print(json.dumps(results, indent=2, ensure_ascii=False))
+        return
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
     with open(os.path.join(ROOT, "bench", "results", "serve.json"), "w") as f:
         json.dump(results, f, indent=2, ensure_ascii=False)

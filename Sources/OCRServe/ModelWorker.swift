@@ -260,7 +260,7 @@ public final class ModelWorker: @unchecked Sendable {  // mutable state under `c
                 }
             }
             let lines = takeLineBatch()
-            let prompts = active.count < options.maxActiveGenerations ? takeGenerationBatch() : []
+            let prompts = active.count < options.maxActiveGenerations && admitsGeneration() ? takeGenerationBatch() : []
             metrics.queue(depth: queued, active: active.reduce(0) { $0 + $1.jobs.count } + prompts.count)
             condition.unlock()
 
@@ -329,21 +329,36 @@ public final class ModelWorker: @unchecked Sendable {  // mutable state under `c
         return batch
     }
 
-    /// The oldest prompt and the queued greedy prompts of its adapter with close keys (a sampled
-    /// prompt runs alone, so that its seed alone decides its answer) (under the lock).
-    private func takeGenerationBatch() -> [GenerationJob] {
+    /// Whether a generation batch may start now: always on an idle worker; beside running ones,
+    /// when it would be full or its oldest prompt has waited `admitWaitMilliseconds` (under the lock).
+    private func admitsGeneration() -> Bool {
+        guard let first = generationJobs.first else { return false }
+        if active.isEmpty { return true }
+        if Date().timeIntervalSince(first.arrived) * 1000 >= options.admitWaitMilliseconds { return true }
+        return generationCandidates().count >= options.maxBatch
+    }
+
+    /// The oldest prompt and the queued greedy prompts of its adapter with close keys, up to
+    /// `maxBatch` (a sampled prompt runs alone, so that its seed alone decides its answer).
+    private func generationCandidates() -> [GenerationJob] {
         guard let first = generationJobs.first else { return [] }
         var batch = [first]
         if !first.request.options.doSample {
             let k0 = Double(1 + first.request.key)
+            let ratio = options.generationKeyRatio
             for job in generationJobs.dropFirst() where batch.count < options.maxBatch {
                 let k = Double(1 + job.request.key)
-                if job.request.adapter == first.request.adapter, !job.request.options.doSample,
-                   k <= k0 * options.keyRatio, k * options.keyRatio >= k0 {
+                if job.request.adapter == first.request.adapter, !job.request.options.doSample, k <= k0 * ratio, k * ratio >= k0 {
                     batch.append(job)
                 }
             }
         }
+        return batch
+    }
+
+    /// Takes ``generationCandidates()`` off the queue (under the lock).
+    private func takeGenerationBatch() -> [GenerationJob] {
+        let batch = generationCandidates()
         generationJobs.removeAll { job in batch.contains { $0 === job } }
         queued -= batch.count
         return batch
@@ -461,51 +476,4 @@ public final class ModelWorker: @unchecked Sendable {  // mutable state under `c
         active.removeAll { !$0.open.contains(true) }
         condition.unlock()
     }
-}
-
-// MARK: - Streamed text
-
-/// The part of a growing answer that can be sent: text before a stop sequence, holding back a
-/// tail that may still become one, and a trailing U+FFFD (a character whose bytes are not all
-/// generated yet). Compared by Unicode scalars, so deltas concatenate to the sent text exactly.
-struct StreamedText {
-    let stops: [String]
-    private(set) var emitted = ""
-
-    init(stops: [String]) { self.stops = stops.filter { !$0.isEmpty } }
-
-    /// `text` cut before the earliest stop sequence, and whether one occurred.
-    func cut(_ text: String) -> (text: String, stopped: Bool) {
-        var earliest: String.Index?
-        for stop in stops {
-            if let r = text.range(of: stop), earliest.map({ r.lowerBound < $0 }) ?? true { earliest = r.lowerBound }
-        }
-        guard let earliest else { return (text, false) }
-        return (String(text[..<earliest]), true)
-    }
-
-    /// The new text to send given the whole decoded answer so far.
-    mutating func advance(_ full: String, final: Bool) -> (delta: String, stopped: Bool) {
-        var (safe, stopped) = cut(full)
-        if !stopped && !final {
-            while safe.unicodeScalars.last == "\u{FFFD}" { safe.unicodeScalars.removeLast() }
-            var hold = 0
-            for stop in stops {
-                for k in stride(from: min(stop.count - 1, safe.count), to: 0, by: -1) where safe.hasSuffix(stop.prefix(k)) {
-                    hold = max(hold, k)
-                    break
-                }
-            }
-            safe = String(safe.dropLast(hold))
-        }
-        let sent = emitted.unicodeScalars
-        let now = safe.unicodeScalars
-        guard now.starts(with: sent) else { return ("", stopped) }
-        let delta = String(String.UnicodeScalarView(now.dropFirst(sent.count)))
-        emitted = safe
-        return (delta, stopped)
-    }
-
-    /// The whole answer: `full` cut before a stop sequence.
-    func final(_ full: String) -> String { cut(full).text }
 }

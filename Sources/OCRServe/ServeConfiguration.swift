@@ -45,11 +45,17 @@ public struct BatchingOptions: Sendable, Equatable {
     public var maxWaitMilliseconds = 5.0
     /// Requests waiting for the worker; past it, 503 with Retry-After.
     public var maxQueue = 256
-    /// Requests of one batch differ by at most this factor in their batch key (line width,
-    /// visual tokens): lines of equal keys are computed without padding.
+    /// Lines of one batch differ by at most this factor in their batch key (the input width a
+    /// line gets alone): lines of equal keys are computed without padding.
     public var keyRatio = 1.25
+    /// Prompts of one generation batch differ by at most this factor in their visual tokens
+    /// (padding costs prefill only, so this is looser than for lines).
+    public var generationKeyRatio = 2.0
     /// Generation batches decoded at once, one step each in turn.
     public var maxActiveGenerations = 4
+    /// While other generations run, a new batch starts only when it is full or its oldest prompt
+    /// has waited this long (larger batches: each decoding step has a fixed cost).
+    public var admitWaitMilliseconds = 50.0
 
     public init() {}
 }
