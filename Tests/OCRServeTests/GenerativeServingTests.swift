@@ -105,7 +105,7 @@ final class GenerativeServingTests: XCTestCase {
         let images = [try image("image0.png"), try image("image1.png"), try image("batch2.png")]
         let prompt = "Read all the text in the image."
         let expected = try images.map { try direct($0, prompt: prompt).text }
-        let (app, state) = try served { $0.batching.maxWaitMilliseconds = 200; $0.batching.keyRatio = 100 }
+        let (app, state) = try served { $0.batching.maxWaitMilliseconds = 200; $0.batching.generationKeyRatio = 100 }
         let count = 6
         try await app.test(.router) { client in
             let answers = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
