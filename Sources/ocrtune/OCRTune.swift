@@ -29,7 +29,7 @@ struct OCRTune: ParsableCommand {
         subcommands: [
             DoctorCommand.self, ModelsCommand.self, DataCommand.self, ImportCommand.self, PredictCommand.self,
             ScoreCommand.self, EvalCommand.self,
-            CompareCommand.self, TrainCommand.self, ExportCommand.self,
+            CompareCommand.self, TrainCommand.self, ExportCommand.self, ServeCommand.self,
         ]
     )
 

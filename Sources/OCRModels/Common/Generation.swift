@@ -153,8 +153,18 @@ public struct GenerationError: Error, CustomStringConvertible {
 /// for an encoder–decoder the decoder start token). Returns the new tokens of each row, up
 /// to and including its EOS (transformers' output without the prompt and batch padding).
 public func generate(_ decoder: IncrementalDecoder, prompts: [[Int]], options: GenerationOptions) throws -> [[Int]] {
-    guard prompts.count == decoder.rows else {
-        throw GenerationError("generate: \(prompts.count) prompts for \(decoder.rows) rows")
+    try validateGeneration(rows: decoder.rows, prompts: prompts, options: options)
+    if options.numBeams == 1 { return greedy(decoder, prompts: prompts, options: options) }
+    switch options.beamStrategy {
+    case .transformers: return beamSearch(decoder, prompts: prompts, options: options)
+    case .pooled: return pooledBeamSearch(decoder, prompts: prompts, options: options)
+    }
+}
+
+/// The checks ``generate(_:prompts:options:)`` and ``TokenStepper`` make before the first step.
+func validateGeneration(rows: Int, prompts: [[Int]], options: GenerationOptions) throws {
+    guard prompts.count == rows else {
+        throw GenerationError("generate: \(prompts.count) prompts for \(rows) rows")
     }
     guard let length = prompts.first?.count, length > 0, prompts.allSatisfy({ $0.count == length }) else {
         throw GenerationError("generate: prompts must be non-empty and of equal length")
@@ -166,11 +176,6 @@ public func generate(_ decoder: IncrementalDecoder, prompts: [[Int]], options: G
         guard options.temperature > 0 else { throw GenerationError("generate: temperature must be positive, got \(options.temperature)") }
         guard options.topP > 0, options.topP <= 1 else { throw GenerationError("generate: topP must be in (0, 1], got \(options.topP)") }
         guard options.topK >= 0 else { throw GenerationError("generate: topK must be ≥ 0, got \(options.topK)") }
-    }
-    if options.numBeams == 1 { return greedy(decoder, prompts: prompts, options: options) }
-    switch options.beamStrategy {
-    case .transformers: return beamSearch(decoder, prompts: prompts, options: options)
-    case .pooled: return pooledBeamSearch(decoder, prompts: prompts, options: options)
     }
 }
 
@@ -249,15 +254,63 @@ func warpScores(_ scores: MLXArray, options: GenerationOptions) -> MLXArray {
 /// Greedy search, or multinomial sampling when `options.doSample` (keys split from `options.seed`,
 /// one per step).
 func greedy(_ decoder: IncrementalDecoder, prompts: [[Int]], options: GenerationOptions) -> [[Int]] {
-    var sequences = prompts
-    var unfinished = [Bool](repeating: true, count: prompts.count)
-    var generated = [[Int]](repeating: [], count: prompts.count)
-    let eos = Set(options.eosTokenIDs)
-    var input = MLXArray(prompts.flatMap { $0.map(Int32.init) }, [prompts.count, prompts[0].count])
-    var key = MLXRandom.key(options.seed)
-    for step in 0 ..< options.maxNewTokens {
+    let stepper = TokenStepper(unchecked: decoder, prompts: prompts, options: options)
+    while !stepper.isFinished { stepper.step() }
+    return stepper.generated
+}
+
+/// Greedy or sampled generation one token at a time, for callers that interleave sessions or
+/// hand each token on as it comes (a server streaming answers): ``step()`` appends one token to
+/// every unfinished row and returns them; ``finish(row:)`` ends a row early (its client left).
+/// Running it to the end gives exactly ``generate(_:prompts:options:)``'s greedy or sampled output.
+public final class TokenStepper {
+    public let decoder: IncrementalDecoder
+    public let options: GenerationOptions
+    /// New tokens of each row so far (an EOS that ended a row included).
+    public private(set) var generated: [[Int]]
+    /// Rows still generating.
+    public private(set) var unfinished: [Bool]
+    /// Steps taken.
+    public private(set) var steps = 0
+    private var sequences: [[Int]]
+    private var input: MLXArray
+    private var key: MLXArray
+    private let eos: Set<Int>
+
+    /// A stepper over every row of `decoder` (one prompt per row, equal lengths); beam search is
+    /// not stepped (`options.numBeams` must be 1).
+    public convenience init(_ decoder: IncrementalDecoder, prompts: [[Int]], options: GenerationOptions) throws {
+        try validateGeneration(rows: decoder.rows, prompts: prompts, options: options)
+        guard options.numBeams == 1 else { throw GenerationError("TokenStepper: greedy or sampling only, got numBeams \(options.numBeams)") }
+        self.init(unchecked: decoder, prompts: prompts, options: options)
+    }
+
+    init(unchecked decoder: IncrementalDecoder, prompts: [[Int]], options: GenerationOptions) {
+        self.decoder = decoder
+        self.options = options
+        sequences = prompts
+        unfinished = [Bool](repeating: true, count: prompts.count)
+        generated = [[Int]](repeating: [], count: prompts.count)
+        eos = Set(options.eosTokenIDs)
+        input = MLXArray(prompts.flatMap { $0.map(Int32.init) }, [prompts.count, prompts[0].count])
+        key = MLXRandom.key(options.seed)
+    }
+
+    /// Whether every row has finished or the token limit is reached.
+    public var isFinished: Bool { !unfinished.contains(true) || steps >= options.maxNewTokens }
+
+    /// Ends `row`: it gets padding from now on, and the stepper finishes when no row is left.
+    public func finish(row: Int) {
+        guard unfinished.indices.contains(row) else { return }
+        unfinished[row] = false
+    }
+
+    /// One decoding step: the token each row gained (nil for rows that had finished before it).
+    @discardableResult
+    public func step() -> [Int?] {
+        guard !isFinished else { return [Int?](repeating: nil, count: sequences.count) }
         let logits = suppressTokens(decoder.step(input).asType(.float32), options: options)
-        let scores = processScores(logits, sequences: sequences, newTokens: step, options: options)
+        let scores = processScores(logits, sequences: sequences, newTokens: steps, options: options)
         let chosen: MLXArray
         if options.doSample {
             let keys = MLXRandom.split(key, count: 2)
@@ -268,12 +321,14 @@ func greedy(_ decoder: IncrementalDecoder, prompts: [[Int]], options: Generation
         }
         let next = chosen.asType(.int32).asArray(Int32.self).map(Int.init)
         var tokens: [Int32] = []
+        var gained = [Int?](repeating: nil, count: sequences.count)
         for row in sequences.indices {
             let token = unfinished[row] ? next[row] : (options.padTokenID ?? next[row])
             sequences[row].append(token)
             tokens.append(Int32(token))
             if unfinished[row] {
                 generated[row].append(token)
+                gained[row] = token
                 if eos.contains(token) { unfinished[row] = false }
                 if let guardrail = options.repetitionGuard, unfinished[row], guardrail.repeatedPeriod(generated[row]) != nil {
                     generated[row] = guardrail.trimmed(generated[row])
@@ -281,10 +336,10 @@ func greedy(_ decoder: IncrementalDecoder, prompts: [[Int]], options: Generation
                 }
             }
         }
-        if !unfinished.contains(true) { break }
-        input = MLXArray(tokens, [tokens.count, 1])
+        steps += 1
+        if !isFinished { input = MLXArray(tokens, [tokens.count, 1]) }
+        return gained
     }
-    return generated
 }
 
 // MARK: - Beam search
