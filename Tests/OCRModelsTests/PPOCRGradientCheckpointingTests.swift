@@ -65,12 +65,12 @@ final class PPOCRGradientCheckpointingTests: XCTestCase {
         let trainable = PPOCRTrainable(recognizer: try PPOCRTextRecognizer(network: network, dictionary: dictionary))
         XCTAssertTrue(trainable.setGradientCheckpointing(true))
         try trainable.extendVocabulary(with: ["z"])
-        XCTAssertTrue(trainable.network.head.encoder.gradientCheckpointing)
+        XCTAssertTrue(trainable.network.gradientCheckpointing)
         // Evaluation mode runs the blocks plainly: same outputs either way.
         let x = MLXRandom.uniform([1, 48, 64, 3], low: -1, high: 1, key: MLXRandom.key(4))
         trainable.network.train(false)
         let on = trainable.network(x)
-        trainable.network.head.encoder.gradientCheckpointing = false
+        trainable.network.gradientCheckpointing = false
         XCTAssertEqual(on.asArray(Float.self), trainable.network(x).asArray(Float.self))
     }
 }

@@ -19,16 +19,22 @@ public final class PPOCRConvLayer: Module, UnaryLayer {
     public let activation: String?
 
     public init(
-        inChannels: Int, outChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1),
+        inChannels: Int, outChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1), groups: Int = 1,
         activation: String?, batchNormEps: Double
     ) {
         let padding = (kernelSize.0 / 2, kernelSize.1 / 2)
-        _convolution.wrappedValue =
-            kernelSize == (1, 1) && stride == (1, 1)
-            ? PointwiseConv2d(inputChannels: inChannels, outputChannels: outChannels, bias: false)
-            : Conv2d(
-                inputChannels: inChannels, outputChannels: outChannels, kernelSize: kernelSize, stride: stride,
-                padding: padding, bias: false)
+        if groups > 1 {
+            precondition(groups == inChannels && groups == outChannels, "PPOCRConvLayer: only depthwise grouping")
+            _convolution.wrappedValue = DepthwiseConv2d(
+                channels: inChannels, kernelSize: kernelSize, stride: stride, padding: padding, bias: false)
+        } else {
+            _convolution.wrappedValue =
+                kernelSize == (1, 1) && stride == (1, 1)
+                ? PointwiseConv2d(inputChannels: inChannels, outputChannels: outChannels, bias: false)
+                : Conv2d(
+                    inputChannels: inChannels, outputChannels: outChannels, kernelSize: kernelSize, stride: stride,
+                    padding: padding, bias: false)
+        }
         _normalization.wrappedValue = BatchNorm(features: outChannels, eps: Float(batchNormEps))
         self.activation = activation
         super.init()

@@ -30,16 +30,6 @@ public struct PPOCRImport {
         return network
     }
 
-    /// Writes config.json, model.safetensors and dictionary.txt to `folder`, atomically.
-    public func write(to folder: URL, overwrite: Bool = false, metadata: [String: String] = [:]) throws {
-        let network = try makeNetwork()
-        try ModelFolder.writeAtomically(to: folder, overwrite: overwrite) { tmp in
-            try ModelFolder.encodeConfig(config).write(to: tmp.appendingPathComponent(ModelFolder.configFile))
-            try network.saveParameters(
-                to: tmp.appendingPathComponent(ModelFolder.weightsFile).path, metadata: ["format": "mlx"].merging(metadata) { $1 })
-            try dictionary.write(to: tmp.appendingPathComponent(ModelFolder.dictionaryFile))
-        }
-    }
 }
 
 // MARK: - Importer
@@ -65,18 +55,21 @@ public enum PPOCRONNXImporter {
         let roles = try GraphRoles(graph)
         var (config, weights) = try assemble(roles, graph: graph)
         let classes = config.headOutChannels
-        let dictionary: CharacterDictionary
-        if characters.count + 2 == classes {
-            dictionary = CharacterDictionary(paddleCharacters: characters, useSpaceChar: true)
-        } else if characters.count + 1 == classes {
-            dictionary = CharacterDictionary(paddleCharacters: characters, useSpaceChar: false)
-        } else {
-            throw ONNXImportError(
-                "the dictionary has \(characters.count) characters but the head (\(roles.linears.last!.node.label)) has \(classes) classes: expected \(classes - 2) (+ blank + space) or \(classes - 1)")
-        }
+        let dictionary = try dictionary(characters, classes: classes, head: roles.linears.last!.node.label)
         config.modelType = modelType ?? (classes == 6625 ? "pp_ocrv4_mobile_rec" : "pp_ocrv5_mobile_rec")
         weights = weights.mapValues { contiguous($0) }
         return PPOCRImport(config: config, weights: weights, dictionary: dictionary)
+    }
+
+    /// PaddleOCR's class list for a head of `classes` outputs: blank + characters (+ space).
+    static func dictionary(_ characters: [String], classes: Int, head: String) throws -> CharacterDictionary {
+        if characters.count + 2 == classes {
+            return CharacterDictionary(paddleCharacters: characters, useSpaceChar: true)
+        } else if characters.count + 1 == classes {
+            return CharacterDictionary(paddleCharacters: characters, useSpaceChar: false)
+        }
+        throw ONNXImportError(
+            "the dictionary has \(characters.count) characters but the head (\(head)) has \(classes) classes: expected \(classes - 2) (+ blank + space) or \(classes - 1)")
     }
 
     // MARK: Assembly
@@ -302,7 +295,9 @@ struct GraphRoles {
     var attentionScale: Float?
     var poolKernel: [Int]?
 
-    init(_ g: ONNXGraph) throws {
+    /// `sameConvPadding`: require every convolution's padding to be the 'same' padding of its
+    /// kernel (PP-OCRv4/v5); PP-OCRv6's stem pads its 2×2 convolutions by one at the end.
+    init(_ g: ONNXGraph, sameConvPadding: Bool = true) throws {
         /// The only consumer of `tensor` when it is `op` with a constant other input of `count` values.
         func constantConsumer(_ tensor: String, op: String, count: Int? = nil) -> (Onnx_NodeProto, ONNXConstant)? {
             let users = g.consumerNodes(of: tensor)
@@ -329,7 +324,7 @@ struct GraphRoles {
                 }
                 let kernel = Array(weight.dims[2 ... 3])
                 let pads = node.ints("pads") ?? [0, 0, 0, 0]
-                guard pads.count == 4, pads[0] == pads[2], pads[1] == pads[3], pads[0] == kernel[0] / 2, pads[1] == kernel[1] / 2 else {
+                guard !sameConvPadding || (pads.count == 4 && pads[0] == pads[2] && pads[1] == pads[3] && pads[0] == kernel[0] / 2 && pads[1] == kernel[1] / 2) else {
                     throw ONNXImportError("\(node.label): padding \(pads) is not the 'same' padding of a \(kernel) kernel")
                 }
                 convs.append(ConvRole(
@@ -373,7 +368,7 @@ struct GraphRoles {
                 continue
             }
         }
-        guard !convs.isEmpty, !norms.isEmpty, !linears.isEmpty else {
+        guard !convs.isEmpty, !norms.isEmpty || !sameConvPadding, !linears.isEmpty else {
             throw ONNXImportError("the graph has no convolutions, BatchNorms or MatMuls with constant weights: not a PP-OCR recognizer")
         }
     }

@@ -26,7 +26,7 @@ public final class PPOCRRecModel: Module, UnaryLayer {
 
 /// The recognizer network. Input [N, 48, W, 3] (normalized, BGR), output logits [N, W/8, classes]
 /// (the exported ONNX graphs end with a softmax over them).
-public final class PPOCRRecognizer: Module, UnaryLayer {
+public final class PPOCRRecognizer: Module, UnaryLayer, PPOCRNetwork {
     public let config: PPOCRRecognizerConfig
     @ModuleInfo(key: "model") public var model: PPOCRRecModel
     @ModuleInfo(key: "head") public var head: PPOCRRecHead
@@ -43,20 +43,30 @@ public final class PPOCRRecognizer: Module, UnaryLayer {
         head(averagePool(model(pixels)))
     }
 
-    /// Class probabilities [N, T, classes] (what PaddleOCR's exported graphs output).
-    public func probabilities(_ pixels: MLXArray) -> MLXArray {
-        softmax(self(pixels), axis: -1, precise: true)
-    }
-
     /// Backbone features for the head after `avg_pool2d(kernel = stride = pool_kernel_size)`.
-    public func averagePool(_ x: MLXArray) -> MLXArray {
-        let (kh, kw) = (config.poolKernelSize[0], config.poolKernelSize[1])
-        let (n, h, w, c) = (x.dim(0), x.dim(1), x.dim(2), x.dim(3))
-        let (ho, wo) = (h / kh, w / kw)
-        precondition(ho > 0 && wo > 0, "PP-OCR: the input is too small (feature map \(h)×\(w))")
-        let cropped = ho * kh == h && wo * kw == w ? x : x.sliced(start: [0, 0, 0, 0], stop: [n, ho * kh, wo * kw, c])
-        return cropped.reshaped(n, ho, kh, wo, kw, c).mean(axes: [2, 4])
+    public func averagePool(_ x: MLXArray) -> MLXArray { ppocrAveragePool(x, kernel: config.poolKernelSize) }
+
+    // MARK: PPOCRNetwork
+
+    public var modelType: String { config.modelType }
+    public var classCount: Int { config.headOutChannels }
+    public var inputHeight: Int { config.imageHeight }
+    public var inputMinWidth: Int { config.imageWidth }
+    public var inputBGR: Bool { config.inputBGR }
+    public var backboneModule: Module { model }
+    public var classifier: Linear { head.classifier }
+    public var gradientCheckpointing: Bool {
+        get { head.encoder.gradientCheckpointing }
+        set { head.encoder.gradientCheckpointing = newValue }
     }
+    public func pooledFeatures(_ pixels: MLXArray) -> MLXArray { averagePool(model(pixels)) }
+    public func neck(_ features: MLXArray) -> MLXArray { head.encoder(features) }
+    public func makeEmpty(classCount: Int) -> any PPOCRNetwork {
+        var c = config
+        c.headOutChannels = classCount
+        return PPOCRRecognizer(config: c)
+    }
+    public func encodedConfig() throws -> Data { try ModelFolder.encodeConfig(config) }
 
     /// Number of CTC steps for an input of width `width`.
     public func steps(forWidth width: Int) -> Int {
@@ -76,7 +86,7 @@ public final class PPOCRRecognizer: Module, UnaryLayer {
 
 /// A PP-OCR recognizer ready for inference: weights, dictionary, preprocessing, batching.
 public final class PPOCRTextRecognizer: TextRecognizer {
-    public let network: PPOCRRecognizer
+    public let network: any PPOCRNetwork
     public let dictionary: CharacterDictionary
     public var preprocessor: PPOCRPreprocessor
     /// Options used by ``recognize(_:prompt:)``.
@@ -92,38 +102,48 @@ public final class PPOCRTextRecognizer: TextRecognizer {
     private var compiled: ArrayFunction?
     private var compiledBest: ArrayFunction?
 
-    public var modelType: String { network.config.modelType }
+    public var modelType: String { network.modelType }
 
-    /// "PP-OCRv5 mobile rec" / "PP-OCRv4 mobile rec".
-    public var name: String { modelType == "pp_ocrv4_mobile_rec" ? "PP-OCRv4 mobile rec" : "PP-OCRv5 mobile rec" }
+    /// "PP-OCRv5 mobile rec" / "PP-OCRv4 mobile rec" / "PP-OCRv6 small rec".
+    public var name: String {
+        switch modelType {
+        case "pp_ocrv4_mobile_rec": "PP-OCRv4 mobile rec"
+        case PPOCRV6RecognizerConfig.smallModelType: "PP-OCRv6 small rec"
+        default: "PP-OCRv5 mobile rec"
+        }
+    }
 
     public var preferredBatchSize: Int { options.batchSize }
 
-    public init(network: PPOCRRecognizer, dictionary: CharacterDictionary, useCompile: Bool = false) throws {
-        guard dictionary.classCount == network.config.headOutChannels else {
+    public init(network: any PPOCRNetwork, dictionary: CharacterDictionary, useCompile: Bool = false) throws {
+        guard dictionary.classCount == network.classCount else {
             throw ModelFolderError(
-                "the dictionary has \(dictionary.classCount) classes (blank included), the head \(network.config.headOutChannels)")
+                "the dictionary has \(dictionary.classCount) classes (blank included), the head \(network.classCount)")
         }
         self.network = network
         self.dictionary = dictionary
         self.useCompile = useCompile
-        preprocessor = PPOCRPreprocessor(config: network.config)
+        preprocessor = PPOCRPreprocessor(height: network.inputHeight, minWidth: network.inputMinWidth, bgr: network.inputBGR)
         network.train(false)
     }
 
     /// Loads a model folder written by `ocrtune import ppocr` (or a fine-tune).
     public convenience init(folder: URL, useCompile: Bool = false) throws {
-        let config = try ModelFolder.readConfig(PPOCRRecognizerConfig.self, at: folder)
-        guard PPOCRTextRecognizer.modelTypes.contains(config.modelType) else {
-            throw ModelFolderError("\(folder.path): model_type \"\(config.modelType)\" is not a PP-OCR recognizer")
+        let type = try ModelFolder.modelType(at: folder)
+        let network: any PPOCRNetwork
+        if PPOCRV6RecognizerConfig.modelTypes.contains(type) {
+            network = PPOCRV6Recognizer(config: try ModelFolder.readConfig(PPOCRV6RecognizerConfig.self, at: folder))
+        } else if ["pp_ocrv5_mobile_rec", "pp_ocrv4_mobile_rec"].contains(type) {
+            network = PPOCRRecognizer(config: try ModelFolder.readConfig(PPOCRRecognizerConfig.self, at: folder))
+        } else {
+            throw ModelFolderError("\(folder.path): model_type \"\(type)\" is not a PP-OCR recognizer")
         }
-        let network = PPOCRRecognizer(config: config)
         try network.loadParameters(from: [folder.appendingPathComponent(ModelFolder.weightsFile).path])
         let dictionary = try CharacterDictionary(contentsOf: folder.appendingPathComponent(ModelFolder.dictionaryFile))
         try self.init(network: network, dictionary: dictionary, useCompile: useCompile)
     }
 
-    public static let modelTypes: Set<String> = ["pp_ocrv5_mobile_rec", "pp_ocrv4_mobile_rec"]
+    public static let modelTypes: Set<String> = Set(["pp_ocrv5_mobile_rec", "pp_ocrv4_mobile_rec"]).union(PPOCRV6RecognizerConfig.modelTypes)
 
     static var registryEntries: [String: OCRModelRegistry.Loader] {
         Dictionary(uniqueKeysWithValues: modelTypes.map { type in (type, { try PPOCRTextRecognizer(folder: $0) }) })

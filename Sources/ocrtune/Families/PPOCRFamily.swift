@@ -158,7 +158,7 @@ final class PPOCRTrainingSession: TrainingSession {
     private func writeModelFiles(to directory: String) throws {
         let folder = URL(fileURLWithPath: directory)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try ModelFolder.encodeConfig(trainable.network.config).write(to: folder.appendingPathComponent(ModelFolder.configFile))
+        try trainable.network.encodedConfig().write(to: folder.appendingPathComponent(ModelFolder.configFile))
         try trainable.recognizer.dictionary.write(to: folder.appendingPathComponent(ModelFolder.dictionaryFile))
     }
 
