@@ -120,9 +120,9 @@ func runParity() throws {
         out["logits.\(i)"] = logits.squeezed(axis: 0)
         out["probabilities.\(i)"] = probabilities.squeezed(axis: 0)
         if flags.contains("features") {
-            let features = recognizer.network.model(pixels)
+            let features = (recognizer.network.backboneModule as! UnaryLayer)(pixels)
             out["backbone.\(i)"] = features.squeezed(axis: 0)
-            out["neck.\(i)"] = recognizer.network.head.encoder(recognizer.network.averagePool(features)).squeezed(axis: 0)
+            out["neck.\(i)"] = recognizer.network.neck(recognizer.network.pooledFeatures(pixels)).squeezed(axis: 0)
         }
         let text = CTCDecoding.decode(probabilities: probabilities, dictionary: recognizer.dictionary, decoder: .greedy)[0].text
         var line: [String: Any] = ["i": i, "text": text]
@@ -185,13 +185,65 @@ func runBench() throws {
 
 // MARK: - Profile
 
+/// Runs `body` once, then three times, and prints its best wall and CPU milliseconds.
+func timed(_ label: String, _ body: () throws -> MLXArray) throws -> MLXArray {
+    var out = try body()
+    try eval(out)
+    var best = Double.infinity
+    var bestCPU = Double.infinity
+    for _ in 0 ..< 3 {
+        let (t, c) = (Date(), cpuSeconds())
+        out = try body()
+        try eval(out)
+        best = Swift.min(best, Date().timeIntervalSince(t))
+        bestCPU = Swift.min(bestCPU, cpuSeconds() - c)
+    }
+    print("\(label)\t\(String(format: "%.1f", best * 1000)) ms\t\(String(format: "%.1f", bestCPU * 1000)) cpu ms\t\(out.shape)")
+    return out
+}
+
+/// PP-OCRv6: milliseconds of the stem's layers, each block's parts, the pool, neck and head.
+func profileV6(_ net: PPOCRV6Recognizer, _ x: MLXArray) throws {
+    try Threads.withSingleThreadedBLAS(if: DepthwiseConv2d.kernel == .ocrtune) {
+        let stem = net.model.backbone.encoder.stem
+        let s1 = try timed("stem1") { stem.stem1(x) }
+        let padded = s1.padded(low: [0, 0, 0, 0], high: [0, 1, 1, 0])
+        let s2a = try timed("stem2a") { stem.stem2a(padded) }
+        let s2b = try timed("stem2b") { stem.stem2b(s2a.padded(low: [0, 0, 0, 0], high: [0, 1, 1, 0])) }
+        let pool = try timed("stem pool") { stem.maxPool2x2(padded) }
+        let cat = concatenated([pool, s2b], axis: -1)
+        let s3 = try timed("stem3") { stem.stem3(cat) }
+        var h = try timed("stem4") { stem.stem4(s3) }
+        for (s, stage) in net.model.backbone.encoder.blocks.enumerated() {
+            for (l, block) in stage.blocks.enumerated() {
+                let input = h
+                let t = try timed("blocks.\(s).blocks.\(l).token_conv") { (block.tokenConv as! UnaryLayer)(input) }
+                var se = t
+                if let m = block.squeezeExcitation { se = try timed("blocks.\(s).blocks.\(l).se") { m(t) } }
+                let seOut = se
+                let c1 = try timed("blocks.\(s).blocks.\(l).channel_conv1+gelu") { block.channelConv1(seOut) }
+                _ = try timed("blocks.\(s).blocks.\(l).channel_conv2") { block.channelConv2(c1) }
+                h = try timed("blocks.\(s).blocks.\(l) whole") { block(input) }
+            }
+        }
+        let features = h
+        let pooled = try timed("pool") { ppocrAveragePool(features, kernel: [3, 2]) }
+        let neck = try timed("neck") { net.head.encoder(pooled) }
+        _ = try timed("head linear") { ppocrClassify(neck, net.head.classifier) }
+        _ = try timed("whole network") { net(x) }
+    }
+}
+
 /// Milliseconds per stage (each evaluated before the next starts), uncompiled, for one batch.
 func runProfile() throws {
     guard let all = inputs["pixels"] else { fail("\(inputsPath) lacks `pixels`") }
     let batch = Int(arguments["batch"] ?? "8") ?? 8
     let x = all.sliced(axis: 0, 0 ..< Swift.min(batch, all.dim(0)))
-    let net = recognizer.network
-    net.train(false)
+    recognizer.network.train(false)
+    guard let net = recognizer.network as? PPOCRRecognizer else {
+        guard let v6 = recognizer.network as? PPOCRV6Recognizer else { fail("profile: unknown network") }
+        return try profileV6(v6, x)
+    }
     func time(_ label: String, _ body: () throws -> MLXArray) throws -> MLXArray {
         var out = try body()
         try eval(out)

@@ -155,7 +155,7 @@ public final class PPLCNetV4LargeStem: Module, UnaryLayer {
     }
 
     /// MaxPool2d(kernel 2, stride 1) of a channels-last map: [N, H, W, C] → [N, H − 1, W − 1, C].
-    func maxPool2x2(_ x: MLXArray) -> MLXArray {
+    public func maxPool2x2(_ x: MLXArray) -> MLXArray {
         let (n, h, w, c) = (x.dim(0), x.dim(1), x.dim(2), x.dim(3))
         func shifted(_ dy: Int, _ dx: Int) -> MLXArray {
             x.sliced(start: [0, dy, dx, 0], stop: [n, h - 1 + dy, w - 1 + dx, c])

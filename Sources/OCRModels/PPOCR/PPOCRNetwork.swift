@@ -49,7 +49,7 @@ extension PPOCRNetwork {
 // MARK: - Shared pieces
 
 /// `avg_pool2d(kernel = stride = [kh, kw])` of a channels-last map (the remainder cropped).
-func ppocrAveragePool(_ x: MLXArray, kernel: [Int]) -> MLXArray {
+public func ppocrAveragePool(_ x: MLXArray, kernel: [Int]) -> MLXArray {
     let (kh, kw) = (kernel[0], kernel[1])
     let (n, h, w, c) = (x.dim(0), x.dim(1), x.dim(2), x.dim(3))
     let (ho, wo) = (h / kh, w / kw)
@@ -60,7 +60,7 @@ func ppocrAveragePool(_ x: MLXArray, kernel: [Int]) -> MLXArray {
 
 /// The CTC classifier over neck features [N, T, D] → logits [N, T, classes]. A plain Linear with
 /// ocrtune's kernels splits its rows over the cores (the product and bias are `Linear`'s, bit for bit).
-func ppocrClassify(_ features: MLXArray, _ classifier: Linear) -> MLXArray {
+public func ppocrClassify(_ features: MLXArray, _ classifier: Linear) -> MLXArray {
     if DepthwiseConv2d.kernel == .ocrtune, type(of: classifier) == Linear.self, let bias = classifier.bias {
         let (n, w) = (features.dim(0), features.dim(1))
         let logits = matmulAffineActivation(
