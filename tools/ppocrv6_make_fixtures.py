@@ -96,10 +96,41 @@ def make_rec(expected):
     print(f"tiny-rec.onnx: {os.path.getsize(path)} bytes, output {probs.shape}")
 
 
+def make_det(expected):
+    from transformers import PPOCRV6SmallDetConfig, PPOCRV6SmallDetForObjectDetection
+
+    torch.manual_seed(7)
+    backbone = dict(
+        model_type="pp_lcnet_v4", stem_channels=[3, 8, 16],
+        block_configs=[
+            [[3, 16, 16, 1, True], [3, 16, 16, 1, False]],
+            [[3, 16, 24, 2, False], [3, 24, 24, 1, True]],
+            [[3, 24, 32, 2, False], [3, 32, 32, 1, False]],
+            [[3, 32, 48, 2, False], [3, 48, 48, 1, True]],
+        ],
+        out_features=["stage1", "stage2", "stage3", "stage4"])
+    config = PPOCRV6SmallDetConfig(
+        backbone_config=backbone, neck_out_channels=16, layer_list_out_channels=[16, 24, 32, 48], reduction=4)
+    model = PPOCRV6SmallDetForObjectDetection(config).eval()
+    randomize_batch_norms(model, 7)
+    x = torch.from_numpy(np.random.default_rng(8).uniform(-1, 1, (1, 3, 64, 96)).astype(np.float32))
+    with torch.no_grad():
+        probs = model(x).last_hidden_state.numpy()
+    path = os.path.join(OUT, "tiny-det.onnx")
+    export(Probabilities(model), x, path, {"x": {0: "N", 2: "H", 3: "W"}, "probabilities": {0: "N", 2: "H", 3: "W"}})
+    keys = sorted(k for k in model.state_dict() if not k.endswith("num_batches_tracked"))
+    with open(os.path.join(OUT, "tiny-det-keys.json"), "w") as f:
+        json.dump(keys, f, indent=0)
+    expected["det.pixels"] = x.numpy().transpose(0, 2, 3, 1).copy()
+    expected["det.probabilities"] = probs.transpose(0, 2, 3, 1).copy()
+    print(f"tiny-det.onnx: {os.path.getsize(path)} bytes, output {probs.shape}")
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     expected = {}
     make_rec(expected)
+    make_det(expected)
     pc.write_safetensors(os.path.join(OUT, "tiny-expected.safetensors"), expected)
     total = sum(os.path.getsize(os.path.join(OUT, n)) for n in os.listdir(OUT))
     print(f"fixtures: {total / 1e6:.2f} MB in {OUT}")

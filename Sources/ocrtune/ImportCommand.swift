@@ -16,7 +16,7 @@ struct ImportCommand: ParsableCommand {
 struct ImportPPOCRCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ppocr",
-        abstract: "Import a PaddleOCR PP-OCRv4 / v5 / v6 text recognizer from its ONNX export.",
+        abstract: "Import a PaddleOCR PP-OCRv4 / v5 / v6 text recognizer, or the PP-OCRv6 DB text detector, from its ONNX export.",
         discussion: """
             Reads the graph's weights (Constant nodes), checks them against the PPLCNetV3 +
             SVTR + CTC layout, and writes a model folder with Hugging Face parameter names:
@@ -29,6 +29,7 @@ struct ImportPPOCRCommand: ParsableCommand {
               ocrtune import ppocr --onnx rec.onnx --dict ppocrv5_dict.txt --out models/ppocrv5
               ocrtune import ppocr --onnx ch_PP-OCRv4_rec_infer.onnx --out models/ppocrv4
               ocrtune import ppocr --onnx PP-OCRv6_rec_small.onnx --out models/ppocrv6
+              ocrtune import ppocr --onnx PP-OCRv6_det_small.onnx --out models/ppocrv6-det
                 (those exports embed their dictionary in the model metadata)
             """)
 
@@ -52,6 +53,7 @@ struct ImportPPOCRCommand: ParsableCommand {
     func run() throws {
         let logger = try engine.apply(label: "import")
         let started = Date()
+        if try PPOCRDetONNXImporter.isDetector(onnxPath: onnx) { return try importDetector(started: started) }
         let imported: any PPOCRImportedModel
         do {
             imported = try PPOCRONNXImporter.importModel(onnxPath: onnx, dictionaryPath: dict, modelType: modelType)
@@ -68,5 +70,22 @@ struct ImportPPOCRCommand: ParsableCommand {
         Terminal.line("wrote \(out)")
         for line in imported.summary { Terminal.line("  \(line)") }
         Terminal.line("  parameters   \(parameters) in \(imported.weights.count) tensors")
+    }
+
+    /// A DB text detector's ONNX: config.json and model.safetensors (no dictionary).
+    private func importDetector(started: Date) throws {
+        let imported: PPOCRV6DetImport
+        do {
+            imported = try PPOCRDetONNXImporter.load(onnxPath: onnx)
+            try imported.write(
+                to: URL(fileURLWithPath: out), overwrite: overwrite, metadata: ["source": URL(fileURLWithPath: onnx).lastPathComponent])
+        } catch let error as ONNXImportError {
+            throw CLIError("import ppocr: \(onnx): \(error)")
+        } catch let error as ModelFolderError {
+            throw CLIError("import ppocr: \(error)")
+        }
+        Terminal.line("wrote \(out)")
+        for line in imported.summary { Terminal.line("  \(line)") }
+        Terminal.line("  parameters   \(imported.weights.values.reduce(0) { $0 + $1.size }) in \(imported.weights.count) tensors")
     }
 }

@@ -117,6 +117,15 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "With --sample: seed of the sampling.")
     var seed: UInt64 = 0
 
+    @Option(help: "Whole pages: a text detector folder (ocrtune import ppocr of a DB detector); prints each page's lines in reading order with their boxes.")
+    var detector: String?
+
+    @Flag(help: "With --detector: also read each line turned 180° and keep the more confident reading.")
+    var rotate = false
+
+    @Option(help: "With --detector: write each page with its lines' boxes drawn as PNG into this folder.")
+    var annotate: String?
+
     @OptionGroup var engine: EngineOptions
 
     func validate() throws {
@@ -186,6 +195,7 @@ struct PredictCommand: ParsableCommand {
             }
         }
         let options = RecognitionOptions(batchSize: batchSize, decoder: decoder)
+        if let detector { return try runPages(recognizer: recognizer, options: options, detector: detector, pages: loaded) }
         let results = try recognizer.recognize(loaded, options: options)
         for (path, result) in zip(images, results) {
             if outputIds {

@@ -240,6 +240,15 @@ public final class PPLCNetV4Backbone: Module, UnaryLayer {
 
     public func callAsFunction(_ x: MLXArray) -> MLXArray { encoder(x) }
 
+    /// Every stage's output (the detector's feature pyramid).
+    public func stageOutputs(_ x: MLXArray) -> [MLXArray] {
+        var h = encoder.stem(x)
+        return encoder.blocks.map { stage in
+            h = stage(h)
+            return h
+        }
+    }
+
     /// Output width for an input of width `width`.
     public func outputWidth(forWidth width: Int) -> Int {
         let s = config.stemStrides

@@ -297,7 +297,8 @@ struct GraphRoles {
 
     /// `sameConvPadding`: require every convolution's padding to be the 'same' padding of its
     /// kernel (PP-OCRv4/v5); PP-OCRv6's stem pads its 2×2 convolutions by one at the end.
-    init(_ g: ONNXGraph, sameConvPadding: Bool = true) throws {
+    /// `requireLinears`: a recognizer has MatMuls (the SVTR neck, the head); a detector has none.
+    init(_ g: ONNXGraph, sameConvPadding: Bool = true, requireLinears: Bool = true) throws {
         /// The only consumer of `tensor` when it is `op` with a constant other input of `count` values.
         func constantConsumer(_ tensor: String, op: String, count: Int? = nil) -> (Onnx_NodeProto, ONNXConstant)? {
             let users = g.consumerNodes(of: tensor)
@@ -368,7 +369,7 @@ struct GraphRoles {
                 continue
             }
         }
-        guard !convs.isEmpty, !norms.isEmpty || !sameConvPadding, !linears.isEmpty else {
+        guard !convs.isEmpty, !norms.isEmpty || !sameConvPadding, !linears.isEmpty || !requireLinears else {
             throw ONNXImportError("the graph has no convolutions, BatchNorms or MatMuls with constant weights: not a PP-OCR recognizer")
         }
     }

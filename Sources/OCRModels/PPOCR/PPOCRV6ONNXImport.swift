@@ -119,94 +119,10 @@ extension PPOCRONNXImporter {
     // MARK: v6 assembly
 
     static func assembleV6(_ r: GraphRoles, graph: ONNXGraph) throws -> (PPOCRV6RecognizerConfig, [String: MLXArray]) {
-        var w: [String: MLXArray] = [:]
-        let eps: Float = 1e-5
-        /// A conv layer (conv + BatchNorm): the graph's BatchNorm when one follows, else the folded bias.
-        func putConvLayer(_ c: ConvRole, _ key: String) {
-            w["\(key).convolution.weight"] = c.weight.array().transposed(0, 2, 3, 1)
-            if let bn = r.norms.first(where: { $0.input == c.output }) {
-                w["\(key).normalization.weight"] = bn.scale.array().reshaped(-1)
-                w["\(key).normalization.bias"] = bn.shift.array().reshaped(-1)
-                w["\(key).normalization.running_mean"] = bn.mean.array().reshaped(-1)
-                w["\(key).normalization.running_var"] = bn.variance.array().reshaped(-1)
-            } else {
-                let n = c.outChannels
-                w["\(key).normalization.weight"] = ones([n])
-                w["\(key).normalization.bias"] = c.bias?.array().reshaped(-1) ?? zeros([n])
-                w["\(key).normalization.running_mean"] = zeros([n])
-                w["\(key).normalization.running_var"] = full([n], value: Double(1 - eps))
-            }
-        }
-        func putConv(_ c: ConvRole, _ key: String) {
-            w["\(key).weight"] = c.weight.array().transposed(0, 2, 3, 1)
-            w["\(key).bias"] = c.bias?.array().reshaped(-1) ?? zeros([c.outChannels])
-        }
-        func isGlobalMean(_ tensor: String) -> Bool {
-            var producer = graph.producerNode(of: tensor)
-            while let p = producer, p.opType == "Identity" { producer = graph.producerNode(of: p.input[0]) }
-            return producer?.opType == "GlobalAveragePool" || producer?.opType == "ReduceMean"
-        }
-
-        // Stem.
+        var f = FoldedWeights(roles: r, graph: graph)
         guard r.convs.count >= 8 + 3 else { throw ONNXImportError("too few convolutions (\(r.convs.count)) for PP-LCNetV4 + the v6 neck") }
-        let stem = Array(r.convs.prefix(5))
-        guard stem[0].inChannels == 3, stem[1].weight.dims.suffix(2) == [2, 2], stem[2].weight.dims.suffix(2) == [2, 2],
-            stem[4].weight.dims.suffix(2) == [1, 1]
-        else {
-            throw ONNXImportError("\(stem[0].node.label): the first five convolutions are not PP-LCNetV4's large stem (3×3, 2×2, 2×2, 3×3, 1×1)")
-        }
-        let stemKey = "model.backbone.encoder.convolution"
-        for (c, name) in zip(stem, ["stem1", "stem2a", "stem2b", "stem3", "stem4"]) { putConvLayer(c, "\(stemKey).\(name)") }
-
-        // Blocks (flat), then split into stages.
-        var convs = r.convs[5 ..< r.convs.count - 3]
-        struct Block { var token: ConvRole; var se: (ConvRole, ConvRole)?; var mlp1: ConvRole; var mlp2: ConvRole }
-        var blocks: [Block] = []
-        while let token = convs.popFirst() {
-            guard token.group > 1, token.group == token.outChannels, token.weight.dims[1] == 1 else {
-                throw ONNXImportError("\(token.node.label): expected a block's depthwise token conv (group \(token.group), weight \(token.weight.dims))")
-            }
-            var se: (ConvRole, ConvRole)?
-            if let next = convs.first, isGlobalMean(next.input) {
-                guard convs.count >= 4 else { throw ONNXImportError("\(next.node.label): the graph ends inside a block") }
-                se = (convs.popFirst()!, convs.popFirst()!)
-            }
-            guard let mlp1 = convs.popFirst(), let mlp2 = convs.popFirst(), mlp1.weight.dims.suffix(2) == [1, 1],
-                mlp2.weight.dims.suffix(2) == [1, 1], mlp1.outChannels == 2 * token.outChannels
-            else {
-                throw ONNXImportError("\(token.node.label): a block's token conv is not followed by its 1×1 channel MLP (in → 2·in → out)")
-            }
-            blocks.append(Block(token: token, se: se, mlp1: mlp1, mlp2: mlp2))
-        }
-        let rows = blocks.map { b in
-            PPLCNetV3BlockConfig(
-                b.token.weight.dims[2], b.token.outChannels, b.mlp2.outChannels, b.token.stride == [1, 1] ? [1] : b.token.stride,
-                b.se != nil)
-        }
-        let stages = splitStages(rows)
-        var flat = 0
-        for (s, stage) in stages.enumerated() {
-            for (i, row) in stage.enumerated() {
-                let b = blocks[flat]
-                flat += 1
-                let key = "model.backbone.encoder.blocks.\(s).blocks.\(i)"
-                if row.strideIsScalar && row.stride == [1, 1] && row.inChannels == row.outChannels {
-                    putConv(b.token, "\(key).token_conv")
-                } else {
-                    putConvLayer(b.token, "\(key).token_conv")
-                }
-                if let (s1, s2) = b.se {
-                    putConv(s1, "\(key).token_squeeze_excitation.convolutions.0")
-                    putConv(s2, "\(key).token_squeeze_excitation.convolutions.2")
-                }
-                putConvLayer(b.mlp1, "\(key).channel_conv1")
-                putConvLayer(b.mlp2, "\(key).channel_conv2")
-            }
-        }
-        let reduction = blocks.first(where: { $0.se != nil }).map { $0.token.outChannels / $0.se!.0.outChannels } ?? 4
-        let backbone = PPLCNetV4Config(
-            blockConfigs: stages, stemChannels: [3, stem[0].outChannels, stem[4].outChannels], reduction: reduction,
-            stemStrides: stem.map { $0.stride[0] })
+        let backbone = try f.lcnetV4(r.convs[0 ..< r.convs.count - 3], prefix: "model.backbone.encoder")
+        var w = f.weights
 
         // Neck: conv_block 0 and 1 read the pooled features, 2 is the depthwise local conv.
         let neck = Array(r.convs.suffix(3))
@@ -215,7 +131,8 @@ extension PPOCRONNXImporter {
         else {
             throw ONNXImportError("\(neck[0].node.label): the last three convolutions are not the v6 neck (two 1×1 and a depthwise)")
         }
-        for (i, c) in neck.enumerated() { putConvLayer(c, "head.encoder.conv_block.\(i)") }
+        for (i, c) in neck.enumerated() { f.putConvLayer(c, "head.encoder.conv_block.\(i)") }
+        w.merge(f.weights) { $1 }
         let hidden = neck[1].outChannels
 
         // SVTR blocks and the head.
@@ -279,5 +196,115 @@ extension PPOCRONNXImporter {
             stages.replaceSubrange(0 ... 0, with: [[first[0]], Array(first.dropFirst())])
         }
         return stages
+    }
+}
+
+// MARK: - Folded weights
+
+/// Writes transformers-named weights from a paddle2onnx / torch.onnx graph whose BatchNorms may
+/// be folded into the convolutions, and reads PP-LCNetV4 (stem and blocks) from a run of convs.
+struct FoldedWeights {
+    let roles: GraphRoles
+    let graph: ONNXGraph
+    var weights: [String: MLXArray] = [:]
+    let eps: Float = 1e-5
+
+    init(roles: GraphRoles, graph: ONNXGraph) {
+        self.roles = roles
+        self.graph = graph
+    }
+
+    /// A conv layer (conv + BatchNorm, keys `convolution`, `norm`): the graph's BatchNorm when one
+    /// follows, else an identity BatchNorm carrying the folded bias (or, with `convBias`, a conv
+    /// that keeps its bias and an identity BatchNorm without one).
+    mutating func putConvLayer(_ c: ConvRole, _ key: String, norm: String = "normalization", convBias: Bool = false, transposed: Bool = false) {
+        weights["\(key).convolution.weight"] = transposed ? c.weight.array().transposed(1, 2, 3, 0) : c.weight.array().transposed(0, 2, 3, 1)
+        let n = transposed ? c.weight.dims[1] : c.outChannels
+        let bias = c.bias?.array().reshaped(-1) ?? zeros([n])
+        if convBias { weights["\(key).convolution.bias"] = bias }
+        if let bn = roles.norms.first(where: { $0.input == c.output }) {
+            weights["\(key).\(norm).weight"] = bn.scale.array().reshaped(-1)
+            weights["\(key).\(norm).bias"] = bn.shift.array().reshaped(-1)
+            weights["\(key).\(norm).running_mean"] = bn.mean.array().reshaped(-1)
+            weights["\(key).\(norm).running_var"] = bn.variance.array().reshaped(-1)
+        } else {
+            weights["\(key).\(norm).weight"] = ones([n])
+            weights["\(key).\(norm).bias"] = convBias ? zeros([n]) : bias
+            weights["\(key).\(norm).running_mean"] = zeros([n])
+            weights["\(key).\(norm).running_var"] = full([n], value: Double(1 - eps))
+        }
+    }
+
+    /// A plain conv with its bias (`weight`, `bias`); `bias: false` writes the weight only.
+    mutating func putConv(_ c: ConvRole, _ key: String, bias: Bool = true, transposed: Bool = false) {
+        weights["\(key).weight"] = transposed ? c.weight.array().transposed(1, 2, 3, 0) : c.weight.array().transposed(0, 2, 3, 1)
+        if bias { weights["\(key).bias"] = c.bias?.array().reshaped(-1) ?? zeros([transposed ? c.weight.dims[1] : c.outChannels]) }
+    }
+
+    /// Whether `tensor` is a global mean (an SE module's input), through Identity nodes.
+    func isGlobalMean(_ tensor: String) -> Bool {
+        var producer = graph.producerNode(of: tensor)
+        while let p = producer, p.opType == "Identity" { producer = graph.producerNode(of: p.input[0]) }
+        return producer?.opType == "GlobalAveragePool" || producer?.opType == "ReduceMean"
+    }
+
+    /// PP-LCNetV4 from its convolutions in forward order: the large stem (five), then per block the
+    /// depthwise token conv, the SE pair when the next conv reads a global mean, and the 1×1 channel MLP.
+    mutating func lcnetV4(_ convs: ArraySlice<ConvRole>, prefix: String) throws -> PPLCNetV4Config {
+        let stem = Array(convs.prefix(5))
+        guard stem.count == 5, stem[0].inChannels == 3, stem[1].weight.dims.suffix(2) == [2, 2], stem[2].weight.dims.suffix(2) == [2, 2],
+            stem[4].weight.dims.suffix(2) == [1, 1]
+        else {
+            throw ONNXImportError("\(convs.first?.node.label ?? "graph"): the first five convolutions are not PP-LCNetV4's large stem (3×3, 2×2, 2×2, 3×3, 1×1)")
+        }
+        for (c, name) in zip(stem, ["stem1", "stem2a", "stem2b", "stem3", "stem4"]) { putConvLayer(c, "\(prefix).convolution.\(name)") }
+
+        var rest = convs.dropFirst(5)
+        struct Block { var token: ConvRole; var se: (ConvRole, ConvRole)?; var mlp1: ConvRole; var mlp2: ConvRole }
+        var blocks: [Block] = []
+        while let token = rest.popFirst() {
+            guard token.group > 1, token.group == token.outChannels, token.weight.dims[1] == 1 else {
+                throw ONNXImportError("\(token.node.label): expected a block's depthwise token conv (group \(token.group), weight \(token.weight.dims))")
+            }
+            var se: (ConvRole, ConvRole)?
+            if let next = rest.first, isGlobalMean(next.input) {
+                guard rest.count >= 4 else { throw ONNXImportError("\(next.node.label): the graph ends inside a block") }
+                se = (rest.popFirst()!, rest.popFirst()!)
+            }
+            guard let mlp1 = rest.popFirst(), let mlp2 = rest.popFirst(), mlp1.weight.dims.suffix(2) == [1, 1],
+                mlp2.weight.dims.suffix(2) == [1, 1], mlp1.outChannels == 2 * token.outChannels
+            else {
+                throw ONNXImportError("\(token.node.label): a block's token conv is not followed by its 1×1 channel MLP (in → 2·in → out)")
+            }
+            blocks.append(Block(token: token, se: se, mlp1: mlp1, mlp2: mlp2))
+        }
+        let rows = blocks.map { b in
+            let stride: [Int] = b.token.stride[0] == b.token.stride[1] ? [b.token.stride[0]] : b.token.stride
+            return PPLCNetV3BlockConfig(b.token.weight.dims[2], b.token.outChannels, b.mlp2.outChannels, stride, b.se != nil)
+        }
+        let stages = PPOCRONNXImporter.splitStages(rows)
+        var flat = 0
+        for (s, stage) in stages.enumerated() {
+            for (i, row) in stage.enumerated() {
+                let b = blocks[flat]
+                flat += 1
+                let key = "\(prefix).blocks.\(s).blocks.\(i)"
+                if row.strideIsScalar && row.stride == [1, 1] && row.inChannels == row.outChannels {
+                    putConv(b.token, "\(key).token_conv")
+                } else {
+                    putConvLayer(b.token, "\(key).token_conv")
+                }
+                if let (s1, s2) = b.se {
+                    putConv(s1, "\(key).token_squeeze_excitation.convolutions.0")
+                    putConv(s2, "\(key).token_squeeze_excitation.convolutions.2")
+                }
+                putConvLayer(b.mlp1, "\(key).channel_conv1")
+                putConvLayer(b.mlp2, "\(key).channel_conv2")
+            }
+        }
+        let reduction = blocks.first(where: { $0.se != nil }).map { $0.token.outChannels / $0.se!.0.outChannels } ?? 4
+        return PPLCNetV4Config(
+            blockConfigs: stages, stemChannels: [3, stem[0].outChannels, stem[4].outChannels], reduction: reduction,
+            stemStrides: stem.map { $0.stride[0] })
     }
 }
