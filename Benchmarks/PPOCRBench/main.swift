@@ -10,6 +10,10 @@
 //       IN holds `pixels` [N, 48, 320, 3]; prints {"lines_per_s", "ms_per_batch", ...} for
 //       batches of B lines, timed over at least S seconds after a warm-up.
 //   PPOCRBench profile --model DIR --inputs IN.safetensors --batch B [--kernel ...]
+//   PPOCRBench pages --model REC --detector DET --images LIST --seconds S [--batch B]
+//       pages/s reading whole pages (detect + crop + recognize), JSON {"pages_per_second", ...}
+//   PPOCRBench detmap --detector DET --image PNG --out OUT.safetensors
+//       the detector's probability map of one page (and its input), for parity checks
 //       milliseconds of each layer (eager, evaluated one by one) and of the whole network, with
 //       OpenBLAS single-threaded as the recognizer runs it when the kernel is ocrtune's.
 
@@ -77,6 +81,11 @@ func readPPM(_ path: String) throws -> RGBImage {
         fail("\(path) is not a binary PPM")
     }
     return RGBImage(width: w, height: h, pixels: Array(bytes[i ..< i + w * h * 3]))
+}
+
+if mode == "pages" || mode == "detmap" {
+    do { try runPagesMode(mode) } catch { fail("\(error)") }
+    exit(0)
 }
 
 guard let modelPath = arguments["model"] else { fail("--model DIR is required") }

@@ -125,7 +125,46 @@ public final class PPLCNetV4ConvLayer: Module, UnaryLayer {
     }
 
     public func callAsFunction(_ x: MLXArray) -> MLXArray {
-        applyActivation(activation, normalization(convolution(x)))
+        if !normalization.training, DepthwiseConv2d.kernel == .ocrtune, let fused = fusedActivation {
+            // Inference: the BatchNorm folded into the product (per output channel), then the
+            // product, bias and activation in ocrtune's kernels (MLX's CPU erf is scalar).
+            let (scale, shift) = foldedNormalization()
+            if let pointwise = convolution as? PointwiseConv2d {
+                let (o, i) = (pointwise.weight.dim(0), pointwise.weight.dim(3))
+                let y = matmulAffineActivation(
+                    x.reshaped(-1, i), pointwise.weight.reshaped(o, i) * scale.reshaped(o, 1), bias: shift, preScale: nil,
+                    preBias: nil, activation: fused)
+                return y.reshaped(Array(x.shape.dropLast()) + [o])
+            }
+            if let depthwise = convolution as? DepthwiseConv2d, fused != .gelu {
+                return depthwiseAffineActivation(
+                    x, depthwise.weight * scale.reshaped(-1, 1, 1, 1), stride: depthwise.stride, padding: depthwise.padding,
+                    bias: shift, preScale: nil, preBias: nil, activation: fused, postScale: nil, postBias: nil)
+            }
+            let c = convolution
+            let z = conv2d(x, c.weight * scale.reshaped(-1, 1, 1, 1), stride: c.stride, padding: c.padding, groups: c.groups)
+            return affineActivation(z, bias: shift, preScale: nil, preBias: nil, activation: fused)
+        }
+        return applyActivation(activation, normalization(convolution(x)))
+    }
+
+    /// The eval-mode BatchNorm as a per-channel scale and shift: γ / √(var + ε), β − mean · scale.
+    func foldedNormalization() -> (scale: MLXArray, shift: MLXArray) {
+        let n = normalization
+        var scale = rsqrt(n.runningVar + MLXArray(n.eps))
+        if let w = n.weight { scale = scale * w }
+        var shift = -(n.runningMean * scale)
+        if let b = n.bias { shift = shift + b }
+        return (scale, shift)
+    }
+
+    private var fusedActivation: FusedActivation? {
+        switch activation {
+        case nil: .identity
+        case "gelu": .gelu
+        case "relu": .relu
+        default: nil
+        }
     }
 }
 

@@ -135,7 +135,12 @@ public enum PPOCRDetONNXImporter {
             }
             var bias = node.input.count > 2 ? g.constant(node.input[2]) : nil
             var output = node.output[0]
-            let users = g.consumerNodes(of: output)
+            var users = g.consumerNodes(of: output)
+            // paddle2onnx renames outputs through Identity nodes.
+            while users.count == 1, users[0].opType == "Identity", let next = users[0].output.first {
+                output = next
+                users = g.consumerNodes(of: output)
+            }
             if bias == nil, users.count == 1, users[0].opType == "Add", let c = g.constantInputs(of: users[0]).first,
                 c.count == weight.dims[1]
             {
