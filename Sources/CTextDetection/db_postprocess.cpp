@@ -9,6 +9,7 @@
 #include "ctextdetection.h"
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -139,42 +140,132 @@ struct Rect {
     double shortSide;
 };
 
-/// cv2.minAreaRect + cv2.boxPoints: the rectangle of least area around the points (float32 corners).
+/// OpenCV's rotating calipers over a convex polygon (float arithmetic as OpenCV's, so the
+/// corners carry the same float rounding that later integer truncations see): out[0..1] a
+/// corner, out[2..3] and out[4..5] the two side vectors.
+void rotatingCalipers(const std::vector<Pt> &hull, float out[6]) {
+    const int n = (int)hull.size();
+    std::vector<float> inv(n), vx(n), vy(n);
+    int left = 0, bottom = 0, right = 0, top = 0;
+    float px0 = (float)hull[0].x, py0 = (float)hull[0].y;
+    float left_x = px0, right_x = px0, top_y = py0, bottom_y = py0;
+    for (int i = 0; i < n; i++) {
+        if (px0 < left_x) { left_x = px0; left = i; }
+        if (px0 > right_x) { right_x = px0; right = i; }
+        if (py0 > top_y) { top_y = py0; top = i; }
+        if (py0 < bottom_y) { bottom_y = py0; bottom = i; }
+        float px = (float)hull[(i + 1) % n].x, py = (float)hull[(i + 1) % n].y;
+        double dx = px - px0, dy = py - py0;
+        vx[i] = (float)dx;
+        vy[i] = (float)dy;
+        inv[i] = (float)(1. / std::sqrt(dx * dx + dy * dy));
+        px0 = px;
+        py0 = py;
+    }
+    float orientation = 0;
+    {
+        double ax = vx[n - 1], ay = vy[n - 1];
+        for (int i = 0; i < n; i++) {
+            double bx = vx[i], by = vy[i];
+            double convexity = ax * by - ay * bx;
+            if (convexity != 0) {
+                orientation = convexity > 0 ? 1.f : -1.f;
+                break;
+            }
+            ax = bx;
+            ay = by;
+        }
+    }
+    float base_a = orientation, base_b = 0;
+    int seq[4] = {bottom, right, top, left};
+    float minarea = FLT_MAX;
+    int b0 = 0, b5 = 0;
+    float b1 = 0, b2 = 0, b3 = 0, b4 = 0;
+    for (int k = 0; k < n; k++) {
+        float dp[4] = {
+            +base_a * vx[seq[0]] + base_b * vy[seq[0]],
+            -base_b * vx[seq[1]] + base_a * vy[seq[1]],
+            -base_a * vx[seq[2]] - base_b * vy[seq[2]],
+            +base_b * vx[seq[3]] - base_a * vy[seq[3]],
+        };
+        float maxcos = dp[0] * inv[seq[0]];
+        int main = 0;
+        for (int i = 1; i < 4; i++) {
+            float c = dp[i] * inv[seq[i]];
+            if (c > maxcos) { main = i; maxcos = c; }
+        }
+        int pi = seq[main];
+        float lx = vx[pi] * inv[pi], ly = vy[pi] * inv[pi];
+        switch (main) {
+            case 0: base_a = lx; base_b = ly; break;
+            case 1: base_a = ly; base_b = -lx; break;
+            case 2: base_a = -lx; base_b = -ly; break;
+            default: base_a = -ly; base_b = lx; break;
+        }
+        seq[main] = seq[main] + 1 == n ? 0 : seq[main] + 1;
+        float dx = (float)hull[seq[1]].x - (float)hull[seq[3]].x, dy = (float)hull[seq[1]].y - (float)hull[seq[3]].y;
+        float width = dx * base_a + dy * base_b;
+        dx = (float)hull[seq[2]].x - (float)hull[seq[0]].x;
+        dy = (float)hull[seq[2]].y - (float)hull[seq[0]].y;
+        float height = -dx * base_b + dy * base_a;
+        float area = width * height;
+        if (area <= minarea) {
+            minarea = area;
+            b0 = seq[3]; b1 = base_a; b2 = width; b3 = base_b; b4 = height; b5 = seq[0];
+        }
+    }
+    float A1 = b1, B1 = b3, A2 = -b3, B2 = b1;
+    float C1 = A1 * (float)hull[b0].x + (float)hull[b0].y * B1;
+    float C2 = A2 * (float)hull[b5].x + (float)hull[b5].y * B2;
+    float idet = 1.f / (A1 * B2 - A2 * B1);
+    out[0] = (C1 * B2 - C2 * B1) * idet;
+    out[1] = (A1 * C2 - A2 * C1) * idet;
+    out[2] = A1 * b2;
+    out[3] = B1 * b2;
+    out[4] = A2 * b4;
+    out[5] = B2 * b4;
+}
+
+/// cv2.minAreaRect (center, size, angle in float) + cv2.boxPoints.
 bool minAreaRect(const std::vector<Pt> &points, Rect &r) {
     if (points.empty()) return false;
     std::vector<Pt> hull = convexHull(points);
-    if (hull.size() == 1) {
-        for (auto &c : r.corners) c = hull[0];
-        r.shortSide = 0;
-        return true;
+    // OpenCV's convexHull(points, clockwise = true) order: the lowest (x, y) point first, then
+    // the other way round from Andrew's chain (the calipers' ties follow that order).
+    if (hull.size() > 1) {
+        std::reverse(hull.begin(), hull.end());
+        std::rotate(hull.begin(), hull.end() - 1, hull.end());
     }
-    double best = INFINITY;
-    size_t n = hull.size();
-    for (size_t i = 0; i < (n == 2 ? 1 : n); i++) {
-        const Pt &a = hull[i], &b = hull[(i + 1) % n];
-        double dx = b.x - a.x, dy = b.y - a.y, len = std::sqrt(dx * dx + dy * dy);
-        if (len == 0) continue;
-        double ux = dx / len, uy = dy / len;
-        double minU = INFINITY, maxU = -INFINITY, minV = INFINITY, maxV = -INFINITY;
-        for (const Pt &p : hull) {
-            double u = p.x * ux + p.y * uy, v = -p.x * uy + p.y * ux;
-            minU = std::min(minU, u);
-            maxU = std::max(maxU, u);
-            minV = std::min(minV, v);
-            maxV = std::max(maxV, v);
-        }
-        double area = (maxU - minU) * (maxV - minV);
-        if (area < best) {
-            best = area;
-            auto corner = [&](double u, double v) { return Pt{(double)(float)(u * ux - v * uy), (double)(float)(u * uy + v * ux)}; };
-            r.corners[0] = corner(minU, minV);
-            r.corners[1] = corner(maxU, minV);
-            r.corners[2] = corner(maxU, maxV);
-            r.corners[3] = corner(minU, maxV);
-            r.shortSide = std::min(maxU - minU, maxV - minV);
-        }
+    float cx, cy, w = 0, h = 0, angle = 0;
+    if (hull.size() > 2) {
+        float out[6];
+        rotatingCalipers(hull, out);
+        cx = out[0] + (out[2] + out[4]) * 0.5f;
+        cy = out[1] + (out[3] + out[5]) * 0.5f;
+        w = (float)std::sqrt((double)out[2] * out[2] + (double)out[3] * out[3]);
+        h = (float)std::sqrt((double)out[4] * out[4] + (double)out[5] * out[5]);
+        angle = (float)std::atan2((double)out[3], (double)out[2]);
+    } else if (hull.size() == 2) {
+        cx = ((float)hull[0].x + (float)hull[1].x) * 0.5f;
+        cy = ((float)hull[0].y + (float)hull[1].y) * 0.5f;
+        double dx = hull[1].x - hull[0].x, dy = hull[1].y - hull[0].y;
+        w = (float)std::sqrt(dx * dx + dy * dy);
+        angle = (float)std::atan2(dy, dx);
+    } else {
+        cx = (float)hull[0].x;
+        cy = (float)hull[0].y;
     }
-    return best < INFINITY;
+    angle = (float)(angle * 180 / M_PI);
+    double rad = angle * M_PI / 180.;
+    float b = (float)std::cos(rad) * 0.5f, a = (float)std::sin(rad) * 0.5f;
+    float p0x = cx - a * h - b * w, p0y = cy + b * h - a * w;
+    float p1x = cx + a * h - b * w, p1y = cy - b * h - a * w;
+    r.corners[0] = {p0x, p0y};
+    r.corners[1] = {p1x, p1y};
+    r.corners[2] = {2 * cx - p0x, 2 * cy - p0y};
+    r.corners[3] = {2 * cx - p1x, 2 * cy - p1y};
+    r.shortSide = std::min(w, h);
+    return true;
 }
 
 /// get_mini_boxes: the rectangle's corners sorted by x, then ordered tl, tr, br, bl by y.
