@@ -41,6 +41,8 @@ def build_v6(folder):
     with open(os.path.join(folder, "config.json")) as f:
         config = json.load(f)
     config.pop("model_type")
+    for key in ("mlp_ratio", "layer_norm_eps", "attention_dropout"):
+        config[key] = float(config[key])  # JSON writes 2.0 as 2; transformers' strict config wants floats
     model = PPOCRV6SmallRecForTextRecognition(PPOCRV6SmallRecConfig(**config)).eval()
     weights = cpa.read_safetensors(os.path.join(folder, "model.safetensors"))
     state = {k: torch.from_numpy(np.ascontiguousarray(v.transpose(0, 3, 1, 2) if v.ndim == 4 else v)) for k, v in weights.items()}

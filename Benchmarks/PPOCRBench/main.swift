@@ -253,21 +253,7 @@ func runProfile() throws {
         guard let v6 = recognizer.network as? PPOCRV6Recognizer else { fail("profile: unknown network") }
         return try profileV6(v6, x)
     }
-    func time(_ label: String, _ body: () throws -> MLXArray) throws -> MLXArray {
-        var out = try body()
-        try eval(out)
-        var best = Double.infinity
-        var bestCPU = Double.infinity
-        for _ in 0 ..< 3 {
-            let (t, c) = (Date(), cpuSeconds())
-            out = try body()
-            try eval(out)
-            best = Swift.min(best, Date().timeIntervalSince(t))
-            bestCPU = Swift.min(bestCPU, cpuSeconds() - c)
-        }
-        print("\(label)\t\(String(format: "%.1f", best * 1000)) ms\t\(String(format: "%.1f", bestCPU * 1000)) cpu ms\t\(out.shape)")
-        return out
-    }
+    let time = timed
     let encoder = net.model.backbone.encoder
     var h = try time("stem") { encoder.stem(x) }
     for (s, stage) in encoder.blocks.enumerated() {

@@ -167,28 +167,9 @@ public enum PPOCRONNXImporter {
         guard (r.linears.count - 1) % 4 == 0, r.linears.count >= 5, r.layerNorms.count == (r.linears.count - 1) / 2 + 1 else {
             throw ONNXImportError("expected 4 MatMuls and 2 LayerNorms per SVTR block plus the head; found \(r.linears.count) and \(r.layerNorms.count)")
         }
-        let depth = (r.linears.count - 1) / 4
-        for d in 0 ..< depth {
-            let p = "head.encoder.svtr_block.\(d)"
-            let names = ["self_attn.qkv", "self_attn.projection", "mlp.fc1", "mlp.fc2"]
-            for (j, name) in names.enumerated() {
-                let l = r.linears[4 * d + j]
-                guard l.bias != nil else { throw ONNXImportError("\(l.node.label): \(p).\(name) has no bias Add") }
-                w["\(p).\(name).weight"] = l.weight.array().T
-                w["\(p).\(name).bias"] = l.bias!.array().reshaped(-1)
-            }
-            for (j, name) in ["layer_norm1", "layer_norm2"].enumerated() {
-                let n = r.layerNorms[2 * d + j]
-                w["\(p).\(name).weight"] = n.scale.array().reshaped(-1)
-                w["\(p).\(name).bias"] = n.shift.array().reshaped(-1)
-            }
-        }
+        let depth = try putSVTRAndHead(r, into: &w)
         let final = r.layerNorms.last!
-        w["head.encoder.norm.weight"] = final.scale.array().reshaped(-1)
-        w["head.encoder.norm.bias"] = final.shift.array().reshaped(-1)
         let head = r.linears.last!
-        w["head.head.weight"] = head.weight.array().T
-        w["head.head.bias"] = head.bias?.array().reshaped(-1) ?? zeros([head.weight.dims[1]])
 
         guard let scale = r.attentionScale, scale > 0 else {
             throw ONNXImportError("found no attention scale (a scalar Mul after the first qkv MatMul)")
@@ -209,6 +190,33 @@ public enum PPOCRONNXImporter {
             throw ONNXImportError("\(neckConvs[0].node.label): the neck takes \(neckConvs[0].inChannels) channels, the backbone gives \(config.neckInputChannels)")
         }
         return (config, w)
+    }
+
+    /// The SVTR blocks (4 MatMuls and 2 LayerNorms each, in order), the final LayerNorm and the CTC
+    /// head, under transformers' names; returns the depth.
+    static func putSVTRAndHead(_ r: GraphRoles, into w: inout [String: MLXArray]) throws -> Int {
+        let depth = (r.linears.count - 1) / 4
+        for d in 0 ..< depth {
+            let p = "head.encoder.svtr_block.\(d)"
+            for (j, name) in ["self_attn.qkv", "self_attn.projection", "mlp.fc1", "mlp.fc2"].enumerated() {
+                let l = r.linears[4 * d + j]
+                guard let bias = l.bias else { throw ONNXImportError("\(l.node.label): \(p).\(name) has no bias Add") }
+                w["\(p).\(name).weight"] = l.weight.array().T
+                w["\(p).\(name).bias"] = bias.array().reshaped(-1)
+            }
+            for (j, name) in ["layer_norm1", "layer_norm2"].enumerated() {
+                let n = r.layerNorms[2 * d + j]
+                w["\(p).\(name).weight"] = n.scale.array().reshaped(-1)
+                w["\(p).\(name).bias"] = n.shift.array().reshaped(-1)
+            }
+        }
+        let final = r.layerNorms.last!
+        w["head.encoder.norm.weight"] = final.scale.array().reshaped(-1)
+        w["head.encoder.norm.bias"] = final.shift.array().reshaped(-1)
+        let head = r.linears.last!
+        w["head.head.weight"] = head.weight.array().T
+        w["head.head.bias"] = head.bias?.array().reshaped(-1) ?? zeros([head.weight.dims[1]])
+        return depth
     }
 
     /// The backbone config: PaddleOCR's rec table at the scale that reproduces the graph's

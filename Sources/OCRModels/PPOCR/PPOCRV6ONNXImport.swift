@@ -139,27 +139,9 @@ extension PPOCRONNXImporter {
         guard (r.linears.count - 1) % 4 == 0, r.linears.count >= 5, r.layerNorms.count == (r.linears.count - 1) / 2 + 1 else {
             throw ONNXImportError("expected 4 MatMuls and 2 LayerNorms per SVTR block plus the head; found \(r.linears.count) and \(r.layerNorms.count)")
         }
-        let depth = (r.linears.count - 1) / 4
-        for d in 0 ..< depth {
-            let p = "head.encoder.svtr_block.\(d)"
-            for (j, name) in ["self_attn.qkv", "self_attn.projection", "mlp.fc1", "mlp.fc2"].enumerated() {
-                let l = r.linears[4 * d + j]
-                guard let bias = l.bias else { throw ONNXImportError("\(l.node.label): \(p).\(name) has no bias Add") }
-                w["\(p).\(name).weight"] = l.weight.array().T
-                w["\(p).\(name).bias"] = bias.array().reshaped(-1)
-            }
-            for (j, name) in ["layer_norm1", "layer_norm2"].enumerated() {
-                let n = r.layerNorms[2 * d + j]
-                w["\(p).\(name).weight"] = n.scale.array().reshaped(-1)
-                w["\(p).\(name).bias"] = n.shift.array().reshaped(-1)
-            }
-        }
+        let depth = try putSVTRAndHead(r, into: &w)
         let final = r.layerNorms.last!
-        w["head.encoder.norm.weight"] = final.scale.array().reshaped(-1)
-        w["head.encoder.norm.bias"] = final.shift.array().reshaped(-1)
         let head = r.linears.last!
-        w["head.head.weight"] = head.weight.array().T
-        w["head.head.bias"] = head.bias?.array().reshaped(-1) ?? zeros([head.weight.dims[1]])
 
         // paddle2onnx writes the attention scale as a scalar Mul + Add (0), torch as a bare Mul.
         guard let scale = r.attentionScale ?? r.affines.first(where: { $0.bias == 0 })?.scale, scale > 0 else {
