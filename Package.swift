@@ -110,9 +110,15 @@ let package = Package(
 
         // MARK: Model families (one folder per family; ONNX import through swift-protobuf)
         .target(name: "ONNXProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        // Text detection's pixel work (DB post-processing, perspective crops); Clipper (Debian's
+        // libpolyclipping) offsets the polygons.
+        .target(
+            name: "CTextDetection",
+            cxxSettings: [.unsafeFlags(["-O2", "-I/usr/include/polyclipping"])],
+            linkerSettings: [.linkedLibrary("polyclipping")]),
         .target(
             name: "OCRModels",
-            dependencies: ["ONNXProto", "MLXEngine", "MLXNN", "OCRImaging", "OCRText", "OCRSupport"]),
+            dependencies: ["ONNXProto", "MLXEngine", "MLXNN", "OCRImaging", "OCRText", "OCRSupport", "CTextDetection"]),
 
         // MARK: Text (tokenizers)
         .target(name: "OCRText"),

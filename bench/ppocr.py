@@ -3,12 +3,13 @@
 
 Renders text lines, preprocesses them as PaddleOCR does to 48x320 (aspect kept, padded), and
 measures lines/s of batched inference (forward + softmax + greedy argmax) for PP-OCRv5 and
-PP-OCRv4 mobile: onnxruntime (pip, CPU provider, intra-op threads = cores) and ours
+PP-OCRv4 mobile and PP-OCRv6 small (--versions v6): onnxruntime (pip, CPU provider, intra-op threads = cores) and ours
 (Benchmarks/PPOCRBench: the model folder written by `ocrtune import ppocr`). Both run the same
 tensors, alternately, so machine load affects both alike.
 
 Writes bench/results/ppocr.json. Usage:
-  python3 bench/ppocr.py [--seconds 20] [--batch 8] [--lines 64] [--versions v5,v4]
+  python3 bench/ppocr.py [--seconds 20] [--batch 8] [--lines 64] [--versions v5,v4,v6]
+(versions not run keep their earlier entries in the JSON)
 Needs bench/requirements.txt (installed into .deps/bench by `make bench`: onnxruntime, onnx, numpy,
 pillow, opencv-python-headless), the pip weights (.deps/python), and release builds of PPOCRBench
 and ocrtune.
@@ -104,6 +105,11 @@ def main():
         results["inference"][version] = entry
         print(f"{version}: ours {entry['ours_lines_per_s']} lines/s, onnxruntime {entry['onnxruntime_lines_per_s']} lines/s, "
               f"ratio {entry['ratio']} (target >= 0.7)")
+    if os.path.exists(args.out):
+        # Versions not run this time keep their earlier figures.
+        with open(args.out) as f:
+            earlier = json.load(f)
+        results["inference"] = {**earlier.get("inference", {}), **results["inference"]}
     with open(args.out, "w") as f:
         json.dump(results, f, indent=2)
     print(f"wrote {args.out}")

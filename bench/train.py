@@ -17,7 +17,7 @@ of the PP-OCRv5 mobile recognizer (batch 16 of 48x320 lines), same lines, same r
 
 Writes bench/results/train.json. Usage:
   python3 bench/train.py [--steps 14] [--warmup 4] [--repeats 2] [--methods lora,qlora,full]
-                         [--torch-python /path/to/python]
+                         [--torch-python /path/to/python] [--version v5|v6]
 Needs bench/requirements.txt (.deps/bench: numpy, pillow, opencv), the pip weights (.deps/python)
 and release builds of TrainBench and ocrtune (`ocrtune import ppocr` makes the model folder).
 """
@@ -99,17 +99,19 @@ def main():
     ap.add_argument("--torch-python")
     ap.add_argument("--peer-repeats", type=int, default=1)
     ap.add_argument("--work", default=os.path.join(ROOT, "bench", "work", "train"))
-    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "train.json"))
+    ap.add_argument("--version", default="v5", help="v5 (mobile) or v6 (small); v6 writes bench/results/train_v6.json by default")
+    ap.add_argument("--out")
     args = ap.parse_args()
+    args.out = args.out or os.path.join(ROOT, "bench", "results", "train.json" if args.version == "v5" else f"train_{args.version}.json")
     os.makedirs(args.work, exist_ok=True)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
 
-    model_dir = pc.import_model("v5", os.path.join(args.work, "models", "pp_ocrv5"))
+    model_dir = pc.import_model(args.version, os.path.join(args.work, "models", f"pp_ocr{args.version}"))
     inputs = make_inputs(model_dir, args.lines, 11, os.path.join(args.work, "train-lines.safetensors"))
     python, peer_name = torch_python(args)
 
     results = {
-        "benchmark": f"PP-OCRv5 mobile recognizer training steps, batch {args.batch} of 48x320 lines, AdamW, "
+        "benchmark": f"{'PP-OCRv5 mobile' if args.version == 'v5' else 'PP-OCRv6 small'} recognizer training steps, batch {args.batch} of 48x320 lines, AdamW, "
                      f"{args.steps} steps of which the first {args.warmup} are warm-up (steady-state steps/s)",
         "machine": {"cores": os.cpu_count(), "platform": platform.platform(),
                     "note": "shared machine: other jobs ran at the same time; runs alternate and the best of each is kept"},

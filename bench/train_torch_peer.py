@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch peer of Benchmarks/TrainBench (run by bench/train.py with a python that has torch,
-transformers and peft): the same training steps on transformers' PP-OCRv5 recognizer.
+transformers and peft): the same training steps on transformers' PP-OCRv5 recognizer, or its
+PP-OCRv6 small recognizer (PPOCRV6SmallRecForTextRecognition) for a v6 model folder.
 
 The model is built from our model folder by tools/check_peft_adapter.py (transformers' own class
 and parameter names; the deployed backbone convolutions become one k x k branch, so the
@@ -27,6 +28,31 @@ import torch.nn.functional as F  # noqa: E402
 import check_peft_adapter as cpa  # noqa: E402
 
 
+def is_v6(folder):
+    with open(os.path.join(folder, "config.json")) as f:
+        return json.load(f)["model_type"] == "pp_ocrv6_small_rec"
+
+
+def build_v6(folder):
+    """transformers' PPOCRV6SmallRecForTextRecognition from our folder (same config fields and names;
+    our conv weights are channels-last)."""
+    from transformers import PPOCRV6SmallRecConfig, PPOCRV6SmallRecForTextRecognition
+
+    with open(os.path.join(folder, "config.json")) as f:
+        config = json.load(f)
+    config.pop("model_type")
+    for key in ("mlp_ratio", "layer_norm_eps", "attention_dropout"):
+        config[key] = float(config[key])  # JSON writes 2.0 as 2; transformers' strict config wants floats
+    model = PPOCRV6SmallRecForTextRecognition(PPOCRV6SmallRecConfig(**config)).eval()
+    weights = cpa.read_safetensors(os.path.join(folder, "model.safetensors"))
+    state = {k: torch.from_numpy(np.ascontiguousarray(v.transpose(0, 3, 1, 2) if v.ndim == 4 else v)) for k, v in weights.items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [k for k in missing if not k.endswith("num_batches_tracked")]
+    if missing or unexpected:
+        raise SystemExit(f"PP-OCRv6 weights do not fit transformers' model: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    return model
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
@@ -43,7 +69,7 @@ def main():
     pixels = torch.from_numpy(np.ascontiguousarray(data["pixels"].transpose(0, 3, 1, 2)))
     targets = torch.from_numpy(data["targets"].astype(np.int64))
     lengths = torch.from_numpy(data["target_lengths"].astype(np.int64))
-    model, _ = cpa.build_model(args.model)
+    model = build_v6(args.model) if is_v6(args.model) else cpa.build_model(args.model)[0]
     if args.method == "lora":
         from peft import LoraConfig, get_peft_model
 

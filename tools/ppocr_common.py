@@ -31,6 +31,10 @@ MODELS = {
         "onnx": os.path.join(DEPS, "rapidocr_onnxruntime", "models", "ch_PP-OCRv4_rec_infer.onnx"),
         "dict": None,  # embedded in the model metadata ("character")
     },
+    "v6": {
+        "onnx": os.path.join(DEPS, "rapidocr", "models", "PP-OCRv6_rec_small.onnx"),
+        "dict": None,  # embedded in the model metadata ("character")
+    },
 }
 
 CJK_FONTS = [

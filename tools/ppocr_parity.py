@@ -5,7 +5,7 @@ Renders N lines (Pillow; Noto CJK + Latin fonts, dark-on-light and coloured), pr
 each as PaddleOCR does (OpenCV, BGR, height 48, width max(320, ceil(48 w/h)), normalize, pad),
 runs onnxruntime on it, and runs our Swift model (PPOCRBench parity) on the same tensors.
 
-Checks, per model version (v4, v5):
+Checks, per model version (v4, v5, v6; each line its own batch at its own width):
   - max |probability - onnxruntime's| <= 1e-3 (the exported graphs end in a softmax: their
     output is the class probabilities)
   - identical greedy strings on every line
@@ -18,7 +18,7 @@ and reports (not gated):
   - our own preprocessing (Swift resize) against OpenCV's: max pixel difference and whether the
     strings still match.
 
-Usage: tools/ppocr_parity.py [--lines 200] [--versions v5,v4] [--work DIR]
+Usage: tools/ppocr_parity.py [--lines 200] [--versions v5,v4,v6] [--work DIR] [--json bench/results/ppocr_parity.json]
 Needs: the weights from set-up (.deps/python), a tools venv with onnxruntime, onnx, numpy,
 pillow, opencv-python-headless; the Swift runner built (.build/release/PPOCRBench) and
 ocrtune (for the import) or models already imported under WORK/models/.
@@ -167,6 +167,10 @@ def main():
         for f in r.get("float64_reference_on_worst_lines", []):
             print(f"   line {f['line']}: max |logit - float64 reference|: onnxruntime {f['onnxruntime_vs_float64']:.2e}, ours {f['ours_vs_float64']:.2e}")
     if args.json:
+        # Versions not run this time keep their earlier results.
+        if os.path.exists(args.json):
+            with open(args.json) as f:
+                results = {**json.load(f), **results}
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2, ensure_ascii=False)
     sys.exit(0 if all(r["pass"] for r in results.values()) else 1)

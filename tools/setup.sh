@@ -34,7 +34,8 @@ need_apt=()
 [ -e "$OPENBLAS_DIR/libopenblas.so.0" ] || need_apt+=(libopenblas0-pthread)
 command -v chromium >/dev/null || need_apt+=(chromium)   # renders HTML reports in tests
 # Image codecs (OCRImaging): PNG, JPEG, WebP, TIFF, GIF, and stb for BMP; LMDB datasets.
-for pkg in libpng-dev libjpeg62-turbo-dev libwebp-dev libtiff-dev libgif-dev libstb-dev liblmdb-dev; do
+# Clipper (polygon offsetting in the DB text detector's post-processing).
+for pkg in libpng-dev libjpeg62-turbo-dev libwebp-dev libtiff-dev libgif-dev libstb-dev liblmdb-dev libpolyclipping-dev; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 # Synthetic data (OCRSynth): Pango/Cairo, fonts and corpora the demo and tests use,
@@ -78,6 +79,12 @@ if [ ! -f "$PY/openai-$OPENAI_VERSION.dist-info/METADATA" ]; then
   say "pip install openai==$OPENAI_VERSION into $PY"
   python3 -m pip install -q --disable-pip-version-check --no-warn-script-location \
     --target "$PY" "openai==$OPENAI_VERSION"
+fi
+# PP-OCRv6 small recognizer and DB detector (rapidocr 3.10 ships them as ONNX, dictionary embedded).
+if [ ! -f "$PY/rapidocr/models/PP-OCRv6_rec_small.onnx" ] || [ ! -f "$PY/rapidocr/models/PP-OCRv6_det_small.onnx" ]; then
+  say "pip install rapidocr==3.10.0 (PP-OCRv6 weights, no dependencies) into $PY"
+  python3 -m pip install -q --disable-pip-version-check --no-warn-script-location --no-deps --upgrade \
+    --target "$PY" "rapidocr==3.10.0"
 fi
 # The pyarrow wheel ships versioned libraries only; the linker wants the plain names.
 (cd "$PY/pyarrow" && ln -sf "libarrow.so.${PYARROW_VERSION%%.*}00" libarrow.so && ln -sf "libparquet.so.${PYARROW_VERSION%%.*}00" libparquet.so)

@@ -10,6 +10,10 @@
 //       IN holds `pixels` [N, 48, 320, 3]; prints {"lines_per_s", "ms_per_batch", ...} for
 //       batches of B lines, timed over at least S seconds after a warm-up.
 //   PPOCRBench profile --model DIR --inputs IN.safetensors --batch B [--kernel ...]
+//   PPOCRBench pages --model REC --detector DET --images LIST --seconds S [--batch B]
+//       pages/s reading whole pages (detect + crop + recognize), JSON {"pages_per_second", ...}
+//   PPOCRBench detmap --detector DET --image PNG --out OUT.safetensors
+//       the detector's probability map of one page (and its input), for parity checks
 //       milliseconds of each layer (eager, evaluated one by one) and of the whole network, with
 //       OpenBLAS single-threaded as the recognizer runs it when the kernel is ocrtune's.
 
@@ -79,6 +83,11 @@ func readPPM(_ path: String) throws -> RGBImage {
     return RGBImage(width: w, height: h, pixels: Array(bytes[i ..< i + w * h * 3]))
 }
 
+if mode == "pages" || mode == "detmap" {
+    do { try runPagesMode(mode) } catch { fail("\(error)") }
+    exit(0)
+}
+
 guard let modelPath = arguments["model"] else { fail("--model DIR is required") }
 guard let inputsPath = arguments["inputs"] else { fail("--inputs FILE is required") }
 let kernels: KernelChoice
@@ -121,9 +130,9 @@ func runParity() throws {
         out["logits.\(i)"] = logits.squeezed(axis: 0)
         out["probabilities.\(i)"] = probabilities.squeezed(axis: 0)
         if flags.contains("features") {
-            let features = recognizer.network.model(pixels)
+            let features = (recognizer.network.backboneModule as! UnaryLayer)(pixels)
             out["backbone.\(i)"] = features.squeezed(axis: 0)
-            out["neck.\(i)"] = recognizer.network.head.encoder(recognizer.network.averagePool(features)).squeezed(axis: 0)
+            out["neck.\(i)"] = recognizer.network.neck(recognizer.network.pooledFeatures(pixels)).squeezed(axis: 0)
         }
         let text = CTCDecoding.decode(probabilities: probabilities, dictionary: recognizer.dictionary, decoder: .greedy)[0].text
         var line: [String: Any] = ["i": i, "text": text]
@@ -186,28 +195,66 @@ func runBench() throws {
 
 // MARK: - Profile
 
+/// Runs `body` once, then three times, and prints its best wall and CPU milliseconds.
+func timed(_ label: String, _ body: () throws -> MLXArray) throws -> MLXArray {
+    var out = try body()
+    try eval(out)
+    var best = Double.infinity
+    var bestCPU = Double.infinity
+    for _ in 0 ..< 3 {
+        let (t, c) = (Date(), cpuSeconds())
+        out = try body()
+        try eval(out)
+        best = Swift.min(best, Date().timeIntervalSince(t))
+        bestCPU = Swift.min(bestCPU, cpuSeconds() - c)
+    }
+    print("\(label)\t\(String(format: "%.1f", best * 1000)) ms\t\(String(format: "%.1f", bestCPU * 1000)) cpu ms\t\(out.shape)")
+    return out
+}
+
+/// PP-OCRv6: milliseconds of the stem's layers, each block's parts, the pool, neck and head.
+func profileV6(_ net: PPOCRV6Network, _ x: MLXArray) throws {
+    try Threads.withSingleThreadedBLAS(if: kernels == .fused) {
+        let stem = net.model.backbone.encoder.stem
+        let s1 = try timed("stem1") { stem.stem1(x) }
+        let padded = s1.padded(low: [0, 0, 0, 0], high: [0, 1, 1, 0])
+        let s2a = try timed("stem2a") { stem.stem2a(padded) }
+        let s2b = try timed("stem2b") { stem.stem2b(s2a.padded(low: [0, 0, 0, 0], high: [0, 1, 1, 0])) }
+        let pool = try timed("stem pool") { stem.maxPool2x2(padded) }
+        let cat = concatenated([pool, s2b], axis: -1)
+        let s3 = try timed("stem3") { stem.stem3(cat) }
+        var h = try timed("stem4") { stem.stem4(s3) }
+        for (s, stage) in net.model.backbone.encoder.blocks.enumerated() {
+            for (l, block) in stage.blocks.enumerated() {
+                let input = h
+                let t = try timed("blocks.\(s).blocks.\(l).token_conv") { (block.tokenConv as! UnaryLayer)(input) }
+                var se = t
+                if let m = block.squeezeExcitation { se = try timed("blocks.\(s).blocks.\(l).se") { m(t) } }
+                let seOut = se
+                let c1 = try timed("blocks.\(s).blocks.\(l).channel_conv1+gelu") { block.channelConv1(seOut) }
+                _ = try timed("blocks.\(s).blocks.\(l).channel_conv2") { block.channelConv2(c1) }
+                h = try timed("blocks.\(s).blocks.\(l) whole") { block(input) }
+            }
+        }
+        let features = h
+        let pooled = try timed("pool") { ppocrAveragePool(features, kernel: [3, 2]) }
+        let neck = try timed("neck") { net.head.encoder(pooled) }
+        _ = try timed("head linear") { ppocrClassify(neck, net.head.classifier, kernels: kernels) }
+        _ = try timed("whole network") { net(x) }
+    }
+}
+
 /// Milliseconds per stage (each evaluated before the next starts), uncompiled, for one batch.
 func runProfile() throws {
     guard let all = inputs["pixels"] else { fail("\(inputsPath) lacks `pixels`") }
     let batch = Int(arguments["batch"] ?? "8") ?? 8
     let x = all.sliced(axis: 0, 0 ..< Swift.min(batch, all.dim(0)))
-    let net = recognizer.network
-    net.train(false)
-    func time(_ label: String, _ body: () throws -> MLXArray) throws -> MLXArray {
-        var out = try body()
-        try eval(out)
-        var best = Double.infinity
-        var bestCPU = Double.infinity
-        for _ in 0 ..< 3 {
-            let (t, c) = (Date(), cpuSeconds())
-            out = try body()
-            try eval(out)
-            best = Swift.min(best, Date().timeIntervalSince(t))
-            bestCPU = Swift.min(bestCPU, cpuSeconds() - c)
-        }
-        print("\(label)\t\(String(format: "%.1f", best * 1000)) ms\t\(String(format: "%.1f", bestCPU * 1000)) cpu ms\t\(out.shape)")
-        return out
+    recognizer.network.train(false)
+    guard let net = recognizer.network as? PPOCRV5Network else {
+        guard let v6 = recognizer.network as? PPOCRV6Network else { fail("profile: unknown network") }
+        return try profileV6(v6, x)
     }
+    let time = timed
     let encoder = net.model.backbone.encoder
     var h = try time("stem") { encoder.stem(x) }
     for (s, stage) in encoder.blocks.enumerated() {

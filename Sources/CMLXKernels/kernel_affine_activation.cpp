@@ -66,6 +66,9 @@ void affine_activation_grad_rows(const float* x, const float* bias, const float*
         } else if (act == kReLU) {
           h = pre > 0.0f ? pre : 0.0f;
           d = pre > 0.0f ? 1.0f : 0.0f;
+        } else if (act == kGELU) {
+          h = gelu_poly(pre);
+          d = gelu_grad_poly(pre);
         }
         float dpre = gr[ch] * s2 * d;
         out[ch] = dpre * s1;
@@ -199,6 +202,12 @@ class AffineActivation : public mx::UnaryPrimitive {
     } else if (act_ == kReLU) {
       h = mx::maximum(pre, mx::array(0.0f), s);
       dact = mx::astype(mx::greater(pre, mx::array(0.0f), s), mx::float32, s);
+    } else if (act_ == kGELU) {
+      auto cdf = mx::multiply(mx::add(mx::erf(mx::multiply(pre, mx::array(0.70710678118654752f), s), s), mx::array(1.0f), s),
+                              mx::array(0.5f), s);
+      h = mx::multiply(pre, cdf, s);
+      auto pdf = mx::multiply(mx::exp(mx::multiply(mx::square(pre, s), mx::array(-0.5f), s), s), mx::array(0.39894228040143268f), s);
+      dact = mx::add(cdf, mx::multiply(pre, pdf, s), s);
     }
     auto dpre = mx::multiply(mx::multiply(g, p[4], s), dact, s);  // d loss / d pre
     auto all = [&](const mx::array& a) { return mx::reshape(mx::sum(a, s), {1}, s); };
@@ -238,7 +247,7 @@ mx::array affine_activation(const mx::array& a, const std::optional<mx::array>& 
                             int activation, const std::optional<mx::array>& post_scale,
                             const std::optional<mx::array>& post_bias) {
   if (a.ndim() == 0) throw std::invalid_argument("affine_activation: expects a channels-last array");
-  if (activation < kIdentity || activation > kReLU) throw std::invalid_argument("affine_activation: unknown activation");
+  if (activation < kIdentity || activation > kGELU) throw std::invalid_argument("affine_activation: unknown activation");
   int c = a.shape(-1);
   auto scalar = [](const std::optional<mx::array>& v, float fallback) {
     return v ? mx::reshape(mx::astype(*v, mx::float32), {1}) : mx::array({fallback});
@@ -259,6 +268,8 @@ mx::array affine_activation(const mx::array& a, const std::optional<mx::array>& 
       v = mx::multiply(v, mx::minimum(mx::maximum(mx::add(mx::multiply(v, k(float(1.0 / 6.0))), k(0.5f)), k(0.0f)), k(1.0f)));
     } else if (activation == kReLU) {
       v = mx::maximum(v, k(0.0f));
+    } else if (activation == kGELU) {
+      v = mx::multiply(mx::multiply(v, mx::add(mx::erf(mx::multiply(v, k(0.70710678118654752f))), k(1.0f))), k(0.5f));
     }
     return mx::add(mx::multiply(v, inputs[4]), inputs[5]);
   }

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <vector>
 
 namespace cmlx {
@@ -23,8 +25,54 @@ inline std::vector<float> depthwise_taps(const float* w, int c, int kh, int kw) 
   return t;
 }
 
-/// The activation codes of cmlx_affine_activation and cmlx_depthwise_affine_activation.
-enum Activation : int { kIdentity = 0, kHardSwish = 1, kReLU = 2 };
+/// The activation codes of cmlx_affine_activation and cmlx_depthwise_affine_activation
+/// (GELU: affine_activation and matmul_affine_activation only).
+enum Activation : int { kIdentity = 0, kHardSwish = 1, kReLU = 2, kGELU = 3 };
+
+/// exp(x) for x ≤ 88: x = n·ln2 + r, exp(r) by a degree-6 polynomial (Cephes expf), 2^n by
+/// building the exponent bits. Inputs below −87.3 (where the result would be subnormal) give 0.
+inline float exp_poly(float x) {
+  bool underflow = x < -87.3f;
+  x = x > 88.0f ? 88.0f : x;
+  x = x < -87.3f ? -87.3f : x;
+  const float magic = 12582912.0f;  // 1.5 · 2^23: adding it rounds to an integer
+  float t = x * 1.44269504088896341f + magic;
+  float n = t - magic;
+  int32_t tbits, mbits;
+  std::memcpy(&tbits, &t, 4);
+  std::memcpy(&mbits, &magic, 4);
+  int32_t ni = tbits - mbits;
+  float r = x - n * 0.693359375f - n * -2.12194440e-4f;
+  float z = r * r;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * z + r + 1.0f;
+  int32_t ebits = (ni + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &ebits, 4);
+  return underflow ? 0.0f : p * scale;
+}
+
+/// erf(x) by Abramowitz & Stegun 7.1.26 (absolute error ≤ 1.5e-7), vectorizable.
+inline float erf_poly(float x) {
+  float a = x < 0.0f ? -x : x;
+  float t = 1.0f / (1.0f + 0.3275911f * a);
+  float y = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
+  y = 1.0f - y * exp_poly(-a * a);
+  return x < 0.0f ? -y : y;
+}
+
+/// GELU with the exact (erf) form: v · (1 + erf(v / √2)) / 2.
+inline float gelu_poly(float v) { return 0.5f * v * (1.0f + erf_poly(v * 0.70710678118654752f)); }
+
+/// d/dv GELU(v) = Φ(v) + v · φ(v).
+inline float gelu_grad_poly(float v) {
+  return 0.5f * (1.0f + erf_poly(v * 0.70710678118654752f)) + v * 0.39894228040143268f * exp_poly(-0.5f * v * v);
+}
 
 /// post_scale · act(pre_scale · v + pre_bias) + post_bias of one value whose bias is already
 /// added, rounded as MLXNN's composed ops round (hardSwish(v) = v · min(max(v · (1/6) + 0.5, 0), 1)).
@@ -38,6 +86,8 @@ inline float affine_epilogue(float v, float s1, float b1, int act, float s2, flo
     v = v * g;
   } else if (act == kReLU) {
     v = v > 0.0f ? v : 0.0f;
+  } else if (act == kGELU) {
+    v = gelu_poly(v);
   }
   return v * s2 + b2;
 }

@@ -173,7 +173,7 @@ extern "C" int cmlx_matmul_affine_activation(cmlx_array* out, cmlx_array x, cmlx
     if (a.ndim() != 2 || w.ndim() != 2 || a.shape(1) != w.shape(1)) {
       throw std::invalid_argument("matmul_affine_activation: expects x [M, K] and weight [N, K]");
     }
-    if (activation < kIdentity || activation > kReLU) {
+    if (activation < kIdentity || activation > kGELU) {
       throw std::invalid_argument("matmul_affine_activation: unknown activation");
     }
     int n = w.shape(0);

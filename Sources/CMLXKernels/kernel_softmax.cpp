@@ -15,6 +15,7 @@
 #include "mlx/primitives.h"
 #include "kernel_internal.h"
 #include "kernel_parallel.h"
+#include "kernel_common.h"
 
 using namespace cmlx;
 
@@ -22,33 +23,6 @@ namespace {
 
 // MARK: - Kernel
 
-/// exp(x) for x ≤ 88: x = n·ln2 + r, exp(r) by a degree-6 polynomial (Cephes expf), 2^n by
-/// building the exponent bits. Inputs below −87.3 (where the result would be subnormal) give 0.
-inline float exp_poly(float x) {
-  bool underflow = x < -87.3f;
-  x = x > 88.0f ? 88.0f : x;
-  x = x < -87.3f ? -87.3f : x;
-  const float magic = 12582912.0f;  // 1.5 · 2^23: adding it rounds to an integer
-  float t = x * 1.44269504088896341f + magic;
-  float n = t - magic;
-  int32_t tbits, mbits;
-  std::memcpy(&tbits, &t, 4);
-  std::memcpy(&mbits, &magic, 4);
-  int32_t ni = tbits - mbits;
-  float r = x - n * 0.693359375f - n * -2.12194440e-4f;
-  float z = r * r;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * z + r + 1.0f;
-  int32_t ebits = (ni + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &ebits, 4);
-  return underflow ? 0.0f : p * scale;
-}
 
 constexpr int kLanes = 16;
 

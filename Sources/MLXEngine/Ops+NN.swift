@@ -51,6 +51,9 @@ public enum FusedActivation: Int32, Sendable {
     /// v · clip(v/6 + 1/2, 0, 1)
     case hardSwish = 1
     case relu = 2
+    /// v · (1 + erf(v/√2)) / 2 (erf by a polynomial, absolute error ≤ 1.5e-7; not in the
+    /// depthwise kernels)
+    case gelu = 3
 }
 
 /// `postScale · act(preScale · (x + bias) + preBias) + postBias` over a channels-last array in one

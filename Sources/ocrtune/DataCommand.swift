@@ -89,9 +89,14 @@ struct DataBuildCommand: ParsableCommand {
     var leakageDistance = 0
     @Option(help: "Validation threads (0 = one per core).")
     var threads = 0
+    @Option(help: "Pages: a text detector folder; INPUT images (or folders of them) are read whole and each detected line becomes a sample with the --model's reading as its draft label (page, box and confidences kept as metadata).")
+    var detect: String?
+    @Option(help: "With --detect: the recognizer folder that drafts the labels.")
+    var model: String?
 
     func validate() throws {
         if inputs.isEmpty { throw ValidationError("give at least one INPUT") }
+        if (detect == nil) != (model == nil) { throw ValidationError("--detect and --model go together") }
     }
 
     func run() throws {
@@ -110,6 +115,19 @@ struct DataBuildCommand: ParsableCommand {
         }
         options.validation = ValidationOptions(minSide: minSide, maxPixels: maxPixels, normalization: norm)
         options.importOptions = ImportOptions(imageField: imageField, textField: textField, cropLines: cropLines)
+        var inputs = self.inputs
+        if let detect, let model {
+            let listing = try draftLines(detector: detect, recognizer: model)
+            defer { try? FileManager.default.removeItem(at: listing) }
+            inputs = [listing.appendingPathComponent("metadata.jsonl").path]
+            options.importOptions = ImportOptions(imageField: "path", textField: "text")
+            return try build(inputs: inputs, options: options)
+        }
+        try build(inputs: inputs, options: options)
+    }
+
+    private func build(inputs: [String], options: BuildOptions) throws {
+        var options = options
         options.rowGroupRows = rowGroupRows
         options.leakageHashDistance = leakageDistance
         options.threads = threads

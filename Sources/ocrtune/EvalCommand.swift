@@ -26,6 +26,11 @@ struct EvalCommand: ParsableCommand {
             precision/recall/F1, overall and per field): each prediction's JSON object against the
             dataset's "fields" column (a JSON object), or the reference text read as one.
 
+            --task pages --detector DET reads whole pages (a dataset of pages with an "annotations"
+            column: [{"bbox": [x1, y1, x2, y2], "text"}], as `data synth --template` writes) and
+            scores detection with ICDAR 2015's protocol (precision, recall, hmean at IoU 0.5) and
+            recognition end to end (CER over the matched lines); the report draws the boxes.
+
             Examples:
               ocrtune eval --model models/Qwen2.5-VL-3B-Instruct --data data/receipts \\
                            --task fields --fields date,total --out runs/eval-fields
@@ -63,6 +68,9 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Worst samples shown in the report.")
     var worst = 50
 
+    @Option(help: "With --task pages: the text detector folder (pages with an \"annotations\" column are read whole and scored: ICDAR 2015 P/R/hmean at IoU 0.5, end-to-end CER).")
+    var detector: String?
+
     @OptionGroup var metricOptions: MetricOptionsGroup
 
     @OptionGroup var engine: EngineOptions
@@ -75,12 +83,18 @@ struct EvalCommand: ParsableCommand {
     }
 
     func validate() throws {
+        if task == "pages" {
+            if detector == nil { throw ValidationError("--task pages needs --detector DIR") }
+            if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+            return
+        }
         do { _ = try requestedTask() } catch { throw ValidationError("\(error)") }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
     }
 
     func run() throws {
         _ = try engine.apply(label: "eval")
+        if self.task == "pages" { return try runPages() }
         let (task, fieldNames) = try requestedTask()
         let options = EvaluationOptions(metrics: metricOptions.options, batchSize: batchSize, worstSamples: worst)
 

@@ -16,7 +16,7 @@ struct ImportCommand: ParsableCommand {
 struct ImportPPOCRCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ppocr",
-        abstract: "Import a PaddleOCR PP-OCRv4 / PP-OCRv5 mobile text recognizer from its ONNX export.",
+        abstract: "Import a PaddleOCR PP-OCRv4 / v5 / v6 text recognizer, or the PP-OCRv6 DB text detector, from its ONNX export.",
         discussion: """
             Reads the graph's weights (Constant nodes), checks them against the PPLCNetV3 +
             SVTR + CTC layout, and writes a model folder with Hugging Face parameter names:
@@ -28,7 +28,9 @@ struct ImportPPOCRCommand: ParsableCommand {
             Examples:
               ocrtune import ppocr --onnx rec.onnx --dict ppocrv5_dict.txt --out models/ppocrv5
               ocrtune import ppocr --onnx ch_PP-OCRv4_rec_infer.onnx --out models/ppocrv4
-                (that export embeds its dictionary in the model metadata)
+              ocrtune import ppocr --onnx PP-OCRv6_rec_small.onnx --out models/ppocrv6
+              ocrtune import ppocr --onnx PP-OCRv6_det_small.onnx --out models/ppocrv6-det
+                (those exports embed their dictionary in the model metadata)
             """)
 
     @Option(help: "The recognizer's ONNX file.")
@@ -51,9 +53,10 @@ struct ImportPPOCRCommand: ParsableCommand {
     func run() throws {
         let logger = try engine.apply(label: "import")
         let started = Date()
-        let imported: PPOCRImport
+        if try PPOCRDetONNXImporter.isDetector(onnxPath: onnx) { return try importDetector(started: started) }
+        let imported: any PPOCRImportedModel
         do {
-            imported = try PPOCRONNXImporter.load(onnxPath: onnx, dictionaryPath: dict, modelType: modelType)
+            imported = try PPOCRONNXImporter.importModel(onnxPath: onnx, dictionaryPath: dict, modelType: modelType)
             try imported.write(
                 to: URL(fileURLWithPath: out), overwrite: overwrite,
                 metadata: ["source": URL(fileURLWithPath: onnx).lastPathComponent])
@@ -62,14 +65,27 @@ struct ImportPPOCRCommand: ParsableCommand {
         } catch let error as ModelFolderError {
             throw CLIError("import ppocr: \(error)")
         }
-        let c = imported.config
         let parameters = imported.weights.values.reduce(0) { $0 + $1.size }
         logger.debug("imported in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
         Terminal.line("wrote \(out)")
-        Terminal.line("  model_type   \(c.modelType)")
-        Terminal.line("  backbone     PPLCNetV3 scale \(c.backboneConfig.scale), \(c.neckInputChannels) channels into the neck")
-        Terminal.line("  neck         SVTR depth \(c.depth), hidden \(c.hiddenSize), \(c.numAttentionHeads) heads")
-        Terminal.line("  classes      \(c.headOutChannels) (blank + \(imported.dictionary.labels.count) labels)")
+        for line in imported.summary { Terminal.line("  \(line)") }
         Terminal.line("  parameters   \(parameters) in \(imported.weights.count) tensors")
+    }
+
+    /// A DB text detector's ONNX: config.json and model.safetensors (no dictionary).
+    private func importDetector(started: Date) throws {
+        let imported: PPOCRV6DetImport
+        do {
+            imported = try PPOCRDetONNXImporter.load(onnxPath: onnx)
+            try imported.write(
+                to: URL(fileURLWithPath: out), overwrite: overwrite, metadata: ["source": URL(fileURLWithPath: onnx).lastPathComponent])
+        } catch let error as ONNXImportError {
+            throw CLIError("import ppocr: \(onnx): \(error)")
+        } catch let error as ModelFolderError {
+            throw CLIError("import ppocr: \(error)")
+        }
+        Terminal.line("wrote \(out)")
+        for line in imported.summary { Terminal.line("  \(line)") }
+        Terminal.line("  parameters   \(imported.weights.values.reduce(0) { $0 + $1.size }) in \(imported.weights.count) tensors")
     }
 }

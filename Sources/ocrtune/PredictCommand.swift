@@ -125,6 +125,15 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "With --sample: seed of the sampling.")
     var seed: UInt64 = 0
 
+    @Option(help: "Whole pages: a text detector folder (ocrtune import ppocr of a DB detector); prints each page's lines in reading order with their boxes.")
+    var detector: String?
+
+    @Flag(help: "With --detector: also read each line turned 180° and keep the more confident reading.")
+    var rotate = false
+
+    @Option(help: "With --detector: write each page with its lines' boxes drawn as PNG into this folder.")
+    var annotate: String?
+
     @OptionGroup var engine: EngineOptions
 
     func validate() throws {
@@ -190,6 +199,7 @@ struct PredictCommand: ParsableCommand {
         _ = try engine.apply(label: "predict")
         let folder = try ModelPath.modelFolder(model, option: "--model")
         let options = try readingOptions()
+        if let detector { return try runPages(folder: folder, options: options, detector: detector) }
         let reader: any ModelReader
         do {
             reader = try ModelFamilies.reader(at: folder, options: options)

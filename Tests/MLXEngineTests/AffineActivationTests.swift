@@ -10,6 +10,7 @@ final class AffineActivationTests: XCTestCase {
         case .identity: break
         case .hardSwish: v = v * minimum(maximum(v * (1.0 / 6) + 0.5, v.scalar(0)), v.scalar(1))
         case .relu: v = maximum(v, v.scalar(0))
+        case .gelu: v = v * (erf(v * (1 / 2.0.squareRoot())) + 1) * 0.5
         }
         return v * p[3] + p[4]
     }
@@ -29,6 +30,24 @@ final class AffineActivationTests: XCTestCase {
             XCTAssertEqual(fused.shape, x.shape)
             XCTAssertEqual(abs(fused - composed(x, p, act)).max().item(Float.self), 0, "\(act)")
         }
+    }
+
+    func testGELUWithinThePolynomialErfOfTheComposedOps() throws {
+        // erf by Abramowitz & Stegun 7.1.26: |Δerf| ≤ 1.5e-7, so |ΔGELU| ≤ |v| · 1e-7 or so.
+        let x = randn([3, 5, 7, 24], seed: 4, scale: 4)
+        let p = parameters
+        let fused = affineActivation(
+            x, bias: p[0], preScale: p[1], preBias: p[2], activation: .gelu, postScale: p[3], postBias: p[4])
+        XCTAssertLessThan(abs(fused - composed(x, p, .gelu)).max().item(Float.self), 2e-6)
+        // Its gradient against the composed ops' (autodiff through MLX's erf).
+        let g = randn([3, 5, 7, 24], seed: 5)
+        let fused1: ArrayFunction.Body = { a in
+            [(affineActivation(a[0], bias: p[0], preScale: p[1], preBias: p[2], activation: .gelu, postScale: p[3], postBias: p[4]) * g).sum()]
+        }
+        let composed1: ArrayFunction.Body = { a in [(self.composed(a[0], p, .gelu) * g).sum()] }
+        let dFused = try valueAndGrad(fused1, [x]).gradients[0]
+        let dComposed = try valueAndGrad(composed1, [x]).gradients[0]
+        XCTAssertLessThan(abs(dFused - dComposed).max().item(Float.self), 1e-5)
     }
 
     func testMissingOperandsMeanIdentity() throws {

@@ -72,7 +72,7 @@ enum FineTuneFixtures {
         MLXRandom.seed(7)
         var config = tinyPPOCRConfig(classes: 12)
         if fullWidth { config = PPOCRRecognizerConfig(headOutChannels: 12) }
-        let network = PPOCRNetwork(config: config)
+        let network = PPOCRV5Network(config: config)
         let dictionary = CharacterDictionary(paddleCharacters: (0 ..< 10).map(String.init), useSpaceChar: true)
         try PPOCRImport(config: config, weights: network.parameterDictionary(), dictionary: dictionary).write(to: folder)
         return folder

@@ -11,7 +11,7 @@ import XCTest
 
 final class PPOCRDistillationTests: XCTestCase {
     private func trainable() throws -> PPOCRTrainable {
-        let network = PPOCRNetwork(config: tinyPPOCRConfig(classes: 12))
+        let network = PPOCRV5Network(config: tinyPPOCRConfig(classes: 12))
         network.train(false)
         let dictionary = CharacterDictionary(paddleCharacters: (0 ..< 10).map(String.init), useSpaceChar: true)
         return PPOCRTrainable(recognizer: try PPOCRTextRecognizer(network: network, dictionary: dictionary))
@@ -91,7 +91,7 @@ final class PPOCRDistillationTests: XCTestCase {
         let weight = try XCTUnwrap(model.network.parameterDictionary()[key])
         try model.network.update(parameters: [key: weight + 0.05], verify: [.noUnexpected, .shapesMatch], source: "test")
         let teacher = try XCTUnwrap(model.teacher)
-        let neck = { (n: PPOCRNetwork) in n.head.encoder(n.averagePool(n.model(replay.images))) }
+        let neck = { (n: any PPOCRNetwork) in n.neck(n.pooledFeatures(replay.images)) }
         let (s, t) = (neck(model.network), neck(teacher))
         let drift = (((s - t) * (s - t)).sum() / (t * t).sum()).item(Float.self)
         XCTAssertGreaterThan(drift, 0)
@@ -105,7 +105,7 @@ final class PPOCRDistillationTests: XCTestCase {
         try model.extendVocabulary(with: ["a", "b"], seed: 3)
         _ = model.network.freeze(matching: ["model.backbone"])
         model.network.trainWithFrozenLayersInEvalMode()  // as the trainer does
-        XCTAssertTrue(model.network.model.training)  // a parameter-free container
+        XCTAssertTrue(model.network.backboneModule.training)  // a parameter-free container
         XCTAssertTrue(model.backboneIsFrozen)
         model.featureDistillationWeight = 1
         let images = (0 ..< 2).map { i in

@@ -11,10 +11,10 @@ import XCTest
 final class PPOCRGradientCheckpointingTests: XCTestCase {
     /// Loss and gradients of the CTC loss of a fixed batch, with or without checkpointing.
     /// One random initialization for every network of a test (layers draw unseeded keys).
-    private let weights = PPOCRNetwork(config: tinyPPOCRConfig()).parameterDictionary()
+    private let weights = PPOCRV5Network(config: tinyPPOCRConfig()).parameterDictionary()
 
     private func lossAndGradients(lora: Bool, checkpointing: Bool) throws -> (Float, [String: [Float]]) {
-        let network = PPOCRNetwork(config: tinyPPOCRConfig())
+        let network = PPOCRV5Network(config: tinyPPOCRConfig())
         try network.update(parameters: weights, source: "test")
         let dictionary = CharacterDictionary(labels: (0 ..< 11).map { String(UnicodeScalar(UInt8(97 + $0))) })
         let trainable = PPOCRTrainable(recognizer: try PPOCRTextRecognizer(network: network, dictionary: dictionary))
@@ -62,17 +62,17 @@ final class PPOCRGradientCheckpointingTests: XCTestCase {
     }
 
     func testCheckpointingOnlyInTrainingModeAndKeptByVocabularyExtension() throws {
-        let network = PPOCRNetwork(config: tinyPPOCRConfig())
+        let network = PPOCRV5Network(config: tinyPPOCRConfig())
         let dictionary = CharacterDictionary(labels: (0 ..< 11).map { String(UnicodeScalar(UInt8(97 + $0))) })
         let trainable = PPOCRTrainable(recognizer: try PPOCRTextRecognizer(network: network, dictionary: dictionary))
         XCTAssertTrue(trainable.setGradientCheckpointing(true))
         try trainable.extendVocabulary(with: ["z"])
-        XCTAssertTrue(trainable.network.head.encoder.gradientCheckpointing)
+        XCTAssertTrue(trainable.network.gradientCheckpointing)
         // Evaluation mode runs the blocks plainly: same outputs either way.
         let x = MLXRandom.uniform([1, 48, 64, 3], low: -1, high: 1, key: MLXRandom.key(4))
         trainable.network.train(false)
         let on = trainable.network(x)
-        trainable.network.head.encoder.gradientCheckpointing = false
+        trainable.network.gradientCheckpointing = false
         XCTAssertEqual(on.asArray(Float.self), trainable.network(x).asArray(Float.self))
     }
 }

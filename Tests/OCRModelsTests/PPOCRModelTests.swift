@@ -38,7 +38,7 @@ final class PPOCRModelTests: XCTestCase {
     }
 
     func testParameterKeysAreTheHuggingFaceNames() {
-        let keys = Set(PPOCRNetwork(config: tinyConfig()).parameters().map(\.key))
+        let keys = Set(PPOCRV5Network(config: tinyConfig()).parameters().map(\.key))
         for key in [
             "model.backbone.encoder.convolution.convolution.weight",
             "model.backbone.encoder.convolution.normalization.running_var",
@@ -59,7 +59,7 @@ final class PPOCRModelTests: XCTestCase {
     }
 
     func testForwardShapesAndSteps() throws {
-        let network = PPOCRNetwork(config: tinyConfig())
+        let network = PPOCRV5Network(config: tinyConfig())
         network.train(false)
         for width in [320, 100, 77] {
             let logits = network(MLXRandom.uniform([2, 48, width, 3], low: -1, high: 1, key: MLXRandom.key(1)))
@@ -86,7 +86,7 @@ final class PPOCRModelTests: XCTestCase {
     }
 
     func testKernelChoicesReadTheSame() throws {
-        let network = PPOCRNetwork(config: tinyConfig())
+        let network = PPOCRV5Network(config: tinyConfig())
         network.train(false)
         let x = MLXRandom.uniform([2, 48, 96, 3], low: -1, high: 1, key: MLXRandom.key(4))
         let fused = network(x)
@@ -99,7 +99,7 @@ final class PPOCRModelTests: XCTestCase {
 
     func testModelFolderRoundTripAndRegistry() throws {
         let config = tinyConfig()
-        let network = PPOCRNetwork(config: config)
+        let network = PPOCRV5Network(config: config)
         let dictionary = CharacterDictionary(paddleCharacters: (0 ..< 10).map(String.init), useSpaceChar: true)
         let imported = PPOCRImport(config: config, weights: network.parameterDictionary(), dictionary: dictionary)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ppocr-folder-\(UUID().uuidString)")
@@ -124,7 +124,7 @@ final class PPOCRModelTests: XCTestCase {
     }
 
     func testLoRAWrapsTheNeckAndHeadLinears() throws {
-        let network = PPOCRNetwork(config: tinyConfig())
+        let network = PPOCRV5Network(config: tinyConfig())
         let wrapped = try network.applyLoRA(LoRAConfiguration(r: 4, targetModules: ["qkv", "projection", "fc1", "fc2", "head.head"]))
         XCTAssertEqual(wrapped.count, 2 * 4 + 1)
         XCTAssertTrue(wrapped.contains("head.encoder.svtr_block.1.self_attn.qkv"))
@@ -135,7 +135,7 @@ final class PPOCRModelTests: XCTestCase {
     }
 
     func testTrainingModeUsesBatchStatisticsAndGradientsFlow() throws {
-        let network = PPOCRNetwork(config: tinyConfig())
+        let network = PPOCRV5Network(config: tinyConfig())
         let x = MLXRandom.uniform([2, 48, 64, 3], low: -1, high: 1, key: MLXRandom.key(5))
         let runningMean = network.head.encoder.conv_block[0].normalization.runningMean
         let before = runningMean.asArray(Float.self)

@@ -102,7 +102,7 @@ public final class PPOCRRecipe: FineTuneRecipe {
     /// config.json (with the head's class count) and dictionary.txt.
     public func writeRunFiles(to run: URL) throws {
         try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
-        try ModelFolder.encodeConfig(trainable.network.config).write(to: run.appendingPathComponent(ModelFolder.configFile))
+        try trainable.network.encodedConfig().write(to: run.appendingPathComponent(ModelFolder.configFile))
         try trainable.recognizer.dictionary.write(to: run.appendingPathComponent(ModelFolder.dictionaryFile))
     }
 

@@ -59,7 +59,7 @@ public final class PPOCRTrainable: TrainableModel {
 
     /// The base model, frozen, whose output distribution the model keeps on replay samples
     /// (knowledge distillation against forgetting; nil: CTC only).
-    public var teacher: PPOCRNetwork?
+    public var teacher: (any PPOCRNetwork)?
     /// Weight of the distillation term: the mean per-step KL(teacher ‖ model) over the teacher's
     /// classes, on replay rows. New classes get no teacher mass, so they are pushed down there.
     public var distillationWeight: Float = 1
@@ -86,7 +86,7 @@ public final class PPOCRTrainable: TrainableModel {
 
     /// Makes a frozen copy of the current network (before vocabulary extension) the teacher.
     public func useCurrentNetworkAsTeacher() throws {
-        let copy = PPOCRNetwork(config: network.config)
+        let copy = network.makeEmpty(classCount: network.classCount)
         try copy.update(parameters: network.parameterDictionary(), source: "distillation teacher")
         _ = copy.freeze()
         copy.train(false)
@@ -95,7 +95,7 @@ public final class PPOCRTrainable: TrainableModel {
     }
 
     public var module: Module { recognizer.network }
-    public var network: PPOCRNetwork { recognizer.network }
+    public var network: any PPOCRNetwork { recognizer.network }
 
     public var parameterGroups: [String: [String]] {
         ["backbone": ["model.backbone"], "neck": ["head.encoder"], "head": ["head.head"]]
@@ -105,14 +105,14 @@ public final class PPOCRTrainable: TrainableModel {
 
     /// Checkpoints the SVTR blocks of the neck.
     public func setGradientCheckpointing(_ on: Bool) -> Bool {
-        network.head.encoder.gradientCheckpointing = on
+        network.gradientCheckpointing = on
         return true
     }
 
     public func loss(_ batch: CTCBatch) -> MLXArray {
-        let features = batch.features ?? network.averagePool(network.model(batch.images))
-        let neck = network.head.encoder(features)
-        let logProbs = logSoftmax(network.head.classifier(neck), axis: -1)
+        let features = batch.features ?? network.pooledFeatures(batch.images)
+        let neck = network.neck(features)
+        let logProbs = logSoftmax(network.classifier(neck), axis: -1)
         let ctc = ctcLoss(
             logProbs: logProbs, targets: batch.targets, inputLengths: batch.inputLengths,
             targetLengths: batch.targetLengths, blank: recognizer.dictionary.blankIndex)
@@ -124,12 +124,12 @@ public final class PPOCRTrainable: TrainableModel {
         let teacherFeatures =
             batch.features != nil || backboneIsFrozen
             ? stopGradient(features.take(rows, axis: 0))
-            : teacher.averagePool(teacher.model(batch.images.take(rows, axis: 0)))
-        let teacherNeck = stopGradient(teacher.head.encoder(teacherFeatures))
+            : teacher.pooledFeatures(batch.images.take(rows, axis: 0))
+        let teacherNeck = stopGradient(teacher.neck(teacherFeatures))
         var total = ctc
         if distillationWeight > 0 {
             total = total + distillationLoss(
-                teacherLogits: teacher.head.classifier(teacherNeck), logProbs: logProbs.take(rows, axis: 0))
+                teacherLogits: teacher.classifier(teacherNeck), logProbs: logProbs.take(rows, axis: 0))
                 * Double(distillationWeight)
         }
         if featureDistillationWeight > 0 {
@@ -144,8 +144,8 @@ public final class PPOCRTrainable: TrainableModel {
     /// (eval mode), so it is a fixed function of the image that still equals the teacher's.
     /// (The trainer puts frozen layers in eval mode; parameter-free containers stay in training.)
     var backboneIsFrozen: Bool {
-        network.model.trainableParameters().isEmpty
-            && network.model.namedModules().allSatisfy { !($0.1 is BatchNorm) || !$0.1.training }
+        network.backboneModule.trainableParameters().isEmpty
+            && network.backboneModule.namedModules().allSatisfy { !($0.1 is BatchNorm) || !$0.1.training }
     }
 
     /// Mean over rows and time steps of KL(teacher ‖ model) on the teacher's classes.
@@ -227,7 +227,7 @@ public final class PPOCRTrainable: TrainableModel {
         var fresh: [Int: MLXArray] = [:]
         for i in missing {
             let row = try withEngineErrors {
-                stopGradient(network.averagePool(network.model(pixels.sliced(axis: 0, i ..< i + 1))))
+                stopGradient(network.pooledFeatures(pixels.sliced(axis: 0, i ..< i + 1)))
             }
             try eval(row)
             fresh[i] = row
@@ -254,11 +254,9 @@ public final class PPOCRTrainable: TrainableModel {
         let added = dictionary.append(labels)
         guard !added.isEmpty else { return [] }
         let old = recognizer.network
-        var config = old.config
-        config.headOutChannels = dictionary.classCount
-        let grown = PPOCRNetwork(config: config)
+        let grown = old.makeEmpty(classCount: dictionary.classCount)
         var weights = old.parameterDictionary()
-        let head = old.head.classifier
+        let head = old.classifier
         let bound = Float(1 / Double(head.inputDimensions).squareRoot())
         let rows = MLXRandom.uniform([added.count, head.inputDimensions], low: -bound, high: bound, key: MLXRandom.key(seed))
         weights["head.head.weight"] = concatenated([head.weight, rows.asType(head.weight.dtype)], axis: 0)
@@ -267,7 +265,7 @@ public final class PPOCRTrainable: TrainableModel {
             weights["head.head.bias"] = concatenated([bias, fill], axis: 0)
         }
         try grown.update(parameters: weights, source: "vocabulary extension")
-        grown.head.encoder.gradientCheckpointing = old.head.encoder.gradientCheckpointing
+        grown.gradientCheckpointing = old.gradientCheckpointing
         try eval(grown.parameters().map(\.array))
         recognizer = try PPOCRTextRecognizer(network: grown, dictionary: dictionary, useCompile: recognizer.useCompile)
         return added

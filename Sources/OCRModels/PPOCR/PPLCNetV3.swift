@@ -19,13 +19,14 @@ public final class PPOCRConvLayer: Module, UnaryLayer {
     public let activation: Activation
 
     public init(
-        inChannels: Int, outChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1),
+        inChannels: Int, outChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1), groups: Int = 1,
         activation: Activation, batchNormEps: Double
     ) {
+        precondition(groups == 1 || (groups == inChannels && groups == outChannels), "PPOCRConvLayer: only depthwise grouping")
         let padding = (kernelSize.0 / 2, kernelSize.1 / 2)
         _convolution.wrappedValue = Conv2d(
             inputChannels: inChannels, outputChannels: outChannels, kernelSize: kernelSize, stride: stride,
-            padding: padding, bias: false)
+            padding: padding, groups: groups, bias: false)
         _normalization.wrappedValue = BatchNorm(features: outChannels, eps: Float(batchNormEps))
         self.activation = activation
         super.init()

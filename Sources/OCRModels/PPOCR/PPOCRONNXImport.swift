@@ -29,23 +29,13 @@ public struct PPOCRImport {
     }
 
     /// The network with the imported weights, in evaluation mode (verifies every key and shape).
-    public func makeNetwork() throws -> PPOCRNetwork {
-        let network = PPOCRNetwork(config: config)
+    public func makeNetwork() throws -> PPOCRV5Network {
+        let network = PPOCRV5Network(config: config)
         try network.update(parameters: weights, verify: .all, source: "imported ONNX weights")
         network.train(false)
         return network
     }
 
-    /// Writes config.json, model.safetensors and dictionary.txt to `folder`, atomically.
-    public func write(to folder: URL, overwrite: Bool = false, metadata: [String: String] = [:]) throws {
-        let network = try makeNetwork()
-        try ModelFolder.writeAtomically(to: folder, overwrite: overwrite) { tmp in
-            try ModelFolder.encodeConfig(config).write(to: tmp.appendingPathComponent(ModelFolder.configFile))
-            try network.saveParameters(
-                to: tmp.appendingPathComponent(ModelFolder.weightsFile).path, metadata: ["format": "mlx"].merging(metadata) { $1 })
-            try dictionary.write(to: tmp.appendingPathComponent(ModelFolder.dictionaryFile))
-        }
-    }
 }
 
 // MARK: - Importer
@@ -71,18 +61,21 @@ public enum PPOCRONNXImporter {
         let roles = try GraphRoles(graph)
         var (config, weights) = try assemble(roles, graph: graph)
         let classes = config.headOutChannels
-        let dictionary: CharacterDictionary
-        if characters.count + 2 == classes {
-            dictionary = CharacterDictionary(paddleCharacters: characters, useSpaceChar: true)
-        } else if characters.count + 1 == classes {
-            dictionary = CharacterDictionary(paddleCharacters: characters, useSpaceChar: false)
-        } else {
-            throw ONNXImportError(
-                "the dictionary has \(characters.count) characters but the head (\(roles.linears.last!.node.label)) has \(classes) classes: expected \(classes - 2) (+ blank + space) or \(classes - 1)")
-        }
+        let dictionary = try dictionary(characters, classes: classes, head: roles.linears.last!.node.label)
         config.modelType = modelType ?? (classes == 6625 ? "pp_ocrv4_mobile_rec" : "pp_ocrv5_mobile_rec")
         weights = weights.mapValues { contiguous($0) }
         return PPOCRImport(config: config, weights: weights, dictionary: dictionary)
+    }
+
+    /// PaddleOCR's class list for a head of `classes` outputs: blank + characters (+ space).
+    static func dictionary(_ characters: [String], classes: Int, head: String) throws -> CharacterDictionary {
+        if characters.count + 2 == classes {
+            return CharacterDictionary(paddleCharacters: characters, useSpaceChar: true)
+        } else if characters.count + 1 == classes {
+            return CharacterDictionary(paddleCharacters: characters, useSpaceChar: false)
+        }
+        throw ONNXImportError(
+            "the dictionary has \(characters.count) characters but the head (\(head)) has \(classes) classes: expected \(classes - 2) (+ blank + space) or \(classes - 1)")
     }
 
     // MARK: Assembly
@@ -180,28 +173,9 @@ public enum PPOCRONNXImporter {
         guard (r.linears.count - 1) % 4 == 0, r.linears.count >= 5, r.layerNorms.count == (r.linears.count - 1) / 2 + 1 else {
             throw ONNXImportError("expected 4 MatMuls and 2 LayerNorms per SVTR block plus the head; found \(r.linears.count) and \(r.layerNorms.count)")
         }
-        let depth = (r.linears.count - 1) / 4
-        for d in 0 ..< depth {
-            let p = "head.encoder.svtr_block.\(d)"
-            let names = ["self_attn.qkv", "self_attn.projection", "mlp.fc1", "mlp.fc2"]
-            for (j, name) in names.enumerated() {
-                let l = r.linears[4 * d + j]
-                guard l.bias != nil else { throw ONNXImportError("\(l.node.label): \(p).\(name) has no bias Add") }
-                w["\(p).\(name).weight"] = l.weight.array().T
-                w["\(p).\(name).bias"] = l.bias!.array().reshaped(-1)
-            }
-            for (j, name) in ["layer_norm1", "layer_norm2"].enumerated() {
-                let n = r.layerNorms[2 * d + j]
-                w["\(p).\(name).weight"] = n.scale.array().reshaped(-1)
-                w["\(p).\(name).bias"] = n.shift.array().reshaped(-1)
-            }
-        }
+        let depth = try putSVTRAndHead(r, into: &w)
         let final = r.layerNorms.last!
-        w["head.encoder.norm.weight"] = final.scale.array().reshaped(-1)
-        w["head.encoder.norm.bias"] = final.shift.array().reshaped(-1)
         let head = r.linears.last!
-        w["head.head.weight"] = head.weight.array().T
-        w["head.head.bias"] = head.bias?.array().reshaped(-1) ?? zeros([head.weight.dims[1]])
 
         guard let scale = r.attentionScale, scale > 0 else {
             throw ONNXImportError("found no attention scale (a scalar Mul after the first qkv MatMul)")
@@ -222,6 +196,33 @@ public enum PPOCRONNXImporter {
             throw ONNXImportError("\(neckConvs[0].node.label): the neck takes \(neckConvs[0].inChannels) channels, the backbone gives \(config.neckInputChannels)")
         }
         return (config, w)
+    }
+
+    /// The SVTR blocks (4 MatMuls and 2 LayerNorms each, in order), the final LayerNorm and the CTC
+    /// head, under transformers' names; returns the depth.
+    static func putSVTRAndHead(_ r: GraphRoles, into w: inout [String: MLXArray]) throws -> Int {
+        let depth = (r.linears.count - 1) / 4
+        for d in 0 ..< depth {
+            let p = "head.encoder.svtr_block.\(d)"
+            for (j, name) in ["self_attn.qkv", "self_attn.projection", "mlp.fc1", "mlp.fc2"].enumerated() {
+                let l = r.linears[4 * d + j]
+                guard let bias = l.bias else { throw ONNXImportError("\(l.node.label): \(p).\(name) has no bias Add") }
+                w["\(p).\(name).weight"] = l.weight.array().T
+                w["\(p).\(name).bias"] = bias.array().reshaped(-1)
+            }
+            for (j, name) in ["layer_norm1", "layer_norm2"].enumerated() {
+                let n = r.layerNorms[2 * d + j]
+                w["\(p).\(name).weight"] = n.scale.array().reshaped(-1)
+                w["\(p).\(name).bias"] = n.shift.array().reshaped(-1)
+            }
+        }
+        let final = r.layerNorms.last!
+        w["head.encoder.norm.weight"] = final.scale.array().reshaped(-1)
+        w["head.encoder.norm.bias"] = final.shift.array().reshaped(-1)
+        let head = r.linears.last!
+        w["head.head.weight"] = head.weight.array().T
+        w["head.head.bias"] = head.bias?.array().reshaped(-1) ?? zeros([head.weight.dims[1]])
+        return depth
     }
 
     /// The backbone config: PaddleOCR's rec table at the scale that reproduces the graph's
@@ -308,7 +309,10 @@ struct GraphRoles {
     var attentionScale: Float?
     var poolKernel: [Int]?
 
-    init(_ g: ONNXGraph) throws {
+    /// `sameConvPadding`: require every convolution's padding to be the 'same' padding of its
+    /// kernel (PP-OCRv4/v5); PP-OCRv6's stem pads its 2×2 convolutions by one at the end.
+    /// `requireLinears`: a recognizer has MatMuls (the SVTR neck, the head); a detector has none.
+    init(_ g: ONNXGraph, sameConvPadding: Bool = true, requireLinears: Bool = true) throws {
         /// The only consumer of `tensor` when it is `op` with a constant other input of `count` values.
         func constantConsumer(_ tensor: String, op: String, count: Int? = nil) -> (Onnx_NodeProto, ONNXConstant)? {
             let users = g.consumerNodes(of: tensor)
@@ -335,7 +339,7 @@ struct GraphRoles {
                 }
                 let kernel = Array(weight.dims[2 ... 3])
                 let pads = node.ints("pads") ?? [0, 0, 0, 0]
-                guard pads.count == 4, pads[0] == pads[2], pads[1] == pads[3], pads[0] == kernel[0] / 2, pads[1] == kernel[1] / 2 else {
+                guard !sameConvPadding || (pads.count == 4 && pads[0] == pads[2] && pads[1] == pads[3] && pads[0] == kernel[0] / 2 && pads[1] == kernel[1] / 2) else {
                     throw ONNXImportError("\(node.label): padding \(pads) is not the 'same' padding of a \(kernel) kernel")
                 }
                 convs.append(ConvRole(
@@ -379,7 +383,7 @@ struct GraphRoles {
                 continue
             }
         }
-        guard !convs.isEmpty, !norms.isEmpty, !linears.isEmpty else {
+        guard !convs.isEmpty, !norms.isEmpty || !sameConvPadding, !linears.isEmpty || !requireLinears else {
             throw ONNXImportError("the graph has no convolutions, BatchNorms or MatMuls with constant weights: not a PP-OCR recognizer")
         }
     }

@@ -11,7 +11,7 @@ import OCRImaging
 
 /// A PP-OCR recognizer ready for inference: weights, dictionary, preprocessing, batching.
 public final class PPOCRTextRecognizer: TextRecognizer {
-    public let network: PPOCRNetwork
+    public let network: any PPOCRNetwork
     public let dictionary: CharacterDictionary
     public var preprocessor: PPOCRPreprocessor
     /// Options used by ``recognize(_:prompt:)``.
@@ -27,10 +27,16 @@ public final class PPOCRTextRecognizer: TextRecognizer {
     private var compiled: ArrayFunction?
     private var compiledBest: ArrayFunction?
 
-    public var modelType: String { network.config.modelType }
+    public var modelType: String { network.modelType }
 
-    /// "PP-OCRv5 mobile rec" / "PP-OCRv4 mobile rec".
-    public var name: String { modelType == "pp_ocrv4_mobile_rec" ? "PP-OCRv4 mobile rec" : "PP-OCRv5 mobile rec" }
+    /// "PP-OCRv5 mobile rec" / "PP-OCRv4 mobile rec" / "PP-OCRv6 small rec".
+    public var name: String {
+        switch modelType {
+        case "pp_ocrv4_mobile_rec": "PP-OCRv4 mobile rec"
+        case PPOCRV6RecognizerConfig.smallModelType: "PP-OCRv6 small rec"
+        default: "PP-OCRv5 mobile rec"
+        }
+    }
 
     public var preferredBatchSize: Int { options.batchSize }
 
@@ -40,31 +46,35 @@ public final class PPOCRTextRecognizer: TextRecognizer {
         didSet { network.useKernels(kernels) }
     }
 
-    public init(network: PPOCRNetwork, dictionary: CharacterDictionary, useCompile: Bool = false) throws {
-        guard dictionary.classCount == network.config.headOutChannels else {
+    public init(network: any PPOCRNetwork, dictionary: CharacterDictionary, useCompile: Bool = false) throws {
+        guard dictionary.classCount == network.classCount else {
             throw ModelFolderError(
-                "the dictionary has \(dictionary.classCount) classes (blank included), the head \(network.config.headOutChannels)")
+                "the dictionary has \(dictionary.classCount) classes (blank included), the head \(network.classCount)")
         }
         self.network = network
         self.dictionary = dictionary
         self.useCompile = useCompile
-        preprocessor = PPOCRPreprocessor(config: network.config)
+        preprocessor = PPOCRPreprocessor(height: network.inputHeight, minWidth: network.inputMinWidth, bgr: network.inputBGR)
         network.train(false)
     }
 
     /// Loads a model folder written by `ocrtune import ppocr` (or a fine-tune).
     public convenience init(folder: URL, useCompile: Bool = false) throws {
-        let config = try ModelFolder.readConfig(PPOCRRecognizerConfig.self, at: folder)
-        guard PPOCRTextRecognizer.modelTypes.contains(config.modelType) else {
-            throw ModelFolderError("\(folder.path): model_type \"\(config.modelType)\" is not a PP-OCR recognizer")
+        let type = try ModelFolder.modelType(at: folder)
+        let network: any PPOCRNetwork
+        if PPOCRV6RecognizerConfig.modelTypes.contains(type) {
+            network = PPOCRV6Network(config: try ModelFolder.readConfig(PPOCRV6RecognizerConfig.self, at: folder))
+        } else if ["pp_ocrv5_mobile_rec", "pp_ocrv4_mobile_rec"].contains(type) {
+            network = PPOCRV5Network(config: try ModelFolder.readConfig(PPOCRRecognizerConfig.self, at: folder))
+        } else {
+            throw ModelFolderError("\(folder.path): model_type \"\(type)\" is not a PP-OCR recognizer")
         }
-        let network = PPOCRNetwork(config: config)
         try network.loadParameters(from: [folder.appendingPathComponent(ModelFolder.weightsFile).path])
         let dictionary = try CharacterDictionary(contentsOf: folder.appendingPathComponent(ModelFolder.dictionaryFile))
         try self.init(network: network, dictionary: dictionary, useCompile: useCompile)
     }
 
-    public static let modelTypes: Set<String> = ["pp_ocrv5_mobile_rec", "pp_ocrv4_mobile_rec"]
+    public static let modelTypes: Set<String> = Set(["pp_ocrv5_mobile_rec", "pp_ocrv4_mobile_rec"]).union(PPOCRV6RecognizerConfig.modelTypes)
 
     // MARK: Inference
 

@@ -61,12 +61,17 @@ public final class SVTRBlock: Module, UnaryLayer {
     @ModuleInfo(key: "mlp") public var mlp: SVTRMLP
     @ModuleInfo(key: "layer_norm2") public var norm2: LayerNorm
 
-    public init(config: PPOCRRecognizerConfig) {
-        let d = config.hiddenSize
-        _attention.wrappedValue = SVTRAttention(dimensions: d, heads: config.numAttentionHeads, qkvBias: config.qkvBias)
-        _norm1.wrappedValue = LayerNorm(dimensions: d, eps: Float(config.blockLayerNormEps))
-        _mlp.wrappedValue = SVTRMLP(dimensions: d, hidden: Int(Double(d) * config.mlpRatio), activation: config.hiddenAct)
-        _norm2.wrappedValue = LayerNorm(dimensions: d, eps: Float(config.blockLayerNormEps))
+    public convenience init(config: PPOCRRecognizerConfig) {
+        self.init(
+            dimensions: config.hiddenSize, heads: config.numAttentionHeads, qkvBias: config.qkvBias,
+            mlpRatio: config.mlpRatio, activation: config.hiddenAct, eps: config.blockLayerNormEps)
+    }
+
+    public init(dimensions d: Int, heads: Int, qkvBias: Bool, mlpRatio: Double, activation: Activation, eps: Double) {
+        _attention.wrappedValue = SVTRAttention(dimensions: d, heads: heads, qkvBias: qkvBias)
+        _norm1.wrappedValue = LayerNorm(dimensions: d, eps: Float(eps))
+        _mlp.wrappedValue = SVTRMLP(dimensions: d, hidden: Int(Double(d) * mlpRatio), activation: activation)
+        _norm2.wrappedValue = LayerNorm(dimensions: d, eps: Float(eps))
         super.init()
     }
 
@@ -110,21 +115,28 @@ public final class SVTREncoder: Module {
     public func callAsFunction(_ x: MLXArray) -> MLXArray {
         var h = conv_block[1](conv_block[0](x))
         let (n, height, width, c) = (h.dim(0), h.dim(1), h.dim(2), h.dim(3))
-        var tokens = h.reshaped(n, height * width, c)
-        for block in svtr_block {
-            if gradientCheckpointing && training {
-                let parameters = block.trainableParameters().map(\.array)
-                tokens = checkpointedCall([tokens], parameters: parameters) { [block] in [block($0[0])] }[0]
-            } else {
-                tokens = block(tokens)
-            }
-        }
+        let tokens = runSVTRBlocks(svtr_block, h.reshaped(n, height * width, c), checkpointed: gradientCheckpointing && training)
         h = norm(tokens).reshaped(n, height, width, c)
         h = conv_block[2](h)
         h = conv_block[4](conv_block[3](concatenated([x, h], axis: -1)))
         precondition(h.dim(1) == 1, "SVTR: the feature map must be 1 high after pooling (got \(h.dim(1)))")
         return h.squeezed(axis: 1)
     }
+}
+
+/// Runs SVTR blocks over tokens [B, L, D]; `checkpointed` recomputes each block's activations in
+/// the backward pass (`checkpointedCall` gets the block's live weights as explicit inputs).
+func runSVTRBlocks(_ blocks: [SVTRBlock], _ x: MLXArray, checkpointed: Bool) -> MLXArray {
+    var tokens = x
+    for block in blocks {
+        if checkpointed {
+            let parameters = block.trainableParameters().map(\.array)
+            tokens = checkpointedCall([tokens], parameters: parameters) { [block] in [block($0[0])] }[0]
+        } else {
+            tokens = block(tokens)
+        }
+    }
+    return tokens
 }
 
 /// `head`: the SVTR encoder and the CTC classifier (`head.head`).
@@ -140,17 +152,5 @@ public final class PPOCRNeckAndHead: Module, KernelSelecting {
     }
 
     /// Features [N, 1, W, C] → logits [N, W, classes] (before softmax).
-    public func callAsFunction(_ x: MLXArray) -> MLXArray {
-        let features = encoder(x)
-        // A plain classifier with ocrtune's kernels: its rows split over the cores (the product
-        // and bias are those of `Linear`, bit for bit).
-        if kernels == .fused, type(of: classifier) == Linear.self, let bias = classifier.bias {
-            let (n, w) = (features.dim(0), features.dim(1))
-            let logits = matmulAffineActivation(
-                features.reshaped(n * w, -1), classifier.weight, bias: bias, preScale: nil, preBias: nil,
-                activation: .identity)
-            return logits.reshaped(n, w, -1)
-        }
-        return classifier(features)
-    }
+    public func callAsFunction(_ x: MLXArray) -> MLXArray { ppocrClassify(encoder(x), classifier, kernels: kernels) }
 }
