@@ -1,0 +1,121 @@
+// MLXNN's layers as ONNX nodes: each composition computes what the layer's forward pass does
+// (channels-last convolution weights turned to ONNX's [out, in, kh, kw]; Linear as MatMul with
+// the transposed weight, then the bias), named after the checkpoint key of the layer.
+//
+// Reference: MLXNN (Layers/*.swift), ONNX Operators.md (opset 17: LayerNormalization,
+// HardSwish, HardSigmoid, Erf).
+
+import Foundation
+import MLXEngine
+import MLXNN
+
+extension ONNXGraphBuilder {
+    // MARK: Dense layers
+
+    /// `x Wᵀ + b` over the last axis.
+    public func linear(_ x: String, _ layer: Linear, key: String) -> String {
+        let w = weight("\(key).weight", layer.weight.T)
+        let y = node("MatMul", [x, w], name: "\(key)/MatMul")
+        guard let bias = layer.bias else { return y }
+        return node("Add", [y, weight("\(key).bias", bias)], name: "\(key)/Add")
+    }
+
+    /// LayerNormalization over the last axis (a missing scale or shift is 1 or 0).
+    public func layerNorm(_ x: String, _ layer: LayerNorm, key: String, dimensions: Int) -> String {
+        let scale = weight("\(key).weight", layer.weight ?? ones([dimensions]))
+        let shift = weight("\(key).bias", layer.bias ?? zeros([dimensions]))
+        return node(
+            "LayerNormalization", [x, scale, shift], name: "\(key)/LayerNormalization",
+            attributes: [.int("axis", -1), .float("epsilon", layer.eps)])
+    }
+
+    // MARK: Convolutions (NCHW)
+
+    /// A 2-D convolution of an NCHW tensor with an MLXNN `Conv2d` (weights [out, kh, kw, in/groups]).
+    public func conv2d(_ x: String, _ conv: Conv2d, key: String) -> String {
+        let w = weight("\(key).weight", conv.weight.transposed(0, 3, 1, 2))
+        var inputs = [x, w]
+        if let bias = conv.bias { inputs.append(weight("\(key).bias", bias)) }
+        let (kh, kw) = (conv.weight.dim(1), conv.weight.dim(2))
+        return node(
+            "Conv", inputs, name: "\(key)/Conv",
+            attributes: [
+                .ints("kernel_shape", [kh, kw]), .ints("strides", [conv.stride.0, conv.stride.1]),
+                .ints("pads", [conv.padding.0, conv.padding.1, conv.padding.0, conv.padding.1]),
+                .ints("dilations", [conv.dilation.0, conv.dilation.1]), .int("group", conv.groups),
+            ])
+    }
+
+    /// BatchNormalization with the running statistics (inference).
+    public func batchNorm(_ x: String, _ norm: BatchNorm, key: String) -> String {
+        let c = norm.runningMean.dim(0)
+        return node(
+            "BatchNormalization",
+            [
+                x, weight("\(key).weight", norm.weight ?? ones([c])), weight("\(key).bias", norm.bias ?? zeros([c])),
+                weight("\(key).running_mean", norm.runningMean), weight("\(key).running_var", norm.runningVar),
+            ], name: "\(key)/BatchNormalization", attributes: [.float("epsilon", norm.eps)])
+    }
+
+    // MARK: Element-wise
+
+    /// `x · scale + bias` with scalar tensors.
+    public func affine(_ x: String, scale: MLXArray, bias: MLXArray, key: String) -> String {
+        let y = node("Mul", [x, weight("\(key).scale", scale)], name: "\(key)/Mul")
+        return node("Add", [y, weight("\(key).bias", bias)], name: "\(key)/Add")
+    }
+
+    /// An activation as ONNX computes it (SiLU and GELU composed: opset 17 has neither).
+    public func activation(_ x: String, _ activation: Activation, name: String) -> String {
+        switch activation {
+        case .identity:
+            return x
+        case .relu:
+            return node("Relu", [x], name: "\(name)/Relu")
+        case .hardSwish:
+            return node("HardSwish", [x], name: "\(name)/HardSwish")
+        case .tanh:
+            return node("Tanh", [x], name: "\(name)/Tanh")
+        case .silu:
+            return node("Mul", [x, node("Sigmoid", [x], name: "\(name)/Sigmoid")], name: "\(name)/Mul")
+        case .quickGELU:
+            let s = node("Sigmoid", [node("Mul", [x, scalar(1.702)], name: "\(name)/Scale")], name: "\(name)/Sigmoid")
+            return node("Mul", [x, s], name: "\(name)/Mul")
+        case .gelu:
+            // x · (1 + erf(x / √2)) · 0.5, as MLXNN.gelu.
+            let e = node("Erf", [node("Mul", [x, scalar(Float(1 / 2.0.squareRoot()))], name: "\(name)/Div")], name: "\(name)/Erf")
+            let y = node("Mul", [x, node("Add", [e, scalar(1)], name: "\(name)/Add")], name: "\(name)/Mul")
+            return node("Mul", [y, scalar(0.5)], name: "\(name)/Half")
+        case .geluTanh:
+            // 0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 x³))).
+            let cube = node("Mul", [node("Mul", [x, x], name: "\(name)/Square"), x], name: "\(name)/Cube")
+            let inner = node("Add", [x, node("Mul", [cube, scalar(0.044715)], name: "\(name)/Cubic")], name: "\(name)/Inner")
+            let t = node("Tanh", [node("Mul", [inner, scalar(Float((2 / Double.pi).squareRoot()))], name: "\(name)/Scale")], name: "\(name)/Tanh")
+            let y = node("Mul", [x, node("Add", [t, scalar(1)], name: "\(name)/Add")], name: "\(name)/Mul")
+            return node("Mul", [y, scalar(0.5)], name: "\(name)/Half")
+        }
+    }
+
+    // MARK: Attention
+
+    /// `softmax(q kᵀ · scale + mask) v` for q [B, H, L, d], k and v [B, H, S, d]; `mask` adds to the scores.
+    public func attention(q: String, k: String, v: String, scale: Float, mask: String? = nil, name: String) -> String {
+        let kT = node("Transpose", [k], name: "\(name)/TransposeK", attributes: [.ints("perm", [0, 1, 3, 2])])
+        var scores = node("Mul", [node("MatMul", [q, kT], name: "\(name)/Scores"), scalar(scale)], name: "\(name)/Scale")
+        if let mask { scores = node("Add", [scores, mask], name: "\(name)/Mask") }
+        let p = node("Softmax", [scores], name: "\(name)/Softmax", attributes: [.int("axis", -1)])
+        return node("MatMul", [p, v], name: "\(name)/Context")
+    }
+
+    /// [B, L, heads·d] → [B, heads, L, d].
+    public func splitHeads(_ x: String, heads: Int, name: String) -> String {
+        let r = node("Reshape", [x, int64s([0, 0, Int64(heads), -1])], name: "\(name)/Reshape")
+        return node("Transpose", [r], name: "\(name)/Transpose", attributes: [.ints("perm", [0, 2, 1, 3])])
+    }
+
+    /// [B, heads, L, d] → [B, L, heads·d].
+    public func mergeHeads(_ x: String, name: String) -> String {
+        let t = node("Transpose", [x], name: "\(name)/Transpose", attributes: [.ints("perm", [0, 2, 1, 3])])
+        return node("Reshape", [t, int64s([0, 0, -1])], name: "\(name)/Reshape")
+    }
+}
