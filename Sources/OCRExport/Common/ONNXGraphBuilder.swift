@@ -26,6 +26,7 @@ public enum ONNXAttribute: Sendable {
     case ints(String, [Int])
     case float(String, Float)
     case string(String, String)
+    case graph(String, Onnx_GraphProto)
 
     var proto: Onnx_AttributeProto {
         var a = Onnx_AttributeProto()
@@ -46,6 +47,10 @@ public enum ONNXAttribute: Sendable {
             a.name = name
             a.type = .string
             a.s = Data(v.utf8)
+        case let .graph(name, g):
+            a.name = name
+            a.type = .graph
+            a.g = g
         }
         return a
     }
@@ -195,6 +200,32 @@ public final class ONNXGraphBuilder {
     @discardableResult
     public func node(_ op: String, _ inputs: [String], name: String, attributes: [ONNXAttribute] = [], domain: String = "") -> String {
         nodes(op, inputs, name: name, attributes: attributes, domain: domain)[0]
+    }
+
+    /// A subgraph (an `If` branch): the nodes `body` appends go into it, the initializers it makes
+    /// stay in the main graph (a branch reads outer names); `body` returns the tensors it outputs.
+    public func branch(_ name: String, _ body: () -> [String]) -> Onnx_GraphProto {
+        let saved = graph.node
+        graph.node = []
+        let outputs = body()
+        var sub = Onnx_GraphProto()
+        sub.name = name
+        // Outputs are fresh names: an Identity of each result (a branch may only pass outer names through).
+        for tensor in outputs {
+            let out = fresh("\(name)_\(tensor)")
+            appendNode("Identity", [tensor], [out], name: "\(name)/\(tensor)/Identity", attributes: [], domain: "")
+            var v = Onnx_ValueInfoProto()
+            v.name = out
+            var t = Onnx_TypeProto.Tensor()
+            t.elemType = ONNXTensor.ElementType.float.rawValue
+            var type = Onnx_TypeProto()
+            type.tensorType = t
+            v.type = type
+            sub.output.append(v)
+        }
+        sub.node = graph.node
+        graph.node = saved
+        return sub
     }
 
     /// Registers an operator domain other than ONNX's own (com.microsoft for MatMulNBits).

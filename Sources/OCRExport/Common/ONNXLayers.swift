@@ -22,11 +22,14 @@ extension ONNXGraphBuilder {
 
     /// LayerNormalization over the last axis (a missing scale or shift is 1 or 0).
     public func layerNorm(_ x: String, _ layer: LayerNorm, key: String, dimensions: Int) -> String {
-        let scale = weight("\(key).weight", layer.weight ?? ones([dimensions]))
-        let shift = weight("\(key).bias", layer.bias ?? zeros([dimensions]))
-        return node(
-            "LayerNormalization", [x, scale, shift], name: "\(key)/LayerNormalization",
-            attributes: [.int("axis", -1), .float("epsilon", layer.eps)])
+        layerNorm(x, weight: layer.weight ?? ones([dimensions]), bias: layer.bias ?? zeros([dimensions]), eps: layer.eps, key: key)
+    }
+
+    /// LayerNormalization over the last axis with these parameters.
+    public func layerNorm(_ x: String, weight scale: MLXArray, bias shift: MLXArray, eps: Float, key: String) -> String {
+        node(
+            "LayerNormalization", [x, weight("\(key).weight", scale), weight("\(key).bias", shift)], name: "\(key)/LayerNormalization",
+            attributes: [.int("axis", -1), .float("epsilon", eps)])
     }
 
     // MARK: Convolutions (NCHW)

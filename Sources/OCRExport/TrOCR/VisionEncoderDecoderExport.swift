@@ -1,0 +1,55 @@
+// Vision encoder–decoders (TrOCR) export to ONNX in the layout transformers.js and optimum read:
+// onnx/encoder_model{suffix}.onnx and onnx/decoder_model_merged{suffix}.onnx, with the config,
+// generation config, tokenizer and preprocessor files beside them. Variants are named as
+// transformers.js names them: fp32 (no suffix) and `_fp16` (weights stored as float16).
+
+import Foundation
+import OCRModels
+
+extension VisionEncoderDecoderFamily: ExportableFamily {
+    public static let exportFormats: [ExportFormat] = [.onnx]
+
+    /// The files of the model folder that travel with the graphs.
+    static let companions = [
+        "config.json", "generation_config.json", "preprocessor_config.json", "tokenizer.json", "tokenizer_config.json",
+        "special_tokens_map.json", "vocab.json", "merges.txt", "sentencepiece.bpe.model",
+    ]
+
+    /// transformers.js's file suffix of a variant.
+    static func suffix(_ variant: String) -> String { variant == "fp32" ? "" : "_\(variant)" }
+
+    public static func export(model: URL, format: ExportFormat, variants: [String], to folder: URL) throws -> ExportManifest {
+        let loaded = try VisionEncoderDecoder.load(from: model)
+        let parameters = loaded.parameterDictionary()
+        let onnx = folder.appendingPathComponent("onnx")
+        try FileManager.default.createDirectory(at: onnx, withIntermediateDirectories: true)
+        var written: [ExportVariant] = []
+        for variant in variants {
+            let storage: ONNXWeightStorage
+            switch variant {
+            case "fp32": storage = .float32
+            case "fp16": storage = .float16
+            default: throw ExportError("--quantize \(variant): vision encoder–decoders export to ONNX as fp32 or fp16 in this build")
+            }
+            let encoder = "onnx/encoder_model\(suffix(variant)).onnx"
+            let decoder = "onnx/decoder_model_merged\(suffix(variant)).onnx"
+            try VisionEncoderDecoderONNXGraph.encoder(parameters, config: loaded.config, storage: storage)
+                .write(to: folder.appendingPathComponent(encoder))
+            try VisionEncoderDecoderONNXGraph.decoder(parameters, config: loaded.config, storage: storage)
+                .write(to: folder.appendingPathComponent(decoder))
+            written.append(ExportVariant(name: variant, files: [encoder, decoder]))
+        }
+        var shared: [String] = []
+        for name in companions where FileManager.default.fileExists(atPath: model.appendingPathComponent(name).path) {
+            try FileManager.default.copyItem(at: model.appendingPathComponent(name), to: folder.appendingPathComponent(name))
+            shared.append(name)
+        }
+        return ExportManifest(format: format, family: self.name, variants: written, shared: shared)
+    }
+
+    public static func runtimeReader(export folder: URL, manifest: ExportManifest, variant: String, model: URL) throws -> any ExportRuntimeReader {
+        try VisionEncoderDecoderONNXReader(
+            encoder: folder.appendingPathComponent("onnx/encoder_model\(suffix(variant)).onnx").path,
+            decoder: folder.appendingPathComponent("onnx/decoder_model_merged\(suffix(variant)).onnx").path, model: model)
+    }
+}
