@@ -54,6 +54,26 @@ final class TrOCRONNXExportTests: XCTestCase {
         }
     }
 
+    /// The 8- and 4-bit variants run in onnxruntime (MatMulInteger, MatMulNBits) and stay near
+    /// the float logits.
+    func testQuantizedVariants() throws {
+        let (out, outcome) = try export("trocr-vit", variants: ["int8", "uint8", "q4"])
+        XCTAssertEqual(outcome.manifest.variants.map(\.files[1]), [
+            "onnx/decoder_model_merged_int8.onnx", "onnx/decoder_model_merged_uint8.onnx", "onnx/decoder_model_merged_q4.onnx",
+        ])
+        let decoder = try Onnx_ModelProto(serializedBytes: Data(contentsOf: out.appendingPathComponent("onnx/decoder_model_merged_q4.onnx")))
+        XCTAssertEqual(ONNXGraphCheck.problems(decoder), [])
+        XCTAssertTrue(decoder.graph.node.contains { $0.opType == "MatMulNBits" && $0.domain == "com.microsoft" })
+        let report = try ExportCheck.run(outcome, export: out, samples: ExportFixtures.samples(count: 4, height: 32), dataset: "tiny", split: "test")
+        XCTAssertEqual(report.variants.map(\.tolerancePoints), [1, 1, 3])
+        // 8-bit stays near the float logits; 4-bit on a 40-wide model less so (its blocks are
+        // checked against their dequantized weights in QuantizerTests).
+        for (variant, bound) in zip(report.variants, [1.0, 1.0, 8.0]) {
+            XCTAssertGreaterThan(variant.largestDifference, 0, variant.name)
+            XCTAssertLessThan(variant.largestDifference, bound, variant.name)
+        }
+    }
+
     func testRefusesBEiT() throws {
         XCTAssertThrowsError(try export("trocr-beit")) { error in
             XCTAssertTrue("\(error)".contains("beit encoder is not written yet"), "\(error)")

@@ -64,6 +64,19 @@ public enum ONNXWeightStorage: String, Sendable {
     case float16
 }
 
+/// How Linear layers' products are written.
+public enum ONNXLinearQuantization: String, Sendable {
+    /// MatMul with float weights.
+    case none
+    /// Dynamic 8-bit: activations quantized per call (DynamicQuantizeLinear, uint8), weights int8
+    /// per output column, MatMulInteger, then the scales (onnxruntime's dynamic quantization).
+    case int8
+    /// The same with uint8 weights (a zero point per column).
+    case uint8
+    /// com.microsoft MatMulNBits: 4-bit weights in blocks of 32, float activations.
+    case q4
+}
+
 // MARK: - Builder
 
 public final class ONNXGraphBuilder {
@@ -73,6 +86,8 @@ public final class ONNXGraphBuilder {
     public static let irVersion: Int64 = 8
 
     public var storage: ONNXWeightStorage
+    /// How ``linear(_:_:key:)`` writes products (embeddings and attention stay float).
+    public var linearQuantization = ONNXLinearQuantization.none
     private var graph = Onnx_GraphProto()
     private var used = Set<String>()
     private var nodeNames = Set<String>()

@@ -14,10 +14,41 @@ extension ONNXGraphBuilder {
 
     /// `x Wᵀ + b` over the last axis.
     public func linear(_ x: String, _ layer: Linear, key: String) -> String {
-        let w = weight("\(key).weight", layer.weight.T)
-        let y = node("MatMul", [x, w], name: "\(key)/MatMul")
+        let y: String
+        switch linearQuantization {
+        case .none: y = node("MatMul", [x, weight("\(key).weight", layer.weight.T)], name: "\(key)/MatMul")
+        case .int8, .uint8: y = integerMatMul(x, layer.weight, key: key, signed: linearQuantization == .int8)
+        case .q4: y = matMul4(x, layer.weight, key: key)
+        }
         guard let bias = layer.bias else { return y }
         return node("Add", [y, weight("\(key).bias", bias)], name: "\(key)/Add")
+    }
+
+    /// `x Wᵀ` with 8-bit weights per output column and activations quantized per call.
+    func integerMatMul(_ x: String, _ w: MLXArray, key: String, signed: Bool) -> String {
+        let q = Quantizers.columns(w.T, signed: signed)
+        let type: Int32 = signed ? 3 : 2
+        let values = rawInitializer("\(key).weight_quantized", type: type, dims: q.values.shape, data: Data(q.values.bytes()))
+        let zero = rawInitializer("\(key).weight_zero_point", type: type, dims: [w.dim(0)], data: Data(q.zeroPoints.bytes()))
+        let scales = floatInitializer("\(key).weight_scale", q.scales)
+        let a = nodes("DynamicQuantizeLinear", [x], name: "\(key)/DynamicQuantizeLinear", outputs: 3)
+        let product = node("MatMulInteger", [a[0], values, a[2], zero], name: "\(key)/MatMulInteger")
+        let float = node("Cast", [product], name: "\(key)/Cast", attributes: [.int("to", 1)])
+        let scale = node("Mul", [a[1], scales], name: "\(key)/Scale")
+        return node("Mul", [float, scale], name: "\(key)/Dequantize")
+    }
+
+    /// `x Wᵀ` with MatMulNBits' 4-bit blocks.
+    func matMul4(_ x: String, _ w: MLXArray, key: String) -> String {
+        use(domain: "com.microsoft", version: 1)
+        let (n, k) = (w.dim(0), w.dim(1))
+        let (packed, scales) = Quantizers.blocks4(w)
+        let b = rawInitializer("\(key).weight_q4", type: 2, dims: packed.shape, data: Data(packed.bytes()))
+        let s = floatInitializer("\(key).weight_scales", scales)
+        return node(
+            "MatMulNBits", [x, b, s], name: "\(key)/MatMulNBits",
+            attributes: [.int("K", k), .int("N", n), .int("bits", 4), .int("block_size", Quantizers.nbitsBlockSize)],
+            domain: "com.microsoft")
     }
 
     /// LayerNormalization over the last axis (a missing scale or shift is 1 or 0).

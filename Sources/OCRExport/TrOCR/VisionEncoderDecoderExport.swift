@@ -1,7 +1,8 @@
 // Vision encoder–decoders (TrOCR) export to ONNX in the layout transformers.js and optimum read:
 // onnx/encoder_model{suffix}.onnx and onnx/decoder_model_merged{suffix}.onnx, with the config,
 // generation config, tokenizer and preprocessor files beside them. Variants are named as
-// transformers.js names them: fp32 (no suffix) and `_fp16` (weights stored as float16).
+// transformers.js names them: fp32 (no suffix), `_fp16` (weights stored as float16), `_int8` /
+// `_uint8` (dynamic 8-bit MatMul) and `_q4` (MatMulNBits, blocks of 32).
 
 import Foundation
 import OCRModels
@@ -25,17 +26,21 @@ extension VisionEncoderDecoderFamily: ExportableFamily {
         try FileManager.default.createDirectory(at: onnx, withIntermediateDirectories: true)
         var written: [ExportVariant] = []
         for variant in variants {
-            let storage: ONNXWeightStorage
+            var storage = ONNXWeightStorage.float32
+            var quantization = ONNXLinearQuantization.none
             switch variant {
-            case "fp32": storage = .float32
+            case "fp32": break
             case "fp16": storage = .float16
-            default: throw ExportError("--quantize \(variant): vision encoder–decoders export to ONNX as fp32 or fp16 in this build")
+            case "int8": quantization = .int8
+            case "uint8": quantization = .uint8
+            case "q4": quantization = .q4
+            default: throw ExportError("--quantize \(variant): vision encoder–decoders export to ONNX as fp32, fp16, int8, uint8 or q4")
             }
             let encoder = "onnx/encoder_model\(suffix(variant)).onnx"
             let decoder = "onnx/decoder_model_merged\(suffix(variant)).onnx"
-            try VisionEncoderDecoderONNXGraph.encoder(parameters, config: loaded.config, storage: storage)
+            try VisionEncoderDecoderONNXGraph.encoder(parameters, config: loaded.config, storage: storage, quantization: quantization)
                 .write(to: folder.appendingPathComponent(encoder))
-            try VisionEncoderDecoderONNXGraph.decoder(parameters, config: loaded.config, storage: storage)
+            try VisionEncoderDecoderONNXGraph.decoder(parameters, config: loaded.config, storage: storage, quantization: quantization)
                 .write(to: folder.appendingPathComponent(decoder))
             written.append(ExportVariant(name: variant, files: [encoder, decoder]))
         }

@@ -21,12 +21,15 @@ import ONNXProto
 enum VisionEncoderDecoderONNXGraph {
     // MARK: Encoder
 
-    static func encoder(_ p: [String: MLXArray], config: VisionEncoderDecoderConfig, storage: ONNXWeightStorage) throws -> Onnx_ModelProto {
+    static func encoder(
+        _ p: [String: MLXArray], config: VisionEncoderDecoderConfig, storage: ONNXWeightStorage, quantization: ONNXLinearQuantization = .none
+    ) throws -> Onnx_ModelProto {
         let e = config.encoder
         guard e.modelType == "vit" || e.modelType == "deit" else {
             throw ExportError("ONNX export of a \(e.modelType) encoder is not written yet (ViT and DeiT encoders are)")
         }
         let g = ONNXGraphBuilder(name: "encoder", storage: storage)
+        g.linearQuantization = quantization
         g.input("pixel_values", .float, [.named("batch_size"), .fixed(e.numChannels), .fixed(e.imageSize[0]), .fixed(e.imageSize[1])])
         let w = ParameterSource(p, builder: g)
         // Patches: a stride-p convolution, flattened to tokens.
@@ -66,9 +69,12 @@ enum VisionEncoderDecoderONNXGraph {
 
     // MARK: Decoder
 
-    static func decoder(_ p: [String: MLXArray], config: VisionEncoderDecoderConfig, storage: ONNXWeightStorage) throws -> Onnx_ModelProto {
+    static func decoder(
+        _ p: [String: MLXArray], config: VisionEncoderDecoderConfig, storage: ONNXWeightStorage, quantization: ONNXLinearQuantization = .none
+    ) throws -> Onnx_ModelProto {
         let d = config.decoder
         let g = ONNXGraphBuilder(name: "decoder_merged", storage: storage)
+        g.linearQuantization = quantization
         let w = ParameterSource(p, builder: g)
         let heads = d.decoderAttentionHeads
         let headDim = d.dModel / heads
