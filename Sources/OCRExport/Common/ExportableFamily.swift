@@ -93,9 +93,15 @@ public protocol ExportableFamily: ModelFamily {
     /// A reader running one variant of an export in its runtime (`--check`), or an error saying
     /// which tool checks it where that runtime is not reachable from Swift.
     static func runtimeReader(export folder: URL, manifest: ExportManifest, variant: String, model: URL) throws -> any ExportRuntimeReader
+    /// Writes a run's LoRA adapter alone (`--format peft`) into `folder` (exists, empty).
+    static func exportAdapter(_ adapter: URL, baseModel: URL, to folder: URL) throws -> ExportManifest
 }
 
 extension ExportableFamily {
+    public static func exportAdapter(_ adapter: URL, baseModel: URL, to folder: URL) throws -> ExportManifest {
+        try HuggingFaceExport.writeAdapter(adapter, to: folder, family: name, baseModel: baseModel.path)
+    }
+
     public static func runtimeReader(export folder: URL, manifest: ExportManifest, variant: String, model: URL) throws -> any ExportRuntimeReader {
         throw ExportError("--check: \(manifest.format) exports of \(name) are checked by tools/check_export.py (their runtime is Python)")
     }

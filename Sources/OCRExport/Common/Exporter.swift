@@ -60,6 +60,7 @@ public enum Exporter {
         var notes: [String] = []
         var temporary: URL?
         let model: URL
+        if request.format == .peft { return try exportAdapter(request) }
         if isRun(request.source) {
             let origin = try RunOrigin.read(from: request.source)
             let tunable = try fineTunableFamily(ofModelAt: URL(fileURLWithPath: origin.model))
@@ -100,6 +101,32 @@ public enum Exporter {
             if let temporary { try? FileManager.default.removeItem(at: temporary) }
             throw error
         }
+    }
+
+    /// `--format peft`: the run's adapter (RUN/adapter, or --from an adapter folder) alone.
+    static func exportAdapter(_ request: ExportRequest) throws -> ExportOutcome {
+        guard isRun(request.source) else {
+            throw ExportError("--format peft writes a training run's LoRA adapter; \(request.source.path) is not a run folder")
+        }
+        let origin = try RunOrigin.read(from: request.source)
+        let base = URL(fileURLWithPath: origin.model)
+        let family = try exportableFamily(ofModelAt: base)
+        guard family.exportFormats.contains(.peft) else {
+            throw ExportError("--format peft: not for \(family.name) (it exports to \(family.exportFormats.map(\.rawValue).joined(separator: ", ")))")
+        }
+        let adapter = request.from ?? request.source.appendingPathComponent("adapter")
+        guard FileManager.default.fileExists(atPath: adapter.appendingPathComponent("adapter_config.json").path) else {
+            throw ExportError(
+                "\(adapter.path) holds no PEFT adapter (a LoRA run writes RUN/adapter when it finishes; a full fine-tune has none: use --format hf)")
+        }
+        var manifest: ExportManifest?
+        try AtomicDirectory.write(to: request.out.path) { path in
+            let folder = URL(fileURLWithPath: path)
+            let written = try family.exportAdapter(adapter, baseModel: base, to: folder)
+            try write(written, to: folder)
+            manifest = written
+        }
+        return ExportOutcome(manifest: manifest!, model: base, family: family, notes: ["adapter from \(adapter.path)"], temporary: nil)
     }
 
     /// The variants of a request, checked against the format's (empty: its default).

@@ -3,6 +3,8 @@
 // `character_dict.txt` beside it (PaddleOCR's `rec_char_dict_path`), and PaddleX's model folder
 // (`paddlex/inference.onnx` + `inference.yml` with the CTC decoder's characters and the
 // preprocessing). Variants: fp32, fp16 (weights stored as float16, computed in float32).
+// `hf`: transformers' PPOCRV5MobileRecForTextRecognition folder (PPOCRHuggingFace); `peft`: a
+// run's adapter (our keys are transformers').
 //
 // Reference: RapidOCR inference_engine/onnxruntime (the `character` metadata), PaddleX
 // inference.yml of PP-OCRv5_mobile_rec (Global.model_name, PreProcess, PostProcess).
@@ -11,7 +13,7 @@ import Foundation
 import OCRModels
 
 extension PPOCRFamily: ExportableFamily {
-    public static let exportFormats: [ExportFormat] = [.onnx]
+    public static let exportFormats: [ExportFormat] = [.onnx, .hf, .peft]
 
     /// The ONNX file of a variant ("rec.onnx", "rec_fp16.onnx").
     static func onnxFile(_ variant: String) -> String { variant == "fp32" ? "rec.onnx" : "rec_\(variant).onnx" }
@@ -21,6 +23,12 @@ extension PPOCRFamily: ExportableFamily {
 
     public static func export(model: URL, format: ExportFormat, variants: [String], to folder: URL) throws -> ExportManifest {
         let recognizer = try PPOCRTextRecognizer(folder: model)
+        if format == .hf {
+            let manifest = try HuggingFaceExport.write(
+                weights: PPOCRHuggingFace.weights(recognizer.network), companionsOf: model, to: folder, format: format, family: name)
+            try PPOCRHuggingFace.config(recognizer.network.config).write(to: folder.appendingPathComponent(ModelFolder.configFile))
+            return manifest
+        }
         let order = try PaddleClassOrder(dictionary: recognizer.dictionary)
         let dictionary = order.characters.joined(separator: "\n") + "\n"
         try Data(dictionary.utf8).write(to: folder.appendingPathComponent(dictionaryFile))

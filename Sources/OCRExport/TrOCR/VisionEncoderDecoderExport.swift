@@ -2,13 +2,14 @@
 // onnx/encoder_model{suffix}.onnx and onnx/decoder_model_merged{suffix}.onnx, with the config,
 // generation config, tokenizer and preprocessor files beside them. Variants are named as
 // transformers.js names them: fp32 (no suffix), `_fp16` (weights stored as float16), `_int8` /
-// `_uint8` (dynamic 8-bit MatMul) and `_q4` (MatMulNBits, blocks of 32).
+// `_uint8` (dynamic 8-bit MatMul) and `_q4` (MatMulNBits, blocks of 32). `hf`: the merged
+// VisionEncoderDecoderModel folder; `peft`: a run's adapter.
 
 import Foundation
 import OCRModels
 
 extension VisionEncoderDecoderFamily: ExportableFamily {
-    public static let exportFormats: [ExportFormat] = [.onnx]
+    public static let exportFormats: [ExportFormat] = [.onnx, .hf, .peft]
 
     /// The files of the model folder that travel with the graphs.
     static let companions = [
@@ -21,6 +22,10 @@ extension VisionEncoderDecoderFamily: ExportableFamily {
 
     public static func export(model: URL, format: ExportFormat, variants: [String], to folder: URL) throws -> ExportManifest {
         let loaded = try VisionEncoderDecoder.load(from: model)
+        if format == .hf {
+            // Our keys are VisionEncoderDecoderModel's own.
+            return try HuggingFaceExport.write(weights: loaded.parameterDictionary(), companionsOf: model, to: folder, format: format, family: name)
+        }
         let parameters = loaded.parameterDictionary()
         let onnx = folder.appendingPathComponent("onnx")
         try FileManager.default.createDirectory(at: onnx, withIntermediateDirectories: true)
