@@ -1,0 +1,337 @@
+#!/usr/bin/env python3
+"""Checks ocrtune's exports with the runtimes their deployers use (dev tool, outside `make test`).
+
+Needs a Python with torch, transformers >= 5, peft, onnxruntime and (for `rapidocr`) rapidocr
+with python-bidi; each check prints what it compared and, with --record NAME, merges its result
+into bench/results/export.json.
+
+  # TrOCR ONNX: onnxruntime's greedy decoding (merged decoder, KV cache) against transformers' generate
+  check_export.py trocr-onnx --model MODEL --export ONNX_DIR --listing DATA_JSONL_DIR
+  # hf: from_pretrained loads every weight and gives the reference's outputs
+  check_export.py hf --export HF_DIR --reference MODEL_DIR     (TrOCR, Qwen-VL: transformers' own load)
+  check_export.py hf --export HF_DIR --reference ONNX_DIR      (PP-OCR: onnxruntime on rec.onnx)
+  # peft: the adapter loads into peft; base + adapter equals the merged hf export
+  check_export.py peft --export PEFT_DIR --base MODEL_DIR --merged HF_DIR
+  # RapidOCR reads a PP-OCR ONNX export (custom Rec.model_path); CER against `ocrtune eval`'s
+  check_export.py rapidocr --export ONNX_DIR --listing DATA_JSONL_DIR --split test --eval EVAL_RUN [--rtl]
+
+DATA_JSONL_DIR is `ocrtune data export DATASET --format jsonl --out DIR` (data.jsonl + images/).
+"""
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join(ROOT, "bench", "results", "export.json")
+
+
+# MARK: - Shared
+
+def record(name, result):
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    if not name:
+        return
+    data = {}
+    if os.path.exists(RESULTS):
+        with open(RESULTS) as f:
+            data = json.load(f)
+    data[name] = result
+    with open(RESULTS, "w") as f:
+        json.dump(data, f, indent=2, ensure_ascii=False, sort_keys=True)
+        f.write("\n")
+
+
+def listing(folder, split):
+    rows = []
+    with open(os.path.join(folder, "data.jsonl")) as f:
+        for line in f:
+            row = json.loads(line)
+            if row.get("split") == split:
+                rows.append((os.path.join(folder, row["image"]), row["text"]))
+    if not rows:
+        raise SystemExit(f"{folder}: no {split} samples")
+    return rows
+
+
+def edits(a, b):
+    """Levenshtein distance over code points."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def cer(pairs):
+    """Corpus CER (jiwer's: total edits / total reference characters) and exact match."""
+    total = sum(len(r) for r, _ in pairs)
+    return sum(edits(r, p) for r, p in pairs) / max(total, 1), sum(r == p for r, p in pairs) / len(pairs)
+
+
+def model_type(folder):
+    with open(os.path.join(folder, "config.json")) as f:
+        return json.load(f)["model_type"]
+
+
+def transformers_class(kind):
+    import transformers
+
+    return {
+        "vision-encoder-decoder": transformers.VisionEncoderDecoderModel,
+        "qwen2_5_vl": transformers.Qwen2_5_VLForConditionalGeneration,
+        "qwen3_vl": transformers.Qwen3VLForConditionalGeneration,
+        "pp_ocrv5_mobile_rec": transformers.PPOCRV5MobileRecForTextRecognition,
+    }[kind]
+
+
+def load_hf(folder):
+    """A transformers model from `folder`, failing on any missing or unexpected weight."""
+    cls = transformers_class(model_type(folder))
+    model, info = cls.from_pretrained(folder, output_loading_info=True)
+    problems = {k: v for k, v in info.items() if v and k in ("missing_keys", "unexpected_keys", "mismatched_keys")}
+    missing = [k for k in problems.get("missing_keys", []) if not k.endswith("num_batches_tracked")]
+    if missing or problems.get("unexpected_keys") or problems.get("mismatched_keys"):
+        raise SystemExit(f"{folder}: from_pretrained did not load every weight: {problems}")
+    return model.eval()
+
+
+# MARK: - TrOCR ONNX
+
+def ort_greedy(encoder, decoder, pixels, start, eos, pad, max_new):
+    hidden = encoder.run(None, {"pixel_values": pixels})[0]
+    names = [i.name for i in decoder.get_inputs()]
+    layers = sum(1 for n in names if n.endswith(".decoder.key"))
+    shape = decoder.get_inputs()[2].shape
+    heads, head_dim = shape[1], shape[3]
+    batch = pixels.shape[0]
+    pasts = {n: np.zeros((batch, heads, 0, head_dim), np.float32) for n in names if n.startswith("past_key_values")}
+    current = np.full((batch, 1), start, np.int64)
+    out = [[] for _ in range(batch)]
+    done = [False] * batch
+    outputs = [o.name for o in decoder.get_outputs()]
+    for step in range(max_new):
+        feeds = dict(pasts, input_ids=current, encoder_hidden_states=hidden, use_cache_branch=np.array([step > 0]))
+        result = dict(zip(outputs, decoder.run(None, feeds)))
+        best = result["logits"][:, -1].argmax(-1)
+        for row in range(batch):
+            if not done[row]:
+                out[row].append(int(best[row]))
+                done[row] = int(best[row]) == eos
+        if all(done):
+            break
+        current = np.array([[pad if done[r] else out[r][-1]] for r in range(batch)], np.int64)
+        for name, value in result.items():
+            if name.startswith("present."):
+                pasts["past_key_values." + name[len("present."):]] = value
+    return out
+
+
+def check_trocr_onnx(args):
+    import onnxruntime as ort
+    import torch
+    from PIL import Image
+    from transformers import AutoTokenizer, VisionEncoderDecoderModel, ViTImageProcessor
+
+    model = VisionEncoderDecoderModel.from_pretrained(args.model).eval()
+    processor = ViTImageProcessor.from_pretrained(args.model)
+    tokenizer = AutoTokenizer.from_pretrained(args.model)
+    rows = listing(args.listing, args.split)[: args.limit]
+    images = [Image.open(p).convert("RGB") for p, _ in rows]
+    pixels = processor(images=images, return_tensors="np")["pixel_values"].astype(np.float32)
+    config = model.config
+    start = config.decoder_start_token_id
+    eos = config.eos_token_id if config.eos_token_id is not None else config.decoder.eos_token_id
+    pad = config.pad_token_id if config.pad_token_id is not None else eos
+    with torch.no_grad():
+        generated = model.generate(torch.from_numpy(pixels), max_new_tokens=args.max_new_tokens, do_sample=False, num_beams=1)
+    reference = []
+    for row in generated.tolist():
+        ids = row[1:]
+        if eos in ids:
+            ids = ids[: ids.index(eos) + 1]
+        reference.append(ids)
+    result = {"samples": len(rows), "max_new_tokens": args.max_new_tokens, "variants": {}}
+    onnx = os.path.join(args.export, "onnx")
+    for variant in args.variants.split(","):
+        suffix = "" if variant == "fp32" else f"_{variant}"
+        encoder = ort.InferenceSession(os.path.join(onnx, f"encoder_model{suffix}.onnx"))
+        decoder = ort.InferenceSession(os.path.join(onnx, f"decoder_model_merged{suffix}.onnx"))
+        ids = ort_greedy(encoder, decoder, pixels, start, eos, pad, args.max_new_tokens)
+        same = sum(a == b for a, b in zip(ids, reference))
+        texts = [tokenizer.decode(i, skip_special_tokens=True) for i in ids]
+        c, exact = cer([(t, p) for (_, t), p in zip(rows, texts)])
+        result["variants"][variant] = {"same_ids_as_transformers_generate": f"{same}/{len(rows)}", "cer": c, "exact_match": exact}
+    failed = result["variants"].get("fp32", {}).get("same_ids_as_transformers_generate") != f"{len(rows)}/{len(rows)}"
+    record(args.record, result)
+    return 1 if failed else 0
+
+
+# MARK: - hf
+
+def check_hf(args):
+    import torch
+
+    kind = model_type(args.export)
+    exported = load_hf(args.export)
+    torch.manual_seed(0)
+    result = {"model_type": kind, "loaded": "every weight (from_pretrained, no missing or unexpected keys)"}
+    with torch.no_grad():
+        if kind == "pp_ocrv5_mobile_rec":
+            import onnxruntime as ort
+
+            pixels = torch.randn(2, 3, 48, 320)
+            theirs = exported(pixel_values=pixels).last_hidden_state.numpy()
+            session = ort.InferenceSession(os.path.join(args.reference, "rec.onnx"))
+            ours = session.run(None, {"x": pixels.numpy()})[0]
+            # rec.onnx holds the classes in PaddleOCR's order (the space last); the hf folder in
+            # ocrtune's (dictionary.txt): line them up by label.
+            with open(os.path.join(args.export, "dictionary.txt"), encoding="utf-8") as f:
+                labels = f.read().split("\n")[:-1]
+            characters = session.get_modelmeta().custom_metadata_map["character"].split("\n")
+            exported_labels = characters + ([" "] if " " in labels else [])
+            order = [0] + [labels.index(c) + 1 for c in exported_labels]
+            theirs = theirs[..., order]
+            result["compared_with"] = "ocrtune's rec.onnx in onnxruntime (probabilities, classes lined up by label)"
+            diff = float(np.abs(theirs - ours).max())
+            result["argmax_agreement"] = float((theirs.argmax(-1) == ours.argmax(-1)).mean())
+        else:
+            reference = load_hf(args.reference)
+            result["compared_with"] = f"transformers' load of {os.path.basename(os.path.normpath(args.reference))} (logits)"
+            if kind == "vision-encoder-decoder":
+                size = exported.config.encoder.image_size
+                size = size if isinstance(size, (list, tuple)) else (size, size)
+                pixels = torch.randn(2, 3, *size)
+                ids = torch.randint(3, exported.config.decoder.vocab_size, (2, 6))
+                a = exported(pixel_values=pixels, decoder_input_ids=ids).logits
+                b = reference(pixel_values=pixels, decoder_input_ids=ids).logits
+            else:
+                ids = torch.randint(0, 300, (1, 12))
+                a = exported(input_ids=ids).logits
+                b = reference(input_ids=ids).logits
+                sa, sb = exported.state_dict(), reference.state_dict()
+                result["tensors_equal"] = all(torch.equal(sa[k], sb[k]) for k in sb)
+            diff = float((a - b).abs().max())
+    result["largest_difference"] = diff
+    record(args.record, result)
+    return 0 if diff <= args.tolerance else 1
+
+
+# MARK: - peft
+
+def check_peft(args):
+    import torch
+    from peft import PeftModel
+    from safetensors.numpy import load_file
+
+    base = load_hf(args.base)
+    model = PeftModel.from_pretrained(base, args.export).eval()
+    stored = load_file(os.path.join(args.export, "adapter_model.safetensors"))
+    state = {k.replace(".default.", "."): v for k, v in model.state_dict().items()}
+    loaded = sum(1 for k, v in stored.items() if k in state and np.array_equal(state[k].numpy(), v))
+    result = {"adapter_tensors": len(stored), "loaded_equal": loaded}
+    with open(os.path.join(args.export, "adapter_config.json")) as f:
+        config = json.load(f)
+    result["target_modules"] = config["target_modules"]
+    result["modules_to_save"] = config["modules_to_save"]
+    merged = load_hf(args.merged)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        kind = model_type(args.merged)
+        if kind == "vision-encoder-decoder":
+            size = merged.config.encoder.image_size
+            size = size if isinstance(size, (list, tuple)) else (size, size)
+            inputs = {"pixel_values": torch.randn(2, 3, *size), "decoder_input_ids": torch.randint(3, merged.config.decoder.vocab_size, (2, 6))}
+        elif kind == "pp_ocrv5_mobile_rec":
+            inputs = {"pixel_values": torch.randn(2, 3, 48, 320)}
+        else:
+            inputs = {"input_ids": torch.randint(0, 300, (1, 12))}
+        out_a, out_b = model(**inputs), merged(**inputs)
+        a = out_a.logits if hasattr(out_a, "logits") and out_a.logits is not None else out_a.last_hidden_state
+        b = out_b.logits if hasattr(out_b, "logits") and out_b.logits is not None else out_b.last_hidden_state
+        with model.disable_adapter():
+            out_c = model(**inputs)
+        c = out_c.logits if hasattr(out_c, "logits") and out_c.logits is not None else out_c.last_hidden_state
+    result["base_plus_adapter_vs_merged_hf"] = float((a - b).abs().max())
+    result["adapter_changes_outputs_by"] = float((a - c).abs().max())
+    record(args.record, result)
+    ok = loaded == len(stored) and result["base_plus_adapter_vs_merged_hf"] <= args.tolerance and result["adapter_changes_outputs_by"] > 0
+    return 0 if ok else 1
+
+
+# MARK: - RapidOCR
+
+def check_rapidocr(args):
+    from rapidocr import RapidOCR
+
+    params = {
+        "Rec.model_path": os.path.join(args.export, "rec.onnx"),
+        "Global.use_det": False, "Global.use_cls": False, "Global.text_score": 0.0,
+        "Global.use_preprocess_img": False, "Global.log_level": "error",
+        "EngineConfig.onnxruntime.intra_op_num_threads": args.threads,
+    }
+    if args.rtl:
+        params["Rec.lang_type"] = "arabic"  # RapidOCR reorders its visual-order output (python-bidi)
+    engine = RapidOCR(params=params)
+    rows = listing(args.listing, args.split)
+    predictions = []
+    for path, _ in rows:
+        out = engine(path, use_det=False, use_cls=False, use_rec=True)
+        predictions.append("".join(out.txts) if out.txts else "")
+    theirs = cer([(t, p) for (_, t), p in zip(rows, predictions)])
+    result = {"samples": len(rows), "rapidocr_cer": theirs[0], "rapidocr_exact_match": theirs[1], "model": params["Rec.model_path"]}
+    if args.eval:
+        with open(os.path.join(args.eval, "predictions.jsonl")) as f:
+            ours = [json.loads(line) for line in f]
+        ocrtune = cer([(o["reference"], o["prediction"]) for o in ours])
+        with open(os.path.join(args.eval, "metrics.json")) as f:
+            metrics = json.load(f)
+        result.update({
+            "ocrtune_eval_cer": metrics["cer"], "ocrtune_cer_recomputed": ocrtune[0], "ocrtune_exact_match": ocrtune[1],
+            "difference_points": (theirs[0] - ocrtune[0]) * 100,
+        })
+    record(args.record, result)
+    return 0 if not args.eval or abs(result["difference_points"]) <= args.tolerance else 1
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("trocr-onnx")
+    p.add_argument("--model", required=True)
+    p.add_argument("--export", required=True)
+    p.add_argument("--listing", required=True)
+    p.add_argument("--split", default="test")
+    p.add_argument("--limit", type=int, default=16)
+    p.add_argument("--max-new-tokens", type=int, default=30)
+    p.add_argument("--variants", default="fp32,fp16,int8,uint8,q4")
+    p = sub.add_parser("hf")
+    p.add_argument("--export", required=True)
+    p.add_argument("--reference", required=True)
+    p.add_argument("--tolerance", type=float, default=1e-4)
+    p = sub.add_parser("peft")
+    p.add_argument("--export", required=True)
+    p.add_argument("--base", required=True)
+    p.add_argument("--merged", required=True)
+    p.add_argument("--tolerance", type=float, default=1e-4)
+    p = sub.add_parser("rapidocr")
+    p.add_argument("--export", required=True)
+    p.add_argument("--listing", required=True)
+    p.add_argument("--split", default="test")
+    p.add_argument("--eval")
+    p.add_argument("--rtl", action="store_true")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--tolerance", type=float, default=0.2)
+    for p in sub.choices.values():
+        p.add_argument("--record", help="merge the result into bench/results/export.json under this name")
+    args = parser.parse_args()
+    return {"trocr-onnx": check_trocr_onnx, "hf": check_hf, "peft": check_peft, "rapidocr": check_rapidocr}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
