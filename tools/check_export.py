@@ -12,6 +12,8 @@ into bench/results/export.json.
   check_export.py hf --export HF_DIR --reference ONNX_DIR      (PP-OCR: onnxruntime on rec.onnx)
   # peft: the adapter loads into peft; base + adapter equals the merged hf export
   check_export.py peft --export PEFT_DIR --base MODEL_DIR --merged HF_DIR
+  # GGUF: gguf-py reads every tensor back (F32/F16/BF16 equal, Q8_0 within its step and byte-equal to gguf-py's)
+  check_export.py gguf --export GGUF_DIR --reference HF_DIR
   # RapidOCR reads a PP-OCR ONNX export (custom Rec.model_path); CER against `ocrtune eval`'s
   check_export.py rapidocr --export ONNX_DIR --listing DATA_JSONL_DIR --split test --eval EVAL_RUN [--rtl]
 
@@ -264,6 +266,93 @@ def check_peft(args):
     return 0 if ok else 1
 
 
+# MARK: - GGUF
+
+def gguf_reference(name, weights):
+    """The transformers 5.x tensor a GGUF tensor holds (Qwen-VL language model and mmproj)."""
+    import re
+
+    lm, vis = "model.language_model", "model.visual"
+    fixed = {"token_embd.weight": f"{lm}.embed_tokens.weight", "output_norm.weight": f"{lm}.norm.weight", "output.weight": "lm_head.weight",
+             "v.position_embd.weight": f"{vis}.pos_embed.weight", "v.patch_embd.bias": f"{vis}.patch_embed.proj.bias"}
+    if name in fixed:
+        return weights[fixed[name]]
+    if name.startswith("v.patch_embd.weight"):
+        return weights[f"{vis}.patch_embed.proj.weight"][:, :, 1 if name.endswith(".1") else 0]
+    m = re.match(r"blk\.(\d+)\.(\w+)\.(weight|bias)$", name)
+    if m:
+        i, part, kind = m.groups()
+        ours = {"attn_norm": "input_layernorm", "attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj", "attn_v": "self_attn.v_proj",
+                "attn_output": "self_attn.o_proj", "attn_q_norm": "self_attn.q_norm", "attn_k_norm": "self_attn.k_norm",
+                "ffn_norm": "post_attention_layernorm", "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj"}[part]
+        return weights[f"{lm}.layers.{i}.{ours}.{kind}"]
+    m = re.match(r"v\.blk\.(\d+)\.(\w+)\.(weight|bias)$", name)
+    if m:
+        i, part, kind = m.groups()
+        p = f"{vis}.blocks.{i}"
+        if part in ("attn_q", "attn_k", "attn_v"):
+            return np.split(weights[f"{p}.attn.qkv.{kind}"], 3, axis=0)[["attn_q", "attn_k", "attn_v"].index(part)]
+        qwen3 = f"{p}.mlp.linear_fc1.weight" in weights
+        ours = {"ln1": "norm1", "ln2": "norm2", "attn_out": "attn.proj", "ffn_gate": "mlp.gate_proj",
+                "ffn_up": "mlp.linear_fc1" if qwen3 else "mlp.up_proj", "ffn_down": "mlp.linear_fc2" if qwen3 else "mlp.down_proj"}[part]
+        return weights[f"{p}.{ours}.{kind}"]
+    m = re.match(r"v\.deepstack\.(\d+)\.(\w+)\.(weight|bias)$", name)
+    if m:
+        layer, part, kind = m.groups()
+        # deepstack_merger_list.k holds the k-th deepstack layer; the GGUF names the layer.
+        keys = sorted({k.split(".")[3] for k in weights if ".deepstack_merger_list." in k}, key=int)
+        return weights[f"{vis}.deepstack_merger_list.{keys[DEEPSTACK.index(int(layer))]}.{ {'norm': 'norm', 'fc1': 'linear_fc1', 'fc2': 'linear_fc2'}[part]}.{kind}"]
+    m = re.match(r"(mm\.\d+|v\.post_ln)\.(weight|bias)$", name)
+    if m:
+        part, kind = m.groups()
+        qwen3 = f"{vis}.merger.norm.weight" in weights
+        ours = {"v.post_ln": "norm" if qwen3 else "ln_q", "mm.0": "linear_fc1" if qwen3 else "mlp.0", "mm.2": "linear_fc2" if qwen3 else "mlp.2"}[part]
+        return weights[f"{vis}.merger.{ours}.{kind}"]
+    raise KeyError(name)
+
+
+DEEPSTACK = []
+
+
+def check_gguf(args):
+    from gguf import GGUFReader, GGMLQuantizationType
+    from gguf.quants import dequantize, quantize
+    from safetensors.numpy import load_file
+
+    weights = load_file(os.path.join(args.reference, "model.safetensors"))
+    with open(os.path.join(args.reference, "config.json")) as f:
+        DEEPSTACK.extend(json.load(f)["vision_config"].get("deepstack_visual_indexes", []))
+    result = {}
+    worst = 0.0
+    for file in sorted(os.listdir(args.export)):
+        if not file.endswith(".gguf"):
+            continue
+        reader = GGUFReader(os.path.join(args.export, file))
+        stats = {"tensors": len(reader.tensors), "types": {}, "equal": 0, "q8_0_within_step": 0, "q8_0_bytes_as_gguf_py": 0}
+        for t in reader.tensors:
+            ref = gguf_reference(t.name, weights).astype(np.float32)
+            kind = t.tensor_type
+            stats["types"][kind.name] = stats["types"].get(kind.name, 0) + 1
+            values = dequantize(t.data, kind).reshape(ref.shape)
+            if kind == GGMLQuantizationType.Q8_0:
+                blocks = ref.reshape(-1, 32)
+                step = np.abs(blocks).max(1, keepdims=True) / 127
+                # half a step, plus the float16 rounding of the scale times the largest |q| (127).
+                ok = np.all(np.abs(values.reshape(-1, 32) - blocks) <= step / 2 + 127 * step * 2.0**-11 + 1e-12)
+                stats["q8_0_within_step"] += int(ok)
+                stats["q8_0_bytes_as_gguf_py"] += int(np.array_equal(quantize(ref, kind).tobytes(), np.asarray(t.data).tobytes()))
+                worst = max(worst, 0.0 if ok else 1.0)
+            else:
+                expected = {GGMLQuantizationType.F32: ref, GGMLQuantizationType.F16: ref.astype(np.float16).astype(np.float32),
+                            GGMLQuantizationType.BF16: dequantize(quantize(ref, GGMLQuantizationType.BF16), GGMLQuantizationType.BF16).reshape(ref.shape)}[kind]
+                same = np.array_equal(values, expected)
+                stats["equal"] += int(same)
+                worst = max(worst, 0.0 if same else float(np.abs(values - expected).max()))
+        result[file] = stats
+    record(args.record, result)
+    return 0 if worst == 0 else 1
+
+
 # MARK: - RapidOCR
 
 def check_rapidocr(args):
@@ -319,6 +408,9 @@ def main():
     p.add_argument("--base", required=True)
     p.add_argument("--merged", required=True)
     p.add_argument("--tolerance", type=float, default=1e-4)
+    p = sub.add_parser("gguf")
+    p.add_argument("--export", required=True)
+    p.add_argument("--reference", required=True, help="the model's hf export (transformers 5.x keys)")
     p = sub.add_parser("rapidocr")
     p.add_argument("--export", required=True)
     p.add_argument("--listing", required=True)
@@ -330,7 +422,7 @@ def main():
     for p in sub.choices.values():
         p.add_argument("--record", help="merge the result into bench/results/export.json under this name")
     args = parser.parse_args()
-    return {"trocr-onnx": check_trocr_onnx, "hf": check_hf, "peft": check_peft, "rapidocr": check_rapidocr}[args.command](args)
+    return {"trocr-onnx": check_trocr_onnx, "hf": check_hf, "gguf": check_gguf, "peft": check_peft, "rapidocr": check_rapidocr}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 // Qwen2.5-VL and Qwen3-VL exports: `hf`, the merged folder in transformers 5.x's key layout
 // (`model.language_model.*`, `model.visual.*`, `lm_head.*` unless tied) with the tokenizer,
 // processor, chat template and generation files, which from_pretrained and vLLM load; `peft`,
-// a run's adapter when it adapts the language model only (vLLM's requirement).
+// a run's adapter when it adapts the language model only (vLLM's requirement); `gguf`, the
+// language model and mmproj llama.cpp loads (QwenVLGGUF).
 //
 // Reference: transformers models/qwen2_5_vl, models/qwen3_vl (5.x checkpoint conversion mapping).
 
@@ -9,7 +10,7 @@ import Foundation
 import OCRModels
 
 extension QwenVLFamily: ExportableFamily {
-    public static let exportFormats: [ExportFormat] = [.hf, .peft]
+    public static let exportFormats: [ExportFormat] = [.gguf, .hf, .peft]
 
     public static func export(model: URL, format: ExportFormat, variants: [String], to folder: URL) throws -> ExportManifest {
         switch format {
@@ -17,6 +18,9 @@ extension QwenVLFamily: ExportableFamily {
             // Loading maps any older layout (`visual.*`, `model.layers.*`) to 5.x's.
             let loaded = try QwenVLModel.load(from: model)
             return try HuggingFaceExport.write(weights: loaded.parameterDictionary(), companionsOf: model, to: folder, format: format, family: name)
+        case .gguf:
+            let variants = try QwenVLGGUF.export(model: model, variants: variants, to: folder)
+            return ExportManifest(format: format, family: name, variants: variants, shared: [])
         default:
             throw ExportError("--format \(format.rawValue): not for \(name)")
         }
