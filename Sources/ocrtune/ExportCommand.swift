@@ -11,39 +11,53 @@ struct ExportCommand: ParsableCommand {
         commandName: "export",
         abstract: "Export a model or a training run for onnxruntime, llama.cpp, transformers, PEFT or MLX.",
         discussion: """
-            MODEL_OR_RUN is a model folder or a training run folder. A run is first put back
-            on its base (its output, else its newest checkpoint; --from picks another) with
-            the LoRA adapter merged, then exported.
+            MODEL_OR_RUN is a model folder or a training run folder. A run is put
+            back on its base first (its output, else its newest checkpoint; --from
+            picks another), the LoRA adapter merged.
 
-            Formats (--format):
-              onnx     ONNX (opset 17) written from ocrtune's own module tree, read by
-                       onnxruntime. PP-OCR recognizers: rec.onnx as PaddleOCR's exports are
-                       consumed (input x [N,3,48,W], softmax output [N,W/8,classes], the
-                       dictionary in the `character` metadata entry: RapidOCR reads it) with
-                       character_dict.txt beside it, and PaddleX's layout in paddlex/
-                       (inference.onnx + inference.yml). --quantize fp32 (default), fp16
-                       (weights stored as float16).
-                         ocrtune export runs/fa --format onnx --out exports/fa
-                         ocrtune export models/ppocrv5 --format onnx --quantize fp32,fp16 \\
-                                        --out exports/v5 --check data/fa --split test
-              ocrtune  A run as a model folder in the base model's own layout (adapters
-                       merged; loads wherever the base loads). Same as --merge.
-                         ocrtune export --merge runs/fa --out models/ppocrv5-fa
-                         ocrtune export runs/fa --format ocrtune \\
-                                        --from runs/fa/checkpoints/step-000400 --out models/fa-400
+            onnx     ONNX (opset 17) written from ocrtune's module tree, for
+                     onnxruntime. PP-OCR: rec.onnx as PaddleOCR's exports are
+                     read (input x [N,3,48,W], softmax [N,W/8,classes], the
+                     dictionary in the `character` metadata: RapidOCR reads
+                     it), character_dict.txt, and PaddleX's paddlex/
+                     (inference.onnx + inference.yml). TrOCR: onnx/
+                     encoder_model.onnx + decoder_model_merged.onnx (KV
+                     cache) with config and tokenizer, as transformers.js
+                     and optimum read them. --quantize fp32 (default), fp16
+                     (float16 weights); TrOCR also int8, uint8 (dynamic
+                     8-bit MatMul), q4 (MatMulNBits, blocks of 32).
+                       ocrtune export runs/fa --format onnx --out exports/fa \
+                                      --check data/fa
+                       ocrtune export models/trocr --format onnx \
+                                      --quantize fp32,int8,q4 --out exports/trocr
+            gguf     Qwen2.5-VL / Qwen3-VL for llama.cpp: the language model
+                     (--quantize f16, bf16, q8_0) and mmproj-*-F16.gguf.
+                       ocrtune export runs/qwen --format gguf --quantize q8_0 \
+                                      --out exports/qwen-gguf
+            hf       A merged Hugging Face folder in transformers 5.x's key
+                     layout (PP-OCR, TrOCR, Qwen-VL) for from_pretrained/vLLM.
+                       ocrtune export runs/qwen --format hf --out exports/qwen-hf
+            peft     A LoRA run's adapter alone (language model only, no
+                     modules_to_save), for peft and vLLM.
+                       ocrtune export runs/qwen --format peft --out exports/lora
+            ocrtune  A run as a model folder in the base model's own layout
+                     (loads wherever the base loads). Same as --merge.
+                       ocrtune export --merge runs/fa --out models/ppocrv5-fa
 
-            --check DATASET reads the --split (default test) with the model in ocrtune and
-            with each exported variant in its runtime (ONNX: onnxruntime's C library, no
-            Python), and writes OUT/export-check.json: CER and exact match of both, their
-            difference, the largest probability/logit difference on a probe batch, the file
-            sizes. It fails (exit 1) when the CER moves by more than --tolerance points
-            (default 0.2 for fp32/fp16, 1 for 8-bit, 3 for 4-bit variants).
+            --check DATASET reads the --split (default test) with the model in
+            ocrtune and with each exported variant in its runtime (ONNX:
+            onnxruntime's C library, no Python) and writes OUT/export-check.json:
+            CER and exact match of both, the difference, the largest output
+            difference on a probe batch, the file sizes. It fails (exit 1) when
+            the CER moves by more than --tolerance points (default 0.2 for
+            fp32/fp16, 1 for 8-bit, 3 for 4-bit). GGUF, hf and peft exports are
+            checked by tools/check_export.py (their runtimes are Python).
             """)
 
-    @Argument(help: "The model folder or training run folder to export.") var source: String
-    @Option(help: "onnx or ocrtune (see below).") var format: String?
+    @Argument(help: ArgumentHelp("The model folder or training run folder to export.", valueName: "model-or-run")) var source: String
+    @Option(help: "onnx, gguf, hf, peft or ocrtune (see below).") var format: String?
     @Flag(help: "Write a training run as a merged model folder (same as --format ocrtune).") var merge = false
-    @Option(help: "Numeric variants, comma-separated (onnx: fp32, fp16).") var quantize: [String] = []
+    @Option(help: "Variants, comma-separated (onnx: fp32, fp16, int8, uint8, q4; gguf: f16, bf16, q8_0).") var quantize: [String] = []
     @Option(help: "Folder to write (replaced if it exists).") var out: String
     @Option(help: "Checkpoint, adapter or model folder of the run to export (default: its output, else its newest checkpoint).")
     var from: String?
