@@ -26,23 +26,20 @@ struct ExportCommand: ParsableCommand {
                      and optimum read them. --quantize fp32 (default), fp16
                      (float16 weights); TrOCR also int8, uint8 (dynamic
                      8-bit MatMul), q4 (MatMulNBits, blocks of 32).
-                       ocrtune export runs/fa --format onnx --out exports/fa \
-                                      --check data/fa
-                       ocrtune export models/trocr --format onnx \
-                                      --quantize fp32,int8,q4 --out exports/trocr
+                       ocrtune export runs/fa --format onnx --out ex/fa --check data/fa
+                       ocrtune export m/trocr --format onnx --quantize fp32,q4 --out ex/t
             gguf     Qwen2.5-VL / Qwen3-VL for llama.cpp: the language model
                      (--quantize f16, bf16, q8_0) and mmproj-*-F16.gguf.
-                       ocrtune export runs/qwen --format gguf --quantize q8_0 \
-                                      --out exports/qwen-gguf
+                       ocrtune export runs/qwen --format gguf --quantize q8_0 --out ex/q
             hf       A merged Hugging Face folder in transformers 5.x's key
                      layout (PP-OCR, TrOCR, Qwen-VL) for from_pretrained/vLLM.
-                       ocrtune export runs/qwen --format hf --out exports/qwen-hf
+                       ocrtune export runs/qwen --format hf --out ex/qwen-hf
             peft     A LoRA run's adapter alone (language model only, no
                      modules_to_save), for peft and vLLM.
-                       ocrtune export runs/qwen --format peft --out exports/lora
+                       ocrtune export runs/qwen --format peft --out ex/lora
             ocrtune  A run as a model folder in the base model's own layout
                      (loads wherever the base loads). Same as --merge.
-                       ocrtune export --merge runs/fa --out models/ppocrv5-fa
+                       ocrtune export --merge runs/fa --out models/fa
 
             --check DATASET reads the --split (default test) with the model in
             ocrtune and with each exported variant in its runtime (ONNX:
