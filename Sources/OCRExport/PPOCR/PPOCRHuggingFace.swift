@@ -77,6 +77,12 @@ enum PPOCRHuggingFace {
             "num_attention_heads": c.numAttentionHeads, "attention_dropout": c.attentionDropout, "layer_norm_eps": c.layerNormEps,
             "dtype": "float32",
         ]
-        return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        var text = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self)
+        // transformers' strict config fields want floats where JSONSerialization writes 2 for 2.0.
+        for key in ["mlp_ratio", "attention_dropout", "scale", "layer_norm_eps"] {
+            text = text.replacingOccurrences(
+                of: "(\"\(key)\" : -?[0-9]+)(?=[,\n])", with: "$1.0", options: .regularExpression)
+        }
+        return Data(text.utf8)
     }
 }
