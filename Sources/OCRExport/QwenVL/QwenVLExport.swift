@@ -2,7 +2,8 @@
 // (`model.language_model.*`, `model.visual.*`, `lm_head.*` unless tied) with the tokenizer,
 // processor, chat template and generation files, which from_pretrained and vLLM load; `peft`,
 // a run's adapter when it adapts the language model only (vLLM's requirement); `gguf`, the
-// language model and mmproj llama.cpp loads (QwenVLGGUF).
+// language model and mmproj llama.cpp loads (QwenVLGGUF); `mlx`, the folder mlx-vlm loads,
+// optionally quantized (QwenVLMLX).
 //
 // Reference: transformers models/qwen2_5_vl, models/qwen3_vl (5.x checkpoint conversion mapping).
 
@@ -10,7 +11,7 @@ import Foundation
 import OCRModels
 
 extension QwenVLFamily: ExportableFamily {
-    public static let exportFormats: [ExportFormat] = [.gguf, .hf, .peft]
+    public static let exportFormats: [ExportFormat] = [.gguf, .hf, .peft, .mlx]
 
     public static func export(model: URL, format: ExportFormat, variants: [String], to folder: URL) throws -> ExportManifest {
         switch format {
@@ -21,6 +22,9 @@ extension QwenVLFamily: ExportableFamily {
         case .gguf:
             let variants = try QwenVLGGUF.export(model: model, variants: variants, to: folder)
             return ExportManifest(format: format, family: name, variants: variants, shared: [])
+        case .mlx:
+            guard variants.count == 1 else { throw ExportError("--format mlx writes one variant per folder (--quantize 4, 8 or none)") }
+            return try QwenVLMLX.export(model: model, variant: variants[0], to: folder)
         default:
             throw ExportError("--format \(format.rawValue): not for \(name)")
         }
