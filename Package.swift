@@ -178,7 +178,7 @@ let package = Package(
 
         // MARK: Tests (one per library target)
         // Shared by the model, fine-tuning and serving tests: where the model fixtures are, tiny configs.
-        .target(name: "OCRTestSupport", dependencies: ["OCRModels", "MLXEngine"], path: "Tests/OCRTestSupport"),
+        .target(name: "OCRTestSupport", dependencies: ["OCRModels", "MLXEngine", "OCRImaging"], path: "Tests/OCRTestSupport"),
         .testTarget(name: "MLXEngineTests", dependencies: ["MLXEngine"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "OCRSupport"]),
         .testTarget(name: "MLXNNTests", dependencies: ["MLXNN", "MLXOptimizers"], resources: [.copy("Fixtures")]),

@@ -17,15 +17,7 @@ enum ExportFixtures {
     }
 
     /// A deterministic image: stripes whose phase depends on `seed`.
-    static func image(width: Int, height: Int, seed: Int) -> RGBImage {
-        var pixels = [UInt8](repeating: 255, count: width * height * 3)
-        for y in 0 ..< height {
-            for x in 0 ..< width where (x * (3 + seed % 5) + y * (1 + seed % 3) + seed) % 11 < 4 {
-                for c in 0 ..< 3 { pixels[(y * width + x) * 3 + c] = UInt8((seed * 37 + c * 60) % 200) }
-            }
-        }
-        return RGBImage(width: width, height: height, pixels: pixels)
-    }
+    static func image(width: Int, height: Int, seed: Int) -> RGBImage { TestImages.stripes(width: width, height: height, seed: seed) }
 
     /// Samples of images of several widths, with references.
     static func samples(count: Int, height: Int = 48, texts: [String] = ["12", "3 4", "567", "0", "89 1"]) -> [EvalSample] {

@@ -57,6 +57,25 @@ final class HuggingFaceExportTests: XCTestCase {
         XCTAssertEqual((config["backbone_config"] as? [String: Any])?["conv_symmetric_num"] as? Int, 1)
     }
 
+    /// mlx-vlm's converted layout; `--quantize 4` packs the language model in MLX's affine groups
+    /// and leaves the vision tower in float.
+    func testMLXLayoutAndQuantization() throws {
+        let model = ModelFixtures.qwenVL("qwen2_5_vl")
+        let out = ExportFixtures.temporaryFolder("mlx").appendingPathComponent("out")
+        _ = try Exporter.run(ExportRequest(source: model, format: .mlx, variants: ["4"], out: out))
+        let arrays = try loadSafeTensors(path: out.appendingPathComponent("model.safetensors").path).arrays
+        XCTAssertEqual(arrays["vision_tower.patch_embed.proj.weight"]?.shape, [32, 2, 14, 14, 3])
+        XCTAssertEqual(arrays["vision_tower.blocks.0.attn.qkv.weight"]?.dtype, .float32)
+        let q = "language_model.model.layers.0.self_attn.q_proj"
+        XCTAssertEqual(arrays["\(q).weight"]?.dtype, .uint32)
+        XCTAssertEqual(arrays["\(q).weight"]?.shape, [64, 8])  // 64 inputs · 4 bits / 32
+        XCTAssertEqual(arrays["\(q).scales"]?.shape, [64, 1])
+        XCTAssertNotNil(arrays["language_model.lm_head.biases"])
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("config.json"))) as! [String: Any]
+        XCTAssertEqual((config["quantization"] as? [String: Int])?["bits"], 4)
+        XCTAssertThrowsError(try Exporter.run(ExportRequest(source: model, format: .mlx, variants: ["4", "8"], out: out)))
+    }
+
     func testPeftNeedsARunWithAnAdapter() throws {
         let model = try ExportFixtures.ppocrModel()
         XCTAssertThrowsError(try export(model, format: .peft)) { error in

@@ -172,29 +172,20 @@ public final class ONNXGraphBuilder {
 
     /// An int64 constant (shapes, axes, indices), shared between nodes.
     public func int64s(_ values: [Int64], scalar: Bool = false) -> String {
-        let key = "i64:\(scalar):\(values)"
-        if let name = constants[key] { return name }
-        let name = fresh("const_i64")
-        var t = Onnx_TensorProto()
-        t.name = name
-        t.dataType = Int32(ONNXTensor.ElementType.int64.rawValue)
-        t.dims = scalar ? [] : [Int64(values.count)]
-        t.rawData = values.withUnsafeBytes { Data($0) }
-        graph.initializer.append(t)
-        constants[key] = name
-        return name
+        sharedConstant(
+            key: "i64:\(scalar):\(values)", hint: "const_i64", type: .int64, dims: scalar ? [] : [values.count],
+            data: values.withUnsafeBytes { Data($0) })
     }
 
     /// A float32 scalar constant, shared between nodes.
     public func scalar(_ value: Float) -> String {
-        let key = "f32:\(value.bitPattern)"
+        sharedConstant(key: "f32:\(value.bitPattern)", hint: "const_f32", type: .float, dims: [], data: withUnsafeBytes(of: value) { Data($0) })
+    }
+
+    /// One initializer per distinct constant.
+    private func sharedConstant(key: String, hint: String, type: ONNXTensor.ElementType, dims: [Int], data: Data) -> String {
         if let name = constants[key] { return name }
-        let name = fresh("const_f32")
-        var t = Onnx_TensorProto()
-        t.name = name
-        t.dataType = Int32(ONNXTensor.ElementType.float.rawValue)
-        t.rawData = withUnsafeBytes(of: value) { Data($0) }
-        graph.initializer.append(t)
+        let name = rawInitializer(hint, type: type.rawValue, dims: dims, data: data)
         constants[key] = name
         return name
     }
