@@ -77,7 +77,11 @@ struct ExportCommand: ParsableCommand {
     }
 
     func validate() throws {
-        _ = try exportFormat()
+        let format = try exportFormat()
+        if check != nil && format != .onnx {
+            throw ValidationError(
+                "--check runs ONNX exports in onnxruntime; \(format.rawValue) exports are checked by tools/check_export.py (their runtimes are Python)")
+        }
         if let tolerance, tolerance < 0 { throw ValidationError("--tolerance must not be negative") }
     }
 

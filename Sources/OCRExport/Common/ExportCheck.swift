@@ -73,7 +73,9 @@ public enum ExportCheck {
         tolerance: Double? = nil, probeCount: Int = 4, progress: (String) -> Void = { _ in }
     ) throws -> ExportCheckReport {
         guard !samples.isEmpty else { throw ExportError("--check: the \(split) split of \(dataset) is empty") }
-        let family = outcome.family
+        guard let family = outcome.family, !outcome.manifest.variants.isEmpty else {
+            throw ExportError("--check: a \(outcome.manifest.format) export has nothing to run")
+        }
         let reference = try ModelFamilies.reader(at: outcome.model)
         progress("ocrtune: reading \(samples.count) samples")
         let ours = try Evaluator.run(recognizer: reference, samples: samples)

@@ -34,7 +34,8 @@ public struct ExportOutcome {
     /// The model folder the export was written from (a run's merged model lives in a temporary
     /// folder until ``cleanUp()``).
     public var model: URL
-    public var family: any ExportableFamily.Type
+    /// The exporting family (nil for `--format ocrtune`, which every fine-tunable family writes).
+    public var family: (any ExportableFamily.Type)?
     /// What was restored from a run, for the terminal.
     public var notes: [String]
     let temporary: URL?
@@ -70,7 +71,7 @@ public enum Exporter {
                 try restored.writeModel(to: request.out)
                 return ExportOutcome(
                     manifest: ExportManifest(format: .ocrtune, family: tunable.name, variants: [], shared: []),
-                    model: request.out, family: try exportableFamily(ofModelAt: request.out), notes: notes, temporary: nil)
+                    model: request.out, family: nil, notes: notes, temporary: nil)
             }
             let root = FileManager.default.temporaryDirectory.appendingPathComponent("ocrtune-export-\(UUID().uuidString.prefix(8))")
             temporary = root
