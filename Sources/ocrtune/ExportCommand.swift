@@ -37,6 +37,9 @@ struct ExportCommand: ParsableCommand {
             peft     A LoRA run's adapter alone (language model only, no
                      modules_to_save), for peft and vLLM.
                        ocrtune export runs/qwen --format peft --out ex/lora
+            mlx      Qwen-VL as the folder mlx-vlm loads; --quantize 4 or 8
+                     packs the language model (groups of 64).
+                       ocrtune export runs/qwen --format mlx --quantize 4 --out ex/m
             ocrtune  A run as a model folder in the base model's own layout
                      (loads wherever the base loads). Same as --merge.
                        ocrtune export --merge runs/fa --out models/fa
@@ -52,9 +55,9 @@ struct ExportCommand: ParsableCommand {
             """)
 
     @Argument(help: ArgumentHelp("The model folder or training run folder to export.", valueName: "model-or-run")) var source: String
-    @Option(help: "onnx, gguf, hf, peft or ocrtune (see below).") var format: String?
+    @Option(help: "onnx, gguf, hf, peft, mlx or ocrtune (see below).") var format: String?
     @Flag(help: "Write a training run as a merged model folder (same as --format ocrtune).") var merge = false
-    @Option(help: "Variants, comma-separated (onnx: fp32, fp16, int8, uint8, q4; gguf: f16, bf16, q8_0).") var quantize: [String] = []
+    @Option(help: "Variants, comma-separated (onnx: fp32, fp16, int8, uint8, q4; gguf: f16, bf16, q8_0; mlx: 4, 8).") var quantize: [String] = []
     @Option(help: "Folder to write (replaced if it exists).") var out: String
     @Option(help: "Checkpoint, adapter or model folder of the run to export (default: its output, else its newest checkpoint).")
     var from: String?
