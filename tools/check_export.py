@@ -14,8 +14,8 @@ into bench/results/export.json.
   check_export.py peft --export PEFT_DIR --base MODEL_DIR --merged HF_DIR
   # GGUF: gguf-py reads every tensor back (F32/F16/BF16 equal, Q8_0 within its step and byte-equal to gguf-py's)
   check_export.py gguf --export GGUF_DIR --reference HF_DIR
-  # mlx: mlx-vlm loads the folder; its logits against transformers' (a Python with mlx-vlm and torch)
-  check_export.py mlx --export MLX_DIR --reference MODEL_DIR
+  # mlx: mlx-vlm loads the folder; its logits against transformers' (saved by a Python with torch)
+  check_export.py logits --model MODEL_DIR --out ref.npy && check_export.py mlx --export MLX_DIR --reference-logits ref.npy
   # RapidOCR reads a PP-OCR ONNX export (custom Rec.model_path); CER against `ocrtune eval`'s
   check_export.py rapidocr --export ONNX_DIR --listing DATA_JSONL_DIR --split test --eval EVAL_RUN [--rtl]
 
@@ -357,21 +357,30 @@ def check_gguf(args):
 
 # MARK: - MLX
 
+PROBE_IDS = np.random.RandomState(0).randint(0, 300, (1, 12))
+
+
+def save_logits(args):
+    """transformers' logits of a model folder on the probe ids (for checks run in another Python)."""
+    import torch
+
+    with torch.no_grad():
+        np.save(args.out, load_hf(args.model)(input_ids=torch.from_numpy(PROBE_IDS)).logits.numpy())
+    return 0
+
+
 def check_mlx(args):
     import mlx.core as mx
-    import torch
     from mlx_vlm import load
 
     model, _ = load(args.export)
-    reference = load_hf(args.reference)
-    ids = np.random.RandomState(0).randint(0, 300, (1, 12))
-    out = model(mx.array(ids))
+    out = model(mx.array(PROBE_IDS))
     logits = np.array((out.logits if hasattr(out, "logits") else out).astype(mx.float32))
-    with torch.no_grad():
-        expected = reference(input_ids=torch.from_numpy(ids)).logits.numpy()
+    expected = np.load(args.reference_logits)
     with open(os.path.join(args.export, "config.json")) as f:
         quantization = json.load(f).get("quantization")
-    result = {"loaded_by": "mlx_vlm.load", "quantization": quantization, "largest_logit_difference": float(np.abs(logits - expected).max()),
+    result = {"loaded_by": "mlx_vlm.load", "quantization": quantization, "compared_with": "transformers' logits of the model folder",
+              "largest_logit_difference": float(np.abs(logits - expected).max()),
               "argmax_agreement": float((logits.argmax(-1) == expected.argmax(-1)).mean())}
     record(args.record, result)
     return 0 if quantization or result["largest_logit_difference"] <= args.tolerance else 1
@@ -450,9 +459,12 @@ def main():
     p = sub.add_parser("gguf")
     p.add_argument("--export", required=True)
     p.add_argument("--reference", required=True, help="the model's hf export (transformers 5.x keys)")
+    p = sub.add_parser("logits")
+    p.add_argument("--model", required=True)
+    p.add_argument("--out", required=True)
     p = sub.add_parser("mlx")
     p.add_argument("--export", required=True)
-    p.add_argument("--reference", required=True, help="the model folder, loaded by transformers")
+    p.add_argument("--reference-logits", required=True, help="`logits --model MODEL_DIR --out F.npy` in a Python with torch")
     p.add_argument("--tolerance", type=float, default=1e-4)
     p = sub.add_parser("rapidocr")
     p.add_argument("--export", required=True)
@@ -465,7 +477,7 @@ def main():
     for p in sub.choices.values():
         p.add_argument("--record", help="merge the result into bench/results/export.json under this name")
     args = parser.parse_args()
-    return {"trocr-onnx": check_trocr_onnx, "hf": check_hf, "gguf": check_gguf, "mlx": check_mlx, "peft": check_peft, "rapidocr": check_rapidocr}[args.command](args)
+    return {"trocr-onnx": check_trocr_onnx, "hf": check_hf, "gguf": check_gguf, "mlx": check_mlx, "logits": save_logits, "peft": check_peft, "rapidocr": check_rapidocr}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@
 #   OCRTUNE=.build/release/ocrtune TORCH_PY=/path/python GGUF_PY=/path/python tools/export_proof.sh
 #
 # TORCH_PY: a Python with torch, transformers >= 5, peft, onnxruntime, rapidocr and python-bidi.
-# GGUF_PY: a Python with gguf (and llama-cpp-python for the llama.cpp run). The RapidOCR proof needs
+# GGUF_PY: a Python with gguf (and llama-cpp-python for the llama.cpp run). MLX_PY: a Python with
+# mlx-vlm (mlx runs on Linux's CPU too); skipped when unset. The RapidOCR proof needs
 # the demo's fine-tuned model (runs/demo-persian, .demo/fa: `make demo`) and is skipped without it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,6 +57,17 @@ for m in qwen2_5_vl qwen3_vl; do
 done
 $GGUF_PY tools/check_export.py gguf --export "$W/gguf-qwen2_5_vl" --reference "$W/hf-qwen25" --record gguf_qwen2_5_vl_tiny
 $GGUF_PY tools/check_export.py gguf --export "$W/gguf-qwen3_vl" --reference "$W/hf-qwen3" --record gguf_qwen3_vl_tiny
+
+if [ -n "${MLX_PY:-}" ]; then
+  say "mlx: mlx-vlm loads the folders; logits against transformers'"
+  for m in qwen2_5_vl qwen3_vl; do
+    $TORCH_PY tools/check_export.py logits --model $M/$m-tiny --out "$W/logits-$m.npy"
+    for q in none 4; do
+      "$B" export $M/$m-tiny --format mlx --quantize $q --out "$W/mlx-$m-$q" > /dev/null
+      $MLX_PY tools/check_export.py mlx --export "$W/mlx-$m-$q" --reference-logits "$W/logits-$m.npy" --record "mlx_${m}_tiny_$q"
+    done
+  done
+fi
 
 if [ -d runs/demo-persian/model ] && [ -d .demo/fa ]; then
   say "PP-OCR: the demo's Persian model in RapidOCR against ocrtune eval"

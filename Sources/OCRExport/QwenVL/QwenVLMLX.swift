@@ -46,6 +46,7 @@ enum QwenVLMLX {
         guard var config = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("config.json"))) as? [String: Any] else {
             throw ExportError("\(folder.path)/config.json is not a JSON object")
         }
+        config = mlxVLMConfig(config)
         if let bits {
             config["quantization"] = ["group_size": groupSize, "bits": bits]
             config["quantization_config"] = ["group_size": groupSize, "bits": bits]
@@ -57,5 +58,30 @@ enum QwenVLMLX {
         return ExportManifest(
             format: .mlx, family: QwenVLFamily.name, variants: [ExportVariant(name: variant, files: ["model.safetensors", "config.json"])],
             shared: shared)
+    }
+
+    /// The config as mlx-vlm reads it: RoPE as `rope_theta` + `rope_scaling` (transformers 5.x
+    /// writes `rope_parameters`), and for Qwen2.5-VL the text settings at the root as in the
+    /// original checkpoints (mlx-vlm builds its text config from the root).
+    static func mlxVLMConfig(_ config: [String: Any]) -> [String: Any] {
+        var config = config
+        guard var text = config["text_config"] as? [String: Any] else { return config }
+        if let rope = text["rope_parameters"] as? [String: Any] {
+            text["rope_theta"] = rope["rope_theta"]
+            var scaling: [String: Any] = [:]
+            scaling["mrope_section"] = rope["mrope_section"]
+            scaling["type"] = config["model_type"] as? String == "qwen2_5_vl" ? "mrope" : (rope["rope_type"] ?? "default")
+            if let interleaved = rope["mrope_interleaved"] { scaling["mrope_interleaved"] = interleaved }
+            text["rope_scaling"] = scaling
+        }
+        config["text_config"] = text
+        if var vision = config["vision_config"] as? [String: Any], let type = config["model_type"] as? String {
+            vision["model_type"] = type  // mlx-vlm's vision towers accept the model's type only
+            config["vision_config"] = vision
+        }
+        if config["model_type"] as? String == "qwen2_5_vl" {
+            for (key, value) in text where config[key] == nil && key != "model_type" { config[key] = value }
+        }
+        return config
     }
 }
