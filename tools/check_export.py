@@ -14,6 +14,8 @@ into bench/results/export.json.
   check_export.py peft --export PEFT_DIR --base MODEL_DIR --merged HF_DIR
   # GGUF: gguf-py reads every tensor back (F32/F16/BF16 equal, Q8_0 within its step and byte-equal to gguf-py's)
   check_export.py gguf --export GGUF_DIR --reference HF_DIR
+  # llama.cpp: llama-cpp-python's logits on a text probe, and greedy text with the mmproj on an image
+  check_export.py llama --export GGUF_DIR --reference-logits ref.npy [--image IMG --ocrtune-text TEXT]
   # mlx: mlx-vlm loads the folder; its logits against transformers' (saved by a Python with torch)
   check_export.py logits --model MODEL_DIR --out ref.npy && check_export.py mlx --export MLX_DIR --reference-logits ref.npy
   # RapidOCR reads a PP-OCR ONNX export (custom Rec.model_path); CER against `ocrtune eval`'s
@@ -355,6 +357,46 @@ def check_gguf(args):
     return 0 if worst == 0 else 1
 
 
+# MARK: - llama.cpp
+
+def check_llama(args):
+    from llama_cpp import Llama
+
+    result = {}
+    files = sorted(f for f in os.listdir(args.export) if f.endswith(".gguf") and not f.startswith("mmproj-"))
+    mmproj = next(os.path.join(args.export, f) for f in os.listdir(args.export) if f.startswith("mmproj-"))
+    expected = np.load(args.reference_logits)
+    for file in files:
+        entry = {}
+        try:
+            llm = Llama(model_path=os.path.join(args.export, file), n_ctx=256, logits_all=True, verbose=False, n_threads=2)
+            llm.eval(PROBE_IDS[0].tolist())
+            scores = np.array(llm.scores[: PROBE_IDS.shape[1]], dtype=np.float32)
+            entry["text_logits_largest_difference"] = float(np.abs(scores - expected[0]).max())
+            entry["text_argmax_agreement"] = float((scores.argmax(-1) == expected[0].argmax(-1)).mean())
+        except Exception as error:  # a model llama.cpp refuses: say so
+            entry["error"] = f"{type(error).__name__}: {error}"
+        result[file] = entry
+    if args.image:
+        try:
+            from llama_cpp.llama_chat_format import Qwen25VLChatHandler
+
+            handler = Qwen25VLChatHandler(clip_model_path=mmproj, verbose=False)
+            llm = Llama(model_path=os.path.join(args.export, files[0]), chat_handler=handler, n_ctx=2048, verbose=False, n_threads=2)
+            image = "file://" + os.path.abspath(args.image)
+            out = llm.create_chat_completion(
+                messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": image}}, {"type": "text", "text": args.prompt}]}],
+                max_tokens=args.max_new_tokens, temperature=0.0, top_k=1)
+            text = out["choices"][0]["message"]["content"]
+            result["image"] = {"model": files[0], "mmproj": os.path.basename(mmproj), "llama_cpp_text": text}
+            if args.ocrtune_text is not None:
+                result["image"].update({"ocrtune_text": args.ocrtune_text, "same_text": text == args.ocrtune_text})
+        except Exception as error:
+            result["image"] = {"error": f"{type(error).__name__}: {error}"}
+    record(args.record, result)
+    return 0
+
+
 # MARK: - MLX
 
 PROBE_IDS = np.random.RandomState(0).randint(0, 300, (1, 12))
@@ -466,6 +508,13 @@ def main():
     p.add_argument("--export", required=True)
     p.add_argument("--reference-logits", required=True, help="`logits --model MODEL_DIR --out F.npy` in a Python with torch")
     p.add_argument("--tolerance", type=float, default=1e-4)
+    p = sub.add_parser("llama")
+    p.add_argument("--export", required=True)
+    p.add_argument("--reference-logits", required=True)
+    p.add_argument("--image")
+    p.add_argument("--prompt", default="Free OCR.")
+    p.add_argument("--max-new-tokens", type=int, default=10)
+    p.add_argument("--ocrtune-text", help="what `ocrtune predict --prompt P --max-new-tokens N IMAGE` read")
     p = sub.add_parser("rapidocr")
     p.add_argument("--export", required=True)
     p.add_argument("--listing", required=True)
@@ -477,7 +526,7 @@ def main():
     for p in sub.choices.values():
         p.add_argument("--record", help="merge the result into bench/results/export.json under this name")
     args = parser.parse_args()
-    return {"trocr-onnx": check_trocr_onnx, "hf": check_hf, "gguf": check_gguf, "mlx": check_mlx, "logits": save_logits, "peft": check_peft, "rapidocr": check_rapidocr}[args.command](args)
+    return {"trocr-onnx": check_trocr_onnx, "hf": check_hf, "gguf": check_gguf, "mlx": check_mlx, "logits": save_logits, "llama": check_llama, "peft": check_peft, "rapidocr": check_rapidocr}[args.command](args)
 
 
 if __name__ == "__main__":
