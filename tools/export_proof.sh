@@ -22,7 +22,7 @@ say() { printf '\n== %s\n' "$*"; }
 say "tiny dataset and LoRA runs (TrOCR, Qwen2.5-VL fixtures)"
 printf '%s\n' "the quick brown fox" "ocr line text" "invoice 2024" "total 19.99" "export check" "lazy dog" \
   "model date" "jumps over" "text model export" "line 42" > "$W/corpus.txt"
-"$B" data synth --corpus "$W/corpus.txt" --font "DejaVu Sans" --profile clean --count 60 --seed 3 --split 70,10,20 \
+"$B" data synth --corpus "$W/corpus.txt" --words --word-range 1-3 --font "DejaVu Sans" --profile clean --count 60 --seed 3 --split 70,10,20 \
   --out "$W/en" --overwrite > /dev/null
 "$B" data export "$W/en" --format jsonl --out "$W/en-jsonl" > /dev/null
 "$B" train --model $M/trocr-vit --data "$W/en" --out "$W/run-trocr" --method lora --max-steps 8 --eval-every 0 \
