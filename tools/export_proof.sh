@@ -80,4 +80,9 @@ if [ -d runs/demo-persian/model ] && [ -d .demo/fa ]; then
   "$B" eval --model runs/demo-persian/model --data .demo/fa --split test --batch-size 1 --out "$W/eval-fa" > /dev/null
   $TORCH_PY tools/check_export.py rapidocr --export "$W/onnx-demo-fa" --listing "$W/fa-jsonl" --split test --eval "$W/eval-fa" \
     --rtl --record rapidocr_ppocrv5_demo_fa
+  # The same export on the held-out Chinese lines (left to right: no reordering in either).
+  "$B" data export .demo/zh --format jsonl --out "$W/zh-jsonl" > /dev/null
+  "$B" eval --model runs/demo-persian/model --data .demo/zh --split test --batch-size 1 --out "$W/eval-zh" > /dev/null
+  $TORCH_PY tools/check_export.py rapidocr --export "$W/onnx-demo-fa" --listing "$W/zh-jsonl" --split test --eval "$W/eval-zh" \
+    --record rapidocr_ppocrv5_demo_zh
 fi
