@@ -43,7 +43,8 @@ extension VisionEncoderDecoderFamily: ExportableFamily {
             }
             let encoder = "onnx/encoder_model\(suffix(variant)).onnx"
             let decoder = "onnx/decoder_model_merged\(suffix(variant)).onnx"
-            try VisionEncoderDecoderONNXGraph.encoder(parameters, config: loaded.config, storage: storage, quantization: quantization)
+            let biases = (loaded.encoder as? BEiTEncoder)?.attentionBiases() ?? []
+            try VisionEncoderDecoderONNXGraph.encoder(parameters, config: loaded.config, storage: storage, quantization: quantization, biases: biases)
                 .write(to: folder.appendingPathComponent(encoder))
             try VisionEncoderDecoderONNXGraph.decoder(parameters, config: loaded.config, storage: storage, quantization: quantization)
                 .write(to: folder.appendingPathComponent(decoder))

@@ -1,4 +1,4 @@
-// Vision encoder–decoders (ViT / DeiT encoder + TrOCR decoder) as the two ONNX graphs optimum
+// Vision encoder–decoders (ViT / DeiT / BEiT encoder + TrOCR decoder) as the two ONNX graphs optimum
 // writes and transformers.js reads, built from the model's parameters under their checkpoint
 // keys and its config:
 // - encoder_model: `pixel_values` [batch, 3, H, W] → `last_hidden_state` [batch, tokens, hidden];
@@ -9,7 +9,8 @@
 //   `use_cache_branch`: the past ones, or projected from the encoder states (first step).
 // The decoder applies `enc_to_dec_proj` when the model has one.
 //
-// Reference: transformers models/vit/modeling_vit.py, models/deit, models/trocr/modeling_trocr.py,
+// Reference: transformers models/vit/modeling_vit.py, models/deit, models/beit (relative position
+// bias, layer scale), models/trocr/modeling_trocr.py,
 // models/vision_encoder_decoder; optimum exporters/onnx (input/output names, merged decoder).
 
 import Foundation
@@ -21,12 +22,14 @@ import ONNXProto
 enum VisionEncoderDecoderONNXGraph {
     // MARK: Encoder
 
+    /// `biases`: BEiT's relative position bias per layer ([1, heads, L, L], from the loaded encoder).
     static func encoder(
-        _ p: [String: MLXArray], config: VisionEncoderDecoderConfig, storage: ONNXWeightStorage, quantization: ONNXLinearQuantization = .none
+        _ p: [String: MLXArray], config: VisionEncoderDecoderConfig, storage: ONNXWeightStorage, quantization: ONNXLinearQuantization = .none,
+        biases: [MLXArray?] = []
     ) throws -> Onnx_ModelProto {
         let e = config.encoder
-        guard e.modelType == "vit" || e.modelType == "deit" else {
-            throw ExportError("ONNX export of a \(e.modelType) encoder is not written yet (ViT and DeiT encoders are)")
+        guard ["vit", "deit", "beit"].contains(e.modelType) else {
+            throw ExportError("ONNX export of a \(e.modelType) encoder is not written yet (ViT, DeiT and BEiT encoders are)")
         }
         let g = ONNXGraphBuilder(name: "encoder", storage: storage)
         g.linearQuantization = quantization
@@ -47,8 +50,10 @@ enum VisionEncoderDecoderONNXGraph {
         if e.prefixTokens == 2 {
             parts.append(g.node("Expand", [try w.weight("encoder.embeddings.distillation_token"), tokenShape], name: "encoder.embeddings/Distillation"))
         }
-        let tokens = g.node("Concat", parts + [patches], name: "encoder.embeddings/Concat", attributes: [.int("axis", 1)])
-        var h = g.node("Add", [tokens, try w.weight("encoder.embeddings.position_embeddings")], name: "encoder.embeddings/Positions")
+        var h = g.node("Concat", parts + [patches], name: "encoder.embeddings/Concat", attributes: [.int("axis", 1)])
+        if p["encoder.embeddings.position_embeddings"] != nil {
+            h = g.node("Add", [h, try w.weight("encoder.embeddings.position_embeddings")], name: "encoder.embeddings/Positions")
+        }
         for i in 0 ..< e.numHiddenLayers {
             let key = "encoder.encoder.layer.\(i)"
             let n1 = try w.layerNorm(h, "\(key).layernorm_before", eps: Float(e.layerNormEps))
@@ -56,13 +61,20 @@ enum VisionEncoderDecoderONNXGraph {
             let k = g.splitHeads(try w.linear(n1, "\(key).attention.attention.key"), heads: e.numAttentionHeads, name: "\(key)/K")
             let v = g.splitHeads(try w.linear(n1, "\(key).attention.attention.value"), heads: e.numAttentionHeads, name: "\(key)/V")
             let scale = Float(1 / Double(e.hiddenSize / e.numAttentionHeads).squareRoot())
-            let context = g.mergeHeads(g.attention(q: q, k: k, v: v, scale: scale, name: "\(key).attention"), name: "\(key).attention/Merge")
-            h = g.node("Add", [h, try w.linear(context, "\(key).attention.output.dense")], name: "\(key)/Residual1")
+            // BEiT: the relative position bias (a function of the fixed patch grid) as a constant.
+            let bias = i < biases.count ? biases[i].map { g.floatInitializer("\(key).attention.relative_position_bias", $0) } : nil
+            let context = g.mergeHeads(g.attention(q: q, k: k, v: v, scale: scale, mask: bias, name: "\(key).attention"), name: "\(key).attention/Merge")
+            var attended = try w.linear(context, "\(key).attention.output.dense")
+            if p["\(key).lambda_1"] != nil { attended = g.node("Mul", [attended, try w.weight("\(key).lambda_1")], name: "\(key)/LayerScale1") }
+            h = g.node("Add", [h, attended], name: "\(key)/Residual1")
             let n2 = try w.layerNorm(h, "\(key).layernorm_after", eps: Float(e.layerNormEps))
             let mid = g.activation(try w.linear(n2, "\(key).intermediate.dense"), e.hiddenAct, name: "\(key).intermediate.act")
-            h = g.node("Add", [h, try w.linear(mid, "\(key).output.dense")], name: "\(key)/Residual2")
+            var out = try w.linear(mid, "\(key).output.dense")
+            if p["\(key).lambda_2"] != nil { out = g.node("Mul", [out, try w.weight("\(key).lambda_2")], name: "\(key)/LayerScale2") }
+            h = g.node("Add", [h, out], name: "\(key)/Residual2")
         }
-        h = try w.layerNorm(h, "encoder.layernorm", eps: Float(e.layerNormEps))
+        // BEiT under mean pooling has no final layernorm (the encoder–decoder reads the last layer).
+        if p["encoder.layernorm.weight"] != nil { h = try w.layerNorm(h, "encoder.layernorm", eps: Float(e.layerNormEps)) }
         g.output(h, as: "last_hidden_state", .float, [.named("batch_size"), .named("encoder_sequence_length"), .fixed(e.hiddenSize)])
         return g.model(docString: "vision encoder exported by ocrtune")
     }
