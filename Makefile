@@ -54,11 +54,12 @@ demo: build
 	tools/demo.sh
 
 install: build
-	install -d $(PREFIX)/bin $(PREFIX)/lib/ocrtune/mlx/lib $(PREFIX)/lib/ocrtune/mlx_cpu.libs $(PREFIX)/lib/ocrtune/pyarrow
+	install -d $(PREFIX)/bin $(PREFIX)/lib/ocrtune/mlx/lib $(PREFIX)/lib/ocrtune/mlx_cpu.libs $(PREFIX)/lib/ocrtune/pyarrow $(PREFIX)/lib/ocrtune/onnxruntime
 	install -m 755 $(RELEASE_BIN) $(PREFIX)/bin/ocrtune
 	cp -P $(MLX_DIR)/mlx/lib/libmlx.so $(PREFIX)/lib/ocrtune/mlx/lib/
 	cp -P $(MLX_DIR)/mlx_cpu.libs/*.so* $(PREFIX)/lib/ocrtune/mlx_cpu.libs/
 	cp -L $(MLX_DIR)/pyarrow/libarrow.so.* $(MLX_DIR)/pyarrow/libparquet.so.* $(PREFIX)/lib/ocrtune/pyarrow/
+	cp -L $(MLX_DIR)/onnxruntime/capi/libonnxruntime.so.1 $(PREFIX)/lib/ocrtune/onnxruntime/
 	@echo "installed $(PREFIX)/bin/ocrtune (MLX runtime in $(PREFIX)/lib/ocrtune)"
 
 clean:

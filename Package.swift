@@ -13,6 +13,11 @@ let mlxRoot = ProcessInfo.processInfo.environment["OCRTUNE_MLX_ROOT"]
 let arrowRoot = ProcessInfo.processInfo.environment["OCRTUNE_ARROW_ROOT"]
     ?? "\(Context.packageDirectory)/.deps/python/pyarrow"
 
+// onnxruntime's C library comes from the `onnxruntime` wheel, installed the same way (its
+// Python modules are not used); `ocrtune export --check` runs ONNX exports through it.
+let onnxRuntimeRoot = ProcessInfo.processInfo.environment["OCRTUNE_ONNXRUNTIME_ROOT"]
+    ?? "\(Context.packageDirectory)/.deps/python/onnxruntime/capi"
+
 let package = Package(
     name: "ocrtune",
     platforms: [.macOS(.v14)],
@@ -148,11 +153,30 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
+        // MARK: Export (ONNX, GGUF, Hugging Face, PEFT, MLX) and the runtimes that check it
+        .target(
+            name: "CONNXRuntime",
+            cSettings: [.unsafeFlags(["-O2"])],
+            linkerSettings: [
+                .unsafeFlags([
+                    "-L\(onnxRuntimeRoot)", "-lonnxruntime",
+                    "-Xlinker", "-rpath", "-Xlinker", onnxRuntimeRoot,
+                    "-Xlinker", "-rpath", "-Xlinker", "$ORIGIN/../lib/ocrtune/onnxruntime",
+                ]),
+            ]),
+        // Per family: its writers (one folder each); shared writers and quantizers in Common/.
+        .target(
+            name: "OCRExport",
+            dependencies: [
+                "CONNXRuntime", "ONNXProto", "OCRModels", "OCRFineTune", "OCREvaluation", "OCRMetrics", "OCRImaging",
+                "OCRText", "MLXEngine", "MLXNN", "OCRSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]),
+
         // MARK: Command-line program
         .executableTarget(
             name: "ocrtune",
             dependencies: [
-                "MLXEngine", "MLXNN", "MLXOptimizers", "OCRMetrics", "OCREvaluation", "OCRImaging", "OCRTraining", "OCRSynth", "OCRData", "OCRModels", "OCRFineTune", "OCRText", "OCRServe",
+                "MLXEngine", "MLXNN", "MLXOptimizers", "OCRMetrics", "OCREvaluation", "OCRImaging", "OCRTraining", "OCRSynth", "OCRData", "OCRModels", "OCRFineTune", "OCRExport", "OCRText", "OCRServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -177,7 +201,7 @@ let package = Package(
 
         // MARK: Tests (one per library target)
         // Shared by the model, fine-tuning and serving tests: where the model fixtures are, tiny configs.
-        .target(name: "OCRTestSupport", dependencies: ["OCRModels", "MLXEngine"], path: "Tests/OCRTestSupport"),
+        .target(name: "OCRTestSupport", dependencies: ["OCRModels", "MLXEngine", "OCRImaging"], path: "Tests/OCRTestSupport"),
         .testTarget(name: "MLXEngineTests", dependencies: ["MLXEngine"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "OCRSupport"]),
         .testTarget(name: "MLXNNTests", dependencies: ["MLXNN", "MLXOptimizers"], resources: [.copy("Fixtures")]),
@@ -192,6 +216,12 @@ let package = Package(
         .testTarget(
             name: "OCRFineTuneTests",
             dependencies: ["OCRFineTune", "OCRTestSupport", "OCRModels", "OCRTraining", "OCRData", "MLXEngine", "MLXNN", "OCRImaging", "OCRText"]),
+        .testTarget(
+            name: "OCRExportTests",
+            dependencies: [
+                "OCRExport", "OCRTestSupport", "OCRModels", "OCRFineTune", "OCREvaluation", "ONNXProto", "MLXEngine", "MLXNN",
+                "OCRImaging",
+            ]),
         .testTarget(name: "OCRTextTests", dependencies: ["OCRText"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OCRImagingTests", dependencies: ["OCRImaging"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OCRDataTests", dependencies: ["OCRData", "OCRImaging", "OCRSupport"], resources: [.copy("Fixtures")]),

@@ -3,8 +3,9 @@
 # Idempotent: a stamp file records a finished set-up; re-running is quick.
 #   - Debian packages (apt-get): OpenBLAS (pthread build) for MLX's CPU matmuls.
 #   - PyPI (pip --target .deps/python): mlx-cpu 0.32.4 (headers + libmlx.so), the mlx
-#     Python API of the same version (used only by the benchmark's peer), and pyarrow
-#     (Apache Arrow C++ headers and libraries, for Parquet datasets).
+#     Python API of the same version (used only by the benchmark's peer), pyarrow
+#     (Apache Arrow C++ headers and libraries, for Parquet datasets) and onnxruntime
+#     (libonnxruntime.so only, bound by Sources/CONNXRuntime for `ocrtune export --check`).
 #   - Debian's chromium: the tests render the HTML reports headless.
 #   - the openai Python SDK (the serving test's client).
 #   - Pango/Cairo, fonts, corpora, Tesseract and TeX for synthetic data (see SYNTH_PACKAGES).
@@ -15,14 +16,16 @@ cd "$(dirname "$0")/.."
 
 MLX_VERSION=0.32.4
 PYARROW_VERSION=26.0.1
+ONNXRUNTIME_VERSION=1.32.0
 DEPS=.deps
 PY=$DEPS/python
+ORT_LIB=$PY/onnxruntime/capi/libonnxruntime.so
 # The stamp names this script's hash: any change to the requirements re-runs the set-up.
 STAMP=$DEPS/setup-$(sha256sum "$0" | cut -c1-16).stamp
 OPENBLAS_DIR=/usr/lib/x86_64-linux-gnu/openblas-pthread
 [ "$(uname -m)" = aarch64 ] && OPENBLAS_DIR=/usr/lib/aarch64-linux-gnu/openblas-pthread
 
-if [ -f "$STAMP" ] && [ -f "$PY/mlx/lib/libmlx.so" ] && [ -f "$PY/pyarrow/libarrow.so" ]; then
+if [ -f "$STAMP" ] && [ -f "$PY/mlx/lib/libmlx.so" ] && [ -f "$PY/pyarrow/libarrow.so" ] && [ -e "$ORT_LIB" ]; then
   exit 0
 fi
 
@@ -86,6 +89,15 @@ if [ ! -f "$PY/rapidocr/models/PP-OCRv6_rec_small.onnx" ] || [ ! -f "$PY/rapidoc
   python3 -m pip install -q --disable-pip-version-check --no-warn-script-location --no-deps --upgrade \
     --target "$PY" "rapidocr==3.10.0"
 fi
+# onnxruntime's C library (the wheel's Python modules are not used; no dependencies installed).
+if [ ! -f "$PY/onnxruntime/capi/libonnxruntime.so.$ONNXRUNTIME_VERSION" ]; then
+  say "pip install onnxruntime==$ONNXRUNTIME_VERSION (no dependencies) into $PY"
+  python3 -m pip install -q --disable-pip-version-check --no-warn-script-location --no-deps --upgrade \
+    --target "$PY" "onnxruntime==$ONNXRUNTIME_VERSION"
+fi
+# Its library is versioned; the linker wants the plain name, the loader the soname.
+(cd "$PY/onnxruntime/capi" && ln -sf "libonnxruntime.so.$ONNXRUNTIME_VERSION" libonnxruntime.so.1 \
+  && ln -sf "libonnxruntime.so.$ONNXRUNTIME_VERSION" libonnxruntime.so)
 # The pyarrow wheel ships versioned libraries only; the linker wants the plain names.
 (cd "$PY/pyarrow" && ln -sf "libarrow.so.${PYARROW_VERSION%%.*}00" libarrow.so && ln -sf "libparquet.so.${PYARROW_VERSION%%.*}00" libparquet.so)
 

@@ -20,15 +20,7 @@ enum FineTuneFixtures {
     }
 
     /// A deterministic image: stripes whose phase depends on `seed`.
-    static func image(width: Int, height: Int, seed: Int) -> RGBImage {
-        var pixels = [UInt8](repeating: 255, count: width * height * 3)
-        for y in 0 ..< height {
-            for x in 0 ..< width where (x * (3 + seed % 5) + y * (1 + seed % 3) + seed) % 11 < 4 {
-                for c in 0 ..< 3 { pixels[(y * width + x) * 3 + c] = UInt8((seed * 37 + c * 60) % 200) }
-            }
-        }
-        return RGBImage(width: width, height: height, pixels: pixels)
-    }
+    static func image(width: Int, height: Int, seed: Int) -> RGBImage { TestImages.stripes(width: width, height: height, seed: seed) }
 
     /// A dataset folder of `texts.count` samples, split by counts (train, val, test).
     static func dataset(

@@ -278,6 +278,17 @@ public final class BEiTEncoder: Module, VisionEncoder {
         super.init()
     }
 
+    /// The relative position bias [1, heads, L, L] each layer adds to its attention scores (the
+    /// shared one plus its own; nil where it has none), for exports that store it as a constant.
+    public func attentionBiases() -> [MLXArray?] {
+        let shared = encoder.relativePositionBias?()
+        return encoder.layer.map { layer in
+            let own = layer.attention.attention.relativePositionBias?()
+            guard let own else { return shared }
+            return shared.map { $0 + own } ?? own
+        }
+    }
+
     public func callAsFunction(_ pixels: MLXArray) -> MLXArray {
         var h = embeddings(pixels)
         let shared = encoder.relativePositionBias?()

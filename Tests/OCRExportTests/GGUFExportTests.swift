@@ -1,0 +1,132 @@
+// GGUF files read back by a small independent parser: header, typed metadata, tensor infos
+// (dimensions innermost first, 32-byte aligned offsets) and data; the Qwen-VL language model and
+// mmproj names and keys llama.cpp looks up.
+
+import Foundation
+import MLXEngine
+import OCRExport
+import OCRTestSupport
+import XCTest
+
+/// A minimal GGUF v3 reader for the tests.
+struct GGUFFile {
+    var version: UInt32 = 0
+    var metadata: [String: Any] = [:]
+    var tensors: [String: (dims: [Int], type: UInt32, offset: Int)] = [:]
+    var tensorOrder: [String] = []
+    var dataStart = 0
+    let bytes: [UInt8]
+
+    init(_ data: Data) throws {
+        bytes = [UInt8](data)
+        var p = 0
+        func u32() -> UInt32 { defer { p += 4 }; return bytes[p ..< p + 4].enumerated().reduce(0) { $0 | UInt32($1.element) << (8 * $1.offset) } }
+        func u64() -> UInt64 { defer { p += 8 }; return bytes[p ..< p + 8].enumerated().reduce(0) { $0 | UInt64($1.element) << (8 * $1.offset) } }
+        func string() -> String {
+            let n = Int(u64())
+            defer { p += n }
+            return String(decoding: bytes[p ..< p + n], as: UTF8.self)
+        }
+        func value(_ type: UInt32) -> Any {
+            switch type {
+            case 4: return u32()
+            case 5: return Int32(bitPattern: u32())
+            case 6: return Float(bitPattern: u32())
+            case 7: defer { p += 1 }; return bytes[p] != 0
+            case 8: return string()
+            case 10: return u64()
+            case 9:
+                let inner = u32()
+                let n = Int(u64())
+                return (0 ..< n).map { _ in value(inner) }
+            default: fatalError("type \(type)")
+            }
+        }
+        guard String(decoding: bytes[0 ..< 4], as: UTF8.self) == "GGUF" else { throw ExportError("not GGUF") }
+        p = 4
+        version = u32()
+        let tensorCount = Int(u64())
+        let kvCount = Int(u64())
+        for _ in 0 ..< kvCount {
+            let key = string()
+            metadata[key] = value(u32())
+        }
+        for _ in 0 ..< tensorCount {
+            let name = string()
+            let n = Int(u32())
+            let dims = (0 ..< n).map { _ in Int(u64()) }
+            let type = u32()
+            tensors[name] = (dims, type, Int(u64()))
+            tensorOrder.append(name)
+        }
+        dataStart = (p + 31) / 32 * 32
+    }
+
+    func data(_ name: String, count: Int) -> [UInt8] {
+        let start = dataStart + tensors[name]!.offset
+        return Array(bytes[start ..< start + count])
+    }
+}
+
+final class GGUFExportTests: XCTestCase {
+    func testHeaderMetadataAndTensorLayout() throws {
+        let g = GGUFWriter()
+        g.set("general.architecture", .string("test"))
+        g.set("test.count", .uint32(7))
+        g.set("test.sections", .int32s([2, 3, 3, 0]))
+        g.set("test.flag", .bool(true))
+        g.set("test.eps", .float32(1e-6))
+        let a = MLXArray((0 ..< 6).map(Float.init), [2, 3])
+        try g.add("a.weight", a, as: .f32)
+        try g.add("b.weight", MLXArray([Float](repeating: 0.5, count: 64), [2, 32]), as: .q8_0)
+        try g.add("c.weight", a, as: .f16)
+        let file = try GGUFFile(g.serialized())
+        XCTAssertEqual(file.version, 3)
+        XCTAssertEqual(file.metadata["general.architecture"] as? String, "test")
+        XCTAssertEqual(file.metadata["test.count"] as? UInt32, 7)
+        XCTAssertEqual(file.metadata["test.sections"] as? [Int32], [2, 3, 3, 0])
+        XCTAssertEqual(file.metadata["test.flag"] as? Bool, true)
+        XCTAssertEqual(file.metadata["test.eps"] as? Float, 1e-6)
+        XCTAssertEqual(file.tensorOrder, ["a.weight", "b.weight", "c.weight"])
+        XCTAssertEqual(file.tensors["a.weight"]!.dims, [3, 2])  // innermost first
+        XCTAssertEqual(file.tensors["a.weight"]!.type, 0)
+        XCTAssertEqual(file.tensors["b.weight"]!.type, 8)
+        XCTAssertEqual(file.tensors["b.weight"]!.offset, 32)  // 24 bytes of a, padded to 32
+        XCTAssertEqual(file.tensors["c.weight"]!.offset, 32 + 96)  // two 34-byte blocks, padded
+        XCTAssertEqual(file.dataStart % 32, 0)
+        XCTAssertEqual(file.data("a.weight", count: 24), a.bytes())
+        // Q8_0: d = 0.5/127 as float16, every value 127.
+        XCTAssertEqual(Array(file.data("b.weight", count: 34)[2...]), [UInt8](repeating: 127, count: 32))
+    }
+
+    func testQwenVLFiles() throws {
+        for (fixture, arch) in [("qwen2_5_vl", "qwen2vl"), ("qwen3_vl", "qwen3vl")] {
+            let out = ExportFixtures.temporaryFolder("gguf").appendingPathComponent("out")
+            let outcome = try Exporter.run(ExportRequest(source: ModelFixtures.qwenVL(fixture), format: .gguf, variants: ["f16", "q8_0"], out: out))
+            XCTAssertEqual(outcome.manifest.variants.map(\.files), [
+                ["\(fixture)-tiny-F16.gguf", "mmproj-\(fixture)-tiny-F16.gguf"], ["\(fixture)-tiny-Q8_0.gguf", "mmproj-\(fixture)-tiny-F16.gguf"],
+            ])
+            let lm = try GGUFFile(Data(contentsOf: out.appendingPathComponent("\(fixture)-tiny-Q8_0.gguf")))
+            XCTAssertEqual(lm.metadata["general.architecture"] as? String, arch)
+            XCTAssertEqual(lm.metadata["\(arch).block_count"] as? UInt32, 2)
+            XCTAssertEqual((lm.metadata["\(arch).rope.dimension_sections"] as? [Int32])?.count, 4)
+            XCTAssertEqual((lm.metadata["tokenizer.ggml.tokens"] as? [String])?.count, 367)
+            XCTAssertEqual((lm.metadata["tokenizer.ggml.tokens"] as? [String])?[362], "<|im_end|>")
+            XCTAssertEqual((lm.metadata["tokenizer.ggml.token_type"] as? [Int32])?[362], 3)
+            XCTAssertNotNil(lm.metadata["tokenizer.chat_template"] as? String)
+            XCTAssertEqual(lm.tensors["token_embd.weight"]?.dims, [64, 367])
+            XCTAssertEqual(lm.tensors["blk.1.ffn_down.weight"]?.type, 8)
+            XCTAssertEqual(lm.tensors["blk.1.attn_norm.weight"]?.type, 0)
+            XCTAssertEqual(lm.tensors["output.weight"] != nil, fixture == "qwen2_5_vl")  // Qwen3-VL's is tied
+            let mmproj = try GGUFFile(Data(contentsOf: out.appendingPathComponent("mmproj-\(fixture)-tiny-F16.gguf")))
+            XCTAssertEqual(mmproj.metadata["general.architecture"] as? String, "clip")
+            XCTAssertEqual(mmproj.metadata["clip.projector_type"] as? String, fixture == "qwen3_vl" ? "qwen3vl_merger" : "qwen2.5vl_merger")
+            let patch = fixture == "qwen3_vl" ? 16 : 14
+            XCTAssertEqual(mmproj.tensors["v.patch_embd.weight"]?.dims, [patch, patch, 3, 32])
+            XCTAssertEqual(mmproj.tensors["v.patch_embd.weight.1"]?.dims, [patch, patch, 3, 32])
+            XCTAssertEqual(mmproj.tensors["v.blk.0.attn_q.weight"]?.dims, [32, 32])
+            XCTAssertNotNil(mmproj.tensors["mm.2.weight"])
+            if fixture == "qwen3_vl" { XCTAssertNotNil(mmproj.tensors["v.deepstack.1.fc2.weight"]) }
+        }
+    }
+}

@@ -1,0 +1,533 @@
+#!/usr/bin/env python3
+"""Checks ocrtune's exports with the runtimes their deployers use (dev tool, outside `make test`).
+
+Needs a Python with torch, transformers >= 5, peft, onnxruntime and (for `rapidocr`) rapidocr
+with python-bidi; each check prints what it compared and, with --record NAME, merges its result
+into bench/results/export.json.
+
+  # TrOCR ONNX: onnxruntime's greedy decoding (merged decoder, KV cache) against transformers' generate
+  check_export.py trocr-onnx --model MODEL --export ONNX_DIR --listing DATA_JSONL_DIR
+  # hf: from_pretrained loads every weight and gives the reference's outputs
+  check_export.py hf --export HF_DIR --reference MODEL_DIR     (TrOCR, Qwen-VL: transformers' own load)
+  check_export.py hf --export HF_DIR --reference ONNX_DIR      (PP-OCR: onnxruntime on rec.onnx)
+  # peft: the adapter loads into peft; base + adapter equals the merged hf export
+  check_export.py peft --export PEFT_DIR --base MODEL_DIR --merged HF_DIR
+  # GGUF: gguf-py reads every tensor back (F32/F16/BF16 equal, Q8_0 within its step and byte-equal to gguf-py's)
+  check_export.py gguf --export GGUF_DIR --reference HF_DIR
+  # llama.cpp: llama-cpp-python's logits on a text probe, and greedy text with the mmproj on an image
+  check_export.py llama --export GGUF_DIR --reference-logits ref.npy [--image IMG --ocrtune-text TEXT]
+  # mlx: mlx-vlm loads the folder; its logits against transformers' (saved by a Python with torch)
+  check_export.py logits --model MODEL_DIR --out ref.npy && check_export.py mlx --export MLX_DIR --reference-logits ref.npy
+  # RapidOCR reads a PP-OCR ONNX export (custom Rec.model_path); CER against `ocrtune eval`'s
+  check_export.py rapidocr --export ONNX_DIR --listing DATA_JSONL_DIR --split test --eval EVAL_RUN [--rtl]
+
+DATA_JSONL_DIR is `ocrtune data export DATASET --format jsonl --out DIR` (data.jsonl + images/).
+"""
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join(ROOT, "bench", "results", "export.json")
+
+
+# MARK: - Shared
+
+def record(name, result):
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    if not name:
+        return
+    data = {}
+    if os.path.exists(RESULTS):
+        with open(RESULTS) as f:
+            data = json.load(f)
+    data[name] = result
+    with open(RESULTS, "w") as f:
+        json.dump(data, f, indent=2, ensure_ascii=False, sort_keys=True)
+        f.write("\n")
+
+
+def listing(folder, split):
+    rows = []
+    with open(os.path.join(folder, "data.jsonl")) as f:
+        for line in f:
+            row = json.loads(line)
+            if row.get("split") == split:
+                rows.append((os.path.join(folder, row["image"]), row["text"]))
+    if not rows:
+        raise SystemExit(f"{folder}: no {split} samples")
+    return rows
+
+
+def edits(a, b):
+    """Levenshtein distance over code points."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def cer(pairs):
+    """Corpus CER (jiwer's: total edits / total reference characters) and exact match."""
+    total = sum(len(r) for r, _ in pairs)
+    return sum(edits(r, p) for r, p in pairs) / max(total, 1), sum(r == p for r, p in pairs) / len(pairs)
+
+
+def model_type(folder):
+    with open(os.path.join(folder, "config.json")) as f:
+        return json.load(f)["model_type"]
+
+
+def transformers_class(kind):
+    import transformers
+
+    return {
+        "vision-encoder-decoder": transformers.VisionEncoderDecoderModel,
+        "qwen2_5_vl": transformers.Qwen2_5_VLForConditionalGeneration,
+        "qwen3_vl": transformers.Qwen3VLForConditionalGeneration,
+        "pp_ocrv5_mobile_rec": transformers.PPOCRV5MobileRecForTextRecognition,
+    }[kind]
+
+
+def load_hf(folder):
+    """A transformers model from `folder`, failing on any missing or unexpected weight."""
+    cls = transformers_class(model_type(folder))
+    model, info = cls.from_pretrained(folder, output_loading_info=True)
+    problems = {k: v for k, v in info.items() if v and k in ("missing_keys", "unexpected_keys", "mismatched_keys")}
+    missing = [k for k in problems.get("missing_keys", []) if not k.endswith("num_batches_tracked")]
+    if missing or problems.get("unexpected_keys") or problems.get("mismatched_keys"):
+        raise SystemExit(f"{folder}: from_pretrained did not load every weight: {problems}")
+    return model.eval()
+
+
+# MARK: - TrOCR ONNX
+
+def ort_greedy(encoder, decoder, pixels, start, eos, pad, max_new):
+    hidden = encoder.run(None, {"pixel_values": pixels})[0]
+    names = [i.name for i in decoder.get_inputs()]
+    layers = sum(1 for n in names if n.endswith(".decoder.key"))
+    shape = decoder.get_inputs()[2].shape
+    heads, head_dim = shape[1], shape[3]
+    batch = pixels.shape[0]
+    pasts = {n: np.zeros((batch, heads, 0, head_dim), np.float32) for n in names if n.startswith("past_key_values")}
+    current = np.full((batch, 1), start, np.int64)
+    out = [[] for _ in range(batch)]
+    done = [False] * batch
+    outputs = [o.name for o in decoder.get_outputs()]
+    for step in range(max_new):
+        feeds = dict(pasts, input_ids=current, encoder_hidden_states=hidden, use_cache_branch=np.array([step > 0]))
+        result = dict(zip(outputs, decoder.run(None, feeds)))
+        best = result["logits"][:, -1].argmax(-1)
+        for row in range(batch):
+            if not done[row]:
+                out[row].append(int(best[row]))
+                done[row] = int(best[row]) == eos
+        if all(done):
+            break
+        current = np.array([[pad if done[r] else out[r][-1]] for r in range(batch)], np.int64)
+        for name, value in result.items():
+            if name.startswith("present."):
+                pasts["past_key_values." + name[len("present."):]] = value
+    return out
+
+
+def check_trocr_onnx(args):
+    import onnxruntime as ort
+    import torch
+    from PIL import Image
+    from transformers import AutoTokenizer, VisionEncoderDecoderModel, ViTImageProcessor
+
+    model = VisionEncoderDecoderModel.from_pretrained(args.model).eval()
+    processor = ViTImageProcessor.from_pretrained(args.model)
+    tokenizer = AutoTokenizer.from_pretrained(args.model)
+    rows = listing(args.listing, args.split)[: args.limit]
+    images = [Image.open(p).convert("RGB") for p, _ in rows]
+    pixels = processor(images=images, return_tensors="np")["pixel_values"].astype(np.float32)
+    config = model.config
+    start = config.decoder_start_token_id
+    eos = config.eos_token_id if config.eos_token_id is not None else config.decoder.eos_token_id
+    pad = config.pad_token_id if config.pad_token_id is not None else eos
+    with torch.no_grad():
+        generated = model.generate(torch.from_numpy(pixels), max_new_tokens=args.max_new_tokens, do_sample=False, num_beams=1)
+    reference = []
+    for row in generated.tolist():
+        ids = row[1:]
+        if eos in ids:
+            ids = ids[: ids.index(eos) + 1]
+        reference.append(ids)
+    result = {"samples": len(rows), "max_new_tokens": args.max_new_tokens, "variants": {}}
+    onnx = os.path.join(args.export, "onnx")
+    for variant in args.variants.split(","):
+        suffix = "" if variant == "fp32" else f"_{variant}"
+        encoder = ort.InferenceSession(os.path.join(onnx, f"encoder_model{suffix}.onnx"))
+        decoder = ort.InferenceSession(os.path.join(onnx, f"decoder_model_merged{suffix}.onnx"))
+        ids = ort_greedy(encoder, decoder, pixels, start, eos, pad, args.max_new_tokens)
+        same = sum(a == b for a, b in zip(ids, reference))
+        texts = [tokenizer.decode(i, skip_special_tokens=True) for i in ids]
+        c, exact = cer([(t, p) for (_, t), p in zip(rows, texts)])
+        result["variants"][variant] = {"same_ids_as_transformers_generate": f"{same}/{len(rows)}", "cer": c, "exact_match": exact}
+    failed = result["variants"].get("fp32", {}).get("same_ids_as_transformers_generate") != f"{len(rows)}/{len(rows)}"
+    record(args.record, result)
+    return 1 if failed else 0
+
+
+# MARK: - hf
+
+def check_hf(args):
+    import torch
+
+    kind = model_type(args.export)
+    exported = load_hf(args.export)
+    torch.manual_seed(0)
+    result = {"model_type": kind, "loaded": "every weight (from_pretrained, no missing or unexpected keys)"}
+    with torch.no_grad():
+        if kind == "pp_ocrv5_mobile_rec":
+            import onnxruntime as ort
+
+            pixels = torch.randn(2, 3, 48, 320)
+            theirs = exported(pixel_values=pixels).last_hidden_state.numpy()
+            session = ort.InferenceSession(os.path.join(args.reference, "rec.onnx"))
+            ours = session.run(None, {"x": pixels.numpy()})[0]
+            # rec.onnx holds the classes in PaddleOCR's order (the space last); the hf folder in
+            # ocrtune's (dictionary.txt): line them up by label.
+            with open(os.path.join(args.export, "dictionary.txt"), encoding="utf-8") as f:
+                labels = f.read().split("\n")[:-1]
+            characters = session.get_modelmeta().custom_metadata_map["character"].split("\n")
+            exported_labels = characters + ([" "] if " " in labels else [])
+            order = [0] + [labels.index(c) + 1 for c in exported_labels]
+            theirs = theirs[..., order]
+            result["compared_with"] = "ocrtune's rec.onnx in onnxruntime (probabilities, classes lined up by label)"
+            diff = float(np.abs(theirs - ours).max())
+            result["argmax_agreement"] = float((theirs.argmax(-1) == ours.argmax(-1)).mean())
+        else:
+            reference = load_hf(args.reference)
+            result["compared_with"] = f"transformers' load of {os.path.basename(os.path.normpath(args.reference))} (logits)"
+            if kind == "vision-encoder-decoder":
+                size = exported.config.encoder.image_size
+                size = size if isinstance(size, (list, tuple)) else (size, size)
+                pixels = torch.randn(2, 3, *size)
+                ids = torch.randint(3, exported.config.decoder.vocab_size, (2, 6))
+                a = exported(pixel_values=pixels, decoder_input_ids=ids).logits
+                b = reference(pixel_values=pixels, decoder_input_ids=ids).logits
+            else:
+                ids = torch.randint(0, 300, (1, 12))
+                a = exported(input_ids=ids).logits
+                b = reference(input_ids=ids).logits
+                sa, sb = exported.state_dict(), reference.state_dict()
+                result["tensors_equal"] = all(torch.equal(sa[k], sb[k]) for k in sb)
+            diff = float((a - b).abs().max())
+    result["largest_difference"] = diff
+    record(args.record, result)
+    return 0 if diff <= args.tolerance else 1
+
+
+# MARK: - peft
+
+def check_peft(args):
+    import torch
+    from peft import PeftModel
+    from safetensors.numpy import load_file
+
+    base = load_hf(args.base)
+    model = PeftModel.from_pretrained(base, args.export).eval()
+    stored = load_file(os.path.join(args.export, "adapter_model.safetensors"))
+    state = {k.replace(".default.", "."): v for k, v in model.state_dict().items()}
+    loaded = sum(1 for k, v in stored.items() if k in state and np.array_equal(state[k].numpy(), v))
+    result = {"adapter_tensors": len(stored), "loaded_equal": loaded}
+    with open(os.path.join(args.export, "adapter_config.json")) as f:
+        config = json.load(f)
+    result["target_modules"] = config["target_modules"]
+    result["modules_to_save"] = config["modules_to_save"]
+    merged = load_hf(args.merged)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        kind = model_type(args.merged)
+        if kind == "vision-encoder-decoder":
+            size = merged.config.encoder.image_size
+            size = size if isinstance(size, (list, tuple)) else (size, size)
+            inputs = {"pixel_values": torch.randn(2, 3, *size), "decoder_input_ids": torch.randint(3, merged.config.decoder.vocab_size, (2, 6))}
+        elif kind == "pp_ocrv5_mobile_rec":
+            inputs = {"pixel_values": torch.randn(2, 3, 48, 320)}
+        else:
+            inputs = {"input_ids": torch.randint(0, 300, (1, 12))}
+        out_a, out_b = model(**inputs), merged(**inputs)
+        a = out_a.logits if hasattr(out_a, "logits") and out_a.logits is not None else out_a.last_hidden_state
+        b = out_b.logits if hasattr(out_b, "logits") and out_b.logits is not None else out_b.last_hidden_state
+        with model.disable_adapter():
+            out_c = model(**inputs)
+        c = out_c.logits if hasattr(out_c, "logits") and out_c.logits is not None else out_c.last_hidden_state
+    result["base_plus_adapter_vs_merged_hf"] = float((a - b).abs().max())
+    result["adapter_changes_outputs_by"] = float((a - c).abs().max())
+    record(args.record, result)
+    ok = loaded == len(stored) and result["base_plus_adapter_vs_merged_hf"] <= args.tolerance and result["adapter_changes_outputs_by"] > 0
+    return 0 if ok else 1
+
+
+# MARK: - GGUF
+
+def gguf_reference(name, weights):
+    """The transformers 5.x tensor a GGUF tensor holds (Qwen-VL language model and mmproj)."""
+    import re
+
+    lm, vis = "model.language_model", "model.visual"
+    fixed = {"token_embd.weight": f"{lm}.embed_tokens.weight", "output_norm.weight": f"{lm}.norm.weight", "output.weight": "lm_head.weight",
+             "v.position_embd.weight": f"{vis}.pos_embed.weight", "v.patch_embd.bias": f"{vis}.patch_embed.proj.bias"}
+    if name in fixed:
+        return weights[fixed[name]]
+    if name.startswith("v.patch_embd.weight"):
+        return weights[f"{vis}.patch_embed.proj.weight"][:, :, 1 if name.endswith(".1") else 0]
+    m = re.match(r"blk\.(\d+)\.(\w+)\.(weight|bias)$", name)
+    if m:
+        i, part, kind = m.groups()
+        ours = {"attn_norm": "input_layernorm", "attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj", "attn_v": "self_attn.v_proj",
+                "attn_output": "self_attn.o_proj", "attn_q_norm": "self_attn.q_norm", "attn_k_norm": "self_attn.k_norm",
+                "ffn_norm": "post_attention_layernorm", "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj"}[part]
+        return weights[f"{lm}.layers.{i}.{ours}.{kind}"]
+    m = re.match(r"v\.blk\.(\d+)\.(\w+)\.(weight|bias)$", name)
+    if m:
+        i, part, kind = m.groups()
+        p = f"{vis}.blocks.{i}"
+        if part in ("attn_q", "attn_k", "attn_v"):
+            return np.split(weights[f"{p}.attn.qkv.{kind}"], 3, axis=0)[["attn_q", "attn_k", "attn_v"].index(part)]
+        qwen3 = f"{p}.mlp.linear_fc1.weight" in weights
+        ours = {"ln1": "norm1", "ln2": "norm2", "attn_out": "attn.proj", "ffn_gate": "mlp.gate_proj",
+                "ffn_up": "mlp.linear_fc1" if qwen3 else "mlp.up_proj", "ffn_down": "mlp.linear_fc2" if qwen3 else "mlp.down_proj"}[part]
+        return weights[f"{p}.{ours}.{kind}"]
+    m = re.match(r"v\.deepstack\.(\d+)\.(\w+)\.(weight|bias)$", name)
+    if m:
+        layer, part, kind = m.groups()
+        # deepstack_merger_list.k holds the k-th deepstack layer; the GGUF names the layer.
+        keys = sorted({k.split(".")[3] for k in weights if ".deepstack_merger_list." in k}, key=int)
+        return weights[f"{vis}.deepstack_merger_list.{keys[DEEPSTACK.index(int(layer))]}.{ {'norm': 'norm', 'fc1': 'linear_fc1', 'fc2': 'linear_fc2'}[part]}.{kind}"]
+    m = re.match(r"(mm\.\d+|v\.post_ln)\.(weight|bias)$", name)
+    if m:
+        part, kind = m.groups()
+        qwen3 = f"{vis}.merger.norm.weight" in weights
+        ours = {"v.post_ln": "norm" if qwen3 else "ln_q", "mm.0": "linear_fc1" if qwen3 else "mlp.0", "mm.2": "linear_fc2" if qwen3 else "mlp.2"}[part]
+        return weights[f"{vis}.merger.{ours}.{kind}"]
+    raise KeyError(name)
+
+
+DEEPSTACK = []
+
+
+def check_gguf(args):
+    from gguf import GGUFReader, GGMLQuantizationType
+    from gguf.quants import dequantize, quantize
+    from safetensors.numpy import load_file
+
+    weights = load_file(os.path.join(args.reference, "model.safetensors"))
+    with open(os.path.join(args.reference, "config.json")) as f:
+        DEEPSTACK.extend(json.load(f)["vision_config"].get("deepstack_visual_indexes", []))
+    result = {}
+    worst = 0.0
+    for file in sorted(os.listdir(args.export)):
+        if not file.endswith(".gguf"):
+            continue
+        reader = GGUFReader(os.path.join(args.export, file))
+        stats = {"tensors": len(reader.tensors), "types": {}, "equal": 0, "q8_0_within_step": 0, "q8_0_bytes_as_gguf_py": 0}
+        for t in reader.tensors:
+            ref = gguf_reference(t.name, weights).astype(np.float32)
+            kind = t.tensor_type
+            stats["types"][kind.name] = stats["types"].get(kind.name, 0) + 1
+            values = dequantize(t.data, kind).reshape(ref.shape)
+            if kind == GGMLQuantizationType.Q8_0:
+                blocks = ref.reshape(-1, 32)
+                step = np.abs(blocks).max(1, keepdims=True) / 127
+                # half a step, plus the float16 rounding of the scale times the largest |q| (127).
+                ok = np.all(np.abs(values.reshape(-1, 32) - blocks) <= step / 2 + 127 * step * 2.0**-11 + 1e-12)
+                stats["q8_0_within_step"] += int(ok)
+                stats["q8_0_bytes_as_gguf_py"] += int(np.array_equal(quantize(ref, kind).tobytes(), np.asarray(t.data).tobytes()))
+                worst = max(worst, 0.0 if ok else 1.0)
+            else:
+                expected = {GGMLQuantizationType.F32: ref, GGMLQuantizationType.F16: ref.astype(np.float16).astype(np.float32),
+                            GGMLQuantizationType.BF16: dequantize(quantize(ref, GGMLQuantizationType.BF16), GGMLQuantizationType.BF16).reshape(ref.shape)}[kind]
+                same = np.array_equal(values, expected)
+                stats["equal"] += int(same)
+                worst = max(worst, 0.0 if same else float(np.abs(values - expected).max()))
+        result[file] = stats
+    record(args.record, result)
+    return 0 if worst == 0 else 1
+
+
+# MARK: - llama.cpp
+
+def check_llama(args):
+    from llama_cpp import Llama
+
+    result = {}
+    files = sorted(f for f in os.listdir(args.export) if f.endswith(".gguf") and not f.startswith("mmproj-"))
+    mmproj = next(os.path.join(args.export, f) for f in os.listdir(args.export) if f.startswith("mmproj-"))
+    expected = np.load(args.reference_logits)
+    for file in files:
+        entry = {}
+        try:
+            llm = Llama(model_path=os.path.join(args.export, file), n_ctx=256, logits_all=True, verbose=False, n_threads=2)
+            llm.eval(PROBE_IDS[0].tolist())
+            scores = np.array(llm.scores[: PROBE_IDS.shape[1]], dtype=np.float32)
+            entry["text_logits_largest_difference"] = float(np.abs(scores - expected[0]).max())
+            entry["text_argmax_agreement"] = float((scores.argmax(-1) == expected[0].argmax(-1)).mean())
+        except Exception as error:  # a model llama.cpp refuses: say so
+            entry["error"] = f"{type(error).__name__}: {error}"
+        result[file] = entry
+    if args.image:
+        try:
+            from llama_cpp.llama_chat_format import Qwen25VLChatHandler
+
+            handler = Qwen25VLChatHandler(clip_model_path=mmproj, verbose=False)
+            llm = Llama(model_path=os.path.join(args.export, files[0]), chat_handler=handler, n_ctx=2048, verbose=False, n_threads=2)
+            image = "file://" + os.path.abspath(args.image)
+            out = llm.create_chat_completion(
+                messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": image}}, {"type": "text", "text": args.prompt}]}],
+                max_tokens=args.max_new_tokens, temperature=0.0, top_k=1)
+            text = out["choices"][0]["message"]["content"]
+            result["image"] = {"model": files[0], "mmproj": os.path.basename(mmproj), "llama_cpp_text": text}
+            if args.ocrtune_text is not None:
+                result["image"].update({"ocrtune_text": args.ocrtune_text, "same_text": text == args.ocrtune_text})
+        except Exception as error:
+            result["image"] = {"error": f"{type(error).__name__}: {error}"}
+    record(args.record, result)
+    return 0
+
+
+# MARK: - MLX
+
+PROBE_IDS = np.random.RandomState(0).randint(0, 300, (1, 12))
+
+
+def save_logits(args):
+    """transformers' logits of a model folder on the probe ids (for checks run in another Python)."""
+    import torch
+
+    with torch.no_grad():
+        np.save(args.out, load_hf(args.model)(input_ids=torch.from_numpy(PROBE_IDS)).logits.numpy())
+    return 0
+
+
+def check_mlx(args):
+    import mlx.core as mx
+    from mlx_vlm import load
+
+    model, _ = load(args.export)
+    out = model(mx.array(PROBE_IDS))
+    logits = np.array((out.logits if hasattr(out, "logits") else out).astype(mx.float32))
+    expected = np.load(args.reference_logits)
+    with open(os.path.join(args.export, "config.json")) as f:
+        quantization = json.load(f).get("quantization")
+    result = {"loaded_by": "mlx_vlm.load", "quantization": quantization, "compared_with": "transformers' logits of the model folder",
+              "largest_logit_difference": float(np.abs(logits - expected).max()),
+              "argmax_agreement": float((logits.argmax(-1) == expected.argmax(-1)).mean())}
+    record(args.record, result)
+    return 0 if quantization or result["largest_logit_difference"] <= args.tolerance else 1
+
+
+# MARK: - RapidOCR
+
+def check_rapidocr(args):
+    from rapidocr import RapidOCR
+
+    base = {
+        "Rec.model_path": os.path.join(args.export, "rec.onnx"),
+        "Global.use_det": False, "Global.use_cls": False, "Global.text_score": 0.0,
+        "Global.use_preprocess_img": False, "Global.log_level": "error",
+        "EngineConfig.onnxruntime.intra_op_num_threads": args.threads,
+    }
+    rows = listing(args.listing, args.split)
+
+    def read(params):
+        engine = RapidOCR(params=params)
+        out = []
+        for path, _ in rows:
+            result = engine(path, use_det=False, use_cls=False, use_rec=True)
+            out.append("".join(result.txts) if result.txts else "")
+        return out
+
+    # RapidOCR's own pipeline; for right-to-left text its Arabic mode reorders the visual-order
+    # output with python-bidi (which, by the bidi algorithm's rule X9, drops the zero-width
+    # non-joiner Persian writes inside words).
+    predictions = read(dict(base, **({"Rec.lang_type": "arabic"} if args.rtl else {})))
+    theirs = cer([(t, p) for (_, t), p in zip(rows, predictions)])
+    result = {"samples": len(rows), "rapidocr_cer": theirs[0], "rapidocr_exact_match": theirs[1], "model": base["Rec.model_path"]}
+    if args.rtl:
+        # The same recognition reordered with the ZWNJ kept (protected as an Arabic-letter placeholder).
+        from bidi.algorithm import get_display
+
+        visual = read(base)
+        kept = [get_display(v.replace("\u200c", "\u0640")).replace("\u0640", "\u200c") for v in visual]
+        k = cer([(t, p) for (_, t), p in zip(rows, kept)])
+        result.update({"rapidocr_cer_zwnj_kept": k[0], "rapidocr_exact_match_zwnj_kept": k[1]})
+    if args.eval:
+        with open(os.path.join(args.eval, "predictions.jsonl")) as f:
+            ours = [json.loads(line) for line in f]
+        ocrtune = cer([(o["reference"], o["prediction"]) for o in ours])
+        with open(os.path.join(args.eval, "metrics.json")) as f:
+            metrics = json.load(f)
+        result.update({"ocrtune_eval_cer": metrics["cer"], "ocrtune_cer_recomputed": ocrtune[0], "ocrtune_exact_match": ocrtune[1],
+                       "difference_points": (theirs[0] - ocrtune[0]) * 100})
+        if args.rtl:
+            result["difference_points_zwnj_kept"] = (result["rapidocr_cer_zwnj_kept"] - ocrtune[0]) * 100
+    record(args.record, result)
+    compared = result.get("difference_points_zwnj_kept", result.get("difference_points", 0))
+    return 0 if not args.eval or abs(compared) <= args.tolerance else 1
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("trocr-onnx")
+    p.add_argument("--model", required=True)
+    p.add_argument("--export", required=True)
+    p.add_argument("--listing", required=True)
+    p.add_argument("--split", default="test")
+    p.add_argument("--limit", type=int, default=16)
+    p.add_argument("--max-new-tokens", type=int, default=30)
+    p.add_argument("--variants", default="fp32,fp16,int8,uint8,q4")
+    p = sub.add_parser("hf")
+    p.add_argument("--export", required=True)
+    p.add_argument("--reference", required=True)
+    p.add_argument("--tolerance", type=float, default=1e-4)
+    p = sub.add_parser("peft")
+    p.add_argument("--export", required=True)
+    p.add_argument("--base", required=True)
+    p.add_argument("--merged", required=True)
+    p.add_argument("--tolerance", type=float, default=1e-4)
+    p = sub.add_parser("gguf")
+    p.add_argument("--export", required=True)
+    p.add_argument("--reference", required=True, help="the model's hf export (transformers 5.x keys)")
+    p = sub.add_parser("logits")
+    p.add_argument("--model", required=True)
+    p.add_argument("--out", required=True)
+    p = sub.add_parser("mlx")
+    p.add_argument("--export", required=True)
+    p.add_argument("--reference-logits", required=True, help="`logits --model MODEL_DIR --out F.npy` in a Python with torch")
+    p.add_argument("--tolerance", type=float, default=1e-4)
+    p = sub.add_parser("llama")
+    p.add_argument("--export", required=True)
+    p.add_argument("--reference-logits", required=True)
+    p.add_argument("--image")
+    p.add_argument("--prompt", default="Free OCR.")
+    p.add_argument("--max-new-tokens", type=int, default=10)
+    p.add_argument("--ocrtune-text", help="what `ocrtune predict --prompt P --max-new-tokens N IMAGE` read")
+    p = sub.add_parser("rapidocr")
+    p.add_argument("--export", required=True)
+    p.add_argument("--listing", required=True)
+    p.add_argument("--split", default="test")
+    p.add_argument("--eval")
+    p.add_argument("--rtl", action="store_true")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--tolerance", type=float, default=0.2)
+    for p in sub.choices.values():
+        p.add_argument("--record", help="merge the result into bench/results/export.json under this name")
+    args = parser.parse_args()
+    return {"trocr-onnx": check_trocr_onnx, "hf": check_hf, "gguf": check_gguf, "mlx": check_mlx, "logits": save_logits, "llama": check_llama, "peft": check_peft, "rapidocr": check_rapidocr}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

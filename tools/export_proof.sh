@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# The proofs of issue #20: every export read by the runtime its deployers use, results merged into
+# bench/results/export.json (tools/check_export.py --record). Dev tool, outside `make test`.
+#
+#   OCRTUNE=.build/release/ocrtune TORCH_PY=/path/python GGUF_PY=/path/python tools/export_proof.sh
+#
+# TORCH_PY: a Python with torch, transformers >= 5, peft, onnxruntime, rapidocr and python-bidi.
+# GGUF_PY: a Python with gguf (and llama-cpp-python for the llama.cpp run). MLX_PY: a Python with
+# mlx-vlm (mlx runs on Linux's CPU too); skipped when unset. The RapidOCR proof needs
+# the demo's fine-tuned model (runs/demo-persian, .demo/fa: `make demo`) and is skipped without it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+B=${OCRTUNE:-.build/release/ocrtune}
+TORCH_PY=${TORCH_PY:-python3}
+GGUF_PY=${GGUF_PY:-python3}
+W=${WORK:-bench/work/export}
+M=Tests/OCRModelsTests/Fixtures
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+mkdir -p "$W"
+say() { printf '\n== %s\n' "$*"; }
+
+say "tiny dataset and LoRA runs (TrOCR, Qwen2.5-VL fixtures)"
+printf '%s\n' "the quick brown fox" "ocr line text" "invoice 2024" "total 19.99" "export check" "lazy dog" \
+  "model date" "jumps over" "text model export" "line 42" > "$W/corpus.txt"
+"$B" data synth --corpus "$W/corpus.txt" --words --word-range 1-3 --font "DejaVu Sans" --profile clean --count 60 --seed 3 --split 70,10,20 \
+  --out "$W/en" --overwrite > /dev/null
+"$B" data export "$W/en" --format jsonl --out "$W/en-jsonl" > /dev/null
+"$B" train --model $M/trocr-vit --data "$W/en" --out "$W/run-trocr" --method lora --max-steps 8 --eval-every 0 \
+  --batch-size 4 --learning-rate 5e-3 --overwrite > /dev/null
+"$B" train --model $M/qwen2_5_vl-tiny --data "$W/en" --out "$W/run-qwen" --method lora --max-steps 4 --eval-every 0 \
+  --batch-size 2 --learning-rate 5e-3 --overwrite > /dev/null
+
+say "hf: from_pretrained and the same logits"
+"$B" export $M/trocr-vit --format hf --out "$W/hf-trocr" > /dev/null
+"$B" export $M/qwen2_5_vl-tiny --format hf --out "$W/hf-qwen25" > /dev/null
+"$B" export $M/qwen3_vl-tiny --format hf --out "$W/hf-qwen3" > /dev/null
+"$B" export "$W/run-trocr" --format hf --out "$W/hf-run-trocr" > /dev/null
+"$B" export "$W/run-qwen" --format hf --out "$W/hf-run-qwen" > /dev/null
+$TORCH_PY tools/check_export.py hf --export "$W/hf-trocr" --reference $M/trocr-vit --record hf_trocr_vit_tiny
+$TORCH_PY tools/check_export.py hf --export "$W/hf-qwen25" --reference $M/qwen2_5_vl-tiny --record hf_qwen2_5_vl_tiny
+$TORCH_PY tools/check_export.py hf --export "$W/hf-qwen3" --reference $M/qwen3_vl-tiny --record hf_qwen3_vl_tiny
+
+say "peft: the adapter in peft equals the merged hf export"
+"$B" export "$W/run-trocr" --format peft --out "$W/peft-run-trocr" > /dev/null
+"$B" export "$W/run-qwen" --format peft --out "$W/peft-run-qwen" > /dev/null
+$TORCH_PY tools/check_export.py peft --export "$W/peft-run-trocr" --base $M/trocr-vit --merged "$W/hf-run-trocr" --record peft_trocr_vit_tiny_run
+$TORCH_PY tools/check_export.py peft --export "$W/peft-run-qwen" --base $M/qwen2_5_vl-tiny --merged "$W/hf-run-qwen" --record peft_qwen2_5_vl_tiny_run
+
+say "TrOCR ONNX: onnxruntime's greedy decoding against transformers' generate; each variant's CER"
+"$B" export "$W/run-trocr" --format onnx --quantize fp32,fp16,int8,uint8,q4 --out "$W/onnx-run-trocr" > /dev/null
+$TORCH_PY tools/check_export.py trocr-onnx --model "$W/hf-run-trocr" --export "$W/onnx-run-trocr" --listing "$W/en-jsonl" \
+  --record onnx_trocr_vit_tiny_run || true
+# (trocr-deit: transformers 5.23 leaves its sinusoidal position table on the meta device after
+# from_pretrained, so generate fails there; the Swift test covers it against ocrtune.)
+for m in trocr-beit; do
+  "$B" export $M/$m --format onnx --out "$W/onnx-$m" > /dev/null
+  $TORCH_PY tools/check_export.py trocr-onnx --model $M/$m --export "$W/onnx-$m" --listing "$W/en-jsonl" --variants fp32 \
+    --record "onnx_${m//-/_}_tiny"
+done
+
+say "GGUF: gguf-py reads every tensor back"
+for m in qwen2_5_vl qwen3_vl; do
+  "$B" export $M/$m-tiny --format gguf --quantize f16,bf16,q8_0 --out "$W/gguf-$m" > /dev/null
+done
+$GGUF_PY tools/check_export.py gguf --export "$W/gguf-qwen2_5_vl" --reference "$W/hf-qwen25" --record gguf_qwen2_5_vl_tiny
+$GGUF_PY tools/check_export.py gguf --export "$W/gguf-qwen3_vl" --reference "$W/hf-qwen3" --record gguf_qwen3_vl_tiny
+
+if [ -n "${MLX_PY:-}" ]; then
+  say "mlx: mlx-vlm loads the folders; logits against transformers'"
+  for m in qwen2_5_vl qwen3_vl; do
+    $TORCH_PY tools/check_export.py logits --model $M/$m-tiny --out "$W/logits-$m.npy"
+    for q in none 4; do
+      "$B" export $M/$m-tiny --format mlx --quantize $q --out "$W/mlx-$m-$q" > /dev/null
+      $MLX_PY tools/check_export.py mlx --export "$W/mlx-$m-$q" --reference-logits "$W/logits-$m.npy" --record "mlx_${m}_tiny_$q"
+    done
+  done
+fi
+
+if [ -d runs/demo-persian/model ] && [ -d .demo/fa ]; then
+  say "PP-OCR: the demo's Persian model in RapidOCR against ocrtune eval"
+  "$B" export runs/demo-persian --format onnx --quantize fp32,fp16 --out "$W/onnx-demo-fa" --check .demo/fa --split test
+  cp "$W/onnx-demo-fa/export-check.json" bench/results/export-check-demo-fa.json
+  "$B" export runs/demo-persian --format hf --out "$W/hf-demo-fa" > /dev/null
+  $TORCH_PY tools/check_export.py hf --export "$W/hf-demo-fa" --reference "$W/onnx-demo-fa" --record hf_ppocrv5_demo_fa
+  "$B" data export .demo/fa --format jsonl --out "$W/fa-jsonl" > /dev/null
+  # One image per call, as RapidOCR reads them (a batch pads every line to its widest).
+  "$B" eval --model runs/demo-persian/model --data .demo/fa --split test --batch-size 1 --out "$W/eval-fa" > /dev/null
+  $TORCH_PY tools/check_export.py rapidocr --export "$W/onnx-demo-fa" --listing "$W/fa-jsonl" --split test --eval "$W/eval-fa" \
+    --rtl --record rapidocr_ppocrv5_demo_fa
+  # The same export on the held-out Chinese lines (left to right: no reordering in either).
+  "$B" data export .demo/zh --format jsonl --out "$W/zh-jsonl" > /dev/null
+  "$B" eval --model runs/demo-persian/model --data .demo/zh --split test --batch-size 1 --out "$W/eval-zh" > /dev/null
+  $TORCH_PY tools/check_export.py rapidocr --export "$W/onnx-demo-fa" --listing "$W/zh-jsonl" --split test --eval "$W/eval-zh" \
+    --record rapidocr_ppocrv5_demo_zh
+fi
