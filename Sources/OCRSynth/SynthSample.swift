@@ -154,10 +154,10 @@ public final class ListingFolderSink: SynthSink {
         let rel = "images/\(sample.fileName)"
         do {
             try sample.png.write(to: staging.appendingPathComponent(rel))
-            listing.write(Data("\(rel)\t\(Self.escape(sample.text))\n".utf8))
+            try listing.write(contentsOf: Data("\(rel)\t\(Self.escape(sample.text))\n".utf8))  // write(_:) traps on a full disk
             let rec = Record(path: rel, text: sample.text, width: sample.width, height: sample.height, params: sample.parameters,
                              annotations: sample.annotations.isEmpty ? nil : sample.annotations)
-            metadata.write(try encoder.encode(rec) + Data("\n".utf8))
+            try metadata.write(contentsOf: try encoder.encode(rec) + Data("\n".utf8))
         } catch {
             throw SynthError.io("\(staging.appendingPathComponent(rel).path): \(error.localizedDescription)")
         }

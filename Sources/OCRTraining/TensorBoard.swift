@@ -10,32 +10,34 @@ public final class TensorBoardWriter {
     public let path: String
     private let handle: FileHandle
 
-    public init(directory: String) throws {
+    public convenience init(directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "localhost"
-        path = (directory as NSString).appendingPathComponent("events.out.tfevents.\(Int(Date().timeIntervalSince1970)).\(host)")
-        FileManager.default.createFile(atPath: path, contents: nil)
-        guard let handle = FileHandle(forWritingAtPath: path) else { throw TrainingError("cannot write \(path)") }
-        self.handle = handle
-        handle.seekToEndOfFile()
+        try self.init(file: (directory as NSString).appendingPathComponent("events.out.tfevents.\(Int(Date().timeIntervalSince1970)).\(host)"))
+    }
+
+    /// Appends to the event file at `file` (created when missing).
+    public init(file: String) throws {
+        path = file
+        handle = try appendingHandle(path: file)
         var first = Proto()
         first.double(1, Date().timeIntervalSince1970)
         first.string(3, "brain.Event:2")
-        write(first.bytes)
+        try write(first.bytes)
     }
 
     deinit { try? handle.close() }
 
-    /// A scalar (loss, learning rate, CER, …) at `step`.
-    public func scalar(_ tag: String, _ value: Double, step: Int) {
+    /// A scalar (loss, learning rate, CER, …) at `step`. Throws when the file cannot grow (full disk).
+    public func scalar(_ tag: String, _ value: Double, step: Int) throws {
         var v = Proto()
         v.string(1, tag)
         v.float(2, Float(value))
-        event(step: step, value: v)
+        try event(step: step, value: v)
     }
 
     /// A text summary (shown in TensorBoard's Text tab), e.g. sample predictions as Markdown.
-    public func text(_ tag: String, _ markdown: String, step: Int) {
+    public func text(_ tag: String, _ markdown: String, step: Int) throws {
         var pluginData = Proto()
         pluginData.string(1, "text")
         var metadata = Proto()
@@ -48,22 +50,22 @@ public final class TensorBoardWriter {
         v.string(1, tag)
         v.message(9, metadata)
         v.message(8, tensor)
-        event(step: step, value: v)
+        try event(step: step, value: v)
     }
 
     public func flush() { try? handle.synchronize() }
 
-    private func event(step: Int, value: Proto) {
+    private func event(step: Int, value: Proto) throws {
         var summary = Proto()
         summary.message(1, value)
         var e = Proto()
         e.double(1, Date().timeIntervalSince1970)
         e.varint(2, UInt64(bitPattern: Int64(step)))
         e.message(5, summary)
-        write(e.bytes)
+        try write(e.bytes)
     }
 
-    private func write(_ data: [UInt8]) {
+    private func write(_ data: [UInt8]) throws {
         var record: [UInt8] = []
         let length = UInt64(data.count)
         let lengthBytes = (0 ..< 8).map { UInt8((length >> (8 * $0)) & 0xFF) }
@@ -71,7 +73,7 @@ public final class TensorBoardWriter {
         record += le32(CRC32C.masked(lengthBytes))
         record += data
         record += le32(CRC32C.masked(data))
-        handle.write(Data(record))
+        try writeAppending(Data(record), to: handle, path: path)
     }
 
     private func le32(_ v: UInt32) -> [UInt8] { (0 ..< 4).map { UInt8((v >> (8 * $0)) & 0xFF) } }
@@ -135,19 +137,44 @@ public enum CRC32C {
 
 /// Appends one JSON object per line (`RUN/metrics.jsonl`).
 public final class MetricsLog {
+    public let path: String
     private let handle: FileHandle
 
     public init(path: String) throws {
-        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
-        guard let handle = FileHandle(forWritingAtPath: path) else { throw TrainingError("cannot write \(path)") }
-        self.handle = handle
-        handle.seekToEndOfFile()
+        self.path = path
+        handle = try appendingHandle(path: path)
     }
 
     deinit { try? handle.close() }
 
-    public func append(_ object: [String: Any]) {
+    /// Throws when the line cannot be written (full disk).
+    public func append(_ object: [String: Any]) throws {
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
-        handle.write(data + Data([0x0A]))
+        try writeAppending(data + Data([0x0A]), to: handle, path: path)
+    }
+}
+
+// MARK: - Appending
+
+/// A handle positioned at the end of `path` (created when missing).
+private func appendingHandle(path: String) throws -> FileHandle {
+    if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+    guard let handle = FileHandle(forWritingAtPath: path) else { throw TrainingError("cannot write \(path)") }
+    do {
+        try handle.seekToEnd()
+    } catch {
+        throw TrainingError("\(path): cannot write: \(error.localizedDescription)")
+    }
+    return handle
+}
+
+/// `FileHandle.write(_:)` traps on a failed write (a full disk crashed the run); this throws a
+/// `TrainingError` naming the file instead.
+func writeAppending(_ data: Data, to handle: FileHandle, path: String) throws {
+    do {
+        try handle.write(contentsOf: data)
+    } catch {
+        let reason = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError)?.localizedDescription ?? error.localizedDescription
+        throw TrainingError("\(path): cannot write: \(reason)")
     }
 }

@@ -204,7 +204,7 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
             if !lossValue.isFinite {
                 let where_ = lastCheckpoint.map { "last good checkpoint: \($0)" } ?? "no checkpoint written yet"
                 if c.onNaN == .skip {
-                    log.append(["step": state.step + 1, "event": "skipped_non_finite_loss", "loss": "\(lossValue)"])
+                    try log.append(["step": state.step + 1, "event": "skipped_non_finite_loss", "loss": "\(lossValue)"])
                     state.step += 1
                     state.data = data.position
                     continue
@@ -221,13 +221,13 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
             let elapsed = Date().timeIntervalSince(start)
             let rateSamples = Double(state.samplesSeen - startSamples) / max(elapsed, 1e-9)
             if state.step % max(c.logEvery, 1) == 0 || state.step == total {
-                log.append([
+                try log.append([
                     "step": state.step, "epoch": state.data.epoch, "loss": Double(lossValue), "learning_rate": Double(rate),
                     "grad_norm": Double(norm), "samples_per_second": rateSamples,
                 ])
-                board.scalar("train/loss", Double(lossValue), step: state.step)
-                board.scalar("train/learning_rate", Double(rate), step: state.step)
-                board.scalar("train/grad_norm", Double(norm), step: state.step)
+                try board.scalar("train/loss", Double(lossValue), step: state.step)
+                try board.scalar("train/learning_rate", Double(rate), step: state.step)
+                try board.scalar("train/grad_norm", Double(norm), step: state.step)
             }
             var control = progress(TrainingProgress(
                 event: .step, step: state.step, totalSteps: total, epoch: state.data.epoch, loss: lossValue,
@@ -296,15 +296,15 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
         var metrics: [String: Double] = [:]
         for (name, value) in result.metrics {
             metrics[name] = value
-            board.scalar("eval/\(name)", value, step: state.step)
+            try board.scalar("eval/\(name)", value, step: state.step)
         }
         if !result.samples.isEmpty {
             let table = result.samples.prefix(8).map { "| \($0.reference) | \($0.prediction) |" }.joined(separator: "\n")
-            board.text("eval/samples", "| reference | prediction |\n|---|---|\n" + table, step: state.step)
+            try board.text("eval/samples", "| reference | prediction |\n|---|---|\n" + table, step: state.step)
         }
         var entry: [String: Any] = ["step": state.step, "event": "evaluation"]
         for (k, v) in metrics { entry[k] = v }
-        log.append(entry)
+        try log.append(entry)
         guard let primary = result.metrics.first?.value else { return (metrics, false) }
         if state.bestMetric.map({ primary < $0 }) ?? true {
             state.bestMetric = primary

@@ -98,9 +98,9 @@ final class FormatTests: XCTestCase {
     func testTensorBoardRecordsAreFramedWithValidChecksums() throws {
         let dir = temporaryRun("tb")
         let writer = try TensorBoardWriter(directory: dir)
-        writer.scalar("train/loss", 0.5, step: 1)
-        writer.scalar("train/loss", 0.25, step: 2)
-        writer.text("eval/samples", "| a | b |", step: 2)
+        try writer.scalar("train/loss", 0.5, step: 1)
+        try writer.scalar("train/loss", 0.25, step: 2)
+        try writer.text("eval/samples", "| a | b |", step: 2)
         writer.flush()
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: writer.path)))
         var offset = 0
@@ -119,5 +119,27 @@ final class FormatTests: XCTestCase {
         XCTAssertTrue(String(decoding: records[1], as: UTF8.self).contains("train/loss"))
         // CRC-32C check value of "123456789".
         XCTAssertEqual(CRC32C.checksum(Array("123456789".utf8)), 0xE306_9283)
+    }
+
+    /// A full disk while appending to metrics.jsonl or the event file (`/dev/full` fails every
+    /// write with ENOSPC) is a `TrainingError` naming the file, not a trap (#17 soak: it crashed
+    /// the run with SIGILL through `FileHandle.write(_:)`).
+    func testFullDiskWhileLoggingThrowsNamingTheFile() throws {
+        let log = try MetricsLog(path: "/dev/full")
+        XCTAssertThrowsError(try log.append(["step": 1, "loss": 0.5])) { error in
+            let message = String(describing: error)
+            XCTAssertTrue(message.contains("/dev/full"), message)
+            XCTAssertTrue(message.contains("space"), message)
+        }
+        XCTAssertThrowsError(try TensorBoardWriter(file: "/dev/full")) { error in
+            XCTAssertTrue(String(describing: error).contains("/dev/full: cannot write"), String(describing: error))
+        }
+        // The same writers on a real file keep appending after a reopen (resume).
+        let dir = temporaryRun("append")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let path = (dir as NSString).appendingPathComponent("metrics.jsonl")
+        try MetricsLog(path: path).append(["step": 1])
+        try MetricsLog(path: path).append(["step": 2])
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "{\"step\":1}\n{\"step\":2}\n")
     }
 }
