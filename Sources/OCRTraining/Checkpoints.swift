@@ -62,13 +62,25 @@ public enum Checkpoints {
         return final
     }
 
-    /// Complete checkpoints, oldest first (temporary folders are ignored).
+    /// Removes temporary folders (`.tmp-*`) that a killed run left in `directory`: a run owns its
+    /// checkpoint folder, so at its start none of them can belong to a live write.
+    @discardableResult
+    public static func removeTemporaries(directory: String) -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+        let stale = names.filter { $0.hasPrefix(".tmp-") }.sorted()
+        for name in stale { try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(name)) }
+        return stale
+    }
+
+    /// Complete checkpoints (all three files present), oldest first; temporary folders are ignored.
     public static func list(directory: String) -> [(step: Int, path: String)] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
         return names.compactMap { name -> (Int, String)? in
             guard name.hasPrefix("step-"), let step = Int(name.dropFirst(5)) else { return nil }
             let path = (directory as NSString).appendingPathComponent(name)
-            guard FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent(stateFile)) else { return nil }
+            guard [weightsFile, optimizerFile, stateFile].allSatisfy({
+                FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent($0))
+            }) else { return nil }
             return (step, path)
         }.sorted { $0.0 < $1.0 }
     }
@@ -89,11 +101,20 @@ public enum Checkpoints {
         return try JSONDecoder().decode(TrainerState.self, from: data)
     }
 
-    /// Deletes all but the newest `keep` checkpoints (and never `protected`).
+    /// Deletes all but the newest `keep` checkpoints (and never `protected`). Each is first renamed
+    /// to a temporary name, so that a process killed while deleting its files leaves a `.tmp-`
+    /// folder (removed by the next run) rather than a checkpoint that still lists as complete but
+    /// lacks its weights.
     public static func prune(directory: String, keep: Int, protected: Set<String> = []) {
-        let all = list(directory: directory)
-        for (_, path) in all.dropLast(max(keep, 1)) where !protected.contains(path) {
-            try? FileManager.default.removeItem(atPath: path)
+        let fm = FileManager.default
+        for (step, path) in list(directory: directory).dropLast(max(keep, 1)) where !protected.contains(path) {
+            let doomed = (directory as NSString).appendingPathComponent(".tmp-pruned-\(name(step: step))")
+            try? fm.removeItem(atPath: doomed)
+            if (try? fm.moveItem(atPath: path, toPath: doomed)) != nil {
+                try? fm.removeItem(atPath: doomed)
+            } else {
+                try? fm.removeItem(atPath: path)
+            }
         }
     }
 

@@ -142,6 +142,8 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
         let log = try MetricsLog(path: (runDirectory as NSString).appendingPathComponent("metrics.jsonl"))
         let board = try TensorBoardWriter(directory: runDirectory)
 
+        // A run killed inside a checkpoint write left its temporary folder (as big as a checkpoint).
+        Checkpoints.removeTemporaries(directory: checkpointDirectory)
         var state = TrainerState(step: 0, data: DataPosition(), bestMetric: nil, bestStep: nil, evaluationsWithoutImprovement: 0, samplesSeen: 0)
         var lastCheckpoint: String?
         if resume, let latest = Checkpoints.list(directory: checkpointDirectory).last {

@@ -82,6 +82,30 @@ final class TrainerTests: XCTestCase {
         let resumed = try Trainer(model: TinyFamily(), data: MemorySource(count: 20), configuration: configuration(), runDirectory: run).run(resume: true)
         XCTAssertEqual(resumed.ending, .completed)
         XCTAssertEqual(resumed.steps, 12)
+        // The resumed run removed the killed write's temporary folder (it is as big as a checkpoint).
+        XCTAssertFalse(FileManager.default.fileExists(atPath: partial))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix(".") }, [])
+    }
+
+    /// The soak (#17) killed a run while pruning step 10: `step-000010` kept its trainer state but
+    /// lost its weights, and still listed as complete. Pruning now renames first; what a kill
+    /// leaves is a `.tmp-` folder the next run removes, and a checkpoint missing a file is not listed.
+    func testACheckpointHalfDeletedByAKilledPruneIsNotListed() throws {
+        let run = temporaryRun()
+        let first = try Trainer(model: TinyFamily(), data: MemorySource(count: 20), configuration: configuration(), runDirectory: run)
+        _ = try first.run { $0.event == .step && $0.step == 8 ? .stop : .proceed }
+        let dir = run + "/checkpoints"
+        Checkpoints.prune(directory: dir, keep: 1)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), ["step-000008"])
+        // Kill -9 inside the recursive delete of the old way: the state file outlived the weights.
+        try FileManager.default.removeItem(atPath: dir + "/step-000008/trainable.safetensors")
+        XCTAssertEqual(Checkpoints.list(directory: dir).map(\.step), [])
+        // Kill -9 inside the new way's delete: only a temporary folder remains, removed by the next run.
+        let pruned = dir + "/.tmp-pruned-step-000004"
+        try FileManager.default.createDirectory(atPath: pruned, withIntermediateDirectories: true)
+        try Data([1]).write(to: URL(fileURLWithPath: pruned + "/trainer_state.json"))
+        XCTAssertEqual(Checkpoints.removeTemporaries(directory: dir), [".tmp-pruned-step-000004"])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), ["step-000008"])
     }
 
     func testAccumulatedMicroBatchesEqualOneLargerBatch() throws {
