@@ -2,6 +2,7 @@
 // conflicts → split → write Parquet shards and the metadata files into a temporary folder → rename.
 
 import Foundation
+import OCRSupport
 import OCRImaging
 
 // MARK: - Options, progress, summary
@@ -106,6 +107,8 @@ public final class DatasetBuilder {
         }
         let parent = output.deletingLastPathComponent()
         try fm.createDirectory(at: parent, withIntermediateDirectories: true)
+        // A build killed before it finished left `.NAME.partial-PID`; its process is gone.
+        StaleTemporaries.remove(in: parent.path, prefix: ".\(output.lastPathComponent).partial-")
         let temp = parent.appendingPathComponent(".\(output.lastPathComponent).partial-\(getpid())")
         try? fm.removeItem(at: temp)
         try fm.createDirectory(at: temp, withIntermediateDirectories: true)

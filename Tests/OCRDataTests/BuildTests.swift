@@ -129,6 +129,13 @@ final class BuildTests: DataTestCase {
         XCTAssertThrowsError(try DatasetBuilder(inputs: [root.appendingPathComponent("nope.txt")], output: target, options: options).run())
         XCTAssertFalse(FileManager.default.fileExists(atPath: target.path))
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root.path).filter { $0.hasPrefix(".") }, [])
+        // A build killed mid-way (SIGKILL: no clean-up) left `.NAME.partial-PID`; the next build removes it.
+        let killed = root.appendingPathComponent(".never.partial-999999999")  // above Linux's pid_max
+        try FileManager.default.createDirectory(at: killed, withIntermediateDirectories: true)
+        try Data([1]).write(to: killed.appendingPathComponent("images.spool"))
+        _ = try DatasetBuilder(inputs: [input], output: target, options: options).run()
+        XCTAssertNoThrow(try DatasetReader(folder: target))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root.path).filter { $0.hasPrefix(".") }, [])
     }
 
     /// Our shards read by pyarrow (from the wheel in .deps/python); skipped where it is not installed.

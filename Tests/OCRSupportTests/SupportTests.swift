@@ -35,4 +35,24 @@ final class SupportTests: XCTestCase {
         try AtomicDirectory.write(to: target) { tmp in try Data("y".utf8).write(to: URL(fileURLWithPath: tmp + "/b.txt")) }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: target), ["b.txt"])
     }
+
+    /// What SIGKILL leaves of an atomic write: a temporary folder named with the dead writer's
+    /// process id. The next write to that target removes it; a live writer's and a foreign name stay.
+    func testAtomicDirectoryRemovesTemporariesOfDeadWriters() throws {
+        let root = NSTemporaryDirectory() + "ocrtune-support-\(UUID().uuidString)"
+        let fm = FileManager.default
+        let dead = root + "/.out.tmp-999999999-0badf00d"  // above Linux's pid_max: never a process
+        let live = root + "/.out.tmp-\(getpid())-1234abcd"
+        let foreign = root + "/.out.tmp-notes"
+        for folder in [dead, live, foreign] { try fm.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+        try Data([1, 2]).write(to: URL(fileURLWithPath: dead + "/half.safetensors"))
+        XCTAssertFalse(StaleTemporaries.isRunning(999_999_999))
+        XCTAssertTrue(StaleTemporaries.isRunning(getpid()))
+        try AtomicDirectory.write(to: root + "/out") { tmp in
+            XCTAssertTrue((tmp as NSString).lastPathComponent.hasPrefix(".out.tmp-\(getpid())-"))
+            try Data("x".utf8).write(to: URL(fileURLWithPath: tmp + "/a.txt"))
+        }
+        XCTAssertEqual(try fm.contentsOfDirectory(atPath: root).sorted(), [".out.tmp-\(getpid())-1234abcd", ".out.tmp-notes", "out"])
+        XCTAssertEqual(StaleTemporaries.remove(in: root, prefix: ".out.tmp-"), [])
+    }
 }
