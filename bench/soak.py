@@ -27,7 +27,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCE_BIN = os.environ.get("OCRTUNE_BIN", "/work/main/.build/release/ocrtune")
 PY = os.path.join(ROOT, ".deps", "python")
 WORK = os.path.join(ROOT, "bench", "work", "soak")
-TMPFS = "/tmp/ocrtune-soak-tmpfs"
+TMPFS = "/tmp/ocrtune-soak-tmpfs-soak"
 
 STEPS, SAVE_EVERY, BATCH = 20, 5, 4  # 32 training lines: 8 steps per epoch, so 2.5 epochs
 
@@ -252,6 +252,8 @@ def soak_training(b, model, data, args, rng):
     log(f"reference: {ref_seconds:.1f} s")
     modes = (["random"] * 8 + ["checkpoint_write"] * 6 + ["after_checkpoint"] * 3 + ["output_write"] * 3)
     rng.shuffle(modes)
+    if args.modes:
+        modes = args.modes.split(",")
     runs = []
     started = time.monotonic()
     for i in range(args.runs):
@@ -452,6 +454,7 @@ def soak_build(b, rng, builds):
 # MARK: Main
 
 def main():
+    global WORK, TMPFS
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=20, help="killed-and-resumed training runs")
     ap.add_argument("--builds", type=int, default=6, help="killed data builds")
@@ -459,8 +462,13 @@ def main():
     ap.add_argument("--budget", type=float, default=1800, help="seconds for the killed training runs")
     ap.add_argument("--skip", default="", help="comma-separated parts to skip: train,disk,build")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "soak.json"), help="result file")
+    ap.add_argument("--modes", default="", help="kill modes to cycle through instead of the seeded mix: "
+                    "random, checkpoint_write, after_checkpoint, output_write")
+    ap.add_argument("--work", default=WORK, help="work folder (runs, model, data; its name also names the tmpfs)")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
+    WORK = os.path.abspath(args.work)
+    TMPFS = f"/tmp/ocrtune-soak-tmpfs-{os.path.basename(WORK)}"
     os.makedirs(WORK, exist_ok=True)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     b = os.path.join(WORK, f"ocrtune-{sha(SOURCE_BIN)[:12]}")
