@@ -67,7 +67,7 @@ install: build
 clean:
 	rm -rf .build
 
-# MARK: Fuzzing (libFuzzer + AddressSanitizer; Fuzz/README.md)
+# MARK: Fuzzing (libFuzzer + AddressSanitizer; see Fuzz/README.md)
 # Built outside SwiftPM so that no product of `make test` is instrumented: the C shim with the
 # toolchain's clang, the Swift parsers by compiling their sources together with a small
 # LLVMFuzzerTestOneInput under the module's own name.
@@ -79,7 +79,7 @@ FUZZ_SWIFTFLAGS := -g -O -use-ld=lld -sanitize=fuzzer,address -parse-as-library 
 FUZZ_RUNS ?= 1000000
 FUZZ_MAX_TIME ?= 600
 IMAGE_FORMATS := png jpeg webp tiff gif bmp
-FUZZ_TARGETS ?= $(IMAGE_FORMATS:%=image_%) safetensors tokenizer chat_template toml chat_request
+FUZZ_TARGETS ?= $(IMAGE_FORMATS:%=image_%) safetensors tokenizer chat_template toml chat_request dataset
 
 fuzz: fuzz-build
 	python3 bench/fuzz.py --runs $(FUZZ_RUNS) --max-time $(FUZZ_MAX_TIME) $(FUZZ_TARGETS)
@@ -111,3 +111,18 @@ $(FUZZ_BUILD)/toml: Fuzz/toml/main.swift Sources/OCRTraining/TOML.swift
 $(FUZZ_BUILD)/chat_request: Fuzz/chat_request/main.swift Sources/OCRServe/OpenAITypes.swift
 	@mkdir -p $(FUZZ_BUILD)
 	$(FUZZ_SWIFTC) $(FUZZ_SWIFTFLAGS) -module-name OCRServe $^ -o $@
+
+# The importers' file imports the Arrow shim: its C++ is compiled here (uninstrumented) and linked.
+FUZZ_ARROW := .deps/python/pyarrow
+$(FUZZ_BUILD)/CArrowShim/%.o: Sources/CArrowShim/%.cpp Sources/CArrowShim/include/carrow_shim.h
+	@mkdir -p $(FUZZ_BUILD)/CArrowShim
+	$(FUZZ_CC)++ -std=c++20 -O1 -g -fexceptions -D_GLIBCXX_USE_CXX11_ABI=1 -I$(FUZZ_ARROW)/include -ISources/CArrowShim/include -c $< -o $@
+
+$(FUZZ_BUILD)/CArrowShim/module.modulemap:
+	@mkdir -p $(FUZZ_BUILD)/CArrowShim
+	printf 'module CArrowShim {\n  header "%s/Sources/CArrowShim/include/carrow_shim.h"\n  export *\n}\n' "$(CURDIR)" > $@
+
+$(FUZZ_BUILD)/dataset: Fuzz/dataset/main.swift Sources/OCRData/Importers.swift Sources/OCRData/Sample.swift Sources/OCRData/ParquetIO.swift \
+		$(FUZZ_BUILD)/CArrowShim/module.modulemap $(FUZZ_BUILD)/CArrowShim/arrow_shim.o $(FUZZ_BUILD)/CArrowShim/lmdb_shim.o
+	$(FUZZ_SWIFTC) $(FUZZ_SWIFTFLAGS) -module-name OCRData -I $(FUZZ_BUILD)/CArrowShim $(filter %.swift,$^) \
+	  $(filter %.o,$^) -L$(FUZZ_ARROW) -larrow -lparquet -llmdb -lstdc++ -Xlinker -rpath -Xlinker $(CURDIR)/$(FUZZ_ARROW) -o $@

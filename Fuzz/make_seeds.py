@@ -125,9 +125,21 @@ def requests():
     put("chat_request", "bad.json", json.dumps({"model": "tiny", "messages": [{"role": "user", "content": [{"type": "audio"}]}]}))
 
 
+def datasets():
+    # The inputs of Tests/OCRDataTests/ImportTests.swift: listing, PaddleOCR TSV, JSONL, JSON array, document form.
+    put("dataset", "listing.txt", "# a comment\nimages/1.png hello  world\n\nimages/2.png\tThe tab form: keeps  spaces\n"
+        "/tmp/images/3.png absolute path\r\n")
+    put("dataset", "labels.tsv", "images/4.png\t第一 行\nimages/5.png\tx = 1\n")
+    put("dataset", "a.jsonl", '{"image": "images/6.png", "text": "from jsonl", "page": 3, "lang": "en"}\n'
+        '{"file": "images/7.png", "label": "no image field"}\n[1, 2]\n')
+    put("dataset", "b.json", '[{"image": "images/7.png", "text": "from array", "lang": "fr"}]')
+    put("dataset", "doc.jsonl", '{"image_path": "page.png", "page": "p1", "annotations": [{"bbox": [0, 10, 30, 20], '
+        '"text": "left", "category": "title"}, {"bbox": [30, 20, 60, 30], "text": "right", "category": "body"}]}\n')
+
+
 if __name__ == "__main__":
     shutil.rmtree(OUT, ignore_errors=True)
-    images(); safetensors(); tokenizers(); chat_templates(); configs(); requests()
+    images(); safetensors(); tokenizers(); chat_templates(); configs(); requests(); datasets()
     for target in sorted(os.listdir(OUT)):
         files = os.listdir(os.path.join(OUT, target))
         print(f"{target}: {len(files)} files, {sum(os.path.getsize(os.path.join(OUT, target, f)) for f in files)} bytes")

@@ -30,6 +30,7 @@ TARGETS = {
     "tokenizer": ("tokenizer.json through Tokenizer(json:config:), then encode/tokenize/decode", 16384),
     "chat_template": ("Jinja chat template parse + render over fixed messages", 8192),
     "toml": ("TOML.decode (ocrtune train --config)", 4096),
+    "dataset": ("data build's JSON(L) importer (plain, document, --crop-lines) and listing importer", 8192),
     "chat_request": ("ChatCompletionRequest JSON decoding (POST /v1/chat/completions body)", 8192),
 }
 
