@@ -62,6 +62,7 @@ def run(target, runs, max_time):
                f"-max_len={max_len}", "-print_final_stats=1", "-seed=1", f"-artifact_prefix={artifacts}/", work, seeds]
     # Swift's own crash handler reads the crashed process's memory and trips ASan: left to ASan.
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1", SWIFT_BACKTRACE="enable=no",
+               LSAN_OPTIONS=f"suppressions={os.path.join(ROOT, 'Fuzz', 'lsan.supp')}:print_suppressions=0",
                UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
     started = time.time()
     proc = subprocess.run(["nice", "-n", "10"] + command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
@@ -100,6 +101,10 @@ def main():
         findings = sum(len(row[k]) for k in ("crashes", "hangs", "ooms", "leaks"))
         print(f"{target:14s} runs {row['runs']:>9,d}  {row['exec_per_s']:>7,d}/s  {row['seconds']:>6.0f} s  "
               f"edges {row['edges']}  findings {findings}", flush=True)
+        write(args, previous)  # after each target, so that a cut-short run keeps what it measured
+
+
+def write(args, previous):
     rows = [previous[t] for t in TARGETS if t in previous]
     result = {
         "what": "libFuzzer over each parser of untrusted input (make fuzz)",
@@ -114,6 +119,7 @@ def main():
             "libraries' heap only through malloc/free.",
             "Swift targets compile the library's sources with the harness under the module's own name "
             "(swiftc -sanitize=fuzzer,address); UBSan is not available for Swift, whose own checks trap.",
+            "Leaks inside swift-corelibs-foundation are suppressed (Fuzz/lsan.supp).",
             "reached_runs false: the target did not execute --runs inputs within --max-time.",
         ],
         "targets": rows,
