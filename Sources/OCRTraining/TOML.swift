@@ -42,7 +42,10 @@ public enum TOML {
     }
 
     private static func quoteKey(_ key: String) -> String {
-        key.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" } && !key.isEmpty ? key : quote(key)
+        // TOML's bare keys are ASCII (A-Za-z0-9_-); anything else is quoted. (A bare key starting with a
+        // combining mark joined the `[` of its table header into one Character; found by Fuzz/toml.)
+        let bare = key.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-") }
+        return bare && !key.isEmpty ? key : quote(key)
     }
 
     private static func quote(_ s: String) -> String {

@@ -77,4 +77,18 @@ final class TOMLFuzzRegressionTests: XCTestCase {
         XCTAssertEqual(back["p"] as? String, "x\u{600}")
         XCTAssertEqual(back["v"] as? [String], ["\u{20DD}", "e\u{301}"])
     }
+
+    /// The fuzzer's input (Fuzz/toml, crash-319b6c67…): a bare key starting with U+06D9, a combining
+    /// mark. `TOML.encode` wrote it bare, in a `[table]` header whose `[` it then joined into one
+    /// Character; keys that are not ASCII letters, digits, `_` or `-` are now quoted, as TOML asks.
+    func testNonASCIIKeysAreQuoted() throws {
+        let bytes = try XCTUnwrap(Data(base64Encoded: "25l1Z3JnbiBlcnQxICRfYcM9ICJlaWMcHBwcHBwcY2hnaHQiCg=="))
+        let table = try TOML.decode(String(decoding: bytes, as: UTF8.self))
+        let written = TOML.encode(table)
+        XCTAssertTrue(written.contains(#"["\u06D9ugrgn".ert1]"#), written)
+        let back = try TOML.decode(written)
+        let inner = (back["\u{6D9}ugrgn"] as? [String: Any])?["ert1"] as? [String: Any]
+        XCTAssertEqual(inner?["$_a\u{FFFD}"] as? String, "eic" + String(repeating: "\u{1C}", count: 7) + "chght", written)
+        XCTAssertEqual(TOML.encode(["é": 1, "a-b_9": 2]), "a-b_9 = 2\n\"é\" = 1\n")
+    }
 }
