@@ -74,7 +74,7 @@ def run(target, runs, max_time):
     kinds = lambda prefix: [os.path.relpath(os.path.join(artifacts, f), ROOT) for f in found if f.startswith(prefix)]
     row = {"target": target, "feeds": description,
            "command": " ".join(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c for c in command),
-           "exit_status": proc.returncode, "seconds": round(seconds, 1)}
+           "max_time_s": max_time, "exit_status": proc.returncode, "seconds": round(seconds, 1)}
     row.update(parse(proc.stdout))
     row.update({"crashes": kinds("crash-"), "hangs": kinds("timeout-"), "ooms": kinds("oom-"),
                 "leaks": kinds("leak-"), "corpus_files": len(os.listdir(work)),
@@ -110,7 +110,7 @@ def write(args, previous):
         "what": "libFuzzer over each parser of untrusted input (make fuzz)",
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores shared with other builds (exec/s are noisy)",
-        "limits": {"runs": args.runs, "max_time_s_per_target": args.max_time, "hang_s": 10, "rss_limit_mb": 2048,
+        "limits": {"runs": args.runs, "max_time_s": "per target (max_time_s)", "hang_s": 10, "rss_limit_mb": 2048,
                    "image_max_pixels": 1 << 22},
         "notes": [
             "Image targets: ocrtune's shim (decode.c) is instrumented; Debian's libpng, libjpeg-turbo, libwebp, "
@@ -121,6 +121,7 @@ def write(args, previous):
             "(swiftc -sanitize=fuzzer,address); UBSan is not available for Swift, whose own checks trap.",
             "Leaks inside swift-corelibs-foundation are suppressed (Fuzz/lsan.supp).",
             "reached_runs false: the target did not execute --runs inputs within --max-time.",
+            "Each run resumes the working corpus of earlier runs (.build/fuzz/corpus); delete it to start from the seeds.",
         ],
         "targets": rows,
     }
