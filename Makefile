@@ -6,6 +6,8 @@
 #   make bench     benchmarks → bench/results/*.json (ratios against peers, same run)
 #                  (OCRTUNE_TORCH_PYTHON=PY: a python with torch + transformers + peft for the Qwen-VL peer)
 #   make demo      the end-to-end demo
+#   make fuzz      libFuzzer targets for the parsers of untrusted input → bench/results/fuzz.json
+#                  (FUZZ_RUNS=1000000 FUZZ_MAX_TIME=600 per target; FUZZ_TARGETS="safetensors ...")
 #   make install   PREFIX=/usr/local: the binary plus the MLX runtime it needs
 
 PREFIX ?= /usr/local
@@ -14,7 +16,7 @@ JOBS ?= $(shell nproc)
 RELEASE_BIN := .build/release/ocrtune
 MLX_DIR := .deps/python
 
-.PHONY: all setup build test bench demo install clean
+.PHONY: all setup build test bench demo install clean fuzz fuzz-build
 
 all: build
 
@@ -64,3 +66,63 @@ install: build
 
 clean:
 	rm -rf .build
+
+# MARK: Fuzzing (libFuzzer + AddressSanitizer; see Fuzz/README.md)
+# Built outside SwiftPM so that no product of `make test` is instrumented: the C shim with the
+# toolchain's clang, the Swift parsers by compiling their sources together with a small
+# LLVMFuzzerTestOneInput under the module's own name.
+FUZZ_BUILD := .build/fuzz
+FUZZ_CC ?= $(dir $(shell command -v swiftc))clang
+FUZZ_SWIFTC ?= swiftc
+FUZZ_CFLAGS := -g -O1 -fuse-ld=lld -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_SWIFTFLAGS := -g -O -use-ld=lld -sanitize=fuzzer,address -parse-as-library -suppress-warnings
+FUZZ_RUNS ?= 1000000
+FUZZ_MAX_TIME ?= 600
+IMAGE_FORMATS := png jpeg webp tiff gif bmp
+FUZZ_TARGETS ?= $(IMAGE_FORMATS:%=image_%) safetensors tokenizer chat_template toml chat_request dataset
+
+fuzz: fuzz-build
+	python3 bench/fuzz.py --runs $(FUZZ_RUNS) --max-time $(FUZZ_MAX_TIME) $(FUZZ_TARGETS)
+
+fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/%)
+
+$(FUZZ_BUILD)/image_%: Fuzz/image/image_fuzz.c Sources/CImageCodecs/decode.c Sources/CImageCodecs/include/cimage_codecs.h
+	@mkdir -p $(FUZZ_BUILD)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -DFUZZ_FORMAT=CIC_$(shell echo $* | tr a-z A-Z) -ISources/CImageCodecs/include \
+	  -ISources/CImageCodecs Fuzz/image/image_fuzz.c Sources/CImageCodecs/decode.c -o $@ \
+	  -lpng16 -ljpeg -lwebp -ltiff -lgif -lstb -lm
+
+$(FUZZ_BUILD)/safetensors: Fuzz/safetensors/main.swift $(wildcard Sources/SafeTensors/*.swift)
+	@mkdir -p $(FUZZ_BUILD)
+	$(FUZZ_SWIFTC) $(FUZZ_SWIFTFLAGS) -module-name SafeTensors $^ -o $@
+
+$(FUZZ_BUILD)/tokenizer: Fuzz/tokenizer/main.swift $(wildcard Sources/OCRText/*.swift)
+	@mkdir -p $(FUZZ_BUILD)
+	$(FUZZ_SWIFTC) $(FUZZ_SWIFTFLAGS) -module-name OCRText $^ -o $@
+
+$(FUZZ_BUILD)/chat_template: Fuzz/chat_template/main.swift $(wildcard Sources/OCRText/*.swift)
+	@mkdir -p $(FUZZ_BUILD)
+	$(FUZZ_SWIFTC) $(FUZZ_SWIFTFLAGS) -module-name OCRText $^ -o $@
+
+$(FUZZ_BUILD)/toml: Fuzz/toml/main.swift Sources/OCRTraining/TOML.swift
+	@mkdir -p $(FUZZ_BUILD)
+	$(FUZZ_SWIFTC) $(FUZZ_SWIFTFLAGS) -module-name OCRTraining $^ -o $@
+
+$(FUZZ_BUILD)/chat_request: Fuzz/chat_request/main.swift Sources/OCRServe/OpenAITypes.swift
+	@mkdir -p $(FUZZ_BUILD)
+	$(FUZZ_SWIFTC) $(FUZZ_SWIFTFLAGS) -module-name OCRServe $^ -o $@
+
+# The importers' file imports the Arrow shim: its C++ is compiled here (uninstrumented) and linked.
+FUZZ_ARROW := .deps/python/pyarrow
+$(FUZZ_BUILD)/CArrowShim/%.o: Sources/CArrowShim/%.cpp Sources/CArrowShim/include/carrow_shim.h
+	@mkdir -p $(FUZZ_BUILD)/CArrowShim
+	$(FUZZ_CC)++ -std=c++20 -O1 -g -fexceptions -D_GLIBCXX_USE_CXX11_ABI=1 -I$(FUZZ_ARROW)/include -ISources/CArrowShim/include -c $< -o $@
+
+$(FUZZ_BUILD)/CArrowShim/module.modulemap:
+	@mkdir -p $(FUZZ_BUILD)/CArrowShim
+	printf 'module CArrowShim {\n  header "%s/Sources/CArrowShim/include/carrow_shim.h"\n  export *\n}\n' "$(CURDIR)" > $@
+
+$(FUZZ_BUILD)/dataset: Fuzz/dataset/main.swift Sources/OCRData/Importers.swift Sources/OCRData/Sample.swift Sources/OCRData/ParquetIO.swift \
+		$(FUZZ_BUILD)/CArrowShim/module.modulemap $(FUZZ_BUILD)/CArrowShim/arrow_shim.o $(FUZZ_BUILD)/CArrowShim/lmdb_shim.o
+	$(FUZZ_SWIFTC) $(FUZZ_SWIFTFLAGS) -module-name OCRData -I $(FUZZ_BUILD)/CArrowShim $(filter %.swift,$^) \
+	  $(filter %.o,$^) -L$(FUZZ_ARROW) -larrow -lparquet -llmdb -lstdc++ -Xlinker -rpath -Xlinker $(CURDIR)/$(FUZZ_ARROW) -o $@

@@ -451,15 +451,24 @@ static int dispatch(const uint8_t* d, size_t n, int header_only, uint64_t max_px
   if (format) *format = f;
   *w = 0;
   *h = 0;
+  int status;
+  const char* name;
   switch (f) {
-    case CIC_PNG: return header_only ? png_probe(d, n, w, h) : png_decode(d, n, max_px, out, w, h);
-    case CIC_JPEG: return jpeg_run(d, n, header_only, max_px, out, w, h);
-    case CIC_WEBP: return webp_decode(d, n, header_only, max_px, out, w, h);
-    case CIC_BMP: return bmp_decode(d, n, header_only, max_px, out, w, h);
-    case CIC_TIFF: return tiff_decode(d, n, header_only, max_px, out, w, h);
-    case CIC_GIF: return gif_decode(d, n, header_only, max_px, out, w, h);
+    case CIC_PNG: name = "png"; status = header_only ? png_probe(d, n, w, h) : png_decode(d, n, max_px, out, w, h); break;
+    case CIC_JPEG: name = "jpeg"; status = jpeg_run(d, n, header_only, max_px, out, w, h); break;
+    case CIC_WEBP: name = "webp"; status = webp_decode(d, n, header_only, max_px, out, w, h); break;
+    case CIC_BMP: name = "bmp"; status = bmp_decode(d, n, header_only, max_px, out, w, h); break;
+    case CIC_TIFF: name = "tiff"; status = tiff_decode(d, n, header_only, max_px, out, w, h); break;
+    case CIC_GIF: name = "gif"; status = gif_decode(d, n, header_only, max_px, out, w, h); break;
     default: return cic_fail(CIC_ERR_FORMAT, "not a PNG, JPEG, WebP, BMP, TIFF or GIF image");
   }
+  // An image without pixels is refused by every format alike: stb_image, for one, decodes a BMP
+  // whose header says height 0 and hands back an empty buffer (found by Fuzz/image_bmp).
+  if (status == CIC_OK && (*w <= 0 || *h <= 0)) {
+    if (out && *out) { free(*out); *out = NULL; }
+    return cic_fail(CIC_ERR_DECODE, "%s: invalid dimensions %dx%d", name, *w, *h);
+  }
+  return status;
 }
 
 int cic_probe(const uint8_t* data, size_t length, cic_format* format, int* width, int* height) {

@@ -1,0 +1,34 @@
+// Fuzz/dataset — libFuzzer target for `data build`'s text importers (Sources/OCRData/Importers.swift
+// with Sample.swift and ParquetIO.swift, compiled with swiftc; the Arrow shim linked uninstrumented):
+// the bytes are read as a JSON Lines / JSON array file (plain and document form, with and without
+// --crop-lines) and as an `IMAGE_PATH TEXT` listing. A bad line becomes a Rejection naming the file
+// and line; nothing may trap. No image is opened (importers do not decode).
+
+import Foundation
+
+private let folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("ocrtune-fuzz-\(getpid())")
+private let jsonFile = folder.appendingPathComponent("data.jsonl")
+private let listingFile = folder.appendingPathComponent("listing.txt")
+private let ready: Bool = (try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)) != nil
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzDataset(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    guard ready, let data else { return 0 }
+    let bytes = Data(UnsafeBufferPointer(start: data, count: size))
+    guard (try? bytes.write(to: jsonFile)) != nil, (try? bytes.write(to: listingFile)) != nil else { return 0 }
+    func check(_ item: ImportItem, _ file: URL) {
+        switch item {
+        case .record(let record):
+            if record.source.file != file.path { fatalError("record names \(record.source.file), not \(file.path)") }
+        case .rejected(let rejection):
+            if rejection.source.file != file.path { fatalError("rejection names \(rejection.source.file), not \(file.path)") }
+        }
+    }
+    for crop in [false, true] {
+        do { try JSONImporter.read(jsonFile, options: ImportOptions(cropLines: crop)) { check($0, jsonFile) } } catch is DataError {
+        } catch { fatalError("untyped error: \(error)") }
+    }
+    do { try ListingImporter.read(listingFile) { check($0, listingFile) } } catch is DataError {
+    } catch { fatalError("untyped error: \(error)") }
+    return 0
+}

@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora Fuzz/corpus/TARGET from the test fixtures (run once; the output is
+committed). Large fixtures are cut down (tensor tables to a few small tensors, tokenizer vocabularies
+to a few dozen entries) so that each corpus stays a few KB.
+
+Usage: python3 Fuzz/make_seeds.py
+"""
+import json, os, shutil, struct
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "Fuzz", "corpus")
+IMG = os.path.join(ROOT, "Tests", "OCRImagingTests", "Fixtures")
+TXT = os.path.join(ROOT, "Tests", "OCRTextTests", "Fixtures")
+
+
+def put(target, name, data):
+    os.makedirs(os.path.join(OUT, target), exist_ok=True)
+    with open(os.path.join(OUT, target, name), "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode())
+
+
+def images():
+    for target, files in {"image_png": ["pattern.png", "alpha.png", "bomb.png"], "image_jpeg": ["pattern.jpg"],
+                          "image_webp": ["pattern.webp"], "image_tiff": ["pattern.tif"],
+                          "image_gif": ["pattern.gif"], "image_bmp": ["pattern.bmp"]}.items():
+        for name in files:
+            put(target, name, open(os.path.join(IMG, name), "rb").read())
+    put("image_jpeg", "line.jpg", open(os.path.join(ROOT, "Tests", "OCRDataTests", "Fixtures", "line.jpg"), "rb").read())
+
+
+def safetensors():
+    """The smallest tensors of a fixture checkpoint, rewritten as a file of their own."""
+    source = os.path.join(ROOT, "Tests", "OCRModelsTests", "Fixtures", "beit-square", "model.safetensors")
+    blob = open(source, "rb").read()
+    n = struct.unpack("<Q", blob[:8])[0]
+    header = json.loads(blob[8:8 + n])
+    body = blob[8 + n:]
+    tensors = sorted(((k, v) for k, v in header.items() if k != "__metadata__"),
+                     key=lambda kv: kv[1]["data_offsets"][1] - kv[1]["data_offsets"][0])
+
+    def write(name, chosen, metadata=None):
+        table, data = {}, b""
+        if metadata is not None:
+            table["__metadata__"] = metadata
+        for key, info in chosen:
+            begin, end = info["data_offsets"]
+            table[key] = {"dtype": info["dtype"], "shape": info["shape"], "data_offsets": [len(data), len(data) + end - begin]}
+            data += body[begin:end]
+        text = json.dumps(table, separators=(",", ":")).encode()
+        text += b" " * (-len(text) % 8)
+        put("safetensors", name, struct.pack("<Q", len(text)) + text + data)
+
+    write("three.safetensors", tensors[:3], {"format": "pt"})
+    write("one.safetensors", tensors[3:4])
+    write("empty.safetensors", [], {"format": "pt"})
+
+
+def trim_tokenizer(path, keep=48):
+    tok = json.load(open(path))
+    model = tok["model"]
+    vocab = model.get("vocab")
+    if isinstance(vocab, dict):
+        kept = dict(sorted(vocab.items(), key=lambda kv: kv[1])[:keep])
+        for special in (model.get("unk_token"),):
+            if special in vocab:
+                kept[special] = vocab[special]
+        model["vocab"] = kept
+        if "merges" in model:
+            merges = []
+            for m in model["merges"]:
+                a, b = m.split(" ", 1) if isinstance(m, str) else m
+                if a in kept and b in kept and a + b in kept:
+                    merges.append(m)
+            model["merges"] = merges[:keep]
+    elif isinstance(vocab, list):
+        model["vocab"] = vocab[:keep]
+        if model.get("unk_id") is not None and model["unk_id"] >= keep:
+            model["unk_id"] = 0
+    norm = tok.get("normalizer")  # SentencePiece's precompiled charsmap alone is 300 KB: left out
+    if norm and norm.get("type") == "Precompiled":
+        tok["normalizer"] = None
+    elif norm and norm.get("type") == "Sequence":
+        norm["normalizers"] = [n for n in norm["normalizers"] if n.get("type") != "Precompiled"]
+    tok["added_tokens"] = [t for t in tok.get("added_tokens", []) if t["id"] < keep][:8]
+    return json.dumps(tok, separators=(",", ":"), ensure_ascii=False)
+
+
+def tokenizers():
+    for name in sorted(os.listdir(TXT)):
+        path = os.path.join(TXT, name, "tokenizer.json")
+        if os.path.exists(path):
+            put("tokenizer", f"{name}.json", trim_tokenizer(path))
+
+
+def chat_templates():
+    folder = os.path.join(TXT, "chat_templates")
+    put("chat_template", "qwen3.jinja", open(os.path.join(folder, "qwen3.chat_template.jinja")).read())
+    for name in ("qwen2_5_vl_instruct", "qwen3_vl_instruct"):
+        put("chat_template", f"{name}.jinja", json.load(open(os.path.join(folder, f"{name}.chat_template.json")))["chat_template"])
+    put("chat_template", "filters.jinja",
+        "{% for m in messages %}{{ m['role'] | upper }}: {{ m['content'] | trim }}{% if not loop.last %}\n{% endif %}"
+        "{% endfor %}{% set x = [1, 2, 3] | map('string') | join(',') %}{{ x }}{{ '%d' | format(3) }}")
+
+
+def configs():
+    # From Tests/OCRTrainingTests/FormatTests.swift (hand-written and error cases).
+    put("toml", "hand.toml", '# a comment\nmethod = "full"   # inline comment\nlearning_rate = 2e-5\n'
+        'max_steps = 1_000\nfreeze = ["backbone",\n          "neck"]\n')
+    put("toml", "tables.toml", 'seed = 1\n\n[lora]\nr = 8\nalpha = 16.0\ntarget_modules = ["q_proj", "v_proj"]\n\n'
+        '[[stages]]\nname = "vision"\nsteps = 10\n\n[[stages]]\nname = "joint"\nsteps = 20\nlr_scale = 0.1\n'
+        '"quoted key" = \'literal\'\nescapes = "a\\tb\\u00e9"\nflag = true\nneg = -3\n')
+    put("toml", "error.toml", 'learning_rate = \nbatch_size = "eight"\n')
+
+
+def requests():
+    # The request bodies of Tests/OCRServeTests (chat completions).
+    put("chat_request", "text.json", json.dumps({"model": "tiny", "messages": [{"role": "user", "content": "Read this."}],
+                                                 "max_tokens": 8, "temperature": 0, "stream": False}))
+    put("chat_request", "parts.json", json.dumps({"model": "tiny", "messages": [
+        {"role": "system", "content": "You read documents."},
+        {"role": "user", "content": [{"type": "text", "text": "What does it say?"},
+                                      {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}]}],
+        "max_completion_tokens": 16, "top_p": 0.9, "seed": 7, "stop": ["\n"], "stream": True,
+        "stream_options": {"include_usage": True}, "n": 1}))
+    put("chat_request", "bad.json", json.dumps({"model": "tiny", "messages": [{"role": "user", "content": [{"type": "audio"}]}]}))
+
+
+def datasets():
+    # The inputs of Tests/OCRDataTests/ImportTests.swift: listing, PaddleOCR TSV, JSONL, JSON array, document form.
+    put("dataset", "listing.txt", "# a comment\nimages/1.png hello  world\n\nimages/2.png\tThe tab form: keeps  spaces\n"
+        "/tmp/images/3.png absolute path\r\n")
+    put("dataset", "labels.tsv", "images/4.png\t第一 行\nimages/5.png\tx = 1\n")
+    put("dataset", "a.jsonl", '{"image": "images/6.png", "text": "from jsonl", "page": 3, "lang": "en"}\n'
+        '{"file": "images/7.png", "label": "no image field"}\n[1, 2]\n')
+    put("dataset", "b.json", '[{"image": "images/7.png", "text": "from array", "lang": "fr"}]')
+    put("dataset", "doc.jsonl", '{"image_path": "page.png", "page": "p1", "annotations": [{"bbox": [0, 10, 30, 20], '
+        '"text": "left", "category": "title"}, {"bbox": [30, 20, 60, 30], "text": "right", "category": "body"}]}\n')
+
+
+if __name__ == "__main__":
+    shutil.rmtree(OUT, ignore_errors=True)
+    images(); safetensors(); tokenizers(); chat_templates(); configs(); requests(); datasets()
+    for target in sorted(os.listdir(OUT)):
+        files = os.listdir(os.path.join(OUT, target))
+        print(f"{target}: {len(files)} files, {sum(os.path.getsize(os.path.join(OUT, target, f)) for f in files)} bytes")

@@ -1,0 +1,94 @@
+// Inputs found by `make fuzz` (Fuzz/toml) that TOML.decode or TOML.encode got wrong, kept as tests.
+
+import Foundation
+import OCRTraining
+import XCTest
+
+final class TOMLFuzzRegressionTests: XCTestCase {
+    /// `[[a]]` followed by `[a.b]`: TOML puts `b` in the last table of `a`. The reader refused it
+    /// ("a is not a table"), and `TOML.encode` writes exactly this form for a table inside an array
+    /// of tables, so such a file did not read back.
+    func testTableInsideAnArrayOfTables() throws {
+        let table = try TOML.decode("[[stages]]\nname = \"a\"\n\n[[stages]]\nname = \"b\"\n\n[stages.lora]\nr = 4\n")
+        let stages = try XCTUnwrap(table["stages"] as? [[String: Any]])
+        XCTAssertEqual(stages.map { $0["name"] as? String }, ["a", "b"])
+        XCTAssertNil(stages[0]["lora"])
+        XCTAssertEqual((stages[1]["lora"] as? [String: Any])?["r"] as? Int64, 4)
+
+        let written = TOML.encode(table)
+        let back = try XCTUnwrap(try TOML.decode(written)["stages"] as? [[String: Any]], written)
+        XCTAssertEqual((back[1]["lora"] as? [String: Any])?["r"] as? Int64, 4, written)
+        XCTAssertNil(back[0]["lora"], written)
+    }
+
+    /// The fuzzer's input (Fuzz/toml, crash-1ea7aaae…): a key with bytes that are not UTF-8 under an
+    /// array of tables named `s/ages`; decoded, encoded and decoded again.
+    func testFuzzerInputReadsBackAfterEncoding() throws {
+        let bytes = try XCTUnwrap(Data(base64Encoded: """
+            c2VlZCA9IDEKCltsb3JhXQpyID0gOAphbHBoYSA9IDE2LjAKdGFyZ2V0X21vZHVsZXMgPSBbInFfcHJvaiIsICJ2X3Byb2oiXQoKW1tzdGFnZXNd\
+            XQpuYW1lID0gInZpc2lvbiIKc3RlcHMgPSAxMAoKW1tzL2FnZXNdXQqNYSBlbT0gImpvaW50IgpzdGVwcyA9IDIwCmxyX3NjYWxlID0gMC4xCiJx\
+            dW90ZWQga2V5IiA9ICdsaXRlcmFsJwplc2NhcGVzID0gImFcdGJcdTAwZTkiCmZsYWcgPSB0cnVlCm5lZyA9IC02Cg==
+            """))
+        let table = try TOML.decode(String(decoding: bytes, as: UTF8.self))
+        let again = try TOML.decode(TOML.encode(table))
+        let entries = try XCTUnwrap(again["s/ages"] as? [[String: Any]])
+        XCTAssertEqual(entries.count, 1)
+        XCTAssertEqual(entries[0]["steps"] as? Int64, 20)
+        XCTAssertEqual((entries[0]["\u{FFFD}a"] as? [String: Any])?["em"] as? String, "joint")
+        XCTAssertEqual((again["stages"] as? [[String: Any]])?.first?["name"] as? String, "vision")
+    }
+
+    /// A quoted key holding an escaped quote, `"a\"b" = 1`: the search for `=` took `\"` for the
+    /// end of the string and reported "expected key = value"; `TOML.encode` writes such keys.
+    func testEscapedQuoteInAQuotedKey() throws {
+        XCTAssertEqual(try TOML.decode(#""a\"b" = 1"#)["a\"b"] as? Int64, 1)
+        XCTAssertEqual(try TOML.decode(TOML.encode(["[\"x": "=", "y": ["a\"=b"]]))["[\"x"] as? String, "=")
+    }
+
+    /// The fuzzer's input (Fuzz/toml, crash-1869128a…): NUL bytes in keys and strings and the key
+    /// `["bateps` under `[l"]`; decoded, encoded and decoded again to the same keys.
+    func testFuzzerInputWithEscapedKeysReadsBack() throws {
+        let bytes = try XCTUnwrap(Data(base64Encoded: """
+            IyBhIGNvbGUkZyA9IC0z7OAibmVjayJdCmwiICAgIyBpbmxpbmUAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAZXplID0gWyJiYXRlcHMgPSAxXzAw\
+            MApmcmUAe2wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAGV6ZSA9IFsiYmExXzAwMApmcmUAAAAAAAAAAAAAAAAA\
+            BGsiXQo=
+            """))
+        let table = try TOML.decode(String(decoding: bytes, as: UTF8.self))
+        let again = try TOML.decode(TOML.encode(table))
+        XCTAssertEqual(Set(again.keys), Set(table.keys))
+        XCTAssertEqual(TOML.encode(again), TOML.encode(table))
+    }
+
+    /// The fuzzer's input (Fuzz/toml, crash-cc0f4c71…), bytes DD 85 3F 24 97 = ["baw ck"]: the key begins
+    /// with U+0745, a combining mark, which joined the opening quote `TOML.encode` wrote into one
+    /// Character, so the reader missed the quote. Such scalars are now written as \u escapes.
+    func testKeyStartingWithACombiningMarkReadsBack() throws {
+        let bytes = try XCTUnwrap(Data(base64Encoded: "3YU/JJcgPSBbImJhdyBjayJdCg=="))
+        let table = try TOML.decode(String(decoding: bytes, as: UTF8.self))
+        let key = "\u{745}?$\u{FFFD}"
+        XCTAssertEqual(table[key] as? [String], ["baw ck"])
+        let written = TOML.encode(table)
+        XCTAssertTrue(written.hasPrefix(#""\u0745?$"#), written)
+        XCTAssertEqual(try TOML.decode(written)[key] as? [String], ["baw ck"], written)
+        // Marks after an escape and before the closing quote, and a prepended mark (U+0600).
+        let values: [String: Any] = ["s": "\u{301}x\n\u{301}", "p": "x\u{600}", "v": ["\u{20DD}", "e\u{301}"]]
+        let back = try TOML.decode(TOML.encode(values))
+        XCTAssertEqual(back["s"] as? String, "\u{301}x\n\u{301}")
+        XCTAssertEqual(back["p"] as? String, "x\u{600}")
+        XCTAssertEqual(back["v"] as? [String], ["\u{20DD}", "e\u{301}"])
+    }
+
+    /// The fuzzer's input (Fuzz/toml, crash-319b6c67…): a bare key starting with U+06D9, a combining
+    /// mark. `TOML.encode` wrote it bare, in a `[table]` header whose `[` it then joined into one
+    /// Character; keys that are not ASCII letters, digits, `_` or `-` are now quoted, as TOML asks.
+    func testNonASCIIKeysAreQuoted() throws {
+        let bytes = try XCTUnwrap(Data(base64Encoded: "25l1Z3JnbiBlcnQxICRfYcM9ICJlaWMcHBwcHBwcY2hnaHQiCg=="))
+        let table = try TOML.decode(String(decoding: bytes, as: UTF8.self))
+        let written = TOML.encode(table)
+        XCTAssertTrue(written.contains(#"["\u06D9ugrgn".ert1]"#), written)
+        let back = try TOML.decode(written)
+        let inner = (back["\u{6D9}ugrgn"] as? [String: Any])?["ert1"] as? [String: Any]
+        XCTAssertEqual(inner?["$_a\u{FFFD}"] as? String, "eic" + String(repeating: "\u{1C}", count: 7) + "chght", written)
+        XCTAssertEqual(TOML.encode(["é": 1, "a-b_9": 2]), "a-b_9 = 2\n\"é\" = 1\n")
+    }
+}
