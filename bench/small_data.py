@@ -28,7 +28,8 @@ def run(*args, capture=False):
 
 def cer(run_dir):
     with open(os.path.join(run_dir, "metrics.json")) as f:
-        return json.load(f)["text"]["cer"]
+        metrics = json.load(f)
+        return metrics.get("text", metrics)["cer"]
 
 
 def main():

@@ -113,7 +113,8 @@ def main():
         with open(os.path.join(run, "predictions.jsonl"), encoding="utf-8") as f:
             records = {r["id"]: r for r in map(json.loads, f)}
         with open(os.path.join(run, "metrics.json")) as f:
-            return records, json.load(f)["text"]["cer"]
+            metrics = json.load(f)
+            return records, metrics.get("text", metrics)["cer"]
 
     ours_records, ours_cer = load(ours)
     theirs_records, theirs_cer = load(theirs)
