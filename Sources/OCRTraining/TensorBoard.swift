@@ -147,6 +147,30 @@ public final class MetricsLog {
 
     deinit { try? handle.close() }
 
+    /// Removes the entries of steps after `step` (a resumed run logs them again), keeping the rest
+    /// as written. Lines that are not a JSON object with a `step` stay.
+    public static func dropEntries(after step: Int, path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path) else { return }
+        var kept = Data()
+        var dropped = false
+        for line in data.split(separator: 0x0A, omittingEmptySubsequences: true) {
+            if let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
+                let entryStep = object["step"] as? Int, entryStep > step
+            {
+                dropped = true
+                continue
+            }
+            kept.append(contentsOf: line)
+            kept.append(0x0A)
+        }
+        guard dropped else { return }
+        do {
+            try kept.write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw TrainingError("\(path): cannot write: \(error.localizedDescription)")
+        }
+    }
+
     /// Throws when the line cannot be written (full disk).
     public func append(_ object: [String: Any]) throws {
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }

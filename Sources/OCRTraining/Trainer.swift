@@ -139,9 +139,6 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
         let module = model.module
         try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
         try Data(try c.tomlString().utf8).write(to: URL(fileURLWithPath: (runDirectory as NSString).appendingPathComponent("config.toml")))
-        let log = try MetricsLog(path: (runDirectory as NSString).appendingPathComponent("metrics.jsonl"))
-        let board = try TensorBoardWriter(directory: runDirectory)
-
         // A run killed inside a checkpoint write left its temporary folder (as big as a checkpoint).
         Checkpoints.removeTemporaries(directory: checkpointDirectory)
         var state = TrainerState(step: 0, data: DataPosition(), bestMetric: nil, bestStep: nil, evaluationsWithoutImprovement: 0, samplesSeen: 0)
@@ -152,6 +149,11 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
             lastCheckpoint = latest.path
         }
         try data.seek(to: state.data)
+        // Steps logged after the checkpoint are run (and logged) again.
+        let metricsPath = (runDirectory as NSString).appendingPathComponent("metrics.jsonl")
+        if resume { try MetricsLog.dropEntries(after: state.step, path: metricsPath) }
+        let log = try MetricsLog(path: metricsPath)
+        let board = try TensorBoardWriter(directory: runDirectory)
 
         let total = totalSteps
         var stage = -1

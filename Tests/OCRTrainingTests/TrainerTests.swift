@@ -69,6 +69,32 @@ final class TrainerTests: XCTestCase {
         }
     }
 
+    /// A run killed after step 10 (its last checkpoint at step 8) and resumed logs steps 9 and 10
+    /// again: metrics.jsonl keeps each step once, as the uninterrupted run writes it.
+    func testAResumedRunLogsEachStepOnce() throws {
+        let full = temporaryRun("full-log")
+        _ = try Trainer(model: TinyFamily(), data: MemorySource(count: 20), configuration: configuration(), runDirectory: full).run()
+        func steps(_ run: String) throws -> [Int] {
+            try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8).split(separator: "\n").map {
+                try XCTUnwrap((try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["step"] as? Int)
+            }
+        }
+        XCTAssertEqual(try steps(full), Array(1 ... 12))
+
+        // The killed run: the log of steps 1-10, checkpoints up to step 8, no final outputs.
+        let run = temporaryRun("killed-log")
+        try FileManager.default.copyItem(atPath: full, toPath: run)
+        for name in ["adapter", "checkpoints/step-000012"] { try? FileManager.default.removeItem(atPath: run + "/" + name) }
+        let lines = try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+        try Data(lines.prefix(10).joined(separator: "\n").appending("\n").utf8).write(to: URL(fileURLWithPath: run + "/metrics.jsonl"))
+
+        let resumed = try Trainer(model: TinyFamily(), data: MemorySource(count: 20), configuration: configuration(), runDirectory: run)
+            .run(resume: true)
+        XCTAssertEqual(resumed.steps, 12)
+        XCTAssertEqual(try steps(run), Array(1 ... 12))
+        XCTAssertEqual(try adapterBytes(run), try adapterBytes(full))
+    }
+
     func testACheckpointWriteKilledMidwayLeavesThePreviousOneUsable() throws {
         let run = temporaryRun()
         let first = try Trainer(model: TinyFamily(), data: MemorySource(count: 20), configuration: configuration(), runDirectory: run)
