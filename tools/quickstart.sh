@@ -17,8 +17,8 @@ say "your lines: 150 rendered scans of Tang poems and a listing (IMAGE<TAB>TEXT)
 rm -rf synth
 "$B" data synth --corpus /usr/share/games/fortunes/tang300 --shuffle --font "AR PL UKai CN" \
   --profile scan --count 150 --seed 3 --listing --out synth > /dev/null
-cp synth/listing.tsv lines.tsv
-cp "synth/$(head -1 lines.tsv | cut -f1)" scan.png
+sed 's|^|synth/|' synth/listing.tsv > lines.tsv   # paths relative to the listing's folder
+cp "$(head -1 lines.tsv | cut -f1)" scan.png
 
 say "README's steps"
 awk '/^## Your own data/{f=1} f&&/^```sh/{g=1;next} g&&/^```/{exit} g{print}' "$ROOT/README.md" \

@@ -182,7 +182,9 @@ public final class MetricsLog {
 
 /// A handle positioned at the end of `path` (created when missing).
 private func appendingHandle(path: String) throws -> FileHandle {
-    if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+    if !FileManager.default.fileExists(atPath: path), !FileManager.default.createFile(atPath: path, contents: nil) {
+        throw TrainingError("\(path): cannot create the file")
+    }
     guard let handle = FileHandle(forWritingAtPath: path) else { throw TrainingError("cannot write \(path)") }
     do {
         try handle.seekToEnd()

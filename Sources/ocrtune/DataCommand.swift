@@ -162,6 +162,13 @@ struct DataBuildCommand: ParsableCommand {
         if let leak = m.leakage, leak.sameText + leak.similarImage > 0 {
             Terminal.line("leakage: \(leak.sameText) test texts and \(leak.similarImage) test images also occur in train")
         }
+        if total == 0 {
+            var message = "\(out): no record was accepted (\(m.rejected) rejected, see \(out)/rejected.jsonl)"
+            if summary.rejectedByReason[.missingFile] == m.rejected, m.rejected > 0 {
+                message += "; every image is missing: relative paths resolve against the listing's own folder"
+            }
+            throw CLIError(message)
+        }
     }
 }
 

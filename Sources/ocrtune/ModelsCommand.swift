@@ -147,7 +147,9 @@ struct ModelsGetCommand: ParsableCommand {
         }
         try? FileManager.default.removeItem(at: folder)
         try FileManager.default.moveItem(at: temporary, to: folder)
-        FileManager.default.createFile(atPath: done.path, contents: nil)
+        guard FileManager.default.createFile(atPath: done.path, contents: nil) else {
+            throw CLIError("models get: cannot write \(done.path)")
+        }
         return folder
     }
 }

@@ -19,8 +19,8 @@ enum HuggingFaceExport {
         return names.filter { name in
             guard !name.hasPrefix("."), name != "model.safetensors.index.json", name != Exporter.manifestFile else { return false }
             var isDirectory: ObjCBool = false
-            FileManager.default.fileExists(atPath: model.appendingPathComponent(name).path, isDirectory: &isDirectory)
-            if isDirectory.boolValue { return false }
+            let exists = FileManager.default.fileExists(atPath: model.appendingPathComponent(name).path, isDirectory: &isDirectory)
+            if !exists || isDirectory.boolValue { return false }
             return [".json", ".jinja", ".txt", ".model", ".tiktoken"].contains { name.hasSuffix($0) }
         }
     }
