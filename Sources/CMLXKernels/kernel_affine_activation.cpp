@@ -19,18 +19,36 @@ using namespace cmlx;
 
 // MARK: - Kernel
 
-/// Rows [begin, end) of C channels, each value through ``affine_epilogue`` (bit-identical to
-/// MLXNN's composed ops); y may be x.
-OCRTUNE_SIMD_CLONES
-void cmlx::affine_activation_rows(const float* x, const float* bias, float* y, int c, float s1, float b1, float s2,
-                            float b2, int act, int begin, int end) {
+namespace {
+
+/// The rows with the activation known at compile time: a runtime `act` inside the vectorized loop
+/// is if-converted, so every value would pay for GELU's erf and exp whatever the activation.
+template <int Act>
+__attribute__((always_inline)) inline void affine_activation_rows_for(const float* x, const float* bias, float* y, int c,
+                                                                      float s1, float b1, float s2, float b2, int begin,
+                                                                      int end) {
 #pragma clang fp contract(off)
   for (int row = begin; row < end; row++) {
     const float* in = x + size_t(row) * c;
     float* out = y + size_t(row) * c;
     // Each value is read before it is written, so in place (y == x) is safe to vectorize too.
 #pragma clang loop vectorize(assume_safety)
-    for (int ch = 0; ch < c; ch++) out[ch] = affine_epilogue(bias ? in[ch] + bias[ch] : in[ch], s1, b1, act, s2, b2);
+    for (int ch = 0; ch < c; ch++) out[ch] = affine_epilogue(bias ? in[ch] + bias[ch] : in[ch], s1, b1, Act, s2, b2);
+  }
+}
+
+}  // namespace
+
+/// Rows [begin, end) of C channels, each value through ``affine_epilogue`` (bit-identical to
+/// MLXNN's composed ops); y may be x.
+OCRTUNE_SIMD_CLONES
+void cmlx::affine_activation_rows(const float* x, const float* bias, float* y, int c, float s1, float b1, float s2,
+                            float b2, int act, int begin, int end) {
+  switch (act) {
+    case kHardSwish: return affine_activation_rows_for<kHardSwish>(x, bias, y, c, s1, b1, s2, b2, begin, end);
+    case kReLU: return affine_activation_rows_for<kReLU>(x, bias, y, c, s1, b1, s2, b2, begin, end);
+    case kGELU: return affine_activation_rows_for<kGELU>(x, bias, y, c, s1, b1, s2, b2, begin, end);
+    default: return affine_activation_rows_for<kIdentity>(x, bias, y, c, s1, b1, s2, b2, begin, end);
   }
 }
 
