@@ -7,14 +7,8 @@ import OCRModels
 extension DataBuildCommand {
     /// A temporary listing folder (images/, metadata.jsonl) of every detected line of the INPUT pages.
     func draftLines(detector: String, recognizer: String) throws -> URL {
-        let reader: PageReader
-        do {
-            reader = PageReader(
-                detector: try PPOCRTextDetector(folder: URL(fileURLWithPath: detector)),
-                recognizer: try PPOCRTextRecognizer(folder: URL(fileURLWithPath: recognizer)))
-        } catch {
-            throw CLIError("data build: cannot load the page models: \(error)")
-        }
+        let reader = try PageModels.reader(
+            recognizer: try ModelPath.modelFolder(recognizer, option: "--model"), detector: detector, doing: "data build --detect")
         let pages = try PageLineExport.pageFiles(inputs.map { URL(fileURLWithPath: $0) })
         guard !pages.isEmpty else { throw CLIError("data build --detect: no page images in \(inputs.joined(separator: ", "))") }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ocrtune-pages-\(UUID().uuidString)")

@@ -9,14 +9,11 @@ extension EvalCommand {
     func runPages() throws {
         guard let data, let detector else { throw CLIError("eval --task pages needs --data and --detector") }
         let samples = try DatasetSamples.load(dataset: data, split: split)
-        let reader: PageReader
-        do {
-            let recognizer = try PPOCRTextRecognizer(folder: URL(fileURLWithPath: model))
-            if let batchSize { recognizer.options.batchSize = batchSize }
-            reader = PageReader(detector: try PPOCRTextDetector(folder: URL(fileURLWithPath: detector)), recognizer: recognizer)
-        } catch {
-            throw CLIError("eval: cannot load the page models: \(error)")
-        }
+        var options = ReadingOptions()
+        options.batchSize = batchSize
+        let reader = try PageModels.reader(
+            recognizer: try ModelPath.modelFolder(model, option: "--model"), detector: detector, options: options,
+            doing: "eval --task pages")
         let progress = ProgressLine(total: samples.count, label: "eval pages", plainEvery: max(1, samples.count / 10))
         let (metrics, records): (PageMetrics, [PageRecord])
         do {

@@ -8,32 +8,9 @@ extension PredictCommand {
     /// One line per text line: "<image>\t<line>\t<text>", or JSON lines {image, line, box, text,
     /// confidence, detection_score, rotated}; annotated PNGs with --annotate.
     func runPages(folder: URL, options reading: ReadingOptions, detector path: String) throws {
-        let recognizer: PPOCRTextRecognizer
-        let textDetector: PPOCRTextDetector
-        do {
-            let type = try ModelFolder.modelType(at: folder)
-            guard PPOCRTextRecognizer.modelTypes.contains(type) else {
-                throw CLIError("predict --detector: \(model) is a \(type) model; whole pages are read with a PP-OCR recognizer")
-            }
-            recognizer = try PPOCRTextRecognizer(folder: folder, useCompile: reading.compile)
-        } catch let error as CLIError {
-            throw error
-        } catch {
-            throw CLIError.from(error, doing: "predict")
-        }
-        do {
-            textDetector = try PPOCRTextDetector(folder: URL(fileURLWithPath: path))
-        } catch {
-            throw CLIError("predict: cannot load the detector \(path): \(error)")
-        }
+        let reader = try PageModels.reader(recognizer: folder, detector: path, options: reading, doing: "predict --detector")
         var pages: [RGBImage] = []
         for image in images { pages.append(try ImagePath.load(image)) }
-        var options = RecognitionOptions()
-        if let batchSize = reading.batchSize { options.batchSize = batchSize }
-        options.decoder = reading.beamWidth.map { CTCDecoder.beamSearch(width: $0, whitelist: reading.allowedCharacters) }
-            ?? CTCDecoder(method: .greedy, whitelist: reading.allowedCharacters)
-        let reader = PageReader(detector: textDetector, recognizer: recognizer)
-        reader.recognition = options
         reader.options.rotate = rotate
         if let annotate { try FileManager.default.createDirectory(atPath: annotate, withIntermediateDirectories: true) }
         for (image, page) in zip(images, pages) {

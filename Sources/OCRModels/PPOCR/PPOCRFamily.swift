@@ -11,6 +11,11 @@ public enum PPOCRFamily: ModelFamily {
     public static let readingOptions: Set<ReadingOption> = [.compile, .beamWidth, .allowedCharacters]
 
     public static func reader(at folder: URL, options: ReadingOptions) throws -> any ModelReader {
+        try recognizer(at: folder, options: options)
+    }
+
+    /// The recognizer with `options` applied (batch size, compile, greedy or beam CTC, allowed characters).
+    public static func recognizer(at folder: URL, options: ReadingOptions) throws -> PPOCRTextRecognizer {
         let recognizer = try PPOCRTextRecognizer(folder: folder, useCompile: options.compile)
         let decoder = options.beamWidth.map { CTCDecoder.beamSearch(width: $0, whitelist: options.allowedCharacters) }
             ?? CTCDecoder(method: .greedy, whitelist: options.allowedCharacters)
