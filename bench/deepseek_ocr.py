@@ -123,6 +123,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=1, help="untimed runs at the start of each process")
     ap.add_argument("--python", help="python with torch, transformers, peft for the peer")
     ap.add_argument("--skip-peer", action="store_true")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "gpu"], help="gpu: ours on MLX's CUDA build, the peer on cuda")
     ap.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "DeepSeekOCRBench"))
     ap.add_argument("--work", default=os.path.join(ROOT, "bench", "work", "deepseek_ocr"))
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "deepseek_ocr.json"))
@@ -157,6 +158,7 @@ def main():
                  f"{args.layers} / {args.vision_blocks} / {args.vision_blocks} (real widths, real vocab)"),
     }
     common = ["--config", config_path, "--image", image, "--repeats", "1", "--warmup", str(args.warmup)]
+    results["device"] = args.device
     peer_env = dict(os.environ, OMP_NUM_THREADS=str(threads), TOKENIZERS_PARALLELISM="false")
     for mode, key in (("forward", "forward"), ("lora", "lora_step")):
         runs = {"ours": [], "transformers": []}
@@ -165,9 +167,11 @@ def main():
                 print(f"{mode} round {r + 1}: transformers ...", flush=True)
                 runs["transformers"].append(run_json(
                     [py, os.path.join(ROOT, "bench", "deepseek_ocr_torch.py"), mode, "--inputs",
-                     os.path.join(args.work, "inputs.npz"), "--threads", str(threads)] + common, env=peer_env))
+                     os.path.join(args.work, "inputs.npz"), "--threads", str(threads),
+                     "--device", "cuda" if args.device == "gpu" else "cpu"] + common, env=peer_env))
             print(f"{mode} round {r + 1}: ours ...", flush=True)
-            runs["ours"].append(run_json([args.binary, mode, "--inputs", os.path.join(args.work, "inputs.safetensors")] + common))
+            runs["ours"].append(run_json([args.binary, mode, "--inputs", os.path.join(args.work, "inputs.safetensors"),
+                                          "--device", args.device] + common))
         entry = results[key]
         for side, measured in runs.items():
             if not measured:
@@ -182,6 +186,8 @@ def main():
                 results["peer"] = f"transformers {peer['transformers']} + peft on PyTorch {peer['torch']} CPU, float32, {peer['threads']} threads"
             entry["speed_ratio"] = round(entry["ours"]["tokens_per_s"] / peer["tokens_per_s"], 3)
             entry["peak_rss_ratio"] = round(entry["ours"]["peak_rss_mb_max"] / peer["peak_rss_mb_max"], 3)
+            if args.device == "gpu" and peer.get("device_peak_mb"):
+                entry["peak_memory_ratio"] = round(entry["ours"]["mlx_peak_memory_mb"] / peer["device_peak_mb"], 3)
         print(f"{mode}: " + ", ".join(f"{k} {v['tokens_per_s']:.1f} tok/s {v['peak_rss_mb_max']:.0f} MB"
                                        for k, v in entry.items() if isinstance(v, dict)))
     results["notes"] = NOTES

@@ -36,6 +36,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--rank", type=int, default=16)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (tools/gpu/run.sh)")
     args = ap.parse_args()
 
     import numpy as np
@@ -63,6 +64,9 @@ def main():
     extra = {"num_local_patches": processed["num_local_patches"]}
     if "pixel_values_local" in processed:
         extra["pixel_values_local"] = processed["pixel_values_local"].float()
+    device = torch.device(args.device)
+    input_ids, labels, pixels = input_ids.to(device), labels.to(device), pixels.to(device)
+    extra = {k: v.to(device) for k, v in extra.items()}
     tokens = int(input_ids.shape[1])
     result = {
         "mode": args.mode, "dtype": "float32", "tokens": tokens,
@@ -79,11 +83,13 @@ def main():
         for _ in range(args.repeats):
             t = time.perf_counter()
             body()
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
             times.append(time.perf_counter() - t)
         return times
 
     if args.mode == "forward":
-        model.eval()
+        model.eval().to(device)
         result.update(setup_s=time.perf_counter() - start, peak_rss_after_setup_mb=peak_rss_mb())
 
         def forward():
@@ -114,6 +120,7 @@ def main():
                 layer.mlp = moe
         lora = LoraConfig(r=args.rank, lora_alpha=args.rank, lora_dropout=0.0,
                           target_modules=r"model\.language_model\.layers\.\d+\..*(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)")
+        model.to(device)
         model = get_peft_model(model, lora)
         model.train()
         trainable = [p for p in model.parameters() if p.requires_grad]
@@ -134,6 +141,9 @@ def main():
                       trainable_parameters=sum(p.numel() for p in trainable), lora_layers=lora_layers,
                       peft=peft.__version__, target_tokens=int((labels != -100).sum()), losses=losses)
     result["peak_rss_mb"] = peak_rss_mb()
+    if device.type == "cuda":
+        result["device"] = torch.cuda.get_device_name(device)
+        result["device_peak_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
     print(json.dumps(result, sort_keys=True))
     sys.stdout.flush()
 

@@ -155,6 +155,7 @@ def main():
     ap.add_argument("--python", help="python with torch, transformers, peft for the peer")
     ap.add_argument("--peer-dtype", default="bfloat16", choices=["bfloat16", "float32"])
     ap.add_argument("--skip-peer", action="store_true")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "gpu"], help="gpu: ours on MLX's CUDA build, the peer on cuda")
     ap.add_argument("--no-float32", action="store_true", help="skip ours in float32 (MLX's CPU bf16 matmul has no BLAS path)")
     ap.add_argument("--only", help="comma list of transformers, ours_bf16, ours_4bit, ours_fp32, ours_4bit_fp32 to run")
     ap.add_argument("--update", action="store_true", help="merge into the existing --out JSON (entries are marked)")
@@ -186,7 +187,7 @@ def main():
                      "peak RSS per process" % (inputs["input_ids"].shape[1] - 256, int((inputs["labels"] != -100).sum())),
         "layers": args.layers, "vision_depth": args.vision_depth,
         "machine": {"cores": threads, "platform": platform.platform()},
-        "peer": None,
+        "peer": None, "device": args.device,
         "forward": {}, "lora_step": {},
     }
     if args.update:
@@ -206,13 +207,13 @@ def main():
     def ours_cmd(mode, bits, dtype):
         return [args.binary, mode, "--config", config_path, "--inputs", os.path.join(args.work, "inputs.safetensors"),
                 "--repeats", str(args.repeats), "--warmup", str(args.warmup if mode == "forward" else args.lora_warmup),
-                "--dtype", dtype] + (["--bits", str(bits)] if bits else [])
+                "--dtype", dtype, "--device", args.device] + (["--bits", str(bits)] if bits else [])
 
     def peer_cmd(mode):
         return [py, os.path.join(ROOT, "bench", "qwenvl_torch.py"), mode, "--config", args.work,
                 "--inputs", os.path.join(args.work, "inputs.npz"), "--repeats", str(args.repeats),
                 "--warmup", str(args.warmup if mode == "forward" else args.lora_warmup),
-                "--dtype", args.peer_dtype, "--threads", str(threads)]
+                "--dtype", args.peer_dtype, "--threads", str(threads), "--device", "cuda" if args.device == "gpu" else "cpu"]
 
     peer_env = dict(os.environ, OMP_NUM_THREADS=str(threads), TOKENIZERS_PARALLELISM="false")
     ours = [("ours_bf16", None, "bfloat16"), ("ours_4bit", 4, "bfloat16")]
@@ -240,6 +241,8 @@ def main():
             if peer and label in entry:
                 entry[f"{label}_speed_ratio"] = round(entry[label]["tokens_per_s"] / peer["tokens_per_s"], 3)
                 entry[f"{label}_peak_rss_ratio"] = round(entry[label]["peak_rss_mb"] / peer["peak_rss_mb"], 3)
+                if args.device == "gpu" and peer.get("device_peak_mb"):
+                    entry[f"{label}_peak_memory_ratio"] = round(entry[label]["mlx_peak_memory_mb"] / peer["device_peak_mb"], 3)
         summary = ", ".join(f"{k} {v['tokens_per_s']:.1f} tok/s {v['peak_rss_mb']:.0f} MB"
                             for k, v in entry.items() if isinstance(v, dict))
         print(f"{mode}: {summary}")

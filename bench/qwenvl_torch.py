@@ -27,6 +27,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--rank", type=int, default=16)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (tools/gpu/run.sh)")
     args = ap.parse_args()
 
     import numpy as np
@@ -44,13 +45,15 @@ def main():
     torch.set_default_dtype(dtype)
     model = Qwen2_5_VLForConditionalGeneration(config)
     torch.set_default_dtype(torch.float32)
-    model.to(dtype)
+    device = torch.device(args.device)
+    model.to(device=device, dtype=dtype)
 
     data = np.load(args.inputs)
     input_ids = torch.from_numpy(data["input_ids"].astype(np.int64))
     labels = torch.from_numpy(data["labels"].astype(np.int64))
     pixels = torch.from_numpy(data["pixels"]).to(dtype)
     grid = torch.from_numpy(data["grid"].astype(np.int64)).reshape(1, 3)
+    input_ids, labels, pixels, grid = (t.to(device) for t in (input_ids, labels, pixels, grid))
     tokens = int(input_ids.shape[1])
     result = {
         "mode": args.mode, "dtype": args.dtype, "tokens": tokens,
@@ -68,6 +71,8 @@ def main():
         for _ in range(args.repeats):
             t = time.perf_counter()
             body()
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
             times.append(time.perf_counter() - t)
         return times
 
@@ -105,6 +110,9 @@ def main():
                       adapter_dtype=str(trainable[0].dtype).replace("torch.", ""), peft=peft.__version__,
                       target_tokens=int((labels != -100).sum()), losses=losses)
     result["peak_rss_mb"] = peak_rss_mb()
+    if device.type == "cuda":
+        result["device"] = torch.cuda.get_device_name(device)
+        result["device_peak_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
     print(json.dumps(result, sort_keys=True))
     sys.stdout.flush()
 

@@ -61,15 +61,22 @@ def main():
     ap.add_argument("--steps", type=int, default=14)
     ap.add_argument("--warmup", type=int, default=4)
     ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (tools/gpu/run.sh)")
+    ap.add_argument("--seconds", type=float, default=10, help="--method infer: timed seconds after the warm-up")
     args = ap.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
     torch.manual_seed(0)
+    device = torch.device(args.device)
 
     data = cpa.read_safetensors(args.inputs)
     pixels = torch.from_numpy(np.ascontiguousarray(data["pixels"].transpose(0, 3, 1, 2)))
     targets = torch.from_numpy(data["targets"].astype(np.int64))
     lengths = torch.from_numpy(data["target_lengths"].astype(np.int64))
     model = build_v6(args.model) if is_v6(args.model) else cpa.build_model(args.model)[0]
+    model.to(device)
+    pixels, targets, lengths = pixels.to(device), targets.to(device), lengths.to(device)
+    if args.method == "infer":
+        return infer(model.eval(), pixels, args, device)
     if args.method == "lora":
         from peft import LoraConfig, get_peft_model
 
@@ -94,7 +101,7 @@ def main():
         features = net.model(pixel_values=x).last_hidden_state
         logits = net.head.head(net.head.encoder(features).last_hidden_state)  # [N, T, C]
         log_probs = F.log_softmax(logits, dim=-1).transpose(0, 1)
-        steps = torch.full((x.shape[0],), log_probs.shape[0], dtype=torch.long)
+        steps = torch.full((x.shape[0],), log_probs.shape[0], dtype=torch.long, device=device)
         loss = F.ctc_loss(log_probs, y, steps, n, blank=0, reduction="mean", zero_infinity=True)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -110,8 +117,42 @@ def main():
         "method": args.method, "steps_per_s": timed / seconds, "samples_per_s": timed * args.batch / seconds,
         "ms_per_step_median": per_step[len(per_step) // 2], "losses": losses,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        **device_peak(device),
         "trainable_parameters": sum(p.numel() for p in params),
     }))
+
+
+def device_peak(device):
+    """The GPU's peak allocation (torch's allocator), as TrainBench reports the engine's."""
+    if device.type != "cuda":
+        return {}
+    return {"device": torch.cuda.get_device_name(device), "device_peak_mb": torch.cuda.max_memory_allocated(device) / 2**20}
+
+
+def infer(model, pixels, args, device):
+    """Forward passes of batches of --batch lines (softmax probabilities, as PPOCRBench's bench), lines/s."""
+    batch = pixels[: args.batch]
+    if batch.shape[0] < args.batch:
+        batch = batch.repeat((args.batch + batch.shape[0] - 1) // batch.shape[0], 1, 1, 1)[: args.batch]
+
+    def once():
+        with torch.inference_mode():
+            out = model(pixel_values=batch)
+            logits = out.logits if hasattr(out, "logits") else out[0]
+            probabilities = F.softmax(logits, dim=-1)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        return probabilities
+
+    for _ in range(1 if args.seconds < 5 else 3):  # warm-up
+        once()
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < args.seconds:
+        once()
+        count += 1
+    seconds = time.perf_counter() - start
+    print(json.dumps({"method": "infer", "lines_per_s": count * args.batch / seconds,
+                      "ms_per_batch": seconds * 1000 / count, "batch": args.batch, **device_peak(device)}))
 
 
 if __name__ == "__main__":

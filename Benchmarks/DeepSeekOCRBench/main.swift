@@ -12,6 +12,8 @@
 //       LM head at the answer positions); AdamW. The vision pass runs in every step (no feature cache).
 //
 // IN holds `input_ids` [1, L] int32 and `labels` [1, L] int32 (−100 = ignored). Prints one JSON line.
+//
+// Every mode takes --device cpu|gpu (default cpu; tools/gpu/run.sh passes gpu).
 
 import Foundation
 import MLXEngine
@@ -38,6 +40,13 @@ func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("DeepSeekOCRBench: \(message)\n".utf8))
     exit(1)
 }
+
+// MARK: - Device
+
+/// `--device cpu|gpu` (default cpu, as the CLI's): MLX's CUDA build would otherwise pick the GPU.
+let deviceName = arguments["device"] ?? "cpu"
+guard let device = Device(rawValue: deviceName) else { fail("--device must be cpu or gpu, not \(deviceName)") }
+do { try Device.setDefault(device) } catch { fail("--device \(deviceName): \(error)") }
 
 /// Peak resident set size of this process so far, in MiB (Linux reports ru_maxrss in KiB).
 func peakRSSMiB() -> Double {

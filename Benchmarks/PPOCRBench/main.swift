@@ -16,6 +16,8 @@
 //       the detector's probability map of one page (and its input), for parity checks
 //       milliseconds of each layer (eager, evaluated one by one) and of the whole network, with
 //       OpenBLAS single-threaded as the recognizer runs it when the kernel is ocrtune's.
+//
+// Every mode takes --device cpu|gpu (default cpu; tools/gpu/run.sh passes gpu).
 
 import Foundation
 import MLXEngine
@@ -48,6 +50,13 @@ func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("PPOCRBench: \(message)\n".utf8))
     exit(1)
 }
+
+// MARK: - Device
+
+/// `--device cpu|gpu` (default cpu, as the CLI's): MLX's CUDA build would otherwise pick the GPU.
+let deviceName = arguments["device"] ?? "cpu"
+guard let device = Device(rawValue: deviceName) else { fail("--device must be cpu or gpu, not \(deviceName)") }
+do { try Device.setDefault(device) } catch { fail("--device \(deviceName): \(error)") }
 
 /// CPU seconds of the whole process (all threads, user + system): less sensitive than wall time to
 /// other processes on a shared machine.

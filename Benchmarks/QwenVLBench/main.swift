@@ -13,6 +13,8 @@
 //
 // IN holds `input_ids` [1, L] int32, `labels` [1, L] int32 (−100 = ignored), `pixels`
 // [patches, C·T·P·P] float32 and `grid` [3] int32 (t, h, w). Prints one JSON line.
+//
+// Every mode takes --device cpu|gpu (default cpu; tools/gpu/run.sh passes gpu).
 
 import Foundation
 import MLXEngine
@@ -39,6 +41,13 @@ func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("QwenVLBench: \(message)\n".utf8))
     exit(1)
 }
+
+// MARK: - Device
+
+/// `--device cpu|gpu` (default cpu, as the CLI's): MLX's CUDA build would otherwise pick the GPU.
+let deviceName = arguments["device"] ?? "cpu"
+guard let device = Device(rawValue: deviceName) else { fail("--device must be cpu or gpu, not \(deviceName)") }
+do { try Device.setDefault(device) } catch { fail("--device \(deviceName): \(error)") }
 
 func printJSON(_ object: [String: Any]) {
     let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])

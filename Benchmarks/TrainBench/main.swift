@@ -9,6 +9,8 @@
 //       time per step (user + system, all threads: less sensitive to other jobs), the loss
 //       of every step, the peak resident memory (VmHWM) and the engine's peak allocation; or
 //       {"error": ...} when the configuration cannot run (e.g. nothing to quantize for QLoRA).
+//
+// Every mode takes --device cpu|gpu (default cpu; tools/gpu/run.sh passes gpu).
 
 import Foundation
 import MLXEngine
@@ -45,6 +47,13 @@ func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("TrainBench: \(message)\n".utf8))
     exit(1)
 }
+
+// MARK: - Device
+
+/// `--device cpu|gpu` (default cpu, as the CLI's): MLX's CUDA build would otherwise pick the GPU.
+let deviceName = arguments["device"] ?? "cpu"
+guard let device = Device(rawValue: deviceName) else { fail("--device must be cpu or gpu, not \(deviceName)") }
+do { try Device.setDefault(device) } catch { fail("--device \(deviceName): \(error)") }
 
 /// Peak resident set size of this process (VmHWM), in MB.
 func peakRSSMegabytes() -> Double {
