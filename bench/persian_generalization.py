@@ -33,9 +33,10 @@ RUNS = os.path.join(ROOT, "runs")
 DIC = "/usr/share/hunspell/fa_IR.dic"
 DEMO_FONTS = ["--font", "Noto Naskh Arabic", "--font", "Nazli", "--font", "Homa"]
 # --font-family-of fa less the held-out faces and Noto Nastaliq Urdu (a calligraphic style
-# neither the held-out split nor Tesseract's model is about) = the demo fonts + Noto Kufi Arabic + DejaVu Sans.
+# neither the held-out split nor Tesseract's model is about) and DejaVu Sans Mono = the demo fonts + Noto Kufi
+# Arabic + DejaVu Sans.
 FA_FAMILY = ["--font-family-of", "fa", "--exclude-font", "Titr", "--exclude-font", "Noto Sans Arabic",
-             "--exclude-font", "Noto Nastaliq Urdu"]
+             "--exclude-font", "Noto Nastaliq Urdu", "--exclude-font", "DejaVu Sans Mono"]
 LEVERS = {
     # name: (synth options for the training lines, lines, steps, extra train options)
     "demo": (DEMO_FONTS + ["--profile", "scan"], 3000, 600, []),
