@@ -9,10 +9,10 @@ same lines, and writes bench/results/persian_generalization.json:
            no training set uses; `photo` profile)
   zh       held-out Chinese lines (.demo/zh test), against forgetting
 for the base PP-OCRv5 model, then one training run per lever (LEVERS below: data synthesized
-as given, the demo's training command with the given steps and extra options).
+as given, the demo's training command with the given steps and frozen part).
 
     python3 bench/persian_generalization.py --baseline        # base model + Tesseract
-    python3 bench/persian_generalization.py --lever fonts5-augment
+    python3 bench/persian_generalization.py --lever fonts5-augment-300
     python3 bench/persian_generalization.py                   # only collect runs/ into the JSON
 
 Needs `make demo`'s .demo/ (ppocrv5, fa, zh, fa-heldout) and the release binary (OCRTUNE=...).
@@ -37,11 +37,13 @@ DEMO_FONTS = ["--font", "Noto Naskh Arabic", "--font", "Nazli", "--font", "Homa"
 # Arabic + DejaVu Sans.
 FA_FAMILY = ["--font-family-of", "fa", "--exclude-font", "Titr", "--exclude-font", "Noto Sans Arabic",
              "--exclude-font", "Noto Nastaliq Urdu", "--exclude-font", "DejaVu Sans Mono"]
+STAGE4 = ",".join(["model.backbone.encoder.convolution"] + [f"model.backbone.encoder.blocks.{i}" for i in range(4)])
 LEVERS = {
-    # name: (synth options for the training lines, lines, steps, extra train options)
-    "demo": (DEMO_FONTS + ["--profile", "scan"], 3000, 600, []),
-    "fonts5-augment": (FA_FAMILY + ["--profile", "augment"], 3000, 600, []),
-    "fonts5-augment-6k": (FA_FAMILY + ["--profile", "augment"], 6000, 600, []),
+    # name: training lines' synth options, their count, steps, what --freeze keeps fixed
+    "demo-300": dict(synth=DEMO_FONTS + ["--profile", "scan"], lines=3000, steps=300, freeze="backbone"),
+    "fonts5-augment-300": dict(synth=FA_FAMILY + ["--profile", "augment"], lines=3000, steps=300, freeze="backbone"),
+    # the backbone's last stage (blocks.4) trains too: no feature cache
+    "fonts5-augment-stage4-300": dict(synth=FA_FAMILY + ["--profile", "augment"], lines=3000, steps=300, freeze=STAGE4),
 }
 SPLITS = {"own": "fa", "heldout": "fa-heldout", "zh": "zh"}
 
@@ -72,7 +74,8 @@ def baseline():
 
 
 def lever(name):
-    synth, count, steps, extra = LEVERS[name]
+    spec = LEVERS[name]
+    synth, count, steps = spec["synth"], spec["lines"], spec["steps"]
     data = os.path.join(D, f"fa-{name}")
     # seed 11: other word draws than the demo's (seed 1), so its test lines are not trained on.
     sh(B, "data", "synth", "--corpus", DIC, "--words", "--word-range", "1-3", *synth, "--count", str(count),
@@ -80,16 +83,16 @@ def lever(name):
     run = os.path.join(RUNS, f"lever-{name}")
     load_start, start = os.getloadavg()[0], time.time()
     sh(B, "train", "--model", os.path.join(D, "ppocrv5"), "--data", data, "--out", run, "--method", "full",
-       "--freeze", "backbone", "--max-steps", str(steps), "--batch-size", "16", "--learning-rate", "2e-3",
+       "--freeze", spec["freeze"], "--max-steps", str(steps), "--batch-size", "16", "--learning-rate", "2e-3",
        "--warmup-steps", "20", "--eval-every", "100", "--eval-samples", "100", "--save-every", "200",
-       "--mix", os.path.join(D, "zh") + ":0.25", "--distill", "4", "--distill-features", "5", *extra)
+       "--mix", os.path.join(D, "zh") + ":0.25", "--distill", "4", "--distill-features", "5")
     seconds = time.time() - start
     for split, folder in SPLITS.items():
         sh(B, "eval", "--model", os.path.join(run, "model"), "--data", os.path.join(D, folder), "--split", "test",
            "--out", os.path.join(run, f"eval-{split}"))
     with open(os.path.join(run, "lever.json"), "w") as f:
         json.dump({"name": name, "train_seconds": round(seconds), "load_start": load_start,
-                   "load_end": os.getloadavg()[0], "steps": steps, "lines": count, "synth": synth,
+                   "load_end": os.getloadavg()[0], "steps": steps, "lines": count, "synth": synth, "freeze": spec["freeze"],
                    "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, f)
 
 
