@@ -42,11 +42,12 @@ for pkg in libpng-dev libjpeg62-turbo-dev libwebp-dev libtiff-dev libgif-dev lib
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 # Synthetic data (OCRSynth): Pango/Cairo, fonts and corpora the demo and tests use,
-# Tesseract (tests read rendered lines back), TeX + dvipng (formulas).
+# Tesseract (tests read rendered lines back; Persian is the demo's peer), aspell-fa (the demo's
+# held-out Persian words, a source apart from myspell-fa's), TeX + dvipng (formulas).
 SYNTH_PACKAGES=(pkg-config libpango1.0-dev libcairo2-dev libjpeg-dev
   fonts-noto-core fonts-noto-cjk fonts-farsiweb fonts-arphic-ukai fonts-dejavu-core
-  myspell-fa fortunes-zh
-  tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim
+  myspell-fa fortunes-zh aspell aspell-fa
+  tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-fas
   texlive-latex-base texlive-fonts-recommended dvipng)
 for pkg in "${SYNTH_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")

@@ -157,6 +157,48 @@ int crender_family_lookup(const char *family, char *file, size_t file_cap) {
     return 1;
 }
 
+static int compare_names(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int crender_families_for_language(const char *lang, char *out, size_t out_cap) {
+    if (crender_init(NULL, 0) || !lang || !*lang) return -1;
+    FcPattern *pat = FcPatternCreate();
+    FcLangSet *ls = FcLangSetCreate();
+    FcLangSetAdd(ls, (const FcChar8 *)lang);
+    FcPatternAddLangSet(pat, FC_LANG, ls);
+    FcLangSetDestroy(ls);
+    FcObjectSet *os = FcObjectSetBuild(FC_FAMILY, NULL);
+    FcFontSet *set = FcFontList(FcConfigGetCurrent(), pat, os);
+    FcObjectSetDestroy(os);
+    FcPatternDestroy(pat);
+    if (!set) return -1;
+    const char **names = calloc(set->nfont > 0 ? (size_t)set->nfont : 1, sizeof *names);
+    int n = 0;
+    for (int i = 0; i < set->nfont; i++) {
+        FcChar8 *fam = NULL;  // a face's first family name (e.g. "DejaVu Sans" for Condensed)
+        if (FcPatternGetString(set->fonts[i], FC_FAMILY, 0, &fam) == FcResultMatch && fam) names[n++] = (const char *)fam;
+    }
+    qsort(names, (size_t)n, sizeof *names, compare_names);
+    size_t used = 0;
+    int count = 0, fits = 1;
+    for (int i = 0; i < n; i++) {
+        if (i > 0 && strcmp(names[i], names[i - 1]) == 0) continue;
+        size_t len = strlen(names[i]);
+        if (used + len + 1 >= out_cap) fits = 0;
+        else {
+            memcpy(out + used, names[i], len);
+            used += len;
+            out[used++] = '\n';
+        }
+        count++;
+    }
+    if (out && out_cap > 0) out[used < out_cap ? used : out_cap - 1] = 0;
+    free(names);
+    FcFontSetDestroy(set);
+    return fits ? count : -2;
+}
+
 struct crender_charset { FcCharSet *set; };
 
 crender_charset *crender_charset_open(const char *family) {

@@ -92,3 +92,68 @@ public final class FontLibrary: @unchecked Sendable {
         crender_family_lookup(family, nil, 0) == 1
     }
 }
+
+// MARK: Selection by language
+
+/// Picks fonts by script: every installed family fontconfig lists for a language, less the
+/// excluded ones, kept when it has glyphs for (almost) all of a corpus's characters.
+public enum FontSelection {
+    /// A family and the share of the corpus's characters (counted with repetition) it covers.
+    public struct Candidate: Equatable, Sendable {
+        public let family: String
+        public let coverage: Double
+    }
+
+    /// The installed families whose language set includes `language` (fa, ar, zh-cn, ...), sorted.
+    public static func families(forLanguage language: String) throws -> [String] {
+        var err = [CChar](repeating: 0, count: 512)
+        guard crender_init(&err, err.count) == 0 else { throw SynthError.render(String(cString: err)) }
+        var capacity = 1 << 14
+        while true {
+            var buffer = [CChar](repeating: 0, count: capacity)
+            let n = crender_families_for_language(language, &buffer, capacity)
+            if n == -2 { capacity *= 4; continue }
+            guard n >= 0 else { throw SynthError.config("fontconfig could not list the fonts for language '\(language)'") }
+            return String(cString: buffer).split(separator: "\n").map(String.init)
+        }
+    }
+
+    /// Character counts of a corpus (whitespace aside), the input of `select`.
+    public static func characterCounts<S: Sequence>(of texts: S) -> [Character: Int] where S.Element == String {
+        var counts: [Character: Int] = [:]
+        for text in texts { for c in text where !c.isWhitespace { counts[c, default: 0] += 1 } }
+        return counts
+    }
+
+    /// The families for `languages` less `exclude` (names compared case-insensitively), each with
+    /// its coverage of `characters`; `kept` are those covering at least `minimumCoverage` (all of
+    /// them when `characters` is empty), `dropped` the others. Throws when a language has no
+    /// installed family or when an excluded name matches none of them (a typo would otherwise
+    /// leak a held-out font into training).
+    public static func select(
+        languages: [String], exclude: [String], characters: [Character: Int], minimumCoverage: Double = 0.99
+    ) throws -> (kept: [Candidate], dropped: [Candidate]) {
+        var families: [String] = []
+        for language in languages {
+            let found = try Self.families(forLanguage: language)
+            guard !found.isEmpty else { throw SynthError.config("no installed font for language '\(language)' (see fc-list :lang=\(language) family)") }
+            for f in found where !families.contains(f) { families.append(f) }
+        }
+        let excluded = Set(exclude.map { $0.lowercased() })
+        let unknown = exclude.filter { name in !families.contains { $0.lowercased() == name.lowercased() } }
+        if !unknown.isEmpty {
+            throw SynthError.config("--exclude-font \(unknown.joined(separator: ", ")): not among the fonts for \(languages.joined(separator: ", ")) (\(families.joined(separator: ", ")))")
+        }
+        let total = characters.values.reduce(0, +)
+        var kept: [Candidate] = []
+        var dropped: [Candidate] = []
+        for family in families where !excluded.contains(family.lowercased()) {
+            let library = try FontLibrary(specs: [family])
+            guard let font = library.fonts.first else { continue }
+            let covered = total == 0 ? 1 : Double(characters.reduce(0) { $0 + (font.covers(String($1.key)).covered ? $1.value : 0) }) / Double(total)
+            let candidate = Candidate(family: family, coverage: covered)
+            if covered >= minimumCoverage { kept.append(candidate) } else { dropped.append(candidate) }
+        }
+        return (kept, dropped)
+    }
+}

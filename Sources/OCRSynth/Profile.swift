@@ -201,9 +201,35 @@ public struct SynthProfile: Codable, Sendable, Equatable {
         return p
     }()
 
+    /// Training augmentation: the scan profile widened toward what users' documents bring —
+    /// more size, weight and stroke-width spread (bold, ink bleed), slight elastic and perspective
+    /// warps, motion blur, stronger blur, texture, down-scaling and JPEG. Meant for training sets
+    /// that must read fonts and scans they never saw (the demo's Persian recipe).
+    public static let augment: SynthProfile = {
+        var p = scan
+        p.name = "augment"
+        p.fontScale = 0.45...0.75
+        p.letterSpacing = Chance(0.3, -0.02, 0.1)
+        p.ink = 0...80
+        p.bold = 0.3
+        p.inkBleed = Chance(0.35, 0.2, 0.8)
+        p.elastic = Chance(0.3, 0.5, 1.5)
+        p.rotation = Chance(0.6, -2.5, 2.5)
+        p.perspective = Chance(0.3, 0.01, 0.06)
+        p.texture = Chance(0.6, 0.03, 0.2)
+        p.gaussianBlur = Chance(0.6, 0.3, 1.4)
+        p.motionBlur = Chance(0.2, 1, 3)
+        p.rescale = Chance(0.4, 0.45, 0.85)
+        p.gaussianNoise = Chance(0.7, 2, 12)
+        p.contrast = Chance(0.6, 0.55, 1.1)
+        p.brightness = Chance(0.6, -30, 20)
+        p.jpeg = Chance(0.6, 35, 95)
+        return p
+    }()
+
     /// The built-in profiles by name.
     public static let builtIn: [String: SynthProfile] = [
-        "clean": clean, "scan": scan, "photo": photo, "fax": fax, "handwriting": handwriting,
+        "clean": clean, "scan": scan, "photo": photo, "fax": fax, "handwriting": handwriting, "augment": augment,
     ]
 
     /// A built-in profile, or a JSON profile file.

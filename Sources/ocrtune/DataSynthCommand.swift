@@ -11,12 +11,13 @@ struct DataSynthCommand: ParsableCommand {
         commandName: "synth",
         abstract: "Render synthetic OCR samples: text lines, LaTeX formulas, documents with fields.",
         discussion: """
-            Lines come from --corpus (one sample a line; a hunspell .dic or a fortune file is recognized), --corpus with --words (random word sequences), or --generator. Each sample uses a font that has every glyph of its text; a sample no font covers is reported and skipped. Profiles: clean, scan, photo, fax, handwriting (or a JSON file); --set overrides one degradation as NAME=PROBABILITY[:MIN[:MAX]].
+            Lines come from --corpus (one sample a line; a hunspell .dic or a fortune file is recognized), --corpus with --words (random word sequences), or --generator. Each sample uses a font that has every glyph of its text; a sample no font covers is reported and skipped. Profiles: clean, scan, photo, fax, handwriting, augment (or a JSON file); --set overrides one degradation as NAME=PROBABILITY[:MIN[:MAX]].
 
             Output: DIR/images/NNNNNN.png, DIR/listing.tsv (path<TAB>text), DIR/metadata.jsonl (generator parameters per sample), DIR/skipped.jsonl.
 
             Examples:
               ocrtune data synth --corpus /usr/share/hunspell/fa.dic --words --font "Noto Naskh Arabic" --font Nazli --profile scan --count 1000 --seed 1 --out fa-lines
+              ocrtune data synth --corpus /usr/share/hunspell/fa_IR.dic --words --font-family-of fa --exclude-font Titr --profile augment --count 6000 --out fa-train
               ocrtune data synth --corpus /usr/share/games/fortunes/tang300 --font "Noto Sans CJK SC" --profile scan --count 500 --out zh-replay
               ocrtune data synth --generator invoice --profile photo --count 200 --out fields
               ocrtune data synth --latex formulas.txt --dpi 120 --dpi 200 --out formulas
@@ -45,7 +46,11 @@ struct DataSynthCommand: ParsableCommand {
     // MARK: Look
     @Option(help: "Font family or font file (repeatable).")
     var font: [String] = []
-    @Option(help: "Profile: clean, scan, photo, fax, handwriting, or a JSON profile file.")
+    @Option(help: "Every installed font for a language (fa, ar, zh-cn, ...; repeatable) that covers the corpus's characters (99% of them, counted with repetition).")
+    var fontFamilyOf: [String] = []
+    @Option(help: "A family --font-family-of leaves out (repeatable; e.g. held-out test fonts).")
+    var excludeFont: [String] = []
+    @Option(help: "Profile: clean, scan, photo, fax, handwriting, augment, or a JSON profile file.")
     var profile = "clean"
     @Option(name: .customLong("set"), help: "Override a degradation: NAME=PROBABILITY[:MIN[:MAX]] (repeatable).")
     var overrides: [String] = []
@@ -96,7 +101,7 @@ struct DataSynthCommand: ParsableCommand {
         // exactly as `data build` writes it, and removed.
         let renderURL = listing ? outURL
             : outURL.deletingLastPathComponent().appendingPathComponent(".\(outURL.lastPathComponent).synth-\(ProcessInfo.processInfo.processIdentifier)")
-        let fontSpecs = font.isEmpty ? Self.defaultFonts.filter(FontLibrary.isInstalled) : font
+        let fontSpecs = try resolveFonts()
         let sink = try ListingFolderSink(directory: renderURL, overwrite: overwrite || !listing)
         let stderr = FileHandle.standardError
         // A live counter on a terminal; otherwise (logs, CI) a line every tenth of the run.
@@ -154,6 +159,25 @@ struct DataSynthCommand: ParsableCommand {
         let summary = try DatasetBuilder(inputs: [renderURL.appendingPathComponent("metadata.jsonl")], output: outURL, options: options).run()
         let counts = Split.allCases.map { "\($0.rawValue) \(summary.manifest.counts[$0.rawValue] ?? 0)" }.joined(separator: ", ")
         print("rendered \(rendered); wrote the dataset \(out) (\(counts))")
+    }
+
+    /// --font, plus --font-family-of's selection (reported on stderr), or the default fonts.
+    private func resolveFonts() throws -> [String] {
+        guard !fontFamilyOf.isEmpty else {
+            if !excludeFont.isEmpty { throw ValidationError("--exclude-font goes with --font-family-of") }
+            return font.isEmpty ? Self.defaultFonts.filter(FontLibrary.isInstalled) : font
+        }
+        let characters = try corpus.map { FontSelection.characterCounts(of: try Self.corpusLines($0).prefix(100_000)) } ?? [:]
+        let (kept, dropped) = try FontSelection.select(languages: fontFamilyOf, exclude: excludeFont, characters: characters)
+        func list(_ c: [FontSelection.Candidate]) -> String {
+            c.map { "\($0.family) (\(String(format: "%.1f", $0.coverage * 100))%)" }.joined(separator: ", ")
+        }
+        let stderr = FileHandle.standardError
+        stderr.write(Data("fonts for \(fontFamilyOf.joined(separator: ", ")): \(kept.isEmpty ? "none" : list(kept))\n".utf8))
+        if !dropped.isEmpty { stderr.write(Data("left out (cover under 99% of the corpus's characters): \(list(dropped))\n".utf8)) }
+        let specs = font + kept.map(\.family).filter { !font.contains($0) }
+        guard !specs.isEmpty else { throw ValidationError("--font-family-of \(fontFamilyOf.joined(separator: ",")): no installed font covers the corpus") }
+        return specs
     }
 
     private func textSource() throws -> TextSource {

@@ -45,6 +45,11 @@ int crender_register_font_file(const char *path, char *family, size_t family_cap
 /// regular face into `file`. Returns 1 when found, 0 otherwise.
 int crender_family_lookup(const char *family, char *file, size_t file_cap);
 
+/// The installed families whose fontconfig language set includes `lang` (an RFC 3066 code: fa,
+/// zh-cn, ...), each once (a face's first family name), sorted, written to `out` one a line
+/// (NUL-terminated). Returns their count; -1 when fontconfig fails, -2 when `out` is too small.
+int crender_families_for_language(const char *lang, char *out, size_t out_cap);
+
 /// Opaque coverage set of one family (fontconfig charset of its regular face).
 typedef struct crender_charset crender_charset;
 /// Returns NULL when the family is not installed.
