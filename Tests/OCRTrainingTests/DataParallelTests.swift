@@ -179,8 +179,11 @@ final class DataParallelTests: XCTestCase {
         }
         // The weights moved (the comparison is not of two untrained models).
         let trainable = reference.trainer.model.module.trainableParameters().map(\.key)
-        let initial = TinyFamily().module.parameterDictionary()
-        let moved = trainable.compactMap { k in initial[k].map { (reference.parameters[k]! - $0).abs().max().item(Float.self) } }
+        let fresh = TinyFamily()
+        try FineTuning.apply(DataParallelRun.configuration(method: method), to: fresh)
+        let initial = fresh.module.parameterDictionary()
+        XCTAssertFalse(trainable.isEmpty)
+        let moved = try trainable.map { k in (reference.parameters[k]! - (try XCTUnwrap(initial[k]))).abs().max().item(Float.self) }
         XCTAssertGreaterThan(moved.max() ?? 0, 1e-3)
         // Rank 0 alone wrote the run folder: metrics for every step, the output.
         let metrics = text(out + "/run/metrics.jsonl").split(separator: "\n")
