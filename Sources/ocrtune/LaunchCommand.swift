@@ -13,27 +13,31 @@ struct LaunchCommand: ParsableCommand {
         commandName: "launch",
         abstract: "Run an ocrtune command data-parallel on several processes or machines.",
         discussion: """
-            Starts N ranks of `ocrtune COMMAND ...` with MLX_RANK, MLX_HOSTFILE (MLX's
-            JSON format) and OCRTUNE_DISTRIBUTED_BACKEND set. Each `train` rank takes its
-            part of every batch (the one-process order: results do not depend on N), the
-            gradients are summed over the ranks, and rank 0 alone prints and writes the run
-            folder. Output lines are prefixed with their rank. When a rank fails, the others
-            are stopped and launch exits with an error; when one finishes, the others must
-            finish within --exit-grace seconds. Ctrl-C stops every rank after the same step
-            with a checkpoint (resume with the same N and --resume).
+            Starts N ranks of `ocrtune COMMAND ...` with MLX_RANK, MLX_HOSTFILE
+            (MLX's JSON format) and OCRTUNE_DISTRIBUTED_BACKEND set. Each `train`
+            rank takes its part of every batch (the one-process order: results do
+            not depend on N), gradients are summed over the ranks, and rank 0 alone
+            prints and writes the run folder. Output lines carry their rank. When a
+            rank fails, the others are stopped and launch exits with an error; once
+            one finishes, the others must finish within --exit-grace seconds.
+            Ctrl-C stops every rank after the same step with a checkpoint (resume
+            with the same N and --resume).
 
-            Local ranks talk over 127.0.0.1 on free ports (ring backend). For several
-            machines, --hosts names a JSON file in mlx.launch's format:
-              [{"ssh": "user@m1", "ips": ["10.0.0.1"]}, {"ssh": "m2", "ips": ["10.0.0.2"]}]
-            one rank per entry, started with `ssh HOST` in the same directory (the run and
-            data folders must be at the same paths on every machine; checkpoints are read
-            from rank 0's run folder when resuming, so use a shared file system).
+            Local ranks talk over 127.0.0.1 on free ports (ring backend). For
+            several machines, --hosts names a JSON file in mlx.launch's format,
+            one rank per entry, started with `ssh HOST` in the current directory:
+              [{"ssh": "user@m1", "ips": ["10.0.0.1"]},
+               {"ssh": "m2", "ips": ["10.0.0.2"]}]
+            Model, data and run folders must be at the same paths on every
+            machine (resuming reads rank 0's checkpoints: use a shared file system).
 
             Examples:
-              ocrtune launch -n 2 -- train --model models/ppocrv5 --data data/fa --out runs/fa
-              ocrtune launch -n 4 --timeout 7200 -- train --model M --data D --out runs/x \\
-                              --batch-size 64 --grad-accum 2
-              ocrtune launch --hosts hosts.json -- train --model M --data D --out /shared/runs/x
+              ocrtune launch -n 2 -- train --model models/ppocrv5 \\
+                  --data data/fa --out runs/fa
+              ocrtune launch -n 4 --timeout 7200 -- train --model M --data D \\
+                  --out runs/x --batch-size 64 --grad-accum 2
+              ocrtune launch --hosts hosts.json -- train --model M --data D \\
+                  --out /shared/runs/x
               mlx.launch -n 2 --backend ring -- ocrtune train ...   (also works)
             """)
 
@@ -45,7 +49,7 @@ struct LaunchCommand: ParsableCommand {
     @Option(help: "The ocrtune binary on the remote hosts.") var remoteBinary = "ocrtune"
     @Option(help: "Seconds the other ranks may run after one has finished.") var exitGrace: Double = 60
     @Option(help: "Seconds the whole run may take (0: no limit).") var timeout: Double = 0
-    @Argument(parsing: .captureForPassthrough, help: "The ocrtune command each rank runs, after --.") var command: [String] = []
+    @Argument(parsing: .postTerminator, help: "The ocrtune command each rank runs, after --.") var command: [String] = []
 
     func validate() throws {
         if (ranks == nil) == (hosts == nil) { throw ValidationError("name either -n N (local ranks) or --hosts FILE") }

@@ -30,6 +30,9 @@ final class RankSupervisor {
     private var processes: [Process] = []
     private var buffers: [Int: Data] = [:]
     private let outputLock = NSLock()
+    /// When each rank ended (the first to fail is the one to name).
+    private var endings: [Int: Date] = [:]
+    private let endingsLock = NSLock()
     /// Seconds the other ranks may still run once one has finished successfully.
     var exitGrace: TimeInterval = 60
     /// Seconds the whole run may take (nil: no limit).
@@ -75,6 +78,7 @@ final class RankSupervisor {
             p.standardOutput = out
             p.standardError = err
             let rank = command.rank
+            p.terminationHandler = { [weak self] _ in self?.ended(rank) }
             out.fileHandleForReading.readabilityHandler = { [weak self] h in
                 self?.emit(h.availableData, rank: rank, stream: 0)
             }
@@ -102,20 +106,37 @@ final class RankSupervisor {
         return outcome
     }
 
+    private func ended(_ rank: Int) {
+        endingsLock.lock()
+        endings[rank] = Date()
+        endingsLock.unlock()
+    }
+
+    /// How process `i` ended, in words; nil when it succeeded.
+    private func failure(_ i: Int) -> String? {
+        let p = processes[i]
+        if p.terminationReason == .exit && p.terminationStatus == 0 { return nil }
+        return p.terminationReason == .uncaughtSignal ? "was killed by signal \(p.terminationStatus)" : "exited with status \(p.terminationStatus)"
+    }
+
     /// Polls the ranks until all ended, one failed, or a time limit passed.
     private func supervise() -> LaunchOutcome {
         let start = Date()
         var firstSuccess: Date?
         while true {
-            for (i, p) in processes.enumerated() where !p.isRunning {
-                let ok = p.terminationReason == .exit && p.terminationStatus == 0
-                if !ok {
-                    stopAll()
-                    let how = p.terminationReason == .uncaughtSignal ? "was killed by signal \(p.terminationStatus)" : "exited with status \(p.terminationStatus)"
-                    return .failed(rank: commands[i].rank, reason: how)
-                }
-                if firstSuccess == nil { firstSuccess = Date() }
+            let exited = processes.indices.filter { !processes[$0].isRunning }
+            if exited.contains(where: { failure($0) != nil }) {
+                // The peers of a dead rank fail soon after it: name the one that ended first.
+                Thread.sleep(forTimeInterval: 0.3)
+                endingsLock.lock()
+                let times = endings
+                endingsLock.unlock()
+                let failed = processes.indices.filter { !processes[$0].isRunning && failure($0) != nil }
+                let first = failed.min { (times[commands[$0].rank] ?? .distantFuture) < (times[commands[$1].rank] ?? .distantFuture) }!
+                stopAll()
+                return .failed(rank: commands[first].rank, reason: failure(first)!)
             }
+            if !exited.isEmpty, firstSuccess == nil { firstSuccess = Date() }
             if processes.allSatisfy({ !$0.isRunning }) { return .succeeded }
             if let firstSuccess, Date().timeIntervalSince(firstSuccess) > exitGrace {
                 stopAll()
