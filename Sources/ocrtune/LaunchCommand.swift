@@ -68,7 +68,15 @@ struct LaunchCommand: ParsableCommand {
         supervisor.limit = timeout > 0 ? timeout : nil
         let signals = forwardSignals(to: supervisor)
         defer { signals.forEach { $0.cancel() } }
-        switch try supervisor.run() {
+        let outcome = try supervisor.run()
+        if supervisor.interrupted, outcome != .succeeded {
+            var args = Array(CommandLine.arguments.dropFirst()).filter { $0 != "--resume" }
+            args.append("--resume")
+            Terminal.line("stopped on request; resume with the same number of ranks:\n  "
+                + (["ocrtune"] + args).map { $0.contains(" ") ? shellQuoted($0) : $0 }.joined(separator: " "))
+            throw ExitCode(130)
+        }
+        switch outcome {
         case .succeeded:
             return
         case .failed(let rank, let reason):

@@ -159,8 +159,12 @@ final class RankSupervisor {
         for p in processes where p.isRunning { kill(p.processIdentifier, SIGKILL) }
     }
 
+    /// Set once a stop was asked for (Ctrl-C, SIGTERM).
+    private(set) var interrupted = false
+
     /// Sends `signal` to every running rank (Ctrl-C: each rank stops after an agreed step).
     func forward(_ signal: Int32) {
+        interrupted = true
         for p in processes where p.isRunning { kill(p.processIdentifier, signal) }
     }
 }
