@@ -15,6 +15,7 @@
 The machine has 2 cores shared with other jobs: figures are noisy; rerun on a quiet machine.
 Writes bench/results/distributed.json. Usage:
   python3 bench/distributed.py [--rounds 3] [--sizes 65536,1048576,4194304,16777216] [--steps 12] [--skip-train]
+  (--skip-train keeps the training figures already in the JSON; OCRTUNE_BIN picks the ocrtune binary)
 Needs release builds of DistributedBench and ocrtune (`swift build -c release --product ...`).
 """
 import argparse
@@ -163,14 +164,23 @@ def main():
     ap.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "ocrtune-bench-distributed"))
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
+    load = os.getloadavg()[0]
     rows = bandwidth(args)
     result = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores shared with other jobs (noisy)",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores shared with other jobs (noisy), load {load:.1f} at start",
+        "binaries": {"DistributedBench": os.path.relpath(BENCH, ROOT), "ocrtune": os.path.relpath(OCRTUNE, ROOT)},
         "backend": "ring, 2 ranks on 127.0.0.1, each pinned to one core (taskset), float32",
         "peer": "mx.distributed.all_sum, mlx 0.32.4 (pip wheel in .deps/python, same libmlx)",
         "all_sum": rows,
         "min_ratio_ours_to_peer": min(r["ratio_ours_to_peer"] for r in rows),
     }
+    out = os.path.join(ROOT, "bench", "results", "distributed.json")
+    if args.skip_train and os.path.exists(out):
+        # Keep the training figures of an earlier full run (and the binaries that made them).
+        earlier = json.load(open(out))
+        if "ppocrv5_lora" in earlier:
+            result["ppocrv5_lora"] = earlier["ppocrv5_lora"]
+            result["binaries"]["ocrtune"] = earlier.get("binaries", {}).get("ocrtune", OCRTUNE)
     if not args.skip_train:
         scaling = train_scaling(args, args.work)
         # Communication: LoRA's packed gradients (171,080 float32 trainable parameters of PP-OCRv5 mobile).
@@ -180,7 +190,6 @@ def main():
         scaling["lora_gradient_bytes"] = lora_bytes
         scaling["communication_share"] = seconds * scaling["two_ranks_steps_per_s"]
         result["ppocrv5_lora"] = scaling
-    out = os.path.join(ROOT, "bench", "results", "distributed.json")
     with open(out, "w") as f:
         json.dump(result, f, indent=2)
         f.write("\n")
