@@ -25,7 +25,8 @@ struct LaunchCommand: ParsableCommand {
 
             Local ranks talk over 127.0.0.1 on free ports (ring backend). For
             several machines, --hosts names a JSON file in mlx.launch's format,
-            one rank per entry, started with `ssh HOST` in the current directory:
+            one rank per entry, started with `ssh HOST` in the current directory
+            (OCRTUNE_SSH names another ssh program):
               [{"ssh": "user@m1", "ips": ["10.0.0.1"]},
                {"ssh": "m2", "ips": ["10.0.0.2"]}]
             Model, data and run folders must be at the same paths on every
@@ -49,6 +50,7 @@ struct LaunchCommand: ParsableCommand {
     @Option(help: "The ocrtune binary on the remote hosts.") var remoteBinary = "ocrtune"
     @Option(help: "Seconds the other ranks may run after one has finished.") var exitGrace: Double = 60
     @Option(help: "Seconds the whole run may take (0: no limit).") var timeout: Double = 0
+    @Flag(help: "Print each rank's command (and the variables launch sets) instead of running them.") var dryRun = false
     @Argument(parsing: .postTerminator, help: "The ocrtune command each rank runs, after --.") var command: [String] = []
 
     func validate() throws {
@@ -63,6 +65,14 @@ struct LaunchCommand: ParsableCommand {
     func run() throws {
         if !backend.isAvailable { throw CLIError(DistributedError.backendUnavailable(backend.rawValue).description) }
         let commands = try hosts.map(remoteCommands) ?? localCommands(ranks ?? 1)
+        if dryRun {
+            let keys = ["MLX_RANK", "MLX_HOSTFILE", "OCRTUNE_DISTRIBUTED_BACKEND"]
+            for c in commands {
+                let set = keys.compactMap { k in c.environment[k].map { "\(k)=\(shellQuoted($0))" } }
+                Terminal.line("rank \(c.rank): " + (set + [c.executable.path] + c.arguments.map(shellQuoted)).joined(separator: " "))
+            }
+            return
+        }
         let supervisor = RankSupervisor(commands)
         supervisor.exitGrace = exitGrace
         supervisor.limit = timeout > 0 ? timeout : nil
@@ -102,11 +112,12 @@ struct LaunchCommand: ParsableCommand {
 
     // MARK: Rank commands
 
-    /// N ranks of this binary on 127.0.0.1, one free port each.
+    /// N ranks of this binary on 127.0.0.1, one free port each (one rank: a plain process).
     func localCommands(_ n: Int) throws -> [RankCommand] {
+        let binary = URL(fileURLWithPath: Bundle.main.executablePath ?? CommandLine.arguments[0])
+        if n == 1 { return [RankCommand(rank: 0, executable: binary, arguments: arguments, environment: ProcessInfo.processInfo.environment)] }
         let ports = try freeLoopbackPorts(n)
         let hostfile = try writeHostfile(ports.map { ["127.0.0.1:\($0)"] })
-        let binary = URL(fileURLWithPath: Bundle.main.executablePath ?? CommandLine.arguments[0])
         let base = ProcessInfo.processInfo.environment
         return (0 ..< n).map { rank in
             var environment = base
@@ -129,7 +140,7 @@ struct LaunchCommand: ParsableCommand {
         }
         let json = String(decoding: try JSONSerialization.data(withJSONObject: ring), as: UTF8.self)
         let cwd = FileManager.default.currentDirectoryPath
-        let ssh = URL(fileURLWithPath: "/usr/bin/ssh")
+        let ssh = URL(fileURLWithPath: ProcessInfo.processInfo.environment["OCRTUNE_SSH"] ?? "/usr/bin/ssh")
         return hostList.enumerated().map { rank, host in
             let script = [
                 "cd \(shellQuoted(cwd)) || exit 1;", "f=$(mktemp);", "printf %s \(shellQuoted(json)) > \"$f\";",

@@ -124,4 +124,28 @@ final class LaunchTests: XCTestCase {
         XCTAssertTrue(result.output.contains("rank 1 was killed by signal 9; stopped the other ranks"), result.output)
         XCTAssertLessThan(result.seconds, 120)
     }
+
+    /// --hosts: each rank started through ssh (here a stand-in that runs the command through a
+    /// shell as sshd would) with the ring's hostfile written on the "remote" side.
+    func testHostsFileStartsRanksOverSSH() throws {
+        let (model, data, root) = try inputs()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let ssh = root.appendingPathComponent("ssh")
+        try "#!/bin/sh\nwhile [ \"$1\" = -o ]; do shift 2; done\nshift\nexec sh -c \"$*\"\n".write(to: ssh, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: ssh.path)
+        let hosts = root.appendingPathComponent("hosts.json")
+        try #"[{"ssh": "m1", "ips": ["127.0.0.1"]}, {"ssh": "m2", "ips": ["127.0.0.1"]}]"#.write(to: hosts, atomically: true, encoding: .utf8)
+        setenv("OCRTUNE_SSH", ssh.path, 1)
+        defer { unsetenv("OCRTUNE_SSH") }
+        let port = 20000 + Int(getpid() % 20000)
+        let out = root.appendingPathComponent("run")
+        let result = try run([
+            "launch", "--hosts", hosts.path, "--starting-port", "\(port)", "--remote-binary", try Binaries.ocrtune().path, "--",
+            "train", "--model", model.path, "--data", data.path, "--max-steps", "2", "--batch-size", "2", "--eval-every", "0",
+            "--save-every", "0", "--out", out.path,
+        ])
+        XCTAssertEqual(result.status, 0, result.output)
+        XCTAssertTrue(result.output.contains("[rank 0] data-parallel: 2 ranks"), result.output)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("model").path))
+    }
 }
