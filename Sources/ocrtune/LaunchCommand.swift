@@ -73,6 +73,8 @@ struct LaunchCommand: ParsableCommand {
             }
             return
         }
+        // The local ranks' hostfile goes with the run.
+        defer { if hosts == nil, let file = commands.first?.environment["MLX_HOSTFILE"] { try? FileManager.default.removeItem(atPath: file) } }
         let supervisor = RankSupervisor(commands)
         supervisor.exitGrace = exitGrace
         supervisor.limit = timeout > 0 ? timeout : nil
