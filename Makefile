@@ -36,13 +36,14 @@ test: setup
 BENCH_DEPS := .deps/bench
 
 bench: setup $(BENCH_DEPS)/.installed
-	for p in EngineBench MetricsBench SynthBench DataBench PPOCRBench TrainBench QwenVLBench DeepSeekOCRBench ocrtune; do $(SWIFT) build -c release --product $$p -j $(JOBS) || exit 1; done
+	for p in EngineBench MetricsBench SynthBench DataBench PPOCRBench TrainBench QwenVLBench DeepSeekOCRBench DistributedBench ocrtune; do $(SWIFT) build -c release --product $$p -j $(JOBS) || exit 1; done
 	python3 bench/engine.py
 	python3 bench/metrics.py
 	python3 bench/synth.py
 	python3 bench/data.py
 	python3 bench/ppocr.py
 	python3 bench/train.py
+	python3 bench/distributed.py
 	python3 bench/demo.py
 	python3 bench/qwenvl.py  # peer: set OCRTUNE_TORCH_PYTHON to a python with torch, transformers, peft
 	python3 bench/deepseek_ocr.py  # same peer

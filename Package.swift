@@ -186,6 +186,7 @@ let package = Package(
         .executableTarget(
             name: "EngineBench", dependencies: ["MLXEngine", "MLXNN"], path: "Benchmarks/EngineBench"),
         .executableTarget(name: "MetricsBench", dependencies: ["OCRMetrics"], path: "Benchmarks/MetricsBench"),
+        .executableTarget(name: "DistributedBench", dependencies: ["MLXEngine"], path: "Benchmarks/DistributedBench"),
         .executableTarget(name: "SynthBench", dependencies: ["OCRSynth"], path: "Benchmarks/SynthBench"),
         .executableTarget(name: "PPOCRBench", dependencies: ["OCRModels", "MLXEngine", "OCRImaging"], path: "Benchmarks/PPOCRBench"),
         .executableTarget(name: "DataBench", dependencies: ["OCRData", "OCRImaging", "OCRSupport"], path: "Benchmarks/DataBench"),

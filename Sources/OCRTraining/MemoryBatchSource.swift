@@ -45,6 +45,17 @@ public final class MemoryBatchSource<Item, Batch>: BatchSource {
     }
 
     public func nextBatch(size: Int) throws -> Batch? {
+        try nextItems(size: size).map(collate)
+    }
+
+    public func nextBatch(size: Int, shard: BatchShard) throws -> ShardedBatch<Batch>? {
+        guard let all = try nextItems(size: size) else { return nil }
+        let part = Array(all[shard.bounds(of: all.count)])
+        return ShardedBatch(batch: part.isEmpty ? nil : try collate(part), samples: part.count)
+    }
+
+    /// The items of the next batch (main items, then mix items), moving past its main items.
+    private func nextItems(size: Int) throws -> [Item]? {
         guard position.index < items.count else { return nil }
         let fromMix = mixCount(batchSize: size)
         let take = Swift.min(size - fromMix, items.count - position.index)
@@ -65,7 +76,7 @@ public final class MemoryBatchSource<Item, Batch>: BatchSource {
             }
         }
         position.index += take
-        return try collate(batch)
+        return batch
     }
 
     static func shuffled(_ n: Int, seed: UInt64, epoch: Int) -> [Int] {

@@ -26,11 +26,16 @@ public protocol TrainableModel: AnyObject {
     /// Runs one step's computation (forward, backward and their evaluation) in the environment
     /// the family's kernels want (e.g. a threading setting); the default runs it as it is.
     func runStep<T>(_ step: () throws -> T) throws -> T
+    /// The number of target units `loss(batch)` is a mean over (label tokens, characters), so
+    /// that data-parallel ranks weight their losses and gradients by it; nil: the loss is a mean
+    /// over samples and each sample weighs the same.
+    func lossWeight(_ batch: Batch) throws -> Int?
 }
 
 extension TrainableModel {
     public func setGradientCheckpointing(_ on: Bool) -> Bool { false }
     public func runStep<T>(_ step: () throws -> T) throws -> T { try step() }
+    public func lossWeight(_ batch: Batch) throws -> Int? { nil }
 }
 
 // MARK: - Data
@@ -58,6 +63,42 @@ public protocol BatchSource: AnyObject {
     /// The next batch of up to `size` samples in this epoch, or nil when the epoch is over
     /// (the caller then seeks to the next epoch).
     func nextBatch(size: Int) throws -> Batch?
+    /// Data-parallel training: `shard`'s part of the next global batch of `size` samples (the
+    /// same global batch `nextBatch(size:)` would return, cut into `shard.count` contiguous,
+    /// disjoint parts), or nil when the epoch is over. Every rank moves past the whole batch.
+    func nextBatch(size: Int, shard: BatchShard) throws -> ShardedBatch<Batch>?
+}
+
+extension BatchSource {
+    public func nextBatch(size: Int, shard: BatchShard) throws -> ShardedBatch<Batch>? {
+        guard shard.count == 1 else { throw TrainingError("this data source cannot be split between data-parallel ranks") }
+        return try nextBatch(size: size).map { ShardedBatch(batch: $0, samples: nil) }
+    }
+}
+
+/// One rank's place among `count` data-parallel ranks.
+public struct BatchShard: Sendable, Equatable {
+    public let rank: Int
+    public let count: Int
+    public init(rank: Int, count: Int) {
+        self.rank = rank
+        self.count = count
+    }
+
+    /// The bounds of this rank's contiguous part of `n` items (balanced: sizes differ by at most 1).
+    public func bounds(of n: Int) -> Range<Int> { (n * rank / count) ..< (n * (rank + 1) / count) }
+}
+
+/// A rank's part of a global batch: nil when the part is empty (a short last batch split
+/// among more ranks than it has samples), with the number of samples it holds.
+public struct ShardedBatch<Batch> {
+    public let batch: Batch?
+    /// Samples in this part (nil: unknown, the whole batch).
+    public let samples: Int?
+    public init(batch: Batch?, samples: Int?) {
+        self.batch = batch
+        self.samples = samples
+    }
 }
 
 // MARK: - Progress

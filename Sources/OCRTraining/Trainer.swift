@@ -28,6 +28,9 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
     public var validate: (() throws -> ValidationResult)?
     /// Name of the base model written into adapter_config.json.
     public var baseModelName = ""
+    /// Data-parallel training: the ranks of the run (see Trainer+DataParallel.swift). Rank 0
+    /// alone writes the run folder; every rank computes the same weights.
+    public var group: DistributedGroup?
     public private(set) var optimizer: AdamW
     private var baseTrainable: [String] = []
     private var prepared = false
@@ -137,10 +140,12 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
         try prepare()
         let c = configuration
         let module = model.module
-        try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
-        try Data(try c.tomlString().utf8).write(to: URL(fileURLWithPath: (runDirectory as NSString).appendingPathComponent("config.toml")))
-        // A run killed inside a checkpoint write left its temporary folder (as big as a checkpoint).
-        Checkpoints.removeTemporaries(directory: checkpointDirectory)
+        if isWriter {
+            try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
+            try Data(try c.tomlString().utf8).write(to: URL(fileURLWithPath: (runDirectory as NSString).appendingPathComponent("config.toml")))
+            // A run killed inside a checkpoint write left its temporary folder (as big as a checkpoint).
+            Checkpoints.removeTemporaries(directory: checkpointDirectory)
+        }
         var state = TrainerState(step: 0, data: DataPosition(), bestMetric: nil, bestStep: nil, evaluationsWithoutImprovement: 0, samplesSeen: 0)
         var lastCheckpoint: String?
         if resume, let latest = Checkpoints.list(directory: checkpointDirectory).last {
@@ -151,9 +156,9 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
         try data.seek(to: state.data)
         // Steps logged after the checkpoint are run (and logged) again.
         let metricsPath = (runDirectory as NSString).appendingPathComponent("metrics.jsonl")
-        if resume { try MetricsLog.dropEntries(after: state.step, path: metricsPath) }
-        let log = try MetricsLog(path: metricsPath)
-        let board = try TensorBoardWriter(directory: runDirectory)
+        if resume, isWriter { try MetricsLog.dropEntries(after: state.step, path: metricsPath) }
+        let log = isWriter ? try MetricsLog(path: metricsPath) : nil
+        let board = isWriter ? try TensorBoardWriter(directory: runDirectory) : nil
 
         let total = totalSteps
         var stage = -1
@@ -173,6 +178,7 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
                 samplesPerSecond: 0, elapsed: 0, metrics: metrics, checkpoint: nil))
         }
 
+        var stopRequested = false
         while state.step < total {
             // Stage and learning rate.
             let (rate, stageIndex) = schedule(at: state.step)
@@ -184,31 +190,29 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
             optimizer.learningRate = rate
             MLXRandom.seed(c.seed &+ UInt64(state.step))  // dropout: a function of the step, so resume is exact
 
-            // Accumulate gradients over micro-batches.
-            var gradients: [String: MLXArray] = [:]
-            var lossSum: Float = 0
-            var samples = 0
-            for _ in 0 ..< c.gradientAccumulation {
-                let (batch, count) = try nextBatch()
-                let (loss, grads) = try model.runStep {
-                    let (loss, grads) = try valueAndGrad(model: module) { try self.model.loss(batch) }
-                    try eval([loss] + Array(grads.values))
-                    return (loss, grads)
+            // Gradients averaged over the step's micro-batches (and, data-parallel, over the ranks).
+            let gradients: [String: MLXArray]
+            let samples: Int
+            if let parallel = dataParallel {
+                let step = try dataParallelGradients(parallel, stopRequested: stopRequested)
+                if step.stop {
+                    // A rank was asked to stop after the previous step: end where every rank is.
+                    ending = .stoppedOnRequest
+                    if isWriter, state.step > 0, Checkpoints.list(directory: checkpointDirectory).last?.step != state.step {
+                        lastCheckpoint = try saveCheckpoint(state, progress: progress, rate: rate)
+                    }
+                    break
                 }
-                for (k, g) in grads { gradients[k] = gradients[k].map { $0 + g } ?? g }
-                lossSum += loss.item(Float.self)
-                samples += count
+                (gradients, lossValue, samples) = (step.gradients, step.loss, step.samples)
+            } else {
+                (gradients, lossValue, samples) = try localGradients()
             }
-            if c.gradientAccumulation > 1 {
-                gradients = gradients.mapValues { $0 / Double(c.gradientAccumulation) }
-            }
-            lossValue = lossSum / Float(c.gradientAccumulation)
 
             // Non-finite loss: skip the update or stop, naming the step and the last good checkpoint.
             if !lossValue.isFinite {
                 let where_ = lastCheckpoint.map { "last good checkpoint: \($0)" } ?? "no checkpoint written yet"
                 if c.onNaN == .skip {
-                    try log.append(["step": state.step + 1, "event": "skipped_non_finite_loss", "loss": "\(lossValue)"])
+                    try log?.append(["step": state.step + 1, "event": "skipped_non_finite_loss", "loss": "\(lossValue)"])
                     state.step += 1
                     state.data = data.position
                     continue
@@ -225,13 +229,13 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
             let elapsed = Date().timeIntervalSince(start)
             let rateSamples = Double(state.samplesSeen - startSamples) / max(elapsed, 1e-9)
             if state.step % max(c.logEvery, 1) == 0 || state.step == total {
-                try log.append([
+                try log?.append([
                     "step": state.step, "epoch": state.data.epoch, "loss": Double(lossValue), "learning_rate": Double(rate),
                     "grad_norm": Double(norm), "samples_per_second": rateSamples,
                 ])
-                try board.scalar("train/loss", Double(lossValue), step: state.step)
-                try board.scalar("train/learning_rate", Double(rate), step: state.step)
-                try board.scalar("train/grad_norm", Double(norm), step: state.step)
+                try board?.scalar("train/loss", Double(lossValue), step: state.step)
+                try board?.scalar("train/learning_rate", Double(rate), step: state.step)
+                try board?.scalar("train/grad_norm", Double(norm), step: state.step)
             }
             var control = progress(TrainingProgress(
                 event: .step, step: state.step, totalSteps: total, epoch: state.data.epoch, loss: lossValue,
@@ -240,7 +244,7 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
             // Validation, keep-best, early stopping.
             if validate != nil, c.evalEvery > 0, state.step % c.evalEvery == 0 || state.step == total {
                 let (metrics, improved) = try evaluate(&state, log: log, board: board)
-                if improved, c.keepBest { try saveOutput(to: (runDirectory as NSString).appendingPathComponent("best")) }
+                if improved, c.keepBest, isWriter { try saveOutput(to: (runDirectory as NSString).appendingPathComponent("best")) }
                 if progress(TrainingProgress(
                     event: .evaluation, step: state.step, totalSteps: total, epoch: state.data.epoch, loss: lossValue,
                     learningRate: rate, gradientNorm: norm, samplesPerSecond: rateSamples, elapsed: elapsed, metrics: metrics,
@@ -250,16 +254,15 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
                 }
             }
 
-            // Checkpoints.
+            // Checkpoints. Data-parallel, a stop asked of one rank is agreed on at the next step's
+            // first exchange (every rank ends at the same step; rank 0 writes the checkpoint then).
+            if control == .stop, dataParallel != nil {
+                stopRequested = true
+                control = .proceed
+            }
             let stopping = control == .stop || ending == .earlyStopped
-            if (c.saveEvery > 0 && state.step % c.saveEvery == 0) || stopping {
-                lastCheckpoint = try Checkpoints.save(
-                    directory: checkpointDirectory, step: state.step, module: module, keys: checkpointKeys, optimizer: optimizer, state: state)
-                Checkpoints.prune(directory: checkpointDirectory, keep: c.keepLast)
-                _ = progress(TrainingProgress(
-                    event: .checkpoint, step: state.step, totalSteps: total, epoch: state.data.epoch, loss: lossValue,
-                    learningRate: rate, gradientNorm: norm, samplesPerSecond: rateSamples, elapsed: elapsed, metrics: [:],
-                    checkpoint: lastCheckpoint))
+            if (c.saveEvery > 0 && state.step % c.saveEvery == 0) || stopping, isWriter {
+                lastCheckpoint = try saveCheckpoint(state, progress: progress, rate: rate, loss: lossValue, norm: norm, samplesPerSecond: rateSamples)
             }
             if control == .stop {
                 ending = .stoppedOnRequest
@@ -267,16 +270,53 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
             }
             if ending == .earlyStopped { break }
         }
-        board.flush()
+        board?.flush()
 
         var output: String?
         if ending != .stoppedOnRequest {
             output = (runDirectory as NSString).appendingPathComponent(c.method == .full ? "model" : "adapter")
-            try saveOutput(to: output!)
+            if isWriter { try saveOutput(to: output!) }
         }
         return TrainingSummary(
             ending: ending, steps: state.step, finalLoss: lossValue, bestMetric: state.bestMetric, bestStep: state.bestStep,
             lastCheckpoint: lastCheckpoint, output: output)
+    }
+
+    /// Writes a checkpoint of `state` (and prunes old ones), reported through `progress`.
+    private func saveCheckpoint(
+        _ state: TrainerState, progress: (TrainingProgress) -> TrainingControl, rate: Float, loss: Float = .nan, norm: Float = 0,
+        samplesPerSecond: Double = 0
+    ) throws -> String {
+        let path = try Checkpoints.save(
+            directory: checkpointDirectory, step: state.step, module: model.module, keys: checkpointKeys, optimizer: optimizer, state: state)
+        Checkpoints.prune(directory: checkpointDirectory, keep: configuration.keepLast)
+        _ = progress(TrainingProgress(
+            event: .checkpoint, step: state.step, totalSteps: totalSteps, epoch: state.data.epoch, loss: loss,
+            learningRate: rate, gradientNorm: norm, samplesPerSecond: samplesPerSecond, elapsed: 0, metrics: [:], checkpoint: path))
+        return path
+    }
+
+    /// One process: the gradients and loss of the step's micro-batches, averaged.
+    private func localGradients() throws -> (gradients: [String: MLXArray], loss: Float, samples: Int) {
+        let c = configuration
+        var gradients: [String: MLXArray] = [:]
+        var lossSum: Float = 0
+        var samples = 0
+        for _ in 0 ..< c.gradientAccumulation {
+            let (batch, count) = try nextBatch()
+            let (loss, grads) = try model.runStep {
+                let (loss, grads) = try valueAndGrad(model: model.module) { try self.model.loss(batch) }
+                try eval([loss] + Array(grads.values))
+                return (loss, grads)
+            }
+            for (k, g) in grads { gradients[k] = gradients[k].map { $0 + g } ?? g }
+            lossSum += loss.item(Float.self)
+            samples += count
+        }
+        if c.gradientAccumulation > 1 {
+            gradients = gradients.mapValues { $0 / Double(c.gradientAccumulation) }
+        }
+        return (gradients, lossSum / Float(c.gradientAccumulation), samples)
     }
 
     /// The next batch, moving on to the next epoch when this one is over.
@@ -292,7 +332,7 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
         return (batch, data.position.index)
     }
 
-    private func evaluate(_ state: inout TrainerState, log: MetricsLog, board: TensorBoardWriter) throws -> ([String: Double], Bool) {
+    private func evaluate(_ state: inout TrainerState, log: MetricsLog?, board: TensorBoardWriter?) throws -> ([String: Double], Bool) {
         guard let validate else { return ([:], false) }
         model.module.train(false)
         defer { model.module.trainWithFrozenLayersInEvalMode() }
@@ -300,15 +340,15 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
         var metrics: [String: Double] = [:]
         for (name, value) in result.metrics {
             metrics[name] = value
-            try board.scalar("eval/\(name)", value, step: state.step)
+            try board?.scalar("eval/\(name)", value, step: state.step)
         }
         if !result.samples.isEmpty {
             let table = result.samples.prefix(8).map { "| \($0.reference) | \($0.prediction) |" }.joined(separator: "\n")
-            try board.text("eval/samples", "| reference | prediction |\n|---|---|\n" + table, step: state.step)
+            try board?.text("eval/samples", "| reference | prediction |\n|---|---|\n" + table, step: state.step)
         }
         var entry: [String: Any] = ["step": state.step, "event": "evaluation"]
         for (k, v) in metrics { entry[k] = v }
-        try log.append(entry)
+        try log?.append(entry)
         guard let primary = result.metrics.first?.value else { return (metrics, false) }
         if state.bestMetric.map({ primary < $0 }) ?? true {
             state.bestMetric = primary

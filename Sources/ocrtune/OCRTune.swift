@@ -23,13 +23,14 @@ struct OCRTune: ParsableCommand {
               ocrtune eval --model runs/ft/model --data data/mine --out runs/after
               ocrtune compare runs/before runs/after --out compare.html
               ocrtune predict --model runs/ft/model line.png
+              ocrtune launch -n 2 -- train ...   data-parallel training on 2 processes
               ocrtune doctor                 engine, BLAS, devices, threads
             """,
         version: version,
         subcommands: [
             DoctorCommand.self, ModelsCommand.self, DataCommand.self, ImportCommand.self, PredictCommand.self,
             ScoreCommand.self, EvalCommand.self,
-            CompareCommand.self, TrainCommand.self, ExportCommand.self, ServeCommand.self,
+            CompareCommand.self, TrainCommand.self, LaunchCommand.self, ExportCommand.self, ServeCommand.self,
         ]
     )
 

@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import Foundation
+import MLXEngine
 import MLXNN
 import OCRFineTune
 import OCRTraining
@@ -29,6 +30,10 @@ struct TrainCommand: ParsableCommand {
               ocrtune train --model M --data D --out runs/x \\
                               --mix data/chinese:0.25 --add-chars extra.txt
               ocrtune train --model M --data D --out runs/x --resume
+              ocrtune launch -n 2 -- train --model M --data D --out runs/x   (data-parallel)
+
+            Started by a distributed launcher (ocrtune launch, mlx.launch: MLX_RANK is set),
+            each rank trains on its part of every batch; rank 0 alone prints and writes RUN.
             """)
 
     @Option(help: "Base model folder.") var model: String
@@ -154,14 +159,20 @@ struct TrainCommand: ParsableCommand {
         request.resume = resume
         request.overwrite = overwrite
         request.command = Array(CommandLine.arguments.dropFirst())
+        request.group = try DistributedGroup.fromEnvironment()
+        let writer = (request.group?.rank ?? 0) == 0
         let session = try family.prepareTraining(request)
-        for note in session.setupNotes { Terminal.line(note) }
-        if let point = session.resumePoint {
+        if let group = request.group, writer {
+            Terminal.line("data-parallel: \(group.size) ranks, \(configuration.batchSize) samples per global micro-batch")
+        }
+        for note in session.setupNotes where writer { Terminal.line(note) }
+        if let point = session.resumePoint, writer {
             Terminal.line("resuming at step \(point.step) of \(session.totalSteps) from \(point.path)")
         }
-        let console = TrainingConsole(totalSteps: session.totalSteps)
+        let console = TrainingConsole(totalSteps: session.totalSteps, quiet: !writer)
         console.catchSignals()
         let summary = try session.run(progress: console.handle)
+        guard writer else { return }
         switch summary.ending {
         case .stoppedOnRequest:
             Terminal.line(console.resumeHint(arguments: Array(CommandLine.arguments.dropFirst())))

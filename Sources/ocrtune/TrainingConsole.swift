@@ -10,8 +10,11 @@ final class TrainingConsole {
     private var signalSources: [DispatchSourceSignal] = []
     private let stopRequested = ManagedAtomicFlag()
     private(set) var lastCheckpoint: String?
+    /// Data-parallel ranks other than 0 print nothing.
+    private let quiet: Bool
 
-    init(totalSteps: Int) {
+    init(totalSteps: Int, quiet: Bool = false) {
+        self.quiet = quiet
         progress = ProgressLine(total: totalSteps, label: "train", plainEvery: max(1, min(50, totalSteps / 20)))
     }
 
@@ -34,6 +37,7 @@ final class TrainingConsole {
 
     /// The trainer's progress callback.
     func handle(_ p: TrainingProgress) -> TrainingControl {
+        if quiet { return stopRequested.isSet ? .stop : .proceed }
         switch p.event {
         case .step:
             progress.update(step: p.step, String(format: "loss %.4f  lr %.2e  %.1f samples/s", p.loss, p.learningRate, p.samplesPerSecond))

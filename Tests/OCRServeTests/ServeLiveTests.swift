@@ -7,26 +7,14 @@
 
 import Foundation
 import OCRImaging
+import OCRTestSupport
 import XCTest
 
 final class ServeLiveTests: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// The `ocrtune` binary next to the test bundle (`make test` builds it first).
-    func binary() throws -> URL {
-        if let path = ProcessInfo.processInfo.environment["OCRTUNE_BIN"] { return URL(fileURLWithPath: path) }
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        if dir.pathExtension == "xctest" || dir.path.contains(".xctest/") {
-            while dir.pathExtension != "xctest" && dir.path != "/" { dir.deleteLastPathComponent() }
-            dir.deleteLastPathComponent()
-        }
-        let candidates = [dir.appendingPathComponent("ocrtune"), Self.root.appendingPathComponent(".build/debug/ocrtune")]
-        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-            XCTFail("no ocrtune binary next to the tests (\(candidates.map(\.path))): build it with `swift build --product ocrtune` (make test does)")
-            throw XCTSkip("no binary")
-        }
-        return found
-    }
+    func binary() throws -> URL { try Binaries.ocrtune() }
 
     /// python3 with the openai SDK on PYTHONPATH (.deps/python), or a skip naming what is missing.
     func python() throws -> (URL, [String: String]) {

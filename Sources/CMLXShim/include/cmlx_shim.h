@@ -195,6 +195,29 @@ int cmlx_random_randint(cmlx_array* out, int low, int high, const int* shape, in
 int cmlx_random_categorical(cmlx_array* out, cmlx_array logits, int axis, cmlx_array key);
 int cmlx_random_permutation(cmlx_array* out, int n, cmlx_array key);
 
+// MARK: - Distributed (mlx::core::distributed: ring over TCP, MPI, NCCL, JACCL)
+
+typedef struct cmlx_group_s* cmlx_group; // one mlx::core::distributed::Group
+
+/// Whether `backend` ("any", "ring", "mpi", "nccl", "jaccl") can be used in this build.
+int cmlx_distributed_is_available(const char* backend, bool* out);
+/// The group of all processes of the run (MLX_RANK / MLX_HOSTFILE for the ring backend).
+/// strict: fail when no backend initializes; otherwise a one-process group.
+int cmlx_distributed_init(cmlx_group* out, bool strict, const char* backend);
+void cmlx_group_free(cmlx_group g);
+int cmlx_group_rank(cmlx_group g, int* out);
+int cmlx_group_size(cmlx_group g, int* out);
+/// Sub-group of the processes with the same color (key orders them; < 0: the current rank).
+int cmlx_group_split(cmlx_group* out, cmlx_group g, int color, int key);
+/// Collectives (lazy: the communication happens when the result is evaluated).
+int cmlx_all_sum(cmlx_array* out, cmlx_array a, cmlx_group g);
+int cmlx_all_max(cmlx_array* out, cmlx_array a, cmlx_group g);
+int cmlx_all_min(cmlx_array* out, cmlx_array a, cmlx_group g);
+/// Concatenation of every rank's array along axis 0, in rank order.
+int cmlx_all_gather(cmlx_array* out, cmlx_array a, cmlx_group g);
+int cmlx_send(cmlx_array* out, cmlx_array a, int dst, cmlx_group g);
+int cmlx_recv(cmlx_array* out, const int* shape, int ndim, cmlx_dtype dtype, int src, cmlx_group g);
+
 // MARK: - Closures and transforms
 
 /// A Swift (or C) function over arrays. Reads `inputs` (borrowed), pushes its results to `outputs`.

@@ -3,6 +3,7 @@
 // trained model folder at the end. Nothing is written to the run folder until `run` starts.
 
 import Foundation
+import MLXEngine
 import MLXNN
 import OCRData
 import OCRMetrics
@@ -28,6 +29,8 @@ public struct TrainingRequest: Sendable {
     public var overwrite = false
     /// The command line, recorded in RUN/run.json.
     public var command: [String] = []
+    /// Data-parallel training: the ranks of the run; rank 0 alone writes RUN.
+    public var group: DistributedGroup?
 
     public init(model: URL, data: URL, run: URL, configuration: TrainingConfiguration, options: FineTuneOptions = FineTuneOptions()) {
         self.model = model
@@ -63,7 +66,9 @@ final class FineTuneRun<Recipe: FineTuneRecipe>: TrainingSession {
     init(_ request: TrainingRequest) throws {
         self.request = request
         let c = request.configuration
-        resumePoint = try RunFolder.check(request.run, resume: request.resume, overwrite: request.overwrite)
+        // Only rank 0 refuses a folder holding a run: the others may see the one rank 0 just started.
+        let writer = (request.group?.rank ?? 0) == 0
+        resumePoint = try RunFolder.check(request.run, resume: request.resume, overwrite: request.overwrite || !writer)
 
         let recipe = try Recipe(base: request.model, configuration: c)
         self.recipe = recipe
@@ -82,6 +87,7 @@ final class FineTuneRun<Recipe: FineTuneRecipe>: TrainingSession {
         let source = MemoryBatchSource(items: samples.train, mix: mix, seed: c.seed) { try recipe.collate($0) }
         trainer = try Trainer(model: recipe.trainable, data: source, configuration: c, runDirectory: request.run.path)
         trainer.baseModelName = request.model.path
+        trainer.group = request.group
         let probe = samples.validation
         if !probe.isEmpty {
             let exactMatch = recipe.validationReportsExactMatch
@@ -100,6 +106,7 @@ final class FineTuneRun<Recipe: FineTuneRecipe>: TrainingSession {
 
     func run(progress: (TrainingProgress) -> TrainingControl) throws -> TrainingSummary {
         let run = request.run
+        guard trainer.isWriter else { return try trainer.run(resume: request.resume, progress: progress) }
         if request.overwrite && !request.resume { try RunFolder.clear(run) }
         try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
         try RunOrigin(model: request.model.path, data: request.data.path, command: request.command).write(to: run)

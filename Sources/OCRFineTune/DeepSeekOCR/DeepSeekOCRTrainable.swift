@@ -66,6 +66,10 @@ public final class DeepSeekOCRTrainable: TrainableModel {
     }
 
     /// Mean cross-entropy over the answer tokens.
+    public func lossWeight(_ batch: DeepSeekOCRBatch) -> Int? {
+        scoredLabelCount(batch.labels, ignoreIndex: deepSeekIgnoreIndex, shifted: true)
+    }
+
     public func loss(_ batch: DeepSeekOCRBatch) throws -> MLXArray {
         try model.loss(inputIds: batch.inputIds, images: batch.images, features: batch.features, labels: batch.labels)
     }

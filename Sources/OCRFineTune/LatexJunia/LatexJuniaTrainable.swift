@@ -51,6 +51,8 @@ public final class LatexJuniaTrainable: TrainableModel {
     }
 
     /// Mean cross-entropy over the non-pad label positions (the package's masked loss).
+    public func lossWeight(_ batch: LatexJuniaBatch) -> Int? { scoredLabelCount(batch.labels, ignoreIndex: model.config.padTokenID) }
+
     public func loss(_ batch: LatexJuniaBatch) -> MLXArray {
         let logits = model(batch.pixels, decoderInputIds: batch.decoderInputIDs)
         return crossEntropy(logits: logits, targets: batch.labels, ignoreIndex: model.config.padTokenID, reduction: .mean)

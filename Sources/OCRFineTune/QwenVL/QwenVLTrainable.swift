@@ -46,6 +46,8 @@ public final class QwenVLTrainable: TrainableModel {
     public var defaultLoRATargets: [String] { ["q_proj", "k_proj", "v_proj", "o_proj"] }
 
     /// Mean cross-entropy over the answer tokens: logits at position t predict labels at t + 1.
+    public func lossWeight(_ batch: QwenVLBatch) -> Int? { scoredLabelCount(batch.labels, ignoreIndex: qwenIgnoreIndex, shifted: true) }
+
     public func loss(_ batch: QwenVLBatch) throws -> MLXArray {
         try model.loss(inputIds: batch.inputIds, pixels: batch.pixels, grids: batch.grids, labels: batch.labels)
     }

@@ -52,6 +52,8 @@ public final class VisionEncoderDecoderTrainable: TrainableModel {
     }
 
     /// Mean cross-entropy over the label tokens of the batch.
+    public func lossWeight(_ batch: Seq2SeqBatch) -> Int? { batch.targetTokens }
+
     public func loss(_ batch: Seq2SeqBatch) -> MLXArray {
         let logits = model(batch.pixels, decoderInputs: batch.decoderInputs)
         return crossEntropy(logits: logits, targets: batch.labels, ignoreIndex: Seq2SeqBatch.ignoreIndex)
