@@ -39,7 +39,7 @@ extension Trainer {
         var parts: [(batch: Model.Batch?, weight: Double)] = []
         var samples = 0
         for _ in 0 ..< accumulation {
-            let (part, count) = try nextShard(shard)
+            let (part, count) = try nextInThisOrNextEpoch { try data.nextBatch(size: configuration.batchSize, shard: shard) }
             let weight = try part.batch.map { try model.lossWeight($0).map(Double.init) ?? Double(part.samples ?? 1) } ?? 0
             parts.append((part.batch, weight))
             samples += count
@@ -51,17 +51,12 @@ extension Trainer {
         if totals[accumulation] > 0 { return DataParallelStep(gradients: [:], loss: .nan, samples: 0, stop: true) }
 
         // Weighted local sums.
-        let module = model.module
         var sums: [String: MLXArray] = [:]
         var lossSum = MLXArray(Float(0))
         for (m, part) in parts.enumerated() {
             guard let batch = part.batch, part.weight > 0, totals[m] > 0 else { continue }
             let scale = part.weight / Double(totals[m]) / Double(accumulation)
-            let (loss, grads) = try model.runStep {
-                let (loss, grads) = try valueAndGrad(model: module) { try self.model.loss(batch) }
-                try eval([loss] + Array(grads.values))
-                return (loss, grads)
-            }
+            let (loss, grads) = try microBatchGradients(batch)
             for (k, g) in grads {
                 let weighted = g * scale
                 sums[k] = sums[k].map { $0 + weighted } ?? weighted
@@ -70,27 +65,12 @@ extension Trainer {
         }
 
         // (2) One packed sum of every trainable gradient (zeros where this rank had no data) and the loss.
-        let trainable = module.trainableParameters()
+        let trainable = model.module.trainableParameters()
         let packed = trainable.map { sums[$0.key] ?? zeros(like: $0.array) } + [lossSum]
         let summed = try group.allSum(packed: packed)
         var gradients: [String: MLXArray] = [:]
         for (i, p) in trainable.enumerated() { gradients[p.key] = summed[i] }
         return DataParallelStep(gradients: gradients, loss: summed[trainable.count].item(Float.self), samples: samples, stop: false)
-    }
-
-    /// This rank's part of the next global batch and the global batch's sample count, moving on
-    /// to the next epoch when this one is over (as `nextBatch` does in one process).
-    private func nextShard(_ shard: BatchShard) throws -> (ShardedBatch<Model.Batch>, Int) {
-        let size = configuration.batchSize
-        let before = data.position
-        if let part = try data.nextBatch(size: size, shard: shard) {
-            return (part, data.position.index - before.index)
-        }
-        try data.seek(to: DataPosition(epoch: before.epoch + 1, index: 0))
-        guard let part = try data.nextBatch(size: size, shard: shard) else {
-            throw TrainingError("the training data yields no batch (is the train split empty?)")
-        }
-        return (part, data.position.index)
     }
 }
 

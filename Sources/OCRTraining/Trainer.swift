@@ -303,12 +303,8 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
         var lossSum: Float = 0
         var samples = 0
         for _ in 0 ..< c.gradientAccumulation {
-            let (batch, count) = try nextBatch()
-            let (loss, grads) = try model.runStep {
-                let (loss, grads) = try valueAndGrad(model: model.module) { try self.model.loss(batch) }
-                try eval([loss] + Array(grads.values))
-                return (loss, grads)
-            }
+            let (batch, count) = try nextInThisOrNextEpoch { try data.nextBatch(size: c.batchSize) }
+            let (loss, grads) = try microBatchGradients(batch)
             for (k, g) in grads { gradients[k] = gradients[k].map { $0 + g } ?? g }
             lossSum += loss.item(Float.self)
             samples += count
@@ -319,17 +315,25 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
         return (gradients, lossSum / Float(c.gradientAccumulation), samples)
     }
 
-    /// The next batch, moving on to the next epoch when this one is over.
-    private func nextBatch() throws -> (Model.Batch, Int) {
-        let before = data.position
-        if let batch = try data.nextBatch(size: configuration.batchSize) {
-            return (batch, data.position.index - before.index)
+    /// One micro-batch's loss and gradients, evaluated, in the family's step environment.
+    func microBatchGradients(_ batch: Model.Batch) throws -> (loss: MLXArray, gradients: [String: MLXArray]) {
+        try model.runStep {
+            let (loss, grads) = try valueAndGrad(model: model.module) { try self.model.loss(batch) }
+            try eval([loss] + Array(grads.values))
+            return (loss, grads)
         }
+    }
+
+    /// What `take` draws next from the data (a batch, or a rank's part of one), moving on to the
+    /// next epoch when this one is over, with the number of samples the data moved past.
+    func nextInThisOrNextEpoch<T>(_ take: () throws -> T?) throws -> (T, Int) {
+        let before = data.position
+        if let next = try take() { return (next, data.position.index - before.index) }
         try data.seek(to: DataPosition(epoch: before.epoch + 1, index: 0))
-        guard let batch = try data.nextBatch(size: configuration.batchSize) else {
+        guard let next = try take() else {
             throw TrainingError("the training data yields no batch (is the train split empty?)")
         }
-        return (batch, data.position.index)
+        return (next, data.position.index)
     }
 
     private func evaluate(_ state: inout TrainerState, log: MetricsLog?, board: TensorBoardWriter?) throws -> ([String: Double], Bool) {

@@ -82,10 +82,8 @@ struct LaunchCommand: ParsableCommand {
         defer { signals.forEach { $0.cancel() } }
         let outcome = try supervisor.run()
         if supervisor.interrupted, outcome != .succeeded {
-            var args = Array(CommandLine.arguments.dropFirst()).filter { $0 != "--resume" }
-            args.append("--resume")
             Terminal.line("stopped on request; resume with the same number of ranks:\n  "
-                + (["ocrtune"] + args).map { $0.contains(" ") ? shellQuoted($0) : $0 }.joined(separator: " "))
+                + resumeCommand(Array(CommandLine.arguments.dropFirst())))
             throw ExitCode(130)
         }
         switch outcome {

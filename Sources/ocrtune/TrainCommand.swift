@@ -160,7 +160,7 @@ struct TrainCommand: ParsableCommand {
         request.overwrite = overwrite
         request.command = Array(CommandLine.arguments.dropFirst())
         request.group = try DistributedGroup.fromEnvironment()
-        let writer = (request.group?.rank ?? 0) == 0
+        let writer = request.isWriter
         let session = try family.prepareTraining(request)
         if let group = request.group, writer {
             Terminal.line("data-parallel: \(group.size) ranks, \(configuration.batchSize) samples per global micro-batch")

@@ -52,11 +52,14 @@ final class TrainingConsole {
 
     /// What to tell the user when the run stopped before its end.
     func resumeHint(arguments: [String]) -> String {
-        var args = arguments.filter { $0 != "--resume" }
-        args.append("--resume")
-        let command = (["ocrtune"] + args).map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ")
-        return "stopped; checkpoint \(lastCheckpoint ?? "(none)"). Resume with:\n  \(command)"
+        "stopped; checkpoint \(lastCheckpoint ?? "(none)"). Resume with:\n  \(resumeCommand(arguments))"
     }
+}
+
+/// `ocrtune ARGUMENTS --resume` as a shell line (`train` after Ctrl-C, and `launch -- train`).
+func resumeCommand(_ arguments: [String]) -> String {
+    (["ocrtune"] + arguments.filter { $0 != "--resume" } + ["--resume"])
+        .map { $0.contains(" ") ? shellQuoted($0) : $0 }.joined(separator: " ")
 }
 
 /// A flag set from a signal handler's queue and read by the training loop.

@@ -31,6 +31,8 @@ public struct TrainingRequest: Sendable {
     public var command: [String] = []
     /// Data-parallel training: the ranks of the run; rank 0 alone writes RUN.
     public var group: DistributedGroup?
+    /// Whether this process writes RUN and talks to the user (rank 0, or the only process).
+    public var isWriter: Bool { (group?.rank ?? 0) == 0 }
 
     public init(model: URL, data: URL, run: URL, configuration: TrainingConfiguration, options: FineTuneOptions = FineTuneOptions()) {
         self.model = model
@@ -67,8 +69,7 @@ final class FineTuneRun<Recipe: FineTuneRecipe>: TrainingSession {
         self.request = request
         let c = request.configuration
         // Only rank 0 refuses a folder holding a run: the others may see the one rank 0 just started.
-        let writer = (request.group?.rank ?? 0) == 0
-        resumePoint = try RunFolder.check(request.run, resume: request.resume, overwrite: request.overwrite || !writer)
+        resumePoint = try RunFolder.check(request.run, resume: request.resume, overwrite: request.overwrite || !request.isWriter)
 
         let recipe = try Recipe(base: request.model, configuration: c)
         self.recipe = recipe

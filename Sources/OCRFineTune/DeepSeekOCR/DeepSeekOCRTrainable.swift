@@ -65,11 +65,12 @@ public final class DeepSeekOCRTrainable: TrainableModel {
         ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"].map { "model.layers.*.\($0)" }
     }
 
-    /// Mean cross-entropy over the answer tokens.
+    /// The answer tokens the loss is a mean over (data-parallel ranks weight by it).
     public func lossWeight(_ batch: DeepSeekOCRBatch) -> Int? {
         scoredLabelCount(batch.labels, ignoreIndex: deepSeekIgnoreIndex, shifted: true)
     }
 
+    /// Mean cross-entropy over the answer tokens.
     public func loss(_ batch: DeepSeekOCRBatch) throws -> MLXArray {
         try model.loss(inputIds: batch.inputIds, images: batch.images, features: batch.features, labels: batch.labels)
     }

@@ -50,9 +50,10 @@ public final class LatexJuniaTrainable: TrainableModel {
          "decoder_blocks.*.ffn.0", "decoder_blocks.*.ffn.3"]
     }
 
-    /// Mean cross-entropy over the non-pad label positions (the package's masked loss).
+    /// The non-pad label positions the loss is a mean over (data-parallel ranks weight by it).
     public func lossWeight(_ batch: LatexJuniaBatch) -> Int? { scoredLabelCount(batch.labels, ignoreIndex: model.config.padTokenID) }
 
+    /// Mean cross-entropy over the non-pad label positions (the package's masked loss).
     public func loss(_ batch: LatexJuniaBatch) -> MLXArray {
         let logits = model(batch.pixels, decoderInputIds: batch.decoderInputIDs)
         return crossEntropy(logits: logits, targets: batch.labels, ignoreIndex: model.config.padTokenID, reduction: .mean)

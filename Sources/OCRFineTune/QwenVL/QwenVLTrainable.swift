@@ -45,9 +45,10 @@ public final class QwenVLTrainable: TrainableModel {
     /// or `gate_proj` / `up_proj` / `down_proj` for the MLP, to widen it).
     public var defaultLoRATargets: [String] { ["q_proj", "k_proj", "v_proj", "o_proj"] }
 
-    /// Mean cross-entropy over the answer tokens: logits at position t predict labels at t + 1.
+    /// The answer tokens the loss is a mean over (data-parallel ranks weight by it).
     public func lossWeight(_ batch: QwenVLBatch) -> Int? { scoredLabelCount(batch.labels, ignoreIndex: qwenIgnoreIndex, shifted: true) }
 
+    /// Mean cross-entropy over the answer tokens: logits at position t predict labels at t + 1.
     public func loss(_ batch: QwenVLBatch) throws -> MLXArray {
         try model.loss(inputIds: batch.inputIds, pixels: batch.pixels, grids: batch.grids, labels: batch.labels)
     }

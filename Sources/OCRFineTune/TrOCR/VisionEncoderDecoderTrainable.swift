@@ -51,9 +51,10 @@ public final class VisionEncoderDecoderTrainable: TrainableModel {
         ["q_proj", "k_proj", "v_proj", "out_proj"].map { "decoder.*_attn.\($0)" }
     }
 
-    /// Mean cross-entropy over the label tokens of the batch.
+    /// The label tokens the loss is a mean over (data-parallel ranks weight by it).
     public func lossWeight(_ batch: Seq2SeqBatch) -> Int? { batch.targetTokens }
 
+    /// Mean cross-entropy over the label tokens of the batch.
     public func loss(_ batch: Seq2SeqBatch) -> MLXArray {
         let logits = model(batch.pixels, decoderInputs: batch.decoderInputs)
         return crossEntropy(logits: logits, targets: batch.labels, ignoreIndex: Seq2SeqBatch.ignoreIndex)
