@@ -106,6 +106,27 @@ public func matmulAffineActivation(
     }
 }
 
+/// A dense convolution (groups 1; input [N, H, W, C], weight [O, KH, KW, C]) followed by the
+/// epilogue of ``affineActivation(_:bias:preScale:preBias:activation:postScale:postBias:)``.
+/// float32 on the CPU runs ocrtune's kernel: with OpenBLAS single-threaded it splits the output
+/// positions over the kernel threads, unfolding and multiplying a tile at a time. Equal to
+/// `conv2d` then the epilogue up to the BLAS's summation order; its gradient is theirs.
+public func conv2dAffineActivation(
+    _ input: MLXArray, _ weight: MLXArray, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
+    bias: MLXArray?, preScale: MLXArray? = nil, preBias: MLXArray? = nil, activation: FusedActivation,
+    postScale: MLXArray? = nil, postBias: MLXArray? = nil
+) -> MLXArray {
+    call("conv2d_affine_activation") { out in
+        withInts([stride.0, stride.1]) { s, _ in
+            withInts([padding.0, padding.1]) { p, _ in
+                cmlx_conv2d_affine_activation(
+                    out, input.handle, weight.handle, s, p, bias?.handle, preScale?.handle, preBias?.handle,
+                    activation.rawValue, postScale?.handle, postBias?.handle)
+            }
+        }
+    }
+}
+
 // MARK: - Fused kernels (mlx::core::fast)
 
 public func rmsNorm(_ x: MLXArray, weight: MLXArray?, eps: Float) -> MLXArray {

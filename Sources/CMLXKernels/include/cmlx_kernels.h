@@ -53,6 +53,13 @@ int cmlx_depthwise_affine_activation(cmlx_array* out, cmlx_array input, cmlx_arr
 int cmlx_matmul_affine_activation(cmlx_array* out, cmlx_array x, cmlx_array weight, cmlx_array bias,
                                   cmlx_array pre_scale, cmlx_array pre_bias, int activation, cmlx_array post_scale,
                                   cmlx_array post_bias);
+/// A dense 2-D convolution (groups 1; input [N, H, W, C], weight [O, KH, KW, C], symmetric padding)
+/// followed by affine_activation's epilogue (GELU too). float32 on the CPU: output positions split
+/// over the kernel threads when the BLAS is single-threaded, each thread unfolding a tile of them
+/// and multiplying it (BLAS) before its epilogue; its gradient is that of conv2d then the epilogue.
+int cmlx_conv2d_affine_activation(cmlx_array* out, cmlx_array input, cmlx_array weight, const int* stride,
+                                  const int* padding, cmlx_array bias, cmlx_array pre_scale, cmlx_array pre_bias,
+                                  int activation, cmlx_array post_scale, cmlx_array post_bias);
 /// The logistic sigmoid: ocrtune's vectorized kernel for float32 on the CPU, MLX's otherwise.
 int cmlx_kernel_sigmoid(cmlx_array* out, cmlx_array x);
 /// Scaled dot-product attention: for float32 on the CPU (grouped-query attention included) MLX's

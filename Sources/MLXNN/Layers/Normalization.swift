@@ -87,4 +87,14 @@ open class BatchNorm: Module, UnaryLayer {
         if let bias { y = y + bias }
         return y
     }
+
+    /// The inference-mode normalization as a per-channel scale and shift (γ / √(var + ε) and
+    /// β − mean · scale), for folding into the convolution before it.
+    public func inferenceScaleAndShift() -> (scale: MLXArray, shift: MLXArray) {
+        var scale = rsqrt(runningVar + MLXArray(eps))
+        if let weight { scale = scale * weight }
+        var shift = -(runningMean * scale)
+        if let bias { shift = shift + bias }
+        return (scale, shift)
+    }
 }

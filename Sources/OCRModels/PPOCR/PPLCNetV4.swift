@@ -120,7 +120,7 @@ public final class PPLCNetV4ConvLayer: Module, UnaryLayer {
         if !normalization.training, convolution.kernels == .fused, let fused = fusedActivation {
             // Inference: the BatchNorm folded into the product (per output channel), then the
             // product, bias and activation in ocrtune's kernels (MLX's CPU erf is scalar).
-            let (scale, shift) = foldedNormalization()
+            let (scale, shift) = normalization.inferenceScaleAndShift()
             let c = convolution
             if c.isPointwise {
                 let (o, i) = (c.weight.dim(0), c.weight.dim(3))
@@ -134,20 +134,16 @@ public final class PPLCNetV4ConvLayer: Module, UnaryLayer {
                     x, c.weight * scale.reshaped(-1, 1, 1, 1), stride: c.stride, padding: c.padding,
                     bias: shift, preScale: nil, preBias: nil, activation: fused, postScale: nil, postBias: nil)
             }
+            if c.groups == 1 && c.dilation == (1, 1) {
+                // The stem: output positions split over the cores, unfolded a tile at a time.
+                return conv2dAffineActivation(
+                    x, c.weight * scale.reshaped(-1, 1, 1, 1), stride: c.stride, padding: c.padding, bias: shift,
+                    activation: fused)
+            }
             let z = conv2d(x, c.weight * scale.reshaped(-1, 1, 1, 1), stride: c.stride, padding: c.padding, groups: c.groups)
             return affineActivation(z, bias: shift, preScale: nil, preBias: nil, activation: fused)
         }
         return activation(normalization(convolution(x)))
-    }
-
-    /// The eval-mode BatchNorm as a per-channel scale and shift: γ / √(var + ε), β − mean · scale.
-    func foldedNormalization() -> (scale: MLXArray, shift: MLXArray) {
-        let n = normalization
-        var scale = rsqrt(n.runningVar + MLXArray(n.eps))
-        if let w = n.weight { scale = scale * w }
-        var shift = -(n.runningMean * scale)
-        if let b = n.bias { shift = shift + b }
-        return (scale, shift)
     }
 
     private var fusedActivation: FusedActivation? {

@@ -176,6 +176,14 @@ public final class DBConvBatchNorm: Module, UnaryLayer {
     }
 
     public func callAsFunction(_ x: MLXArray) -> MLXArray {
+        if !norm.training, let c = convolution as? Conv2d, c.kernels == .fused, c.groups == 1, c.dilation == (1, 1) {
+            // Inference: the BatchNorm folded into the convolution, output positions split over the cores.
+            let (scale, shift) = norm.inferenceScaleAndShift()
+            let bias = c.bias.map { $0 * scale + shift } ?? shift
+            return conv2dAffineActivation(
+                x, c.weight * scale.reshaped(-1, 1, 1, 1), stride: c.stride, padding: c.padding, bias: bias,
+                activation: appliesReLU ? .relu : .identity)
+        }
         let y = norm((convolution as! UnaryLayer)(x))
         return appliesReLU ? relu(y) : y
     }
