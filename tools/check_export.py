@@ -93,6 +93,7 @@ def transformers_class(kind):
         "qwen2_5_vl": transformers.Qwen2_5_VLForConditionalGeneration,
         "qwen3_vl": transformers.Qwen3VLForConditionalGeneration,
         "pp_ocrv5_mobile_rec": transformers.PPOCRV5MobileRecForTextRecognition,
+        "deepseek_ocr2": transformers.DeepseekOcr2ForConditionalGeneration,
     }[kind]
 
 

@@ -39,6 +39,9 @@ say "hf: from_pretrained and the same logits"
 $TORCH_PY tools/check_export.py hf --export "$W/hf-trocr" --reference $M/trocr-vit --record hf_trocr_vit_tiny
 $TORCH_PY tools/check_export.py hf --export "$W/hf-qwen25" --reference $M/qwen2_5_vl-tiny --record hf_qwen2_5_vl_tiny
 $TORCH_PY tools/check_export.py hf --export "$W/hf-qwen3" --reference $M/qwen3_vl-tiny --record hf_qwen3_vl_tiny
+# DeepSeek-OCR 2 from transformers' own key layout: written in the original names transformers loads.
+rm -rf "$W/hf-deepseek2" && "$B" export $M/deepseek_ocr2-tiny/transformers-layout --format hf --out "$W/hf-deepseek2" > /dev/null
+$TORCH_PY tools/check_export.py hf --export "$W/hf-deepseek2" --reference $M/deepseek_ocr2-tiny --record hf_deepseek_ocr2_tiny
 
 say "peft: the adapter in peft equals the merged hf export"
 "$B" export "$W/run-trocr" --format peft --out "$W/peft-run-trocr" > /dev/null

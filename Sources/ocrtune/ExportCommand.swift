@@ -32,7 +32,9 @@ struct ExportCommand: ParsableCommand {
                      (--quantize f16, bf16, q8_0) and mmproj-*-F16.gguf.
                        ocrtune export runs/qwen --format gguf --quantize q8_0 --out ex/q
             hf       A merged Hugging Face folder in transformers 5.x's key
-                     layout (PP-OCR, TrOCR, Qwen-VL) for from_pretrained/vLLM.
+                     layout (PP-OCR, TrOCR, Qwen-VL; DeepSeek-OCR in its
+                     original names, which transformers writes and loads)
+                     for from_pretrained/vLLM.
                        ocrtune export runs/qwen --format hf --out ex/qwen-hf
             peft     A LoRA run's adapter alone (language model only, no
                      modules_to_save), for peft and vLLM.

@@ -41,6 +41,27 @@ final class HuggingFaceExportTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("chat_template.json").path))
     }
 
+    /// From transformers' own names (and fused experts) back to DeepSeek's original ones, which
+    /// transformers' save_pretrained writes and from_pretrained loads: every tensor equal to the
+    /// original-layout fixture's.
+    func testDeepSeekOCR2InTheOriginalLayout() throws {
+        let fixture = ModelFixtures.url("deepseek_ocr2-tiny")
+        let original = try loadSafeTensors(path: fixture.appendingPathComponent("model.safetensors").path).arrays
+        let transformersLayout = fixture.appendingPathComponent("transformers-layout")
+        XCTAssertTrue(try keys(transformersLayout).keys.contains { $0.hasPrefix("model.vision_tower.sam_encoder.") })
+        let (out, outcome) = try export(transformersLayout)
+        let exported = try loadSafeTensors(path: out.appendingPathComponent("model.safetensors").path).arrays
+        XCTAssertEqual(Set(exported.keys), Set(original.keys))
+        for (key, value) in original {
+            XCTAssertEqual(abs(exported[key]! - value.asType(.float32)).max().item(Float.self), 0, key)
+        }
+        XCTAssertEqual(outcome.manifest.shared, ["config.json"])
+        // And from the original layout, with its tokenizer and processor files.
+        let (again, second) = try export(fixture)
+        XCTAssertEqual(try keys(again), original.mapValues(\.shape))
+        XCTAssertTrue(second.manifest.shared.contains("tokenizer.json") && second.manifest.shared.contains("processor_config.json"))
+    }
+
     func testPPOCRAsTransformersRepLayers() throws {
         let model = try ExportFixtures.ppocrModel()
         let (out, _) = try export(model)

@@ -1,16 +1,25 @@
-// DeepSeek-OCR exports: `peft`, a run's adapter (DeepSeek's module names, as the checkpoints'
-// remote code names them), refused when it adapts the vision encoders (vLLM's requirement).
-// The merged Hugging Face folder in transformers 5.x's own DeepSeek-OCR 2 layout and GGUF are
-// not written yet.
+// DeepSeek-OCR exports: `hf`, the merged folder in DeepSeek's original key names — the published
+// checkpoints' layout, which transformers 5.x's save_pretrained also writes for DeepSeek-OCR 2 and
+// which its from_pretrained (and the v1 remote code) loads — with the folder's config, tokenizer
+// and processor files; `peft`, a run's adapter (DeepSeek's module names), refused when it adapts
+// the vision encoders (vLLM's requirement). GGUF is not written yet.
+//
+// Reference: transformers/conversion_mapping.py ("deepseek_ocr2": original ↔ transformers names;
+// save_pretrained reverts to the original ones).
 
 import Foundation
 import OCRModels
 
 extension DeepSeekOCRFamily: ExportableFamily {
-    public static let exportFormats: [ExportFormat] = [.peft]
+    public static let exportFormats: [ExportFormat] = [.hf, .peft]
 
     public static func export(model: URL, format: ExportFormat, variants: [String], to folder: URL) throws -> ExportManifest {
-        throw ExportError("--format \(format.rawValue): not for \(name) in this build (it exports --format peft, and ocrtune)")
+        guard format == .hf else {
+            throw ExportError("--format \(format.rawValue): not for \(name) in this build (it exports --format hf and peft)")
+        }
+        // Loading maps transformers' own names (and fused experts) to the original layout.
+        let loaded = try DeepSeekOCRModel.load(from: model)
+        return try HuggingFaceExport.write(weights: loaded.parameterDictionary(), companionsOf: model, to: folder, format: format, family: name)
     }
 
     public static func exportAdapter(_ adapter: URL, baseModel: URL, to folder: URL) throws -> ExportManifest {
