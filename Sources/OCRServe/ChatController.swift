@@ -170,7 +170,8 @@ struct ChatController {
         options.suppressTokenIDs = defaults.suppressTokenIDs
         let key = plan.images.reduce(0) { $0 + state.model.batchKey(width: $1.width, height: $1.height) }
         let (events, cancel) = try state.worker.generate(GenerationRequest(
-            turns: plan.turns, adapter: plan.adapter, options: options, stops: plan.stops, key: key, deadline: deadline))
+            turns: plan.turns, adapter: plan.adapter, options: options, stops: plan.stops, streams: plan.stream, key: key,
+            deadline: deadline))
         var iterator = events.makeAsyncIterator()
         // The first event decides between an error response and an answer.
         var promptTokens = 0

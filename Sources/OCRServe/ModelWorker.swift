@@ -30,6 +30,9 @@ struct GenerationRequest {
     var adapter: String?
     var options: GenerationOptions
     var stops: [String]
+    /// Whether the client reads the answer as it grows (`.text` events); otherwise only the
+    /// final text is decoded, unless stop sequences need watching.
+    var streams: Bool = true
     /// Similarity of prompts for batching (visual tokens of its images).
     var key: Int
     var deadline: Date
@@ -459,9 +462,11 @@ public final class ModelWorker: @unchecked Sendable {  // mutable state under `c
                 }
                 let ended = !batch.stepper.unfinished[row]
                 let atLimit = ids.count >= job.request.options.maxNewTokens || batch.stepper.isFinished
+                // A whole-answer request without stop sequences is decoded once, at its end.
+                guard job.request.streams || !job.request.stops.isEmpty || ended || atLimit else { continue }
                 let full = model.decode(ids)
                 let (delta, stopped) = batch.texts[row].advance(full, final: ended || atLimit)
-                if !delta.isEmpty { job.send(.text(delta)) }
+                if !delta.isEmpty && job.request.streams { job.send(.text(delta)) }
                 if stopped || ended || atLimit {
                     batch.open[row] = false
                     batch.stepper.finish(row: row)
