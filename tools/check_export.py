@@ -7,6 +7,8 @@ into bench/results/export.json.
 
   # TrOCR ONNX: onnxruntime's greedy decoding (merged decoder, KV cache) against transformers' generate
   check_export.py trocr-onnx --model MODEL --export ONNX_DIR --listing DATA_JSONL_DIR
+  # latex-ocr-junia ONNX: onnxruntime's greedy decoding against the package's own generate
+  check_export.py latex-onnx --export ONNX_DIR --package UNPACKED_WHEEL --listing DATA_JSONL_DIR
   # hf: from_pretrained loads every weight and gives the reference's outputs
   check_export.py hf --export HF_DIR --reference MODEL_DIR     (TrOCR, Qwen-VL: transformers' own load)
   check_export.py hf --export HF_DIR --reference ONNX_DIR      (PP-OCR: onnxruntime on rec.onnx)
@@ -110,7 +112,7 @@ def load_hf(folder):
 
 # MARK: - TrOCR ONNX
 
-def ort_greedy(encoder, decoder, pixels, start, eos, pad, max_new):
+def ort_greedy(encoder, decoder, pixels, start, eos, pad, max_new, suppress=()):
     hidden = encoder.run(None, {"pixel_values": pixels})[0]
     names = [i.name for i in decoder.get_inputs()]
     layers = sum(1 for n in names if n.endswith(".decoder.key"))
@@ -125,7 +127,9 @@ def ort_greedy(encoder, decoder, pixels, start, eos, pad, max_new):
     for step in range(max_new):
         feeds = dict(pasts, input_ids=current, encoder_hidden_states=hidden, use_cache_branch=np.array([step > 0]))
         result = dict(zip(outputs, decoder.run(None, feeds)))
-        best = result["logits"][:, -1].argmax(-1)
+        logits = result["logits"][:, -1].copy()
+        logits[:, list(suppress)] = -1e9
+        best = logits.argmax(-1)
         for row in range(batch):
             if not done[row]:
                 out[row].append(int(best[row]))
@@ -175,6 +179,54 @@ def check_trocr_onnx(args):
         c, exact = cer([(t, p) for (_, t), p in zip(rows, texts)])
         result["variants"][variant] = {"same_ids_as_transformers_generate": f"{same}/{len(rows)}", "cer": c, "exact_match": exact}
     failed = result["variants"].get("fp32", {}).get("same_ids_as_transformers_generate") != f"{len(rows)}/{len(rows)}"
+    record(args.record, result)
+    return 1 if failed else 0
+
+
+# MARK: - latex-ocr-junia ONNX
+
+def check_latex_onnx(args):
+    """onnxruntime's greedy decoding of the export against the package's own PyTorch model
+    (`LatexOCRModel.generate`, beam 1) on the package's preprocessing of the same images."""
+    import onnxruntime as ort
+    import torch
+
+    sys.path.insert(0, args.package)
+    from latex_ocr_junia import data, model as M, tokenizer as T, utils
+
+    assets = os.path.join(args.package, "latex_ocr_junia", "assets")
+    config = utils.load_model_config(os.path.join(assets, "model_config.json"))
+    tok = T.LatexTokenizer.load(os.path.join(assets, "tokenizer.json"))
+    net = M.build_model(config).eval()
+    M.load_checkpoint(net, os.path.join(assets, "best.pt"))
+    rows = listing(args.listing, args.split)[: args.limit]
+    images = torch.stack([data.load_and_preprocess_image(p, config.image_height, config.image_width) for p, _ in rows])
+    with torch.no_grad():
+        generated = net.generate(images, tok.bos_id, tok.eos_id, config.max_length, beam_size=1)
+        encoded = net.encode(images)
+    reference = []
+    for row in generated.tolist():
+        ids = row[1:]
+        reference.append(ids[: ids.index(tok.eos_id) + 1] if tok.eos_id in ids else ids)
+    pixels = images.numpy().astype(np.float32)
+    result = {"samples": len(rows), "peer": "latex-ocr-junia 0.1.3's LatexOCRModel.generate (PyTorch, beam 1)", "variants": {}}
+    onnx = os.path.join(args.export, "onnx")
+    for variant in args.variants.split(","):
+        suffix = "" if variant == "fp32" else f"_{variant}"
+        encoder = ort.InferenceSession(os.path.join(onnx, f"encoder_model{suffix}.onnx"))
+        decoder = ort.InferenceSession(os.path.join(onnx, f"decoder_model_merged{suffix}.onnx"))
+        ids = ort_greedy(encoder, decoder, pixels, tok.bos_id, tok.eos_id, config.pad_token_id, config.max_length - 1,
+                         suppress=(config.pad_token_id, tok.bos_id))
+        same = sum(a == b for a, b in zip(ids, reference))
+        hidden = encoder.run(None, {"pixel_values": pixels})[0]
+        texts = [tok.decode(np.array(i)) for i in ids]
+        c, exact = cer([(t, p) for (_, t), p in zip(rows, texts)])
+        result["variants"][variant] = {
+            "same_ids_as_package_generate": f"{same}/{len(rows)}",
+            "encoder_largest_difference": float(np.abs(hidden - encoded.numpy()).max()),
+            "cer": c, "exact_match": exact,
+        }
+    failed = result["variants"].get("fp32", {}).get("same_ids_as_package_generate") != f"{len(rows)}/{len(rows)}"
     record(args.record, result)
     return 1 if failed else 0
 
@@ -499,6 +551,13 @@ def main():
     p.add_argument("--base", required=True)
     p.add_argument("--merged", required=True)
     p.add_argument("--tolerance", type=float, default=1e-4)
+    p = sub.add_parser("latex-onnx")
+    p.add_argument("--export", required=True)
+    p.add_argument("--package", required=True, help="the folder holding latex_ocr_junia/ (an unpacked wheel)")
+    p.add_argument("--listing", required=True)
+    p.add_argument("--split", default="test")
+    p.add_argument("--limit", type=int, default=32)
+    p.add_argument("--variants", default="fp32,fp16,int8")
     p = sub.add_parser("gguf")
     p.add_argument("--export", required=True)
     p.add_argument("--reference", required=True, help="the model's hf export (transformers 5.x keys)")
@@ -527,7 +586,7 @@ def main():
     for p in sub.choices.values():
         p.add_argument("--record", help="merge the result into bench/results/export.json under this name")
     args = parser.parse_args()
-    return {"trocr-onnx": check_trocr_onnx, "hf": check_hf, "gguf": check_gguf, "mlx": check_mlx, "logits": save_logits, "llama": check_llama, "peft": check_peft, "rapidocr": check_rapidocr}[args.command](args)
+    return {"trocr-onnx": check_trocr_onnx, "latex-onnx": check_latex_onnx, "hf": check_hf, "gguf": check_gguf, "mlx": check_mlx, "logits": save_logits, "llama": check_llama, "peft": check_peft, "rapidocr": check_rapidocr}[args.command](args)
 
 
 if __name__ == "__main__":

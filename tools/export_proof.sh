@@ -61,6 +61,19 @@ for m in trocr-beit; do
     --record "onnx_${m//-/_}_tiny"
 done
 
+if [ -n "${LATEX_PKG:-}" ] && [ -n "${LATEX_MODEL:-}" ]; then
+  # LATEX_PKG: an unpacked latex-ocr-junia 0.1.3 wheel; LATEX_MODEL: its conversion
+  # (tools/convert_latex_ocr_junia.py convert --package "$LATEX_PKG" --out DIR).
+  say "latex-ocr-junia ONNX: onnxruntime's greedy decoding against the package's generate"
+  printf '%s\n' 'x^{2}+y^{2}=z^{2}' '\frac{a}{b}+\frac{c}{d}' '\int_{0}^{1} f(x)\,dx' 'e^{i\pi}+1=0' '\sqrt{x+1}-\sqrt{x}' \
+    '\alpha+\beta=\gamma' 'a_{n+1}=2a_{n}+1' '(a+b)^{2}=a^{2}+2ab+b^{2}' > "$W/formulas.txt"
+  "$B" data synth --latex "$W/formulas.txt" --dpi 150 --count 8 --seed 1 --split 0,0,100 --out "$W/formulas" --overwrite > /dev/null
+  "$B" data export "$W/formulas" --format jsonl --out "$W/formulas-jsonl" > /dev/null
+  rm -rf "$W/onnx-latex" && "$B" export "$LATEX_MODEL" --format onnx --quantize fp32,fp16,int8 --out "$W/onnx-latex" > /dev/null
+  $TORCH_PY tools/check_export.py latex-onnx --export "$W/onnx-latex" --package "$LATEX_PKG" --listing "$W/formulas-jsonl" \
+    --record onnx_latex_ocr_junia
+fi
+
 say "GGUF: gguf-py reads every tensor back"
 for m in qwen2_5_vl qwen3_vl; do
   "$B" export $M/$m-tiny --format gguf --quantize f16,bf16,q8_0 --out "$W/gguf-$m" > /dev/null

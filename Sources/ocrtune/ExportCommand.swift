@@ -23,9 +23,11 @@ struct ExportCommand: ParsableCommand {
                      (inference.onnx + inference.yml). TrOCR: onnx/
                      encoder_model.onnx + decoder_model_merged.onnx (KV
                      cache) with config and tokenizer, as transformers.js
-                     and optimum read them. --quantize fp32 (default), fp16
-                     (float16 weights); TrOCR also int8, uint8 (dynamic
-                     8-bit MatMul), q4 (MatMulNBits, blocks of 32).
+                     and optimum read them; latex-ocr-junia in the same
+                     layout (pixel_values [N,1,H,W]). --quantize fp32
+                     (default), fp16 (float16 weights); TrOCR and
+                     latex-ocr-junia also int8, uint8 (dynamic 8-bit
+                     MatMul), q4 (MatMulNBits, blocks of 32).
                        ocrtune export runs/fa --format onnx --out ex/fa --check data/fa
                        ocrtune export m/trocr --format onnx --quantize fp32,q4 --out ex/t
             gguf     Qwen2.5-VL / Qwen3-VL for llama.cpp: the language model

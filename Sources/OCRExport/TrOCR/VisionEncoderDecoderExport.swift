@@ -1,9 +1,7 @@
 // Vision encoder–decoders (TrOCR) export to ONNX in the layout transformers.js and optimum read:
 // onnx/encoder_model{suffix}.onnx and onnx/decoder_model_merged{suffix}.onnx, with the config,
-// generation config, tokenizer and preprocessor files beside them. Variants are named as
-// transformers.js names them: fp32 (no suffix), `_fp16` (weights stored as float16), `_int8` /
-// `_uint8` (dynamic 8-bit MatMul) and `_q4` (MatMulNBits, blocks of 32). `hf`: the merged
-// VisionEncoderDecoderModel folder; `peft`: a run's adapter.
+// generation config, tokenizer and preprocessor files beside them, in the variants of
+// ONNXVariants. `hf`: the merged VisionEncoderDecoderModel folder; `peft`: a run's adapter.
 
 import Foundation
 import OCRModels
@@ -17,9 +15,6 @@ extension VisionEncoderDecoderFamily: ExportableFamily {
         "special_tokens_map.json", "vocab.json", "merges.txt", "sentencepiece.bpe.model",
     ]
 
-    /// transformers.js's file suffix of a variant.
-    static func suffix(_ variant: String) -> String { variant == "fp32" ? "" : "_\(variant)" }
-
     public static func export(model: URL, format: ExportFormat, variants: [String], to folder: URL) throws -> ExportManifest {
         let loaded = try VisionEncoderDecoder.load(from: model)
         if format == .hf {
@@ -31,18 +26,9 @@ extension VisionEncoderDecoderFamily: ExportableFamily {
         try FileManager.default.createDirectory(at: onnx, withIntermediateDirectories: true)
         var written: [ExportVariant] = []
         for variant in variants {
-            var storage = ONNXWeightStorage.float32
-            var quantization = ONNXLinearQuantization.none
-            switch variant {
-            case "fp32": break
-            case "fp16": storage = .float16
-            case "int8": quantization = .int8
-            case "uint8": quantization = .uint8
-            case "q4": quantization = .q4
-            default: throw ExportError("--quantize \(variant): vision encoder–decoders export to ONNX as fp32, fp16, int8, uint8 or q4")
-            }
-            let encoder = "onnx/encoder_model\(suffix(variant)).onnx"
-            let decoder = "onnx/decoder_model_merged\(suffix(variant)).onnx"
+            let (storage, quantization) = try ONNXVariants.numerics(of: variant, family: "vision encoder–decoders")
+            let encoder = "onnx/encoder_model\(ONNXVariants.suffix(variant)).onnx"
+            let decoder = "onnx/decoder_model_merged\(ONNXVariants.suffix(variant)).onnx"
             let biases = (loaded.encoder as? BEiTEncoder)?.attentionBiases() ?? []
             try VisionEncoderDecoderONNXGraph.encoder(parameters, config: loaded.config, storage: storage, quantization: quantization, biases: biases)
                 .write(to: folder.appendingPathComponent(encoder))
@@ -60,7 +46,7 @@ extension VisionEncoderDecoderFamily: ExportableFamily {
 
     public static func runtimeReader(export folder: URL, manifest: ExportManifest, variant: String, model: URL) throws -> any ExportRuntimeReader {
         try VisionEncoderDecoderONNXReader(
-            encoder: folder.appendingPathComponent("onnx/encoder_model\(suffix(variant)).onnx").path,
-            decoder: folder.appendingPathComponent("onnx/decoder_model_merged\(suffix(variant)).onnx").path, model: model)
+            encoder: folder.appendingPathComponent("onnx/encoder_model\(ONNXVariants.suffix(variant)).onnx").path,
+            decoder: folder.appendingPathComponent("onnx/decoder_model_merged\(ONNXVariants.suffix(variant)).onnx").path, model: model)
     }
 }
