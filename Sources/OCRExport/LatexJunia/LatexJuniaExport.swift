@@ -53,21 +53,20 @@ extension LatexJuniaFamily: ExportableFamily {
 // MARK: - Reading through onnxruntime
 
 /// The export read as the package reads: the encoder once per batch, then greedy decoding with
-/// the merged decoder (`present.*` fed back), pad and BOS suppressed on the logits.
+/// the merged decoder, pad and BOS suppressed on the logits.
 final class LatexJuniaONNXReader: ExportRuntimeReader {
-    let encoder: ONNXRuntimeSession
-    let decoder: ONNXRuntimeSession
+    let session: EncoderDecoderONNXSession
     let recognizer: LatexJuniaTextRecognizer
-    let runtime: String
-    var name: String { "onnxruntime:\(URL(fileURLWithPath: decoder.path).lastPathComponent)" }
+    let runtime = EncoderDecoderONNXSession.runtime
+    var name: String { session.name }
     var preferredBatchSize: Int { recognizer.batchSize }
     var config: LatexJuniaConfig { recognizer.model.config }
 
     init(encoder: String, decoder: String, model: URL, threads: Int = 0) throws {
-        self.encoder = try ONNXRuntimeSession(path: encoder, threads: threads)
-        self.decoder = try ONNXRuntimeSession(path: decoder, threads: threads)
         recognizer = try LatexJuniaTextRecognizer(folder: model)
-        runtime = "onnxruntime \(ONNXRuntimeSession.version ?? "?")"
+        let c = recognizer.model.config
+        session = try EncoderDecoderONNXSession(
+            encoder: encoder, decoder: decoder, layers: c.numDecoderLayers, heads: c.numHeads, headDim: c.dModel / c.numHeads, threads: threads)
     }
 
     /// The preprocessed batch [B, H, W] as the graph's `pixel_values` [B, 1, H, W].
@@ -76,64 +75,12 @@ final class LatexJuniaONNXReader: ExportRuntimeReader {
         return batch.reshaped(batch.dim(0), 1, batch.dim(1), batch.dim(2))
     }
 
-    func encode(_ images: [RGBImage]) throws -> ONNXTensor {
-        try encoder.run(["pixel_values": ONNXTensor(pixels(images))])["last_hidden_state"]!
-    }
-
-    func emptyPasts(batch: Int) -> [String: ONNXTensor] {
-        let (heads, headDim) = (config.numHeads, config.dModel / config.numHeads)
-        var pasts: [String: ONNXTensor] = [:]
-        for i in 0 ..< config.numDecoderLayers {
-            for kind in ["decoder", "encoder"] {
-                for part in ["key", "value"] {
-                    pasts["past_key_values.\(i).\(kind).\(part)"] = ONNXTensor(floats: [], shape: [batch, heads, 0, headDim])
-                }
-            }
-        }
-        return pasts
-    }
-
-    func step(ids: [[Int]], encoded: ONNXTensor, pasts: [String: ONNXTensor], cached: Bool) throws -> [String: ONNXTensor] {
-        var inputs = pasts
-        inputs["input_ids"] = ONNXTensor(int64s: ids.flatMap { $0.map(Int64.init) }, shape: [ids.count, ids[0].count])
-        inputs["encoder_hidden_states"] = encoded
-        inputs["use_cache_branch"] = ONNXTensor(bool: cached)
-        return try decoder.run(inputs)
-    }
-
     /// Greedy ids per image after the BOS (the EOS included when generated).
     func generate(_ images: [RGBImage]) throws -> [[Int]] {
         let options = recognizer.decoding.generationOptions(config: config)
-        let suppressed = Set(options.suppressTokenIDs)
-        let eos = Set(options.eosTokenIDs)
-        let encoded = try encode(images)
-        var pasts = emptyPasts(batch: images.count)
-        var current = images.map { _ in [config.bosTokenID] }
-        var out = images.map { _ in [Int]() }
-        var done = images.map { _ in false }
-        for s in 0 ..< options.maxNewTokens {
-            let result = try step(ids: current, encoded: encoded, pasts: pasts, cached: s > 0)
-            let logits = result["logits"]!
-            let vocab = logits.shape[2]
-            let values = logits.floats
-            for row in images.indices {
-                if done[row] {
-                    current[row] = [config.padTokenID]
-                    continue
-                }
-                let base = row * vocab
-                var best = -1
-                for j in 0 ..< vocab where !suppressed.contains(j) && (best < 0 || values[base + j] > values[base + best]) { best = j }
-                out[row].append(best)
-                if eos.contains(best) { done[row] = true }
-                current[row] = [best]
-            }
-            if done.allSatisfy({ $0 }) { break }
-            for (name, tensor) in result where name.hasPrefix("present.") {
-                pasts["past_key_values." + name.dropFirst("present.".count)] = tensor
-            }
-        }
-        return out
+        return try session.greedy(
+            pixels: pixels(images), start: config.bosTokenID, eos: Set(options.eosTokenIDs), pad: config.padTokenID,
+            maxNewTokens: options.maxNewTokens, suppressed: Set(options.suppressTokenIDs))
     }
 
     func read(_ images: [RGBImage]) throws -> [Reading] {
@@ -152,7 +99,7 @@ final class LatexJuniaONNXReader: ExportRuntimeReader {
             let ours = try withEngineErrors {
                 recognizer.model(recognizer.preprocessor.batch([image]), decoderInputIds: MLXArray(sequence.map(Int32.init), [1, sequence.count]))
             }
-            let theirs = try step(ids: [sequence], encoded: try encode([image]), pasts: emptyPasts(batch: 1), cached: false)["logits"]!.array
+            let theirs = try session.logits(pixels: pixels([image]), sequence: sequence)
             largest = max(largest, Double(abs(ours - theirs).max().item(Float.self)))
         }
         return (largest, "logits")

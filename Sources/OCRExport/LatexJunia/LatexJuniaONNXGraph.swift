@@ -78,52 +78,18 @@ enum LatexJuniaONNXGraph {
         g.linearQuantization = quantization
         let w = ParameterSource(p, builder: g)
         let (heads, headDim, layers) = (c.numHeads, c.dModel / c.numHeads, c.numDecoderLayers)
-        g.input("input_ids", .int64, [.named("batch_size"), .named("decoder_sequence_length")])
-        g.input("encoder_hidden_states", .float, [.named("batch_size"), .named("encoder_sequence_length"), .fixed(c.dModel)])
-        for i in 0 ..< layers {
-            for kind in ["decoder", "encoder"] {
-                let length = kind == "decoder" ? "past_decoder_sequence_length" : "encoder_sequence_length_out"
-                for part in ["key", "value"] {
-                    g.input("past_key_values.\(i).\(kind).\(part)", .float, [.named("batch_size"), .fixed(heads), .named(length), .fixed(headDim)])
-                }
-            }
-        }
-        g.input("use_cache_branch", .bool, [.fixed(1)])
+        EncoderDecoderONNX.declareDecoderInputs(g, layers: layers, heads: heads, headDim: headDim, hidden: c.dModel)
 
         // Cross-attention keys and values: the past ones, or projected from the encoder states.
-        let cached = g.branch("use_cache") {
-            (0 ..< layers).flatMap { i in ["past_key_values.\(i).encoder.key", "past_key_values.\(i).encoder.value"] }
+        let crossKV = try EncoderDecoderONNX.crossAttentionCache(g, layers: layers) { i in
+            let key = "decoder_blocks.\(i).cross_attn"
+            return [
+                g.splitHeads(try w.linear("encoder_hidden_states", "\(key).k"), heads: heads, name: "\(key)/K"),
+                g.splitHeads(try w.linear("encoder_hidden_states", "\(key).v"), heads: heads, name: "\(key)/V"),
+            ]
         }
-        var projectionError: Error?
-        let fresh = g.branch("first_step") {
-            do {
-                return try (0 ..< layers).flatMap { i -> [String] in
-                    let key = "decoder_blocks.\(i).cross_attn"
-                    return [
-                        g.splitHeads(try w.linear("encoder_hidden_states", "\(key).k"), heads: heads, name: "\(key)/K"),
-                        g.splitHeads(try w.linear("encoder_hidden_states", "\(key).v"), heads: heads, name: "\(key)/V"),
-                    ]
-                }
-            } catch {
-                projectionError = error
-                return []
-            }
-        }
-        if let projectionError { throw projectionError }
-        let crossKV = g.nodes(
-            "If", ["use_cache_branch"], name: "cross_attention_cache",
-            attributes: [.graph("then_branch", cached), .graph("else_branch", fresh)], outputs: 2 * layers)
-
         // Positions past … past + L − 1 and the causal mask over past + new keys.
-        let past = g.node("Gather", [g.node("Shape", ["past_key_values.0.decoder.key"], name: "decoder/PastShape"), g.int64s([2], scalar: true)], name: "decoder/PastLength", attributes: [.int("axis", 0)])
-        let length = g.node("Gather", [g.node("Shape", ["input_ids"], name: "decoder/InputShape"), g.int64s([1], scalar: true)], name: "decoder/Length", attributes: [.int("axis", 0)])
-        let end = g.node("Add", [past, length], name: "decoder/End")
-        let queryPositions = g.node("Range", [past, end, g.int64s([1], scalar: true)], name: "decoder/QueryPositions")
-        let keyPositions = g.node("Range", [g.int64s([0], scalar: true), end, g.int64s([1], scalar: true)], name: "decoder/KeyPositions")
-        let future = g.node(
-            "Less", [g.node("Unsqueeze", [queryPositions, g.int64s([1])], name: "decoder/QueryColumn"), g.node("Unsqueeze", [keyPositions, g.int64s([0])], name: "decoder/KeyRow")],
-            name: "decoder/Future")
-        let mask = g.node("Where", [future, g.scalar(-1e9), g.scalar(0)], name: "decoder/CausalMask")
+        let (queryPositions, mask) = EncoderDecoderONNX.positionsAndCausalMask(g)
 
         let tokens = g.node("Gather", [try w.weight("decoder_embed.token_emb.weight"), "input_ids"], name: "decoder_embed.token_emb/Gather", attributes: [.int("axis", 0)])
         let positions = g.node("Gather", [try w.weight("decoder_embed.pos_emb.weight"), queryPositions], name: "decoder_embed.pos_emb/Gather", attributes: [.int("axis", 0)])
@@ -151,11 +117,7 @@ enum LatexJuniaONNXGraph {
             h = g.node("Add", [h, try feedForward(try w.layerNorm(h, "\(key).ffn_norm", eps: eps), "\(key).ffn", w: w, g: g)], name: "\(key)/Residual3")
         }
         let logits = try w.linear(try w.layerNorm(h, "decoder_norm", eps: eps), "lm_head")
-        g.output(logits, as: "logits", .float, [.named("batch_size"), .named("decoder_sequence_length"), .fixed(c.vocabSize)])
-        for (tensor, name) in presents {
-            let length = name.contains(".decoder.") ? "past_decoder_sequence_length + 1" : "encoder_sequence_length_out"
-            g.output(tensor, as: name, .float, [.named("batch_size"), .fixed(heads), .named(length), .fixed(headDim)])
-        }
+        EncoderDecoderONNX.declareDecoderOutputs(g, logits: logits, vocab: c.vocabSize, presents: presents, heads: heads, headDim: headDim)
         return g.model(docString: "latex-ocr-junia decoder with past keys/values (merged) exported by ocrtune")
     }
 

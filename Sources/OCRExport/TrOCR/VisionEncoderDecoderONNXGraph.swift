@@ -91,54 +91,21 @@ enum VisionEncoderDecoderONNXGraph {
         let heads = d.decoderAttentionHeads
         let headDim = d.dModel / heads
         let prefix = "decoder.model.decoder"
-        g.input("input_ids", .int64, [.named("batch_size"), .named("decoder_sequence_length")])
-        g.input("encoder_hidden_states", .float, [.named("batch_size"), .named("encoder_sequence_length"), .fixed(config.encoder.hiddenSize)])
-        for i in 0 ..< d.decoderLayers {
-            for kind in ["decoder", "encoder"] {
-                let length = kind == "decoder" ? "past_decoder_sequence_length" : "encoder_sequence_length_out"
-                for part in ["key", "value"] {
-                    g.input("past_key_values.\(i).\(kind).\(part)", .float, [.named("batch_size"), .fixed(heads), .named(length), .fixed(headDim)])
-                }
-            }
-        }
-        g.input("use_cache_branch", .bool, [.fixed(1)])
+        EncoderDecoderONNX.declareDecoderInputs(g, layers: d.decoderLayers, heads: heads, headDim: headDim, hidden: config.encoder.hiddenSize)
 
         var encoderStates = "encoder_hidden_states"
         if p["enc_to_dec_proj.weight"] != nil { encoderStates = try w.linear(encoderStates, "enc_to_dec_proj") }
         // Cross-attention keys and values: the past ones, or projected from the encoder states.
-        let cached = g.branch("use_cache") {
-            (0 ..< d.decoderLayers).flatMap { i in ["past_key_values.\(i).encoder.key", "past_key_values.\(i).encoder.value"] }
+        let crossKV = try EncoderDecoderONNX.crossAttentionCache(g, layers: d.decoderLayers) { i in
+            let key = "\(prefix).layers.\(i).encoder_attn"
+            return [
+                g.splitHeads(try w.linear(encoderStates, "\(key).k_proj"), heads: heads, name: "\(key)/K"),
+                g.splitHeads(try w.linear(encoderStates, "\(key).v_proj"), heads: heads, name: "\(key)/V"),
+            ]
         }
-        var projectionError: Error?
-        let fresh = g.branch("first_step") {
-            do {
-                return try (0 ..< d.decoderLayers).flatMap { i -> [String] in
-                    let key = "\(prefix).layers.\(i).encoder_attn"
-                    return [
-                        g.splitHeads(try w.linear(encoderStates, "\(key).k_proj"), heads: heads, name: "\(key)/K"),
-                        g.splitHeads(try w.linear(encoderStates, "\(key).v_proj"), heads: heads, name: "\(key)/V"),
-                    ]
-                }
-            } catch {
-                projectionError = error
-                return []
-            }
-        }
-        if let projectionError { throw projectionError }
-        let crossKV = g.nodes(
-            "If", ["use_cache_branch"], name: "cross_attention_cache",
-            attributes: [.graph("then_branch", cached), .graph("else_branch", fresh)], outputs: 2 * d.decoderLayers)
 
         // Positions past + 0 … past + L − 1 (table rows offset by 2), and the causal mask.
-        let past = g.node("Gather", [g.node("Shape", ["past_key_values.0.decoder.key"], name: "decoder/PastShape"), g.int64s([2], scalar: true)], name: "decoder/PastLength", attributes: [.int("axis", 0)])
-        let length = g.node("Gather", [g.node("Shape", ["input_ids"], name: "decoder/InputShape"), g.int64s([1], scalar: true)], name: "decoder/Length", attributes: [.int("axis", 0)])
-        let end = g.node("Add", [past, length], name: "decoder/End")
-        let queryPositions = g.node("Range", [past, end, g.int64s([1], scalar: true)], name: "decoder/QueryPositions")
-        let keyPositions = g.node("Range", [g.int64s([0], scalar: true), end, g.int64s([1], scalar: true)], name: "decoder/KeyPositions")
-        let future = g.node(
-            "Less", [g.node("Unsqueeze", [queryPositions, g.int64s([1])], name: "decoder/QueryColumn"), g.node("Unsqueeze", [keyPositions, g.int64s([0])], name: "decoder/KeyRow")],
-            name: "decoder/Future")
-        let mask = g.node("Where", [future, g.scalar(-1e9), g.scalar(0)], name: "decoder/CausalMask")
+        let (queryPositions, mask) = EncoderDecoderONNX.positionsAndCausalMask(g)
 
         var h = g.node("Gather", [try w.weight("\(prefix).embed_tokens.weight"), "input_ids"], name: "\(prefix).embed_tokens/Gather", attributes: [.int("axis", 0)])
         if d.scaleEmbedding { h = g.node("Mul", [h, g.scalar(Float(Double(d.dModel).squareRoot()))], name: "\(prefix)/ScaleEmbedding") }
@@ -177,11 +144,7 @@ enum VisionEncoderDecoderONNXGraph {
             ? try w.weight("decoder.output_projection.weight")
             : try w.weight("\(prefix).embed_tokens.weight")
         let logits = g.node("MatMul", [h, g.node("Transpose", [projection], name: "decoder.output_projection/Transpose", attributes: [.ints("perm", [1, 0])])], name: "decoder.output_projection/MatMul")
-        g.output(logits, as: "logits", .float, [.named("batch_size"), .named("decoder_sequence_length"), .fixed(d.vocabSize)])
-        for (tensor, name) in presents {
-            let length = name.contains(".decoder.") ? "past_decoder_sequence_length + 1" : "encoder_sequence_length_out"
-            g.output(tensor, as: name, .float, [.named("batch_size"), .fixed(heads), .named(length), .fixed(headDim)])
-        }
+        EncoderDecoderONNX.declareDecoderOutputs(g, logits: logits, vocab: d.vocabSize, presents: presents, heads: heads, headDim: headDim)
         return g.model(docString: "TrOCR decoder with past keys/values (merged) exported by ocrtune")
     }
 
