@@ -127,6 +127,14 @@ public func conv2dAffineActivation(
     }
 }
 
+/// Dropout as training applies it: `x · keep / (1 − p)` with `keep` drawn per element from `key`
+/// (nil: the next key of the engine's random sequence). float32 on the CPU runs ocrtune's kernel
+/// (a counter hash, no mask array, split over the kernel threads; its gradient recomputes the
+/// mask); other dtypes and devices MLX's bernoulli.
+public func dropout(_ x: MLXArray, p: Float, key: MLXArray? = nil) -> MLXArray {
+    call("dropout") { cmlx_kernel_dropout($0, x.handle, p, key?.handle) }
+}
+
 // MARK: - Fused kernels (mlx::core::fast)
 
 public func rmsNorm(_ x: MLXArray, weight: MLXArray?, eps: Float) -> MLXArray {

@@ -60,6 +60,11 @@ int cmlx_matmul_affine_activation(cmlx_array* out, cmlx_array x, cmlx_array weig
 int cmlx_conv2d_affine_activation(cmlx_array* out, cmlx_array input, cmlx_array weight, const int* stride,
                                   const int* padding, cmlx_array bias, cmlx_array pre_scale, cmlx_array pre_bias,
                                   int activation, cmlx_array post_scale, cmlx_array post_bias);
+/// Dropout in training: x · keep / (1 − p), keep drawn per element from a counter hash of `key`
+/// (uint32 [2]; NULL: the next key of the engine's sequence, as MLX's bernoulli takes one). float32
+/// on the CPU runs ocrtune's kernel (no mask array; its gradient recomputes the mask from the key);
+/// otherwise MLX's bernoulli with that key.
+int cmlx_kernel_dropout(cmlx_array* out, cmlx_array x, float p, cmlx_array key);
 /// The logistic sigmoid: ocrtune's vectorized kernel for float32 on the CPU, MLX's otherwise.
 int cmlx_kernel_sigmoid(cmlx_array* out, cmlx_array x);
 /// Scaled dot-product attention: for float32 on the CPU (grouped-query attention included) MLX's

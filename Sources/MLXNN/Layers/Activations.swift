@@ -113,8 +113,9 @@ public final class Tanh: Module, UnaryLayer {
 
 // MARK: - Dropout
 
-/// Zeroes elements with probability `p` in training mode and rescales the rest by 1/(1−p).
-/// Uses the global generator (seed it with ``MLXRandom/seed(_:)`` for reproducible runs).
+/// Zeroes elements with probability `p` in training mode and rescales the rest by 1/(1−p)
+/// (``MLXEngine/dropout(_:p:key:)``: ocrtune's kernel on the CPU). Draws one key of the global
+/// generator per call (seed it with ``MLXRandom/seed(_:)`` for reproducible runs).
 public final class Dropout: Module, UnaryLayer {
     public let p: Float
 
@@ -126,8 +127,7 @@ public final class Dropout: Module, UnaryLayer {
 
     public func callAsFunction(_ x: MLXArray) -> MLXArray {
         guard training, p > 0 else { return x }
-        let keep = MLXRandom.bernoulli(1 - p, x.shape)
-        return which(keep, x * (1 / Double(1 - p)), x.scalar0)
+        return MLXEngine.dropout(x, p: p)
     }
 }
 

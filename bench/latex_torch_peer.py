@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""PyTorch peer of `ocrtune train --model LATEX --method full` (run by bench/transformers_cpu.py with
+a python that has torch): full fine-tuning steps of latex-ocr-junia's own model (the package's
+LatexOCRModel and checkpoint, encoder trainable), batch B of the same formula images (the
+package's preprocessing) and texts, teacher forcing padded to the batch's longest sequence (as
+ocrtune pads; the package's own loader pads every sequence to max_length − 1), the package's
+masked cross-entropy, AdamW (lr 1e-4, weight decay 0.01), clipping at 1.0, dropout as in training.
+
+Prints one JSON line: steps/s over the steps after the warm-up, seconds per step (median), the
+losses, the peak RSS.
+
+  latex_torch_peer.py --package UNPACKED_WHEEL --listing DATA_JSONL_DIR [--batch 8] [--steps 6] [--warmup 2] [--threads 2]
+"""
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--package", required=True)
+    ap.add_argument("--listing", required=True)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--steps", type=int, default=6)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    sys.path.insert(0, args.package)
+    from latex_ocr_junia import data, model as M, tokenizer as T, utils
+
+    assets = os.path.join(args.package, "latex_ocr_junia", "assets")
+    config = utils.load_model_config(os.path.join(assets, "model_config.json"))
+    tok = T.LatexTokenizer.load(os.path.join(assets, "tokenizer.json"))
+    net = M.build_model(config)
+    M.load_checkpoint(net, os.path.join(assets, "best.pt"))
+    net.train()
+    rows = []
+    with open(os.path.join(args.listing, "data.jsonl")) as f:
+        for line in f:
+            row = json.loads(line)
+            if row.get("split") == "train":
+                rows.append((os.path.join(args.listing, row["image"]), row["text"]))
+    images = torch.stack([data.load_and_preprocess_image(p, config.image_height, config.image_width) for p, _ in rows])
+    encoded = [tok.encode(t, max_length=config.max_length) for _, t in rows]
+    optimizer = torch.optim.AdamW(net.parameters(), lr=1e-4, weight_decay=0.01)
+
+    def batch(i):
+        idx = [(i * args.batch + j) % len(rows) for j in range(args.batch)]
+        seqs = [encoded[k] for k in idx]
+        length = max(len(s) for s in seqs) - 1
+        dec = torch.full((len(idx), length), tok.pad_id, dtype=torch.long)
+        lab = torch.full((len(idx), length), tok.pad_id, dtype=torch.long)
+        for r, s in enumerate(seqs):
+            dec[r, : len(s) - 1] = torch.tensor(s[:-1])
+            lab[r, : len(s) - 1] = torch.tensor(s[1:])
+        return images[idx], dec, lab
+
+    times, losses = [], []
+    for step in range(args.steps):
+        x, dec, lab = batch(step)
+        start = time.perf_counter()
+        logits = net({"images": x, "decoder_input_ids": dec})
+        loss, _ = net.masked_loss_and_accuracy(lab, logits)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        optimizer.step()
+        times.append(time.perf_counter() - start)
+        losses.append(float(loss))
+    steady = sorted(times[args.warmup:]) or times
+    print(json.dumps({
+        "steps_per_s": len(times[args.warmup:]) / max(sum(times[args.warmup:]), 1e-9),
+        "seconds_per_step_median": steady[len(steady) // 2],
+        "losses": losses,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "torch": torch.__version__, "threads": args.threads,
+        "parameters": sum(p.numel() for p in net.parameters()),
+    }))
+
+
+if __name__ == "__main__":
+    main()
