@@ -8,6 +8,8 @@
 #   make demo      the end-to-end demo
 #   make fuzz      libFuzzer targets for the parsers of untrusted input → bench/results/fuzz.json
 #                  (FUZZ_RUNS=1000000 FUZZ_MAX_TIME=600 per target; FUZZ_TARGETS="safetensors ...")
+#   make test-asan the test suite under AddressSanitizer + UBSan (build in .build/asan) → bench/results/sanitizers.json
+#                  (TEST_FILTER='OCRSupportTests|SafeTensorsTests' runs a part; the filter is recorded)
 #   make install   PREFIX=/usr/local: the binary plus the MLX runtime it needs
 
 PREFIX ?= /usr/local
@@ -16,7 +18,7 @@ JOBS ?= $(shell nproc)
 RELEASE_BIN := .build/release/ocrtune
 MLX_DIR := .deps/python
 
-.PHONY: all setup build test bench demo install clean fuzz fuzz-build
+.PHONY: all setup build test test-asan bench demo install clean fuzz fuzz-build
 
 all: build
 
@@ -32,6 +34,12 @@ test: setup
 	$(SWIFT) build --product ocrtunePackageTests -j $(JOBS)
 	$(SWIFT) build --product ocrtune -j $(JOBS)
 	$(SWIFT) test --skip-build
+
+# The test bundle with AddressSanitizer everywhere and UndefinedBehaviorSanitizer on the C/C++
+# targets, in its own build path; bench/sanitizers.py builds, runs and records (see its header).
+TEST_FILTER ?=
+test-asan: setup
+	python3 bench/sanitizers.py --jobs $(JOBS) $(if $(TEST_FILTER),--filter '$(TEST_FILTER)')
 
 BENCH_DEPS := .deps/bench
 
@@ -80,7 +88,7 @@ FUZZ_SWIFTFLAGS := -g -O -use-ld=lld -sanitize=fuzzer,address -parse-as-library 
 FUZZ_RUNS ?= 1000000
 FUZZ_MAX_TIME ?= 600
 IMAGE_FORMATS := png jpeg webp tiff gif bmp
-FUZZ_TARGETS ?= $(IMAGE_FORMATS:%=image_%) safetensors tokenizer chat_template toml chat_request dataset
+FUZZ_TARGETS ?= $(IMAGE_FORMATS:%=image_%) safetensors tokenizer chat_template toml chat_request data_url model_config dataset
 
 fuzz: fuzz-build
 	python3 bench/fuzz.py --runs $(FUZZ_RUNS) --max-time $(FUZZ_MAX_TIME) $(FUZZ_TARGETS)
@@ -112,6 +120,26 @@ $(FUZZ_BUILD)/toml: Fuzz/toml/main.swift Sources/OCRTraining/TOML.swift
 $(FUZZ_BUILD)/chat_request: Fuzz/chat_request/main.swift Sources/OCRServe/OpenAITypes.swift
 	@mkdir -p $(FUZZ_BUILD)
 	$(FUZZ_SWIFTC) $(FUZZ_SWIFTFLAGS) -module-name OCRServe $^ -o $@
+
+$(FUZZ_BUILD)/data_url: Fuzz/data_url/main.swift Sources/OCRServe/ImagePayload.swift
+	@mkdir -p $(FUZZ_BUILD)
+	$(FUZZ_SWIFTC) $(FUZZ_SWIFTFLAGS) -module-name OCRServe $^ -o $@
+
+# The families' config types, over the two small modules they import: MLXNN's activation names
+# and OCRImaging's resampling filters (the rest of those libraries needs the engine / codec shim).
+MODEL_CONFIG_STUBS := $(FUZZ_BUILD)/model_config_modules
+$(MODEL_CONFIG_STUBS)/MLXNN.swiftmodule: Sources/MLXNN/StrictStringEnum.swift Sources/MLXNN/Activation.swift
+	@mkdir -p $(MODEL_CONFIG_STUBS)
+	$(FUZZ_SWIFTC) $(FUZZ_SWIFTFLAGS) -emit-module -emit-library -static -module-name MLXNN $^ \
+	  -emit-module-path $@ -o $(MODEL_CONFIG_STUBS)/libMLXNN.a
+$(MODEL_CONFIG_STUBS)/OCRImaging.swiftmodule: Sources/OCRImaging/PillowResampling.swift
+	@mkdir -p $(MODEL_CONFIG_STUBS)
+	$(FUZZ_SWIFTC) $(FUZZ_SWIFTFLAGS) -emit-module -emit-library -static -module-name OCRImaging $^ \
+	  -emit-module-path $@ -o $(MODEL_CONFIG_STUBS)/libOCRImaging.a
+$(FUZZ_BUILD)/model_config: Fuzz/model_config/main.swift $(wildcard Sources/OCRModels/*/*Config.swift) Sources/OCRModels/Common/ModelFolderError.swift \
+		$(MODEL_CONFIG_STUBS)/MLXNN.swiftmodule $(MODEL_CONFIG_STUBS)/OCRImaging.swiftmodule
+	$(FUZZ_SWIFTC) $(FUZZ_SWIFTFLAGS) -module-name OCRModels -I $(MODEL_CONFIG_STUBS) $(filter %.swift,$^) \
+	  -L$(MODEL_CONFIG_STUBS) -lMLXNN -lOCRImaging -o $@
 
 # The importers' file imports the Arrow shim: its C++ is compiled here (uninstrumented) and linked.
 FUZZ_ARROW := .deps/python/pyarrow

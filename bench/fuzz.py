@@ -30,8 +30,11 @@ TARGETS = {
     "tokenizer": ("tokenizer.json through Tokenizer(json:config:), then encode/tokenize/decode", 16384),
     "chat_template": ("Jinja chat template parse + render over fixed messages", 8192),
     "toml": ("TOML.decode (ocrtune train --config)", 4096),
+    "model_config": ("each family's config.json / processor config types (PP-OCR, Qwen-VL, DeepSeek-OCR, latex-ocr-junia, "
+                     "TrOCR): decode, derived sizes, encode/decode round trip", 8192),
     "dataset": ("data build's JSON(L) importer (plain, document, --crop-lines) and listing importer", 8192),
     "chat_request": ("ChatCompletionRequest JSON decoding (POST /v1/chat/completions body)", 8192),
+    "data_url": ("ImagePayload: a chat image_url's data: URL and PaddleX's bare base64 file, to bytes under a 4 KB cap", 8192),
 }
 
 
