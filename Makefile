@@ -10,6 +10,7 @@
 #                  (FUZZ_RUNS=1000000 FUZZ_MAX_TIME=600 per target; FUZZ_TARGETS="safetensors ...")
 #   make test-asan the test suite under AddressSanitizer + UBSan (build in .build/asan) → bench/results/sanitizers.json
 #                  (TEST_FILTER='OCRSupportTests|SafeTensorsTests' runs a part; the filter is recorded)
+#   make test-tsan the kernels' thread pool under ThreadSanitizer (same file)
 #   make install   PREFIX=/usr/local: the binary plus the MLX runtime it needs
 
 PREFIX ?= /usr/local
@@ -18,7 +19,7 @@ JOBS ?= $(shell nproc)
 RELEASE_BIN := .build/release/ocrtune
 MLX_DIR := .deps/python
 
-.PHONY: all setup build test test-asan bench demo install clean fuzz fuzz-build
+.PHONY: all setup build test test-asan test-tsan bench demo install clean fuzz fuzz-build
 
 all: build
 
@@ -40,6 +41,10 @@ test: setup
 TEST_FILTER ?=
 test-asan: setup
 	python3 bench/sanitizers.py --jobs $(JOBS) $(if $(TEST_FILTER),--filter '$(TEST_FILTER)')
+
+# The kernels' thread pool under ThreadSanitizer (tools/tsan/kernel_pool.cpp), recorded in the same file.
+test-tsan: setup
+	python3 bench/sanitizers.py --tsan
 
 BENCH_DEPS := .deps/bench
 
@@ -88,7 +93,7 @@ FUZZ_SWIFTFLAGS := -g -O -use-ld=lld -sanitize=fuzzer,address -parse-as-library 
 FUZZ_RUNS ?= 1000000
 FUZZ_MAX_TIME ?= 600
 IMAGE_FORMATS := png jpeg webp tiff gif bmp
-FUZZ_TARGETS ?= $(IMAGE_FORMATS:%=image_%) safetensors tokenizer chat_template toml chat_request data_url model_config dataset
+FUZZ_TARGETS ?= $(IMAGE_FORMATS:%=image_%) safetensors tokenizer chat_template toml chat_request data_url model_config dataset parquet
 
 fuzz: fuzz-build
 	python3 bench/fuzz.py --runs $(FUZZ_RUNS) --max-time $(FUZZ_MAX_TIME) $(FUZZ_TARGETS)
@@ -151,7 +156,7 @@ $(FUZZ_BUILD)/CArrowShim/module.modulemap:
 	@mkdir -p $(FUZZ_BUILD)/CArrowShim
 	printf 'module CArrowShim {\n  header "%s/Sources/CArrowShim/include/carrow_shim.h"\n  export *\n}\n' "$(CURDIR)" > $@
 
-$(FUZZ_BUILD)/dataset: Fuzz/dataset/main.swift Sources/OCRData/Importers.swift Sources/OCRData/Sample.swift Sources/OCRData/ParquetIO.swift \
+$(FUZZ_BUILD)/dataset $(FUZZ_BUILD)/parquet: $(FUZZ_BUILD)/%: Fuzz/%/main.swift Sources/OCRData/Importers.swift Sources/OCRData/Sample.swift Sources/OCRData/ParquetIO.swift \
 		$(FUZZ_BUILD)/CArrowShim/module.modulemap $(FUZZ_BUILD)/CArrowShim/arrow_shim.o $(FUZZ_BUILD)/CArrowShim/lmdb_shim.o
 	$(FUZZ_SWIFTC) $(FUZZ_SWIFTFLAGS) -module-name OCRData -I $(FUZZ_BUILD)/CArrowShim $(filter %.swift,$^) \
 	  $(filter %.o,$^) -L$(FUZZ_ARROW) -larrow -lparquet -llmdb -lstdc++ -Xlinker -rpath -Xlinker $(CURDIR)/$(FUZZ_ARROW) -o $@

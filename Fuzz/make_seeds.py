@@ -161,6 +161,12 @@ def model_configs():
         separators=(",", ":")))
 
 
+def parquet():
+    # The Parquet shards of Tests/OCRDataTests (image struct and binary image columns).
+    for name in ("hf_struct.parquet", "hf_binary.parquet"):
+        put("parquet", name, open(os.path.join(ROOT, "Tests", "OCRDataTests", "Fixtures", name), "rb").read())
+
+
 def datasets():
     # The inputs of Tests/OCRDataTests/ImportTests.swift: listing, PaddleOCR TSV, JSONL, JSON array, document form.
     put("dataset", "listing.txt", "# a comment\nimages/1.png hello  world\n\nimages/2.png\tThe tab form: keeps  spaces\n"
@@ -175,7 +181,7 @@ def datasets():
 
 if __name__ == "__main__":
     shutil.rmtree(OUT, ignore_errors=True)
-    images(); safetensors(); tokenizers(); chat_templates(); configs(); requests(); data_urls(); model_configs(); datasets()
+    images(); safetensors(); tokenizers(); chat_templates(); configs(); requests(); data_urls(); model_configs(); datasets(); parquet()
     for target in sorted(os.listdir(OUT)):
         files = os.listdir(os.path.join(OUT, target))
         print(f"{target}: {len(files)} files, {sum(os.path.getsize(os.path.join(OUT, target, f)) for f in files)} bytes")
