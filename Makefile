@@ -10,7 +10,7 @@
 #                  (FUZZ_RUNS=1000000 FUZZ_MAX_TIME=600 per target; FUZZ_TARGETS="safetensors ...")
 #   make test-asan the test suite under AddressSanitizer + UBSan (build in .build/asan) → bench/results/sanitizers.json
 #                  (TEST_FILTER='OCRSupportTests|SafeTensorsTests' runs a part; the filter is recorded)
-#   make test-tsan the kernels' thread pool under ThreadSanitizer (same file)
+#   make test-tsan the CPU kernels and their thread pool under ThreadSanitizer (same file)
 #   make install   PREFIX=/usr/local: the binary plus the MLX runtime it needs
 
 PREFIX ?= /usr/local
@@ -42,9 +42,9 @@ TEST_FILTER ?=
 test-asan: setup
 	python3 bench/sanitizers.py --jobs $(JOBS) $(if $(TEST_FILTER),--filter '$(TEST_FILTER)')
 
-# The kernels' thread pool under ThreadSanitizer (tools/tsan/kernel_pool.cpp), recorded in the same file.
+# The kernels and their thread pool under ThreadSanitizer (tools/tsan/), recorded in the same file.
 test-tsan: setup
-	python3 bench/sanitizers.py --tsan
+	python3 bench/sanitizers.py --tsan --jobs $(JOBS)
 
 BENCH_DEPS := .deps/bench
 
