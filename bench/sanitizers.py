@@ -80,7 +80,7 @@ INDIRECT_NOTE = (
 
 def tests(log):
     # The summary of the whole bundle (children's output, echoed by failing tests, has its own suites).
-    executed = re.findall(r"Test Suite 'All tests' (?:passed|failed) at [^\n]*\n\s*Executed (\d+) tests?, with "
+    executed = re.findall(r"Test Suite '(?:All|Selected) tests' (?:passed|failed) at [^\n]*\n\s*Executed (\d+) tests?, with "
                           r"(?:(\d+) tests? skipped and )?(\d+) failures? \((\d+) unexpected\)", log)
     last = executed[-1] if executed else None
     started = re.findall(r"Test Case '([^']+)' started", log)
