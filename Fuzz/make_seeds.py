@@ -151,6 +151,11 @@ def model_configs():
             if os.path.exists(path):
                 text = json.dumps(json.load(open(path)), separators=(",", ":"))
                 put("model_config", f"{folder.split('/')[0]}.{name}", text)
+    # What the target found in DeepSeekOCRConfig before its fix (num_attention_heads 0: a division by
+    # zero), kept as a seed; ConfigDecodingTests holds it as a test.
+    crasher = json.load(open(os.path.join(models, "deepseek_ocr-tiny", "config.json")))
+    crasher["language_config"]["num_attention_heads"] = 0
+    put("model_config", "crash-deepseek-heads0.json", json.dumps(crasher, separators=(",", ":")))
     # PP-OCR's fixtures are written by the tests: the fields of PPOCRRecognizerConfig, by hand.
     put("model_config", "ppocr.config.json", json.dumps({
         "model_type": "pp_ocrv5_mobile_rec", "hidden_act": "swish", "hidden_size": 120, "mlp_ratio": 2.0, "depth": 2,
