@@ -8,6 +8,9 @@
 #   make demo      the end-to-end demo
 #   make fuzz      libFuzzer targets for the parsers of untrusted input → bench/results/fuzz.json
 #                  (FUZZ_RUNS=1000000 FUZZ_MAX_TIME=600 per target; FUZZ_TARGETS="safetensors ...")
+#   make test-asan the test suite under AddressSanitizer + UBSan (build in .build/asan) → bench/results/sanitizers.json
+#                  (TEST_FILTER='OCRSupportTests|SafeTensorsTests' runs a part; the filter is recorded)
+#   make test-tsan the CPU kernels and their thread pool under ThreadSanitizer (same file)
 #   make install   PREFIX=/usr/local: the binary plus the MLX runtime it needs
 
 PREFIX ?= /usr/local
@@ -16,7 +19,7 @@ JOBS ?= $(shell nproc)
 RELEASE_BIN := .build/release/ocrtune
 MLX_DIR := .deps/python
 
-.PHONY: all setup build test bench demo install clean fuzz fuzz-build
+.PHONY: all setup build test test-asan test-tsan bench demo install clean fuzz fuzz-build
 
 all: build
 
@@ -32,6 +35,16 @@ test: setup
 	$(SWIFT) build --product ocrtunePackageTests -j $(JOBS)
 	$(SWIFT) build --product ocrtune -j $(JOBS)
 	$(SWIFT) test --skip-build
+
+# The test bundle with AddressSanitizer everywhere and UndefinedBehaviorSanitizer on the C/C++
+# targets, in its own build path; bench/sanitizers.py builds, runs and records (see its header).
+TEST_FILTER ?=
+test-asan: setup
+	python3 bench/sanitizers.py --jobs $(JOBS) $(if $(TEST_FILTER),--filter '$(TEST_FILTER)')
+
+# The kernels and their thread pool under ThreadSanitizer (tools/tsan/), recorded in the same file.
+test-tsan: setup
+	python3 bench/sanitizers.py --tsan --jobs $(JOBS)
 
 BENCH_DEPS := .deps/bench
 
@@ -80,7 +93,7 @@ FUZZ_SWIFTFLAGS := -g -O -use-ld=lld -sanitize=fuzzer,address -parse-as-library 
 FUZZ_RUNS ?= 1000000
 FUZZ_MAX_TIME ?= 600
 IMAGE_FORMATS := png jpeg webp tiff gif bmp
-FUZZ_TARGETS ?= $(IMAGE_FORMATS:%=image_%) safetensors tokenizer chat_template toml chat_request dataset
+FUZZ_TARGETS ?= $(IMAGE_FORMATS:%=image_%) safetensors tokenizer chat_template toml chat_request data_url model_config dataset parquet
 
 fuzz: fuzz-build
 	python3 bench/fuzz.py --runs $(FUZZ_RUNS) --max-time $(FUZZ_MAX_TIME) $(FUZZ_TARGETS)
@@ -113,6 +126,26 @@ $(FUZZ_BUILD)/chat_request: Fuzz/chat_request/main.swift Sources/OCRServe/OpenAI
 	@mkdir -p $(FUZZ_BUILD)
 	$(FUZZ_SWIFTC) $(FUZZ_SWIFTFLAGS) -module-name OCRServe $^ -o $@
 
+$(FUZZ_BUILD)/data_url: Fuzz/data_url/main.swift Sources/OCRServe/ImagePayload.swift
+	@mkdir -p $(FUZZ_BUILD)
+	$(FUZZ_SWIFTC) $(FUZZ_SWIFTFLAGS) -module-name OCRServe $^ -o $@
+
+# The families' config types, over the two small modules they import: MLXNN's activation names
+# and OCRImaging's resampling filters (the rest of those libraries needs the engine / codec shim).
+MODEL_CONFIG_STUBS := $(FUZZ_BUILD)/model_config_modules
+$(MODEL_CONFIG_STUBS)/MLXNN.swiftmodule: Sources/MLXNN/StrictStringEnum.swift Sources/MLXNN/Activation.swift
+	@mkdir -p $(MODEL_CONFIG_STUBS)
+	$(FUZZ_SWIFTC) $(FUZZ_SWIFTFLAGS) -emit-module -emit-library -static -module-name MLXNN $^ \
+	  -emit-module-path $@ -o $(MODEL_CONFIG_STUBS)/libMLXNN.a
+$(MODEL_CONFIG_STUBS)/OCRImaging.swiftmodule: Sources/OCRImaging/PillowResampling.swift
+	@mkdir -p $(MODEL_CONFIG_STUBS)
+	$(FUZZ_SWIFTC) $(FUZZ_SWIFTFLAGS) -emit-module -emit-library -static -module-name OCRImaging $^ \
+	  -emit-module-path $@ -o $(MODEL_CONFIG_STUBS)/libOCRImaging.a
+$(FUZZ_BUILD)/model_config: Fuzz/model_config/main.swift $(wildcard Sources/OCRModels/*/*Config.swift) Sources/OCRModels/Common/ModelFolderError.swift \
+		$(MODEL_CONFIG_STUBS)/MLXNN.swiftmodule $(MODEL_CONFIG_STUBS)/OCRImaging.swiftmodule
+	$(FUZZ_SWIFTC) $(FUZZ_SWIFTFLAGS) -module-name OCRModels -I $(MODEL_CONFIG_STUBS) $(filter %.swift,$^) \
+	  -L$(MODEL_CONFIG_STUBS) -lMLXNN -lOCRImaging -o $@
+
 # The importers' file imports the Arrow shim: its C++ is compiled here (uninstrumented) and linked.
 FUZZ_ARROW := .deps/python/pyarrow
 $(FUZZ_BUILD)/CArrowShim/%.o: Sources/CArrowShim/%.cpp Sources/CArrowShim/include/carrow_shim.h
@@ -123,7 +156,7 @@ $(FUZZ_BUILD)/CArrowShim/module.modulemap:
 	@mkdir -p $(FUZZ_BUILD)/CArrowShim
 	printf 'module CArrowShim {\n  header "%s/Sources/CArrowShim/include/carrow_shim.h"\n  export *\n}\n' "$(CURDIR)" > $@
 
-$(FUZZ_BUILD)/dataset: Fuzz/dataset/main.swift Sources/OCRData/Importers.swift Sources/OCRData/Sample.swift Sources/OCRData/ParquetIO.swift \
+$(FUZZ_BUILD)/dataset $(FUZZ_BUILD)/parquet: $(FUZZ_BUILD)/%: Fuzz/%/main.swift Sources/OCRData/Importers.swift Sources/OCRData/Sample.swift Sources/OCRData/ParquetIO.swift \
 		$(FUZZ_BUILD)/CArrowShim/module.modulemap $(FUZZ_BUILD)/CArrowShim/arrow_shim.o $(FUZZ_BUILD)/CArrowShim/lmdb_shim.o
 	$(FUZZ_SWIFTC) $(FUZZ_SWIFTFLAGS) -module-name OCRData -I $(FUZZ_BUILD)/CArrowShim $(filter %.swift,$^) \
 	  $(filter %.o,$^) -L$(FUZZ_ARROW) -larrow -lparquet -llmdb -lstdc++ -Xlinker -rpath -Xlinker $(CURDIR)/$(FUZZ_ARROW) -o $@

@@ -125,6 +125,53 @@ def requests():
     put("chat_request", "bad.json", json.dumps({"model": "tiny", "messages": [{"role": "user", "content": [{"type": "audio"}]}]}))
 
 
+def data_urls():
+    # Images as a request gives them (Tests/OCRServeTests/RequestErrorTests.swift): data: URLs, bare base64.
+    import base64
+    for name, mime in (("pattern.png", "png"), ("pattern.gif", "gif"), ("pattern.webp", "webp")):
+        encoded = base64.b64encode(open(os.path.join(IMG, name), "rb").read()).decode()
+        put("data_url", f"{name}.url", f"data:image/{mime};base64,{encoded}")
+    wrapped = base64.b64encode(open(os.path.join(IMG, "alpha.png"), "rb").read()).decode()
+    put("data_url", "wrapped.b64", "\n".join(wrapped[i:i + 16] for i in range(0, len(wrapped), 16)) + "\r\n")
+    put("data_url", "bad.url", "data:image/png;base64,%%%not-base64%%%")
+    put("data_url", "raw.url", "data:image/png,rawbytes")
+
+
+def model_configs():
+    # The families' config.json and processor files of the model fixtures, compacted.
+    models = os.path.join(ROOT, "Tests", "OCRModelsTests", "Fixtures")
+    for folder, files in {"ppocr": ["config.json"], "qwen2_5_vl-tiny": ["config.json", "preprocessor_config.json"],
+                          "qwen3_vl-tiny": ["config.json", "preprocessor_config.json"],
+                          "deepseek_ocr-tiny": ["config.json"], "deepseek_ocr2-tiny": ["config.json"],
+                          "latex-junia-tiny/model": ["config.json", "preprocessor_config.json", "generation_config.json"],
+                          "trocr-beit": ["config.json", "preprocessor_config.json"], "trocr-deit": ["config.json"],
+                          "trocr-vit": ["config.json"]}.items():
+        for name in files:
+            path = os.path.join(models, folder, name)
+            if os.path.exists(path):
+                text = json.dumps(json.load(open(path)), separators=(",", ":"))
+                put("model_config", f"{folder.split('/')[0]}.{name}", text)
+    # What the target found in DeepSeekOCRConfig before its fix (num_attention_heads 0: a division by
+    # zero), kept as a seed; ConfigDecodingTests holds it as a test.
+    crasher = json.load(open(os.path.join(models, "deepseek_ocr-tiny", "config.json")))
+    crasher["language_config"]["num_attention_heads"] = 0
+    put("model_config", "crash-deepseek-heads0.json", json.dumps(crasher, separators=(",", ":")))
+    # PP-OCR's fixtures are written by the tests: the fields of PPOCRRecognizerConfig, by hand.
+    put("model_config", "ppocr.config.json", json.dumps({
+        "model_type": "pp_ocrv5_mobile_rec", "hidden_act": "swish", "hidden_size": 120, "mlp_ratio": 2.0, "depth": 2,
+        "head_out_channels": 97, "conv_kernel_size": [1, 3], "qkv_bias": True, "num_attention_heads": 8,
+        "pool_kernel_size": [3, 2], "image_height": 48, "image_width": 320, "input_bgr": True, "blank_index": 0,
+        "backbone_config": {"scale": 0.95, "stem_channels": 16, "stem_stride": 2, "divisor": 16, "hidden_act": "hardswish",
+                            "block_configs": [[[3, 16, 32, 1, False]], [[3, 32, 64, [2, 1], True], [5, 64, 64, 2, False]]]}},
+        separators=(",", ":")))
+
+
+def parquet():
+    # The Parquet shards of Tests/OCRDataTests (image struct and binary image columns).
+    for name in ("hf_struct.parquet", "hf_binary.parquet"):
+        put("parquet", name, open(os.path.join(ROOT, "Tests", "OCRDataTests", "Fixtures", name), "rb").read())
+
+
 def datasets():
     # The inputs of Tests/OCRDataTests/ImportTests.swift: listing, PaddleOCR TSV, JSONL, JSON array, document form.
     put("dataset", "listing.txt", "# a comment\nimages/1.png hello  world\n\nimages/2.png\tThe tab form: keeps  spaces\n"
@@ -139,7 +186,7 @@ def datasets():
 
 if __name__ == "__main__":
     shutil.rmtree(OUT, ignore_errors=True)
-    images(); safetensors(); tokenizers(); chat_templates(); configs(); requests(); datasets()
+    images(); safetensors(); tokenizers(); chat_templates(); configs(); requests(); data_urls(); model_configs(); datasets(); parquet()
     for target in sorted(os.listdir(OUT)):
         files = os.listdir(os.path.join(OUT, target))
         print(f"{target}: {len(files)} files, {sum(os.path.getsize(os.path.join(OUT, target, f)) for f in files)} bytes")

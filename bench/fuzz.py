@@ -30,8 +30,13 @@ TARGETS = {
     "tokenizer": ("tokenizer.json through Tokenizer(json:config:), then encode/tokenize/decode", 16384),
     "chat_template": ("Jinja chat template parse + render over fixed messages", 8192),
     "toml": ("TOML.decode (ocrtune train --config)", 4096),
+    "model_config": ("each family's config.json / processor config types (PP-OCR, Qwen-VL, DeepSeek-OCR, latex-ocr-junia, "
+                     "TrOCR): decode, derived sizes, encode/decode round trip", 8192),
     "dataset": ("data build's JSON(L) importer (plain, document, --crop-lines) and listing importer", 8192),
+    "parquet": ("Hugging Face Parquet shard: ParquetImporter, then every cell through ParquetBatch (libarrow/libparquet "
+                "uninstrumented)", 8192),
     "chat_request": ("ChatCompletionRequest JSON decoding (POST /v1/chat/completions body)", 8192),
+    "data_url": ("ImagePayload: a chat image_url's data: URL and PaddleX's bare base64 file, to bytes under a 4 KB cap", 8192),
 }
 
 
@@ -73,6 +78,7 @@ def run(target, runs, max_time):
     found = sorted(os.listdir(artifacts))
     kinds = lambda prefix: [os.path.relpath(os.path.join(artifacts, f), ROOT) for f in found if f.startswith(prefix)]
     row = {"target": target, "feeds": description,
+           "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
            "command": " ".join(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c for c in command),
            "max_time_s": max_time, "exit_status": proc.returncode, "seconds": round(seconds, 1)}
     row.update(parse(proc.stdout))
@@ -91,10 +97,12 @@ def main():
     ap.add_argument("--output", default=RESULT)
     ap.add_argument("targets", nargs="*", default=list(TARGETS))
     args = ap.parse_args()
-    previous = {}
-    if os.path.exists(args.output):  # a partial rerun keeps the other targets' rows
+    previous, args.notes = {}, []
+    if os.path.exists(args.output):  # a partial rerun keeps the other targets' rows and the notes
         with open(args.output) as f:
-            previous = {r["target"]: r for r in json.load(f).get("targets", [])}
+            old = json.load(f)
+        previous = {r["target"]: r for r in old.get("targets", [])}
+        args.notes = old.get("notes", [])
     for target in args.targets:
         row = run(target, args.runs, args.max_time)
         previous[target] = row
@@ -112,7 +120,7 @@ def write(args, previous):
         "machine": f"{platform.machine()}, {os.cpu_count()} cores shared with other builds (exec/s are noisy)",
         "limits": {"runs": args.runs, "max_time_s": "per target (max_time_s)", "hang_s": 10, "rss_limit_mb": 2048,
                    "image_max_pixels": 1 << 22},
-        "notes": [
+        "notes": args.notes or [
             "Image targets: ocrtune's shim (decode.c) is instrumented; Debian's libpng, libjpeg-turbo, libwebp, "
             "libtiff, giflib and stb_image are the same uninstrumented shared libraries the product links, so "
             "coverage guidance stops at the library boundary (edges count the shim only) and ASan sees the "

@@ -9,7 +9,7 @@
 #include <array>
 #include <cstring>
 
-#include "mlx/backend/cpu/encoder.h"
+#include "mlx_cpu_encoder.h"
 #include "mlx/primitives.h"
 #include "kernel_internal.h"
 #include "kernel_common.h"

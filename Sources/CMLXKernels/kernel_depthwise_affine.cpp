@@ -11,7 +11,7 @@
 
 #include <algorithm>
 
-#include "mlx/backend/cpu/encoder.h"
+#include "mlx_cpu_encoder.h"
 #include "mlx/primitives.h"
 #include "mlx/transforms.h"
 #include "kernel_internal.h"

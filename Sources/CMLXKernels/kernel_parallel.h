@@ -7,8 +7,15 @@
 #include <functional>
 
 /// On x86-64, a function marked OCRTUNE_SIMD_CLONES is compiled twice (AVX2 and baseline) and
-/// the loader picks the one the CPU supports; elsewhere it is compiled once.
-#if defined(__x86_64__) && defined(__clang__) && defined(__linux__)
+/// the loader picks the one the CPU supports; elsewhere it is compiled once. Not under
+/// ThreadSanitizer (`make test-tsan`): the loader runs the clones' ifunc resolvers before TSan's
+/// runtime is up, and their instrumented entry crashes the process.
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define OCRTUNE_THREAD_SANITIZER 1
+#endif
+#endif
+#if defined(__x86_64__) && defined(__clang__) && defined(__linux__) && !defined(OCRTUNE_THREAD_SANITIZER)
 #define OCRTUNE_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
 /// Also an AVX-512 clone, for register-blocked kernels that fill 16-lane registers.
 #define OCRTUNE_SIMD_CLONES_WIDE __attribute__((target_clones("avx512f", "avx2", "default")))

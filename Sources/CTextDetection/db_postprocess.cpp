@@ -8,7 +8,13 @@
 
 #include "ctextdetection.h"
 
+// libstdc++ 12's std::stable_sort still calls its own deprecated get_temporary_buffer, and clang
+// reports that inside <bits/stl_tempbuf.h> wherever a stable_sort is instantiated: silenced for
+// the library's header, read here first, inside the push.
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wdeprecated-declarations"
 #include <algorithm>
+#pragma clang diagnostic pop
 #include <cfloat>
 #include <cmath>
 #include <cstdlib>

@@ -102,6 +102,7 @@ public final class DatasetBuilder {
     /// untouched.
     public func run() throws -> BuildSummary {
         let fm = FileManager.default
+        AtomicDirectory.recover(output.path)  // a replaced dataset moved aside by a killed build comes back
         if fm.fileExists(atPath: output.path), !options.overwrite {
             throw DataError("\(output.path) already exists (pass --overwrite to replace it)")
         }
@@ -114,14 +115,7 @@ public final class DatasetBuilder {
         try fm.createDirectory(at: temp, withIntermediateDirectories: true)
         do {
             let summary = try build(into: temp)
-            if fm.fileExists(atPath: output.path) {
-                let old = parent.appendingPathComponent(".\(output.lastPathComponent).old-\(getpid())")
-                try fm.moveItem(at: output, to: old)
-                try fm.moveItem(at: temp, to: output)
-                try? fm.removeItem(at: old)
-            } else {
-                try fm.moveItem(at: temp, to: output)
-            }
+            try AtomicDirectory.install(temp.path, at: output.path)
             return summary
         } catch {
             try? spool?.close()

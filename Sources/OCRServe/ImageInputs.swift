@@ -12,31 +12,38 @@ struct ImageInputs: Sendable {
 
     /// An image from a chat `image_url` part: a `data:image/...;base64,` URL.
     func fromDataURL(_ url: String, param: String) throws -> RGBImage {
-        guard url.hasPrefix("data:") else {
-            throw ServeError.badRequest("\(param) must be a data: URL (data:image/png;base64,...)", param: param, code: "invalid_image_url")
+        let bytes = try payload(param) { () throws(ImagePayload.Failure) in
+            try ImagePayload.fromDataURL(url, maxBytes: limits.maxImageBytes)
         }
-        guard let comma = url.firstIndex(of: ",") else {
-            throw ServeError.badRequest("\(param) is a data: URL without data", param: param, code: "invalid_image_url")
-        }
-        let header = url[url.index(url.startIndex, offsetBy: 5) ..< comma]
-        guard header.hasSuffix(";base64") else {
-            throw ServeError.badRequest("\(param) must be base64-encoded (data:image/png;base64,...)", param: param, code: "invalid_image_url")
-        }
-        return try fromBase64(url[url.index(after: comma)...], param: param)
+        return try decode(bytes, param: param)
     }
 
     /// An image from base64 text (whitespace allowed).
     func fromBase64<S: StringProtocol>(_ text: S, param: String) throws -> RGBImage {
-        // Base64 holds 3 bytes per 4 characters: refuse an oversized image before decoding it.
-        if text.utf8.count / 4 * 3 > limits.maxImageBytes + 3 {
-            throw ServeError(.contentTooLarge, "image_too_large", "\(param) is larger than \(limits.maxImageBytes) bytes", param: param)
+        let bytes = try payload(param) { () throws(ImagePayload.Failure) in
+            try ImagePayload.fromBase64(text, maxBytes: limits.maxImageBytes)
         }
-        let compact = text.utf8.contains(where: { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 })
-            ? String(text.filter { !$0.isWhitespace }) : String(text)
-        guard let data = Data(base64Encoded: compact) else {
-            throw ServeError.badRequest("\(param) is not valid base64", param: param, code: "invalid_base64")
+        return try decode(bytes, param: param)
+    }
+
+    /// The request's error for a payload that is not an image's bytes.
+    private func payload(_ param: String, _ parse: () throws(ImagePayload.Failure) -> Data) throws(ServeError) -> Data {
+        do {
+            return try parse()
+        } catch {
+            switch error {
+            case .notDataURL:
+                throw ServeError.badRequest("\(param) must be a data: URL (data:image/png;base64,...)", param: param, code: "invalid_image_url")
+            case .noData:
+                throw ServeError.badRequest("\(param) is a data: URL without data", param: param, code: "invalid_image_url")
+            case .notBase64:
+                throw ServeError.badRequest("\(param) must be base64-encoded (data:image/png;base64,...)", param: param, code: "invalid_image_url")
+            case .tooLarge:
+                throw ServeError(.contentTooLarge, "image_too_large", "\(param) is larger than \(limits.maxImageBytes) bytes", param: param)
+            case .invalidBase64:
+                throw ServeError.badRequest("\(param) is not valid base64", param: param, code: "invalid_base64")
+            }
         }
-        return try decode(data, param: param)
     }
 
     /// Probes the header, checks the limits, then decodes.

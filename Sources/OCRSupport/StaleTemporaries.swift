@@ -17,20 +17,22 @@ public enum StaleTemporaries {
         return kill(pid, 0) == 0 || errno != ESRCH
     }
 
-    /// Removes the entries of `directory` named `prefix` + a process id (+ `-` and anything) whose
-    /// process is no longer running: what SIGKILL or a power cut left of a write that never
-    /// finished. Names without a process id and live writers' entries are left alone. Returns
-    /// the names removed.
+    /// The entries of `directory` named `prefix` + a process id (+ `-` and anything) whose process
+    /// is no longer running: what SIGKILL or a power cut left of a write that never finished.
+    /// Names without a process id and live writers' entries are not listed.
+    public static func dead(in directory: String, prefix: String) -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+        return names.filter { name in
+            guard name.hasPrefix(prefix), let pid = Int32(name.dropFirst(prefix.count).prefix { $0 != "-" }) else { return false }
+            return !isRunning(pid)
+        }.sorted()
+    }
+
+    /// Removes the entries `dead(in:prefix:)` lists. Returns the names removed.
     @discardableResult
     public static func remove(in directory: String, prefix: String) -> [String] {
-        let fm = FileManager.default
-        guard let names = try? fm.contentsOfDirectory(atPath: directory) else { return [] }
-        var removed: [String] = []
-        for name in names where name.hasPrefix(prefix) {
-            let rest = name.dropFirst(prefix.count)
-            guard let pid = Int32(rest.prefix { $0 != "-" }), !isRunning(pid) else { continue }
-            if (try? fm.removeItem(atPath: (directory as NSString).appendingPathComponent(name))) != nil { removed.append(name) }
+        dead(in: directory, prefix: prefix).filter { name in
+            (try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(name))) != nil
         }
-        return removed.sorted()
     }
 }

@@ -1,7 +1,7 @@
 // Seeded randomness and atomic folders.
 
 import Foundation
-import OCRSupport
+@testable import OCRSupport
 import XCTest
 
 final class SupportTests: XCTestCase {
@@ -54,5 +54,70 @@ final class SupportTests: XCTestCase {
         }
         XCTAssertEqual(try fm.contentsOfDirectory(atPath: root).sorted(), [".out.tmp-\(getpid())-1234abcd", ".out.tmp-notes", "out"])
         XCTAssertEqual(StaleTemporaries.remove(in: root, prefix: ".out.tmp-"), [])
+    }
+
+    /// Replacing a folder: the old one stays complete at the target until the new one takes its
+    /// place, both with the atomic exchange (Linux) and with the two-rename fallback, and nothing
+    /// is left beside it.
+    func testAtomicDirectoryReplacesWithAndWithoutExchange() throws {
+        defer { AtomicDirectory.allowExchange = true }
+        for exchange in [true, false] {
+            AtomicDirectory.allowExchange = exchange
+            let root = NSTemporaryDirectory() + "ocrtune-support-\(UUID().uuidString)"
+            let target = root + "/out"
+            try AtomicDirectory.write(to: target) { tmp in try Data("old".utf8).write(to: URL(fileURLWithPath: tmp + "/a.txt")) }
+            try AtomicDirectory.write(to: target) { tmp in
+                XCTAssertEqual(try String(contentsOfFile: target + "/a.txt", encoding: .utf8), "old")
+                try Data("new".utf8).write(to: URL(fileURLWithPath: tmp + "/b.txt"))
+            }
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: target), ["b.txt"], "exchange \(exchange)")
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root), ["out"], "exchange \(exchange)")
+        }
+    }
+
+    /// SIGKILL between the two renames of the fallback path leaves the previous folder under
+    /// `.NAME.old-PID-…` and no NAME. The hook records that state as the real code leaves it; the
+    /// same state with a dead writer's pid is then repaired by `recover` and by the next `write`,
+    /// also when that write fails; a leftover beside a complete NAME (a kill after the second
+    /// rename) is removed, and a running writer's entry is left alone.
+    func testAtomicDirectoryRecoversFolderMovedAsideByKilledWriter() throws {
+        let fm = FileManager.default
+        let root = NSTemporaryDirectory() + "ocrtune-support-\(UUID().uuidString)"
+        let target = root + "/out"
+        try AtomicDirectory.write(to: target) { tmp in try Data("old".utf8).write(to: URL(fileURLWithPath: tmp + "/a.txt")) }
+        var atKill: [String] = []
+        AtomicDirectory.allowExchange = false
+        AtomicDirectory.betweenRenames = { atKill = ((try? fm.contentsOfDirectory(atPath: root)) ?? []).sorted() }
+        defer { AtomicDirectory.allowExchange = true; AtomicDirectory.betweenRenames = nil }
+        try AtomicDirectory.write(to: target) { tmp in try Data("old".utf8).write(to: URL(fileURLWithPath: tmp + "/a.txt")) }
+        XCTAssertEqual(atKill.count, 2)
+        XCTAssertFalse(atKill.contains("out"))
+        XCTAssertTrue(atKill[0].hasPrefix(".out.old-\(getpid())-"), "\(atKill)")
+        XCTAssertTrue(atKill[1].hasPrefix(".out.tmp-\(getpid())-"), "\(atKill)")
+        AtomicDirectory.betweenRenames = nil
+
+        // The state a kill there leaves, with a writer that is gone (pid above Linux's pid_max).
+        func killed() throws {
+            try fm.moveItem(atPath: target, toPath: root + "/.out.old-999999999-0badf00d")
+            try fm.createDirectory(atPath: root + "/.out.tmp-999999999-0badf00d", withIntermediateDirectories: true)
+            XCTAssertFalse(fm.fileExists(atPath: target))
+        }
+        try killed()
+        XCTAssertTrue(AtomicDirectory.recover(target))
+        XCTAssertEqual(try fm.contentsOfDirectory(atPath: root), ["out"])
+        XCTAssertEqual(try String(contentsOfFile: target + "/a.txt", encoding: .utf8), "old")
+
+        try killed()
+        struct Boom: Error {}
+        XCTAssertThrowsError(try AtomicDirectory.write(to: target) { _ in throw Boom() })
+        XCTAssertEqual(try fm.contentsOfDirectory(atPath: root), ["out"])
+        XCTAssertEqual(try String(contentsOfFile: target + "/a.txt", encoding: .utf8), "old")
+
+        // A kill after the second rename: NAME is complete, the leftover goes.
+        try fm.createDirectory(atPath: root + "/.out.old-999999999-feedf00d", withIntermediateDirectories: true)
+        let live = root + "/.out.old-\(getpid())-1234abcd"
+        try fm.createDirectory(atPath: live, withIntermediateDirectories: true)
+        XCTAssertFalse(AtomicDirectory.recover(target))
+        XCTAssertEqual(try fm.contentsOfDirectory(atPath: root).sorted(), [".out.old-\(getpid())-1234abcd", "out"])
     }
 }

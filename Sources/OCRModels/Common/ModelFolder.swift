@@ -94,11 +94,6 @@ public enum ModelFolder {
     }
 }
 
-public struct ModelFolderError: Error, CustomStringConvertible, Equatable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}
-
 // MARK: - Text recognizers and the registry
 
 /// Batching and decoding options of CTC line recognizers (``PPOCRTextRecognizer``).

@@ -85,6 +85,12 @@ public struct DeepSeekOCRTextConfig: Codable, Equatable, Sendable {
         } else {
             eosTokenID = (try? c.decodeIfPresent([Int].self, forKey: .eosTokenID)) ?? []
         }
+        guard numAttentionHeads > 0, numKeyValueHeads > 0, (0 ... 4096).contains(numHiddenLayers) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .numAttentionHeads, in: c,
+                debugDescription: "num_attention_heads (\(numAttentionHeads)) and num_key_value_heads (\(numKeyValueHeads)) must be positive, "
+                    + "num_hidden_layers (\(numHiddenLayers)) in 0...4096")
+        }
         if let types = try c.decodeIfPresent([String].self, forKey: .mlpLayerTypes) {
             guard types.count == numHiddenLayers, types.allSatisfy({ $0 == "dense" || $0 == "sparse" }) else {
                 throw DecodingError.dataCorruptedError(
@@ -222,8 +228,23 @@ public struct DeepSeekOCRConfig: Decodable, Equatable, Sendable {
             numbers = try? c.decode([Double].self)
         }
         subscript(_ key: String) -> JSONValue? { object?[key] }
-        var int: Int? { number.map { Int($0) } }
-        var ints: [Int]? { numbers?.map { Int($0) } }
+        /// The whole number at `key` (nil when absent); a fraction or a number beyond Int is an error.
+        func int(_ key: String) throws -> Int? {
+            guard let value = self[key]?.number else { return nil }
+            guard let whole = Int(exactly: value) else { throw Self.notWhole(key, "\(value)") }
+            return whole
+        }
+
+        func ints(_ key: String) throws -> [Int]? {
+            guard let values = self[key]?.numbers else { return nil }
+            let whole = values.compactMap { Int(exactly: $0) }
+            guard whole.count == values.count else { throw Self.notWhole(key, "\(values)") }
+            return whole
+        }
+
+        static func notWhole(_ key: String, _ value: String) -> DecodingError {
+            .dataCorrupted(.init(codingPath: [CodingKeys.visionConfig], debugDescription: "vision_config: \(key) \(value) is not a whole number"))
+        }
     }
 
     public init(from decoder: Decoder) throws {
@@ -238,18 +259,18 @@ public struct DeepSeekOCRConfig: Decodable, Equatable, Sendable {
             version = .v2
             text = try c.decode(DeepSeekOCRTextConfig.self, forKey: .textConfig)
             guard let s = vision["sam_config"], let e = vision["encoder_config"] else { throw missing("vision_config.sam_config / encoder_config") }
-            let width = s["hidden_size"]?.int ?? 768
+            let width = try s.int("hidden_size") ?? 768
             sam = DeepSeekSAMConfig(
-                hiddenSize: width, layers: s["num_hidden_layers"]?.int ?? 12, heads: s["num_attention_heads"]?.int ?? 12,
-                globalAttentionIndexes: s["global_attn_indexes"]?.ints ?? [2, 5, 8, 11], windowSize: s["window_size"]?.int ?? 14,
-                outputChannels: s["output_channels"]?.int ?? 256, downsampleChannels: s["downsample_channels"]?.ints ?? [512, 896],
-                imageSize: s["image_size"]?.int ?? 1024, patchSize: s["patch_size"]?.int ?? 16,
-                mlpDim: s["mlp_dim"]?.int ?? width * 4, layerNormEps: s["layer_norm_eps"]?.number ?? 1e-6)
-            let hidden = e["hidden_size"]?.int ?? 896
-            let heads = e["num_attention_heads"]?.int ?? 14
+                hiddenSize: width, layers: try s.int("num_hidden_layers") ?? 12, heads: try s.int("num_attention_heads") ?? 12,
+                globalAttentionIndexes: try s.ints("global_attn_indexes") ?? [2, 5, 8, 11], windowSize: try s.int("window_size") ?? 14,
+                outputChannels: try s.int("output_channels") ?? 256, downsampleChannels: try s.ints("downsample_channels") ?? [512, 896],
+                imageSize: try s.int("image_size") ?? 1024, patchSize: try s.int("patch_size") ?? 16,
+                mlpDim: try s.int("mlp_dim") ?? width &* 4, layerNormEps: s["layer_norm_eps"]?.number ?? 1e-6)
+            let hidden = try e.int("hidden_size") ?? 896
+            let heads = try e.int("num_attention_heads") ?? 14
             encoder = DeepSeekOCR2EncoderConfig(
-                hiddenSize: hidden, intermediateSize: e["intermediate_size"]?.int ?? 4864, layers: e["num_hidden_layers"]?.int ?? 24,
-                heads: heads, kvHeads: e["num_key_value_heads"]?.int ?? heads, rmsNormEps: e["rms_norm_eps"]?.number ?? 1e-6,
+                hiddenSize: hidden, intermediateSize: try e.int("intermediate_size") ?? 4864, layers: try e.int("num_hidden_layers") ?? 24,
+                heads: heads, kvHeads: try e.int("num_key_value_heads") ?? heads, rmsNormEps: e["rms_norm_eps"]?.number ?? 1e-6,
                 ropeTheta: e["rope_parameters"]?["rope_theta"]?.number ?? e["rope_theta"]?.number ?? 10000)
             clip = nil
             imageTokenID = try c.decodeIfPresent(Int.self, forKey: .imageTokenID) ?? 128815
@@ -265,31 +286,42 @@ public struct DeepSeekOCRConfig: Decodable, Equatable, Sendable {
             guard let s = vision["width"]?["sam_vit_b"], let l = vision["width"]?["clip-l-14-224"] else {
                 throw missing("vision_config.width.sam_vit_b / clip-l-14-224")
             }
-            let width = s["width"]?.int ?? 768
+            let width = try s.int("width") ?? 768
             sam = DeepSeekSAMConfig(
-                hiddenSize: width, layers: s["layers"]?.int ?? 12, heads: s["heads"]?.int ?? 12,
-                globalAttentionIndexes: s["global_attn_indexes"]?.ints ?? [2, 5, 8, 11], windowSize: 14,
-                outputChannels: s["output_channels"]?.int ?? 256, downsampleChannels: s["downsample_channels"]?.ints ?? [512, 1024],
-                imageSize: 1024, patchSize: 16, mlpDim: width * 4, layerNormEps: 1e-6)
-            let clipWidth = l["width"]?.int ?? 1024
+                hiddenSize: width, layers: try s.int("layers") ?? 12, heads: try s.int("heads") ?? 12,
+                globalAttentionIndexes: try s.ints("global_attn_indexes") ?? [2, 5, 8, 11], windowSize: 14,
+                outputChannels: try s.int("output_channels") ?? 256, downsampleChannels: try s.ints("downsample_channels") ?? [512, 1024],
+                imageSize: 1024, patchSize: 16, mlpDim: width &* 4, layerNormEps: 1e-6)
+            let clipWidth = try l.int("width") ?? 1024
             clip = DeepSeekCLIPConfig(
-                width: clipWidth, layers: l["layers"]?.int ?? 24, heads: l["heads"]?.int ?? 16,
-                intermediateSize: l["intermediate_size"]?.int ?? clipWidth * 4, imageSize: l["image_size"]?.int ?? 224,
-                patchSize: l["patch_size"]?.int ?? 14)
+                width: clipWidth, layers: try l.int("layers") ?? 24, heads: try l.int("heads") ?? 16,
+                intermediateSize: try l.int("intermediate_size") ?? clipWidth &* 4, imageSize: try l.int("image_size") ?? 224,
+                patchSize: try l.int("patch_size") ?? 14)
             encoder = nil
             imageTokenID = try c.decodeIfPresent(Int.self, forKey: .imageTokenID) ?? 128815
-            guard clipWidth == sam.outputWidth else {
-                throw DecodingError.dataCorruptedError(
-                    forKey: .visionConfig, in: c,
-                    debugDescription: "CLIP width \(clipWidth) must equal SAM's last downsample channels \(sam.outputWidth)")
-            }
         default:
             throw DecodingError.dataCorruptedError(
                 forKey: .modelType, in: c, debugDescription: "model_type \"\(type)\" is not DeepSeek-OCR (deepseek_vl_v2, deepseek_ocr2)")
         }
         tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? false
-        guard sam.downsampleChannels.count == 2, sam.hiddenSize % sam.heads == 0, sam.layers > 0 else {
+        // Sizes the vision towers divide by or allocate: positive and bounded before any arithmetic.
+        let sizes = [sam.hiddenSize, sam.layers, sam.heads, sam.windowSize, sam.outputChannels, sam.imageSize, sam.patchSize, sam.mlpDim]
+            + sam.downsampleChannels
+            + (clip.map { [$0.width, $0.layers, $0.heads, $0.intermediateSize, $0.imageSize, $0.patchSize] } ?? [])
+            + (encoder.map { [$0.hiddenSize, $0.intermediateSize, $0.layers, $0.heads, $0.kvHeads] } ?? [])
+        guard sizes.allSatisfy({ (1 ... 1 << 20).contains($0) }) else {
+            throw missing("positive sizes (at most 2^20) in vision_config; got \(sizes)")
+        }
+        guard sam.downsampleChannels.count == 2, sam.hiddenSize % sam.heads == 0 else {
             throw missing("a consistent SAM config (two downsample channels, width divisible by heads)")
+        }
+        if let clip, clip.width != sam.outputWidth {
+            throw DecodingError.dataCorruptedError(
+                forKey: .visionConfig, in: c,
+                debugDescription: "CLIP width \(clip.width) must equal SAM's last downsample channels \(sam.outputWidth)")
+        }
+        if let e = encoder, e.hiddenSize % e.heads != 0 || e.heads % e.kvHeads != 0 {
+            throw missing("a consistent encoder config (hidden_size divisible by heads, heads by key/value heads)")
         }
         if let e = encoder, e.hiddenSize != sam.outputWidth {
             throw DecodingError.dataCorruptedError(

@@ -203,6 +203,14 @@ public struct PPLCNetV3Config: Codable, Equatable, Sendable {
         hiddenAct = try c.decodeIfPresent(Activation.self, forKey: .hiddenAct) ?? d.hiddenAct
         convSymmetricNum = try c.decodeIfPresent(Int.self, forKey: .convSymmetricNum) ?? d.convSymmetricNum
         reparameterized = try c.decodeIfPresent(Bool.self, forKey: .reparameterized) ?? d.reparameterized
+        // What scaled(_:) and the recognizer's neck read: stages with blocks, a finite scale, a divisor.
+        guard !blockConfigs.isEmpty, blockConfigs.allSatisfy({ !$0.isEmpty }) else {
+            throw DecodingError.dataCorruptedError(forKey: .blockConfigs, in: c, debugDescription: "every stage needs at least one block")
+        }
+        guard scale > 0, scale <= 16, (1 ... 1024).contains(divisor) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .scale, in: c, debugDescription: "scale \(scale) must be in (0, 16] and divisor \(divisor) in 1...1024")
+        }
     }
 }
 
@@ -247,6 +255,11 @@ public struct PPLCNetV3BlockConfig: Codable, Equatable, Sendable {
             }
         }
         useSqueezeExcitation = try c.decode(Bool.self)
+        let sizes = [kernelSize, inChannels, outChannels] + stride
+        guard sizes.allSatisfy({ (1 ... 1 << 16).contains($0) }) else {
+            throw DecodingError.dataCorruptedError(
+                in: c, debugDescription: "kernel size, channels and stride must be in 1...65536; got \(sizes)")
+        }
     }
 
     public func encode(to encoder: Encoder) throws {

@@ -70,6 +70,12 @@ public struct QwenVLTextConfig: Codable, Equatable, Sendable {
         headDim = try c.decodeIfPresent(Int.self, forKey: .headDim)
         rmsNormEps = try c.decodeIfPresent(Double.self, forKey: .rmsNormEps) ?? 1e-6
         hiddenAct = try c.decodeIfPresent(Activation.self, forKey: .hiddenAct) ?? .silu
+        guard numAttentionHeads > 0, numKeyValueHeads > 0, hiddenSize > 0, (headDim ?? 1) > 0 else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .numAttentionHeads, in: c,
+                debugDescription: "hidden_size (\(hiddenSize)), head_dim, num_attention_heads (\(numAttentionHeads)) and "
+                    + "num_key_value_heads (\(numKeyValueHeads)) must be positive")
+        }
         let rope = try c.decodeIfPresent(RopeParameters.self, forKey: .ropeParameters)
             ?? c.decodeIfPresent(RopeParameters.self, forKey: .ropeScaling)
         ropeTheta = try rope?.rope_theta ?? c.decodeIfPresent(Double.self, forKey: .ropeTheta) ?? 1_000_000
@@ -78,11 +84,11 @@ public struct QwenVLTextConfig: Codable, Equatable, Sendable {
                 forKey: .ropeParameters, in: c, debugDescription: "no mrope_section in rope_parameters / rope_scaling")
         }
         mropeSection = section
-        let halfHead = (headDim ?? hiddenSize / Swift.max(1, numAttentionHeads)) / 2
-        guard section.count == 3, section.allSatisfy({ $0 >= 0 }), section.reduce(0, +) == halfHead else {
+        let halfHead = (headDim ?? hiddenSize / numAttentionHeads) / 2
+        guard section.count == 3, section.allSatisfy({ (0 ... halfHead).contains($0) }), section.reduce(0, +) == halfHead else {
             throw DecodingError.dataCorruptedError(
                 forKey: .ropeParameters, in: c,
-                debugDescription: "mrope_section \(section) sums to \(section.reduce(0, +)), expected head_dim / 2 = \(halfHead)")
+                debugDescription: "mrope_section \(section) must be three counts summing to head_dim / 2 = \(halfHead)")
         }
         mropeInterleaved = rope?.mrope_interleaved ?? false
         attentionBias = try c.decodeIfPresent(Bool.self, forKey: .attentionBias)
@@ -247,6 +253,10 @@ public struct QwenVLImageProcessorConfig: Codable, Equatable, Sendable {
         let size = try c.decodeIfPresent(Size.self, forKey: .size)
         let patch = try c.decodeIfPresent(Int.self, forKey: .patchSize) ?? 14
         let merge = try c.decodeIfPresent(Int.self, forKey: .mergeSize) ?? 2
+        guard (1 ... 1024).contains(patch), (1 ... 64).contains(merge) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .patchSize, in: c, debugDescription: "patch_size \(patch) must be in 1...1024 and merge_size \(merge) in 1...64")
+        }
         self.init(
             patchSize: patch,
             temporalPatchSize: try c.decodeIfPresent(Int.self, forKey: .temporalPatchSize) ?? 2,
