@@ -5,7 +5,7 @@
 #   OCRTUNE=.build/release/ocrtune TORCH_PY=/path/python GGUF_PY=/path/python tools/export_proof.sh
 #
 # TORCH_PY: a Python with torch, transformers >= 5, peft, onnxruntime, rapidocr and python-bidi.
-# GGUF_PY: a Python with gguf (and llama-cpp-python for the llama.cpp run). MLX_PY: a Python with
+# GGUF_PY: a Python with gguf. LLAMA_PY: a Python with llama-cpp-python (the llama.cpp run; skipped when unset). MLX_PY: a Python with
 # mlx-vlm (mlx runs on Linux's CPU too); skipped when unset. The RapidOCR proof needs
 # the demo's fine-tuned model (runs/demo-persian, .demo/fa: `make demo`) and is skipped without it.
 set -euo pipefail
@@ -80,6 +80,15 @@ for m in qwen2_5_vl qwen3_vl; do
 done
 $GGUF_PY tools/check_export.py gguf --export "$W/gguf-qwen2_5_vl" --reference "$W/hf-qwen25" --record gguf_qwen2_5_vl_tiny
 $GGUF_PY tools/check_export.py gguf --export "$W/gguf-qwen3_vl" --reference "$W/hf-qwen3" --record gguf_qwen3_vl_tiny
+if [ -n "${LLAMA_PY:-}" ]; then
+  # LLAMA_PY: a Python with llama-cpp-python (pip builds llama.cpp from source).
+  say "llama.cpp: llama-cpp-python's text logits, and greedy text with the mmproj"
+  $TORCH_PY tools/check_export.py logits --model $M/qwen2_5_vl-tiny --out "$W/qwen2_5_vl-logits.npy"
+  img=$M/qwen2_5_vl-tiny/images/image1.png
+  text=$("$B" predict --model $M/qwen2_5_vl-tiny --prompt "Free OCR." --max-new-tokens 10 --json "$img" | $TORCH_PY -c "import json,sys; print(json.loads(sys.stdin.readline())['text'], end='')")
+  $LLAMA_PY tools/check_export.py llama --export "$W/gguf-qwen2_5_vl" --reference-logits "$W/qwen2_5_vl-logits.npy" --image "$img" \
+    --ocrtune-text "$text" --record llama_cpp_qwen2_5_vl_tiny
+fi
 
 if [ -n "${MLX_PY:-}" ]; then
   say "mlx: mlx-vlm loads the folders; logits against transformers'"

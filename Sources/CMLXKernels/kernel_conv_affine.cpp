@@ -12,7 +12,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "mlx/backend/cpu/encoder.h"
+#include "mlx_cpu_encoder.h"
 #include "mlx/primitives.h"
 #include "mlx/transforms.h"
 #include "kernel_internal.h"

@@ -16,7 +16,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "mlx/backend/cpu/encoder.h"
+#include "mlx_cpu_encoder.h"
 #include "mlx/primitives.h"
 #include "mlx/random.h"
 #include "kernel_internal.h"
