@@ -14,7 +14,8 @@ into bench/results/export.json.
   check_export.py peft --export PEFT_DIR --base MODEL_DIR --merged HF_DIR
   # GGUF: gguf-py reads every tensor back (F32/F16/BF16 equal, Q8_0 within its step and byte-equal to gguf-py's)
   check_export.py gguf --export GGUF_DIR --reference HF_DIR      (DeepSeek-OCR: the original-layout model folder)
-  # llama.cpp: llama-cpp-python's logits on a text probe, and greedy text with the mmproj on an image
+  # llama.cpp: llama-cpp-python's logits and greedy tokens on a text probe (against `logits`'s
+  # transformers run), and greedy text with the mmproj on an image (Qwen-VL)
   check_export.py llama --export GGUF_DIR --reference-logits ref.npy [--image IMG --ocrtune-text TEXT]
   # mlx: mlx-vlm loads the folder; its logits against transformers' (saved by a Python with torch)
   check_export.py logits --model MODEL_DIR --out ref.npy && check_export.py mlx --export MLX_DIR --reference-logits ref.npy
@@ -492,6 +493,15 @@ def check_llama(args):
             scores = np.array(llm.scores[: PROBE_IDS.shape[1]], dtype=np.float32)
             entry["text_logits_largest_difference"] = float(np.abs(scores - expected[0]).max())
             entry["text_argmax_agreement"] = float((scores.argmax(-1) == expected[0].argmax(-1)).mean())
+            if os.path.exists(greedy_file(args.reference_logits)):
+                llm.reset()
+                reference = np.load(greedy_file(args.reference_logits)).tolist()
+                ours = []
+                for token in llm.generate(PROBE_IDS[0].tolist(), temp=0.0, top_k=1, repeat_penalty=1.0):
+                    ours.append(int(token))
+                    if len(ours) == len(reference) or llm.token_eos() == token:
+                        break
+                entry.update({"greedy_llama_cpp": ours, "greedy_transformers": reference, "greedy_same": ours == reference})
         except Exception as error:  # a model llama.cpp refuses: say so
             entry["error"] = f"{type(error).__name__}: {error}"
         result[file] = entry
@@ -518,14 +528,24 @@ def check_llama(args):
 # MARK: - MLX
 
 PROBE_IDS = np.random.RandomState(0).randint(0, 300, (1, 12))
+GREEDY_TOKENS = 8
+
+
+def greedy_file(logits_file):
+    """Where `logits` saves transformers' greedy continuation of the probe ids."""
+    return os.path.splitext(logits_file)[0] + ".greedy.npy"
 
 
 def save_logits(args):
-    """transformers' logits of a model folder on the probe ids (for checks run in another Python)."""
+    """transformers' logits of a model folder on the probe ids, and its greedy continuation of
+    them (for checks run in another Python)."""
     import torch
 
+    model = load_hf(args.model)
     with torch.no_grad():
-        np.save(args.out, load_hf(args.model)(input_ids=torch.from_numpy(PROBE_IDS)).logits.numpy())
+        np.save(args.out, model(input_ids=torch.from_numpy(PROBE_IDS)).logits.numpy())
+        ids = model.generate(input_ids=torch.from_numpy(PROBE_IDS), max_new_tokens=GREEDY_TOKENS, do_sample=False)
+    np.save(greedy_file(args.out), ids[0, PROBE_IDS.shape[1]:].numpy())
     return 0
 
 

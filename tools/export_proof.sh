@@ -67,6 +67,18 @@ for m in qwen2_5_vl qwen3_vl; do
 done
 $GGUF_PY tools/check_export.py gguf --export "$W/gguf-qwen2_5_vl" --reference "$W/hf-qwen25" --record gguf_qwen2_5_vl_tiny
 $GGUF_PY tools/check_export.py gguf --export "$W/gguf-qwen3_vl" --reference "$W/hf-qwen3" --record gguf_qwen3_vl_tiny
+# DeepSeek-OCR (v1) and DeepSeek-OCR 2: the fixtures are in the original key names the check maps back to.
+for m in deepseek_ocr deepseek_ocr2; do
+  "$B" export $M/$m-tiny --format gguf --quantize f16,bf16,q8_0 --out "$W/gguf-$m" > /dev/null
+  $GGUF_PY tools/check_export.py gguf --export "$W/gguf-$m" --reference $M/$m-tiny --record "gguf_${m}_tiny"
+done
+
+if $GGUF_PY -c "import llama_cpp" 2> /dev/null; then
+  say "llama.cpp: llama-cpp-python's logits and greedy tokens on a text probe against transformers'"
+  $TORCH_PY tools/check_export.py logits --model $M/deepseek_ocr2-tiny --out "$W/logits-deepseek_ocr2.npy"
+  $GGUF_PY tools/check_export.py llama --export "$W/gguf-deepseek_ocr2" --reference-logits "$W/logits-deepseek_ocr2.npy" \
+    --record llama_deepseek_ocr2_tiny
+fi
 
 if [ -n "${MLX_PY:-}" ]; then
   say "mlx: mlx-vlm loads the folders; logits against transformers'"
