@@ -21,8 +21,7 @@ extension DeepSeekOCRFamily: ExportableFamily {
             let loaded = try DeepSeekOCRModel.load(from: model)
             return try HuggingFaceExport.write(weights: loaded.parameterDictionary(), companionsOf: model, to: folder, format: format, family: name)
         case .gguf:
-            let variants = try DeepSeekOCRGGUF.export(model: model, variants: variants, to: folder)
-            return ExportManifest(format: format, family: name, variants: variants, shared: [])
+            return ExportManifest(format: format, family: name, variants: try DeepSeekOCRGGUF.export(model: model, variants: variants, to: folder), shared: [])
         default:
             throw ExportError("--format \(format.rawValue): not for \(name) (it exports --format gguf, hf and peft)")
         }
