@@ -541,11 +541,28 @@ def save_logits(args):
     them (for checks run in another Python)."""
     import torch
 
+    ids = torch.from_numpy(PROBE_IDS)
+    if model_type(args.model) == "deepseek_vl_v2":  # DeepSeek-OCR v1: no transformers class; the reference
+        from safetensors.torch import load_file
+
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import deepseek_ocr_reference as ref
+
+        with open(os.path.join(args.model, "config.json")) as f:
+            config = json.load(f)
+        model = ref.build_v1(config).eval()
+        model.load_state_dict(ref.to_reference_state(load_file(os.path.join(args.model, "model.safetensors"))))
+        with torch.no_grad():
+            np.save(args.out, model(ids, [[]]).numpy())
+        text = config["language_config"]
+        greedy = model.generate_greedy(ids, [[]], torch.ones_like(ids), GREEDY_TOKENS, text["eos_token_id"], -1)[0]
+        np.save(greedy_file(args.out), np.array(greedy))
+        return 0
     model = load_hf(args.model)
     with torch.no_grad():
-        np.save(args.out, model(input_ids=torch.from_numpy(PROBE_IDS)).logits.numpy())
-        ids = model.generate(input_ids=torch.from_numpy(PROBE_IDS), max_new_tokens=GREEDY_TOKENS, do_sample=False)
-    np.save(greedy_file(args.out), ids[0, PROBE_IDS.shape[1]:].numpy())
+        np.save(args.out, model(input_ids=ids).logits.numpy())
+        out = model.generate(input_ids=ids, max_new_tokens=GREEDY_TOKENS, do_sample=False)
+    np.save(greedy_file(args.out), out[0, PROBE_IDS.shape[1]:].numpy())
     return 0
 
 

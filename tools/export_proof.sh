@@ -74,10 +74,13 @@ for m in deepseek_ocr deepseek_ocr2; do
 done
 
 if $GGUF_PY -c "import llama_cpp" 2> /dev/null; then
-  say "llama.cpp: llama-cpp-python's logits and greedy tokens on a text probe against transformers'"
-  $TORCH_PY tools/check_export.py logits --model $M/deepseek_ocr2-tiny --out "$W/logits-deepseek_ocr2.npy"
-  $GGUF_PY tools/check_export.py llama --export "$W/gguf-deepseek_ocr2" --reference-logits "$W/logits-deepseek_ocr2.npy" \
-    --record llama_deepseek_ocr2_tiny
+  say "llama.cpp: the DeepSeek language models' logits and greedy tokens on a text probe against transformers'"
+  # (v1: tools/deepseek_ocr_reference.py. The tiny mmproj is not run: clip.cpp hard-codes SAM-B's
+  # global-attention layers 2, 5, 8, 11, which the 2-layer tiny SAM lacks.)
+  for m in deepseek_ocr deepseek_ocr2; do
+    $TORCH_PY tools/check_export.py logits --model $M/$m-tiny --out "$W/logits-$m.npy"
+    $GGUF_PY tools/check_export.py llama --export "$W/gguf-$m" --reference-logits "$W/logits-$m.npy" --record "llama_${m}_tiny"
+  done
 fi
 
 if [ -n "${MLX_PY:-}" ]; then

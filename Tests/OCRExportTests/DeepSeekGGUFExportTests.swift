@@ -53,9 +53,9 @@ final class DeepSeekGGUFExportTests: XCTestCase {
             XCTAssertEqual(m["\(a).rope.freq_base"] as? Float, 10000)
             XCTAssertEqual(m["\(a).attention.layer_norm_rms_epsilon"] as? Float, 1e-6)
             XCTAssertEqual(m["\(a).expert_weights_scale"] as? Float, 1)
-            // v1's language_config names n_group / topk_group; v2's config names the context and head_dim.
+            // v1's language_config names n_group / topk_group; v2's config names head_dim.
             XCTAssertEqual(m["\(a).expert_group_count"] as? UInt32, version == .v1 ? 1 : nil)
-            XCTAssertEqual(m["\(a).context_length"] as? UInt32, version == .v1 ? nil : 2048)
+            XCTAssertEqual(m["\(a).context_length"] as? UInt32, 2048)  // v2's config; v1's names none: DeepseekV2Config's default
             XCTAssertEqual(m["\(a).attention.key_length"] as? UInt32, version == .v1 ? nil : 8)
             XCTAssertEqual(m["tokenizer.ggml.model"] as? String, "gpt2")
             XCTAssertEqual(m["tokenizer.ggml.pre"] as? String, "qwen2")  // the fixture's split regex is Qwen2's

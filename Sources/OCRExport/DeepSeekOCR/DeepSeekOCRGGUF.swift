@@ -24,6 +24,9 @@ enum DeepSeekOCRGGUF {
     static let architecture = "deepseek2-ocr"
     /// What the converter embeds when the folder has no chat template.
     static let defaultChatTemplate = "{% for m in messages %}{{m['content']}}{% endfor %}"
+    /// DeepseekV2Config's `max_position_embeddings` default (the converter writes no context length
+    /// when the config names none, and llama.cpp then refuses the file).
+    static let defaultContextLength = 2048
 
     /// Writes `<name>-<TYPE>.gguf` per variant (f16, bf16, q8_0) and `mmproj-<name>-F16.gguf`.
     static func export(model folder: URL, variants: [String], to out: URL) throws -> [ExportVariant] {
@@ -54,7 +57,8 @@ enum DeepSeekOCRGGUF {
         g.set("general.type", .string("model"))
         g.set("general.name", .string(folder.lastPathComponent))
         g.set("\(arch).block_count", .uint32(UInt32(t.numHiddenLayers)))
-        if let n = raw["max_position_embeddings"] as? Int { g.set("\(arch).context_length", .uint32(UInt32(n))) }
+        // llama.cpp requires the context length; a config without it means DeepseekV2Config's default.
+        g.set("\(arch).context_length", .uint32(UInt32(raw["max_position_embeddings"] as? Int ?? defaultContextLength)))
         g.set("\(arch).embedding_length", .uint32(UInt32(t.hiddenSize)))
         g.set("\(arch).feed_forward_length", .uint32(UInt32(t.intermediateSize)))
         g.set("\(arch).attention.head_count", .uint32(UInt32(t.numAttentionHeads)))
