@@ -17,6 +17,8 @@ into bench/results/export.json.
   # llama.cpp: llama-cpp-python's logits and greedy tokens on a text probe (against `logits`'s
   # transformers run), and greedy text with the mmproj on an image (Qwen-VL)
   check_export.py llama --export GGUF_DIR --reference-logits ref.npy [--image IMG --ocrtune-text TEXT]
+  # DeepSeek-OCR in llama.cpp with its mmproj on an image, against `ocrtune predict --output-ids`
+  check_export.py llama-image --export GGUF_DIR --image IMG --ocrtune-json LINE
   # mlx: mlx-vlm loads the folder; its logits against transformers' (saved by a Python with torch)
   check_export.py logits --model MODEL_DIR --out ref.npy && check_export.py mlx --export MLX_DIR --reference-logits ref.npy
   # RapidOCR reads a PP-OCR ONNX export (custom Rec.model_path); CER against `ocrtune eval`'s
@@ -525,6 +527,35 @@ def check_llama(args):
     return 0
 
 
+def check_llama_image(args):
+    """DeepSeek-OCR: llama.cpp reads an image through the mmproj (llama-cpp-python's MTMD handler,
+    the content parts joined as llama.cpp's own "deepseek-ocr" template joins them) and generates
+    greedily; the text against `ocrtune predict --output-ids`'s."""
+    from llama_cpp import Llama
+    from llama_cpp.llama_chat_format import MTMDChatHandler
+
+    class Plain(MTMDChatHandler):
+        def _get_chat_template(self, llama_model):
+            return "{% for m in messages %}{% for p in m['content'] %}{{ p['text'] }}{% endfor %}{% endfor %}"
+
+    ours = json.loads(args.ocrtune_json)
+    model = next(f for f in sorted(os.listdir(args.export)) if f.endswith("-F16.gguf") and not f.startswith("mmproj-"))
+    mmproj = next(f for f in os.listdir(args.export) if f.startswith("mmproj-"))
+    llm = Llama(model_path=os.path.join(args.export, model), chat_handler=Plain(clip_model_path=os.path.join(args.export, mmproj), verbose=False, use_gpu=False),
+                n_ctx=4096, verbose=False, n_threads=2)
+    image = "file://" + os.path.abspath(args.image)
+    out = llm.create_chat_completion(
+        messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": image}}, {"type": "text", "text": "\n" + args.prompt}]}],
+        max_tokens=len(ours["token_ids"]), temperature=0.0, top_k=1)
+    text = out["choices"][0]["message"]["content"]
+    # llama-cpp-python's chat API drops the bytes of an incomplete UTF-8 character; so does this comparison.
+    same = text == ours["text"].replace("\ufffd", "")
+    record(args.record, {"model": model, "mmproj": mmproj, "image": os.path.basename(args.image), "prompt": "<image>\n" + args.prompt,
+                         "llama_cpp_text": text, "ocrtune_text": ours["text"], "ocrtune_token_ids": ours["token_ids"],
+                         "same_text_outside_incomplete_utf8": same})
+    return 0 if same else 1
+
+
 # MARK: - MLX
 
 PROBE_IDS = np.random.RandomState(0).randint(0, 300, (1, 12))
@@ -670,6 +701,11 @@ def main():
     p.add_argument("--prompt", default="Free OCR.")
     p.add_argument("--max-new-tokens", type=int, default=10)
     p.add_argument("--ocrtune-text", help="what `ocrtune predict --prompt P --max-new-tokens N IMAGE` read")
+    p = sub.add_parser("llama-image")
+    p.add_argument("--export", required=True)
+    p.add_argument("--image", required=True)
+    p.add_argument("--prompt", default="Free OCR.")
+    p.add_argument("--ocrtune-json", required=True, help="the line `ocrtune predict --prompt '<image>\\nP' --output-ids IMAGE` printed")
     p = sub.add_parser("rapidocr")
     p.add_argument("--export", required=True)
     p.add_argument("--listing", required=True)
@@ -681,7 +717,7 @@ def main():
     for p in sub.choices.values():
         p.add_argument("--record", help="merge the result into bench/results/export.json under this name")
     args = parser.parse_args()
-    return {"trocr-onnx": check_trocr_onnx, "hf": check_hf, "gguf": check_gguf, "mlx": check_mlx, "logits": save_logits, "llama": check_llama, "peft": check_peft, "rapidocr": check_rapidocr}[args.command](args)
+    return {"trocr-onnx": check_trocr_onnx, "hf": check_hf, "gguf": check_gguf, "mlx": check_mlx, "logits": save_logits, "llama": check_llama, "llama-image": check_llama_image, "peft": check_peft, "rapidocr": check_rapidocr}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -75,12 +75,21 @@ done
 
 if $GGUF_PY -c "import llama_cpp" 2> /dev/null; then
   say "llama.cpp: the DeepSeek language models' logits and greedy tokens on a text probe against transformers'"
-  # (v1: tools/deepseek_ocr_reference.py. The tiny mmproj is not run: clip.cpp hard-codes SAM-B's
-  # global-attention layers 2, 5, 8, 11, which the 2-layer tiny SAM lacks.)
+  # (v1: tools/deepseek_ocr_reference.py.)
   for m in deepseek_ocr deepseek_ocr2; do
     $TORCH_PY tools/check_export.py logits --model $M/$m-tiny --out "$W/logits-$m.npy"
     $GGUF_PY tools/check_export.py llama --export "$W/gguf-$m" --reference-logits "$W/logits-$m.npy" --record "llama_${m}_tiny"
   done
+  say "llama.cpp with the mmproj: a DeepSeek-OCR 2 with SAM-B's depth reads an image as ocrtune does"
+  # clip.cpp hard-codes SAM-B's global layers (2, 5, 8, 11) and the encoder's rope theta: the tiny
+  # fixture's 2-layer SAM cannot run there, so a probe with a 12-layer SAM is made for this.
+  rm -rf "$W/ds2-probe" && $TORCH_PY tools/make_deepseek_gguf_probe.py "$W/ds2-probe"
+  "$B" export "$W/ds2-probe" --format gguf --out "$W/gguf-ds2-probe" > /dev/null
+  IMG=$M/deepseek_ocr2-tiny/images/image0.png
+  OURS=$("$B" predict --model "$W/ds2-probe" --prompt "<image>
+Free OCR." --max-new-tokens 12 --output-ids "$IMG")
+  $GGUF_PY tools/check_export.py llama-image --export "$W/gguf-ds2-probe" --image "$IMG" --ocrtune-json "$OURS" \
+    --record llama_mmproj_deepseek_ocr2_probe
 fi
 
 if [ -n "${MLX_PY:-}" ]; then
