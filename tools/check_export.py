@@ -15,9 +15,12 @@ into bench/results/export.json.
   # peft: the adapter loads into peft; base + adapter equals the merged hf export
   check_export.py peft --export PEFT_DIR --base MODEL_DIR --merged HF_DIR
   # GGUF: gguf-py reads every tensor back (F32/F16/BF16 equal, Q8_0 within its step and byte-equal to gguf-py's)
-  check_export.py gguf --export GGUF_DIR --reference HF_DIR
-  # llama.cpp: llama-cpp-python's logits on a text probe, and greedy text with the mmproj on an image
+  check_export.py gguf --export GGUF_DIR --reference HF_DIR      (DeepSeek-OCR: the original-layout model folder)
+  # llama.cpp: llama-cpp-python's logits and greedy tokens on a text probe (against `logits`'s
+  # transformers run), and greedy text with the mmproj on an image (Qwen-VL)
   check_export.py llama --export GGUF_DIR --reference-logits ref.npy [--image IMG --ocrtune-text TEXT]
+  # DeepSeek-OCR in llama.cpp with its mmproj on an image, against `ocrtune predict --output-ids`
+  check_export.py llama-image --export GGUF_DIR --image IMG --ocrtune-json LINE
   # mlx: mlx-vlm loads the folder; its logits against transformers' (saved by a Python with torch)
   check_export.py logits --model MODEL_DIR --out ref.npy && check_export.py mlx --export MLX_DIR --reference-logits ref.npy
   # RapidOCR reads a PP-OCR ONNX export (custom Rec.model_path); CER against `ocrtune eval`'s
@@ -371,6 +374,112 @@ def gguf_reference(name, weights):
 DEEPSTACK = []
 
 
+# DeepSeek-OCR / -OCR 2: GGUF name → the original checkpoint's key (the fixtures' layout), per
+# pattern; `{i}` a block number. Written from llama.cpp's converter output, independently of the
+# Swift writer's table.
+DEEPSEEK_LM = {
+    "token_embd.weight": "model.embed_tokens.weight", "output_norm.weight": "model.norm.weight", "output.weight": "lm_head.weight",
+    "blk.{i}.attn_norm.weight": "model.layers.{i}.input_layernorm.weight",
+    "blk.{i}.ffn_norm.weight": "model.layers.{i}.post_attention_layernorm.weight",
+    "blk.{i}.attn_q.weight": "model.layers.{i}.self_attn.q_proj.weight", "blk.{i}.attn_k.weight": "model.layers.{i}.self_attn.k_proj.weight",
+    "blk.{i}.attn_v.weight": "model.layers.{i}.self_attn.v_proj.weight", "blk.{i}.attn_output.weight": "model.layers.{i}.self_attn.o_proj.weight",
+    "blk.{i}.ffn_gate.weight": "model.layers.{i}.mlp.gate_proj.weight", "blk.{i}.ffn_up.weight": "model.layers.{i}.mlp.up_proj.weight",
+    "blk.{i}.ffn_down.weight": "model.layers.{i}.mlp.down_proj.weight", "blk.{i}.ffn_gate_inp.weight": "model.layers.{i}.mlp.gate.weight",
+    "blk.{i}.ffn_gate_shexp.weight": "model.layers.{i}.mlp.shared_experts.gate_proj.weight",
+    "blk.{i}.ffn_up_shexp.weight": "model.layers.{i}.mlp.shared_experts.up_proj.weight",
+    "blk.{i}.ffn_down_shexp.weight": "model.layers.{i}.mlp.shared_experts.down_proj.weight",
+}
+DEEPSEEK_MMPROJ = {
+    "v.sam.pos_embd.weight": "model.sam_model.pos_embed", "v.sam.patch_embd.{k}": "model.sam_model.patch_embed.proj.{k}",
+    "v.sam.blk.{i}.pre_ln.{k}": "model.sam_model.blocks.{i}.norm1.{k}", "v.sam.blk.{i}.post_ln.{k}": "model.sam_model.blocks.{i}.norm2.{k}",
+    "v.sam.blk.{i}.attn.qkv.{k}": "model.sam_model.blocks.{i}.attn.qkv.{k}", "v.sam.blk.{i}.attn.out.{k}": "model.sam_model.blocks.{i}.attn.proj.{k}",
+    "v.sam.blk.{i}.attn.pos_h.weight": "model.sam_model.blocks.{i}.attn.rel_pos_h",
+    "v.sam.blk.{i}.attn.pos_w.weight": "model.sam_model.blocks.{i}.attn.rel_pos_w",
+    "v.sam.blk.{i}.mlp.lin1.{k}": "model.sam_model.blocks.{i}.mlp.lin1.{k}", "v.sam.blk.{i}.mlp.lin2.{k}": "model.sam_model.blocks.{i}.mlp.lin2.{k}",
+    "v.sam.neck.{i}.{k}": "model.sam_model.neck.{i}.{k}", "v.sam.net_2.weight": "model.sam_model.net_2.weight",
+    "v.sam.net_3.weight": "model.sam_model.net_3.weight", "mm.model.fc.{k}": "model.projector.layers.{k}",
+    "v.image_newline": "model.image_newline", "v.view_seperator": "model.view_seperator",
+    # v1 CLIP-L
+    "v.class_embd": "model.vision_model.embeddings.class_embedding",
+    "v.patch_embd.weight": "model.vision_model.embeddings.patch_embedding.weight",
+    "v.position_embd.weight": "model.vision_model.embeddings.position_embedding.weight",
+    "v.pre_ln.{k}": "model.vision_model.pre_layrnorm.{k}",
+    "v.blk.{i}.ln1.{k}": ["model.vision_model.transformer.layers.{i}.layer_norm1.{k}", "model.qwen2_model.model.model.layers.{i}.input_layernorm.{k}"],
+    "v.blk.{i}.ln2.{k}": ["model.vision_model.transformer.layers.{i}.layer_norm2.{k}",
+                          "model.qwen2_model.model.model.layers.{i}.post_attention_layernorm.{k}"],
+    "v.blk.{i}.attn_qkv.{k}": "model.vision_model.transformer.layers.{i}.self_attn.qkv_proj.{k}",
+    "v.blk.{i}.attn_out.{k}": ["model.vision_model.transformer.layers.{i}.self_attn.out_proj.{k}",
+                               "model.qwen2_model.model.model.layers.{i}.self_attn.o_proj.{k}"],
+    "v.blk.{i}.ffn_up.{k}": ["model.vision_model.transformer.layers.{i}.mlp.fc1.{k}", "model.qwen2_model.model.model.layers.{i}.mlp.up_proj.{k}"],
+    "v.blk.{i}.ffn_down.{k}": ["model.vision_model.transformer.layers.{i}.mlp.fc2.{k}",
+                               "model.qwen2_model.model.model.layers.{i}.mlp.down_proj.{k}"],
+    # v2 Qwen2 query encoder
+    "v.blk.{i}.attn_q.{k}": "model.qwen2_model.model.model.layers.{i}.self_attn.q_proj.{k}",
+    "v.blk.{i}.attn_k.{k}": "model.qwen2_model.model.model.layers.{i}.self_attn.k_proj.{k}",
+    "v.blk.{i}.attn_v.{k}": "model.qwen2_model.model.model.layers.{i}.self_attn.v_proj.{k}",
+    "v.blk.{i}.ffn_gate.{k}": "model.qwen2_model.model.model.layers.{i}.mlp.gate_proj.{k}",
+    "v.post_ln.weight": "model.qwen2_model.model.model.norm.weight",
+    "v.resample_query_768.weight": "model.qwen2_model.query_768.weight", "v.resample_query_1024.weight": "model.qwen2_model.query_1024.weight",
+}
+
+
+def deepseek_original_key(name):
+    """The original key (or, for stacked experts, the per-expert key template) of a GGUF name."""
+    import re
+
+    m = re.match(r"blk\.(\d+)\.ffn_(gate|up|down)_exps\.weight$", name)
+    if m:
+        return f"model.layers.{m.group(1)}.mlp.experts.{{e}}.{m.group(2)}_proj.weight"
+    block = re.search(r"\.(\d+)\.", name)
+    suffix = name.rsplit(".", 1)[-1]
+    template = re.sub(r"\.\d+\.", ".{i}.", name, count=1)
+    for table in (DEEPSEEK_LM, DEEPSEEK_MMPROJ):
+        for candidate in (template, template[: -len(suffix)] + "{k}"):
+            if candidate in table:
+                keys = table[candidate]
+                return [k.replace("{i}", block.group(1) if block else "").replace("{k}", suffix) for k in (keys if isinstance(keys, list) else [keys])]
+    raise KeyError(name)
+
+
+def deepseek_gguf_reference(name, weights):
+    """The original-layout tensor a DeepSeek-OCR GGUF tensor holds: experts stacked [E, out, in],
+    the view separator as [1, hidden]."""
+    key = deepseek_original_key(name)
+    if isinstance(key, str):
+        count = sum(1 for k in weights if k.startswith(key.split("{e}")[0]) and k.endswith(key.split("{e}")[1]))
+        return np.stack([weights[key.format(e=e)] for e in range(count)])
+    value = next(weights[k] for k in key if k in weights)
+    return value.reshape(1, -1) if name == "v.view_seperator" else value
+
+
+def deepseek_names_agree_with_gguf_py(names, weights):
+    """gguf-py's own tables (when they know the architecture) map our reference keys to the same names."""
+    import gguf
+
+    if not hasattr(gguf.MODEL_ARCH, "DEEPSEEK2OCR"):
+        return None
+    lm = gguf.get_tensor_name_map(gguf.MODEL_ARCH.DEEPSEEK2OCR, 64)
+    mm = gguf.get_tensor_name_map(gguf.MODEL_ARCH.MMPROJ, 64)  # ≥ 4 blocks: SAM's neck.0–3
+    checked, differ = 0, []
+    for name in names:
+        key = deepseek_original_key(name)
+        if isinstance(key, str):
+            key = key.replace("experts.{e}.", "experts.")  # the converter's merged name
+        else:
+            key = next(k for k in key if k in weights)
+        table = mm if name.startswith(("v.", "mm.")) else lm
+        if key.endswith((".weight", ".bias")):
+            theirs = table.get_name(key, try_suffixes=(".weight", ".bias"))
+        else:  # pos_embed, rel_pos_*, class_embedding, image_newline, view_seperator
+            theirs = table.get_name(key) or table.get_name(key + ".weight", try_suffixes=(".weight",))
+        if theirs is None:
+            continue  # a name gguf-py's tables do not hold (added by the converter's own code)
+        checked += 1
+        if theirs != name and theirs + ".weight" != name:
+            differ.append((name, theirs))
+    return {"checked": checked, "differ": differ}
+
+
 def check_gguf(args):
     from gguf import GGUFReader, GGMLQuantizationType
     from gguf.quants import dequantize, quantize
@@ -378,7 +487,10 @@ def check_gguf(args):
 
     weights = load_file(os.path.join(args.reference, "model.safetensors"))
     with open(os.path.join(args.reference, "config.json")) as f:
-        DEEPSTACK.extend(json.load(f)["vision_config"].get("deepstack_visual_indexes", []))
+        config = json.load(f)
+    DEEPSTACK.extend(config["vision_config"].get("deepstack_visual_indexes", []))
+    deepseek = config["model_type"] in ("deepseek_vl_v2", "deepseek_ocr2")
+    reference = deepseek_gguf_reference if deepseek else gguf_reference
     result = {}
     worst = 0.0
     for file in sorted(os.listdir(args.export)):
@@ -387,7 +499,11 @@ def check_gguf(args):
         reader = GGUFReader(os.path.join(args.export, file))
         stats = {"tensors": len(reader.tensors), "types": {}, "equal": 0, "q8_0_within_step": 0, "q8_0_bytes_as_gguf_py": 0}
         for t in reader.tensors:
-            ref = gguf_reference(t.name, weights).astype(np.float32)
+            ref = reference(t.name, weights).astype(np.float32)
+            if list(reversed([int(d) for d in t.shape])) != list(ref.shape):
+                stats.setdefault("shape_mismatch", []).append(t.name)
+                worst = max(worst, 1.0)
+                continue
             kind = t.tensor_type
             stats["types"][kind.name] = stats["types"].get(kind.name, 0) + 1
             values = dequantize(t.data, kind).reshape(ref.shape)
@@ -405,6 +521,10 @@ def check_gguf(args):
                 same = np.array_equal(values, expected)
                 stats["equal"] += int(same)
                 worst = max(worst, 0.0 if same else float(np.abs(values - expected).max()))
+        if deepseek:
+            stats["names_as_gguf_py_maps_them"] = deepseek_names_agree_with_gguf_py([t.name for t in reader.tensors], weights)
+            if stats["names_as_gguf_py_maps_them"] and stats["names_as_gguf_py_maps_them"]["differ"]:
+                worst = max(worst, 1.0)
         result[file] = stats
     record(args.record, result)
     return 0 if worst == 0 else 1
@@ -427,6 +547,15 @@ def check_llama(args):
             scores = np.array(llm.scores[: PROBE_IDS.shape[1]], dtype=np.float32)
             entry["text_logits_largest_difference"] = float(np.abs(scores - expected[0]).max())
             entry["text_argmax_agreement"] = float((scores.argmax(-1) == expected[0].argmax(-1)).mean())
+            if os.path.exists(greedy_file(args.reference_logits)):
+                llm.reset()
+                reference = np.load(greedy_file(args.reference_logits)).tolist()
+                ours = []
+                for token in llm.generate(PROBE_IDS[0].tolist(), temp=0.0, top_k=1, repeat_penalty=1.0):
+                    ours.append(int(token))
+                    if len(ours) == len(reference) or llm.token_eos() == token:
+                        break
+                entry.update({"greedy_llama_cpp": ours, "greedy_transformers": reference, "greedy_same": ours == reference})
         except Exception as error:  # a model llama.cpp refuses: say so
             entry["error"] = f"{type(error).__name__}: {error}"
         result[file] = entry
@@ -450,17 +579,73 @@ def check_llama(args):
     return 0
 
 
+def check_llama_image(args):
+    """DeepSeek-OCR: llama.cpp reads an image through the mmproj (llama-cpp-python's MTMD handler,
+    the content parts joined as llama.cpp's own "deepseek-ocr" template joins them) and generates
+    greedily; the text against `ocrtune predict --output-ids`'s."""
+    from llama_cpp import Llama
+    from llama_cpp.llama_chat_format import MTMDChatHandler
+
+    class Plain(MTMDChatHandler):
+        def _get_chat_template(self, llama_model):
+            return "{% for m in messages %}{% for p in m['content'] %}{{ p['text'] }}{% endfor %}{% endfor %}"
+
+    ours = json.loads(args.ocrtune_json)
+    model = next(f for f in sorted(os.listdir(args.export)) if f.endswith("-F16.gguf") and not f.startswith("mmproj-"))
+    mmproj = next(f for f in os.listdir(args.export) if f.startswith("mmproj-"))
+    llm = Llama(model_path=os.path.join(args.export, model), chat_handler=Plain(clip_model_path=os.path.join(args.export, mmproj), verbose=False, use_gpu=False),
+                n_ctx=4096, verbose=False, n_threads=2)
+    image = "file://" + os.path.abspath(args.image)
+    out = llm.create_chat_completion(
+        messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": image}}, {"type": "text", "text": "\n" + args.prompt}]}],
+        max_tokens=len(ours["token_ids"]), temperature=0.0, top_k=1)
+    text = out["choices"][0]["message"]["content"]
+    # llama-cpp-python's chat API drops the bytes of an incomplete UTF-8 character; so does this comparison.
+    same = text == ours["text"].replace("\ufffd", "")
+    record(args.record, {"model": model, "mmproj": mmproj, "image": os.path.basename(args.image), "prompt": "<image>\n" + args.prompt,
+                         "llama_cpp_text": text, "ocrtune_text": ours["text"], "ocrtune_token_ids": ours["token_ids"],
+                         "same_text_outside_incomplete_utf8": same})
+    return 0 if same else 1
+
+
 # MARK: - MLX
 
 PROBE_IDS = np.random.RandomState(0).randint(0, 300, (1, 12))
+GREEDY_TOKENS = 8
+
+
+def greedy_file(logits_file):
+    """Where `logits` saves transformers' greedy continuation of the probe ids."""
+    return os.path.splitext(logits_file)[0] + ".greedy.npy"
 
 
 def save_logits(args):
-    """transformers' logits of a model folder on the probe ids (for checks run in another Python)."""
+    """transformers' logits of a model folder on the probe ids, and its greedy continuation of
+    them (for checks run in another Python)."""
     import torch
 
+    ids = torch.from_numpy(PROBE_IDS)
+    if model_type(args.model) == "deepseek_vl_v2":  # DeepSeek-OCR v1: no transformers class; the reference
+        from safetensors.torch import load_file
+
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import deepseek_ocr_reference as ref
+
+        with open(os.path.join(args.model, "config.json")) as f:
+            config = json.load(f)
+        model = ref.build_v1(config).eval()
+        model.load_state_dict(ref.to_reference_state(load_file(os.path.join(args.model, "model.safetensors"))))
+        with torch.no_grad():
+            np.save(args.out, model(ids, [[]]).numpy())
+        text = config["language_config"]
+        greedy = model.generate_greedy(ids, [[]], torch.ones_like(ids), GREEDY_TOKENS, text["eos_token_id"], -1)[0]
+        np.save(greedy_file(args.out), np.array(greedy))
+        return 0
+    model = load_hf(args.model)
     with torch.no_grad():
-        np.save(args.out, load_hf(args.model)(input_ids=torch.from_numpy(PROBE_IDS)).logits.numpy())
+        np.save(args.out, model(input_ids=ids).logits.numpy())
+        out = model.generate(input_ids=ids, max_new_tokens=GREEDY_TOKENS, do_sample=False)
+    np.save(greedy_file(args.out), out[0, PROBE_IDS.shape[1]:].numpy())
     return 0
 
 
@@ -560,7 +745,7 @@ def main():
     p.add_argument("--variants", default="fp32,fp16,int8")
     p = sub.add_parser("gguf")
     p.add_argument("--export", required=True)
-    p.add_argument("--reference", required=True, help="the model's hf export (transformers 5.x keys)")
+    p.add_argument("--reference", required=True, help="the model's hf export (transformers 5.x keys; DeepSeek-OCR: original keys)")
     p = sub.add_parser("logits")
     p.add_argument("--model", required=True)
     p.add_argument("--out", required=True)
@@ -575,6 +760,11 @@ def main():
     p.add_argument("--prompt", default="Free OCR.")
     p.add_argument("--max-new-tokens", type=int, default=10)
     p.add_argument("--ocrtune-text", help="what `ocrtune predict --prompt P --max-new-tokens N IMAGE` read")
+    p = sub.add_parser("llama-image")
+    p.add_argument("--export", required=True)
+    p.add_argument("--image", required=True)
+    p.add_argument("--prompt", default="Free OCR.")
+    p.add_argument("--ocrtune-json", required=True, help="the line `ocrtune predict --prompt '<image>\\nP' --output-ids IMAGE` printed")
     p = sub.add_parser("rapidocr")
     p.add_argument("--export", required=True)
     p.add_argument("--listing", required=True)
@@ -586,7 +776,7 @@ def main():
     for p in sub.choices.values():
         p.add_argument("--record", help="merge the result into bench/results/export.json under this name")
     args = parser.parse_args()
-    return {"trocr-onnx": check_trocr_onnx, "latex-onnx": check_latex_onnx, "hf": check_hf, "gguf": check_gguf, "mlx": check_mlx, "logits": save_logits, "llama": check_llama, "peft": check_peft, "rapidocr": check_rapidocr}[args.command](args)
+    return {"trocr-onnx": check_trocr_onnx, "latex-onnx": check_latex_onnx, "hf": check_hf, "gguf": check_gguf, "mlx": check_mlx, "logits": save_logits, "llama": check_llama, "llama-image": check_llama_image, "peft": check_peft, "rapidocr": check_rapidocr}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@
 #   OCRTUNE=.build/release/ocrtune TORCH_PY=/path/python GGUF_PY=/path/python tools/export_proof.sh
 #
 # TORCH_PY: a Python with torch, transformers >= 5, peft, onnxruntime, rapidocr and python-bidi.
-# GGUF_PY: a Python with gguf. LLAMA_PY: a Python with llama-cpp-python (the llama.cpp run; skipped when unset). MLX_PY: a Python with
+# GGUF_PY: a Python with gguf (and llama-cpp-python for the llama.cpp runs, skipped without it). MLX_PY: a Python with
 # mlx-vlm (mlx runs on Linux's CPU too); skipped when unset. The RapidOCR proof needs
 # the demo's fine-tuned model (runs/demo-persian, .demo/fa: `make demo`) and is skipped without it.
 set -euo pipefail
@@ -80,13 +80,34 @@ for m in qwen2_5_vl qwen3_vl; do
 done
 $GGUF_PY tools/check_export.py gguf --export "$W/gguf-qwen2_5_vl" --reference "$W/hf-qwen25" --record gguf_qwen2_5_vl_tiny
 $GGUF_PY tools/check_export.py gguf --export "$W/gguf-qwen3_vl" --reference "$W/hf-qwen3" --record gguf_qwen3_vl_tiny
-if [ -n "${LLAMA_PY:-}" ]; then
-  # LLAMA_PY: a Python with llama-cpp-python (pip builds llama.cpp from source).
-  say "llama.cpp: llama-cpp-python's text logits, and greedy text with the mmproj"
+# DeepSeek-OCR (v1) and DeepSeek-OCR 2: the fixtures are in the original key names the check maps back to.
+for m in deepseek_ocr deepseek_ocr2; do
+  "$B" export $M/$m-tiny --format gguf --quantize f16,bf16,q8_0 --out "$W/gguf-$m" > /dev/null
+  $GGUF_PY tools/check_export.py gguf --export "$W/gguf-$m" --reference $M/$m-tiny --record "gguf_${m}_tiny"
+done
+
+if $GGUF_PY -c "import llama_cpp" 2> /dev/null; then
+  say "llama.cpp: the DeepSeek language models' logits and greedy tokens on a text probe against transformers'"
+  # (v1: tools/deepseek_ocr_reference.py.)
+  for m in deepseek_ocr deepseek_ocr2; do
+    $TORCH_PY tools/check_export.py logits --model $M/$m-tiny --out "$W/logits-$m.npy"
+    $GGUF_PY tools/check_export.py llama --export "$W/gguf-$m" --reference-logits "$W/logits-$m.npy" --record "llama_${m}_tiny"
+  done
+  say "llama.cpp with the mmproj: a DeepSeek-OCR 2 with SAM-B's depth reads an image as ocrtune does"
+  # clip.cpp hard-codes SAM-B's global layers (2, 5, 8, 11) and the encoder's rope theta: the tiny
+  # fixture's 2-layer SAM cannot run there, so a probe with a 12-layer SAM is made for this.
+  rm -rf "$W/ds2-probe" && $TORCH_PY tools/make_deepseek_gguf_probe.py "$W/ds2-probe"
+  "$B" export "$W/ds2-probe" --format gguf --out "$W/gguf-ds2-probe" > /dev/null
+  IMG=$M/deepseek_ocr2-tiny/images/image0.png
+  OURS=$("$B" predict --model "$W/ds2-probe" --prompt "<image>
+Free OCR." --max-new-tokens 12 --output-ids "$IMG")
+  $GGUF_PY tools/check_export.py llama-image --export "$W/gguf-ds2-probe" --image "$IMG" --ocrtune-json "$OURS" \
+    --record llama_mmproj_deepseek_ocr2_probe
+  say "llama.cpp: Qwen2.5-VL's text logits, and greedy text with the mmproj against ocrtune's"
   $TORCH_PY tools/check_export.py logits --model $M/qwen2_5_vl-tiny --out "$W/qwen2_5_vl-logits.npy"
   img=$M/qwen2_5_vl-tiny/images/image1.png
   text=$("$B" predict --model $M/qwen2_5_vl-tiny --prompt "Free OCR." --max-new-tokens 10 --json "$img" | $TORCH_PY -c "import json,sys; print(json.loads(sys.stdin.readline())['text'], end='')")
-  $LLAMA_PY tools/check_export.py llama --export "$W/gguf-qwen2_5_vl" --reference-logits "$W/qwen2_5_vl-logits.npy" --image "$img" \
+  $GGUF_PY tools/check_export.py llama --export "$W/gguf-qwen2_5_vl" --reference-logits "$W/qwen2_5_vl-logits.npy" --image "$img" \
     --ocrtune-text "$text" --record llama_cpp_qwen2_5_vl_tiny
 fi
 

@@ -30,9 +30,14 @@ struct ExportCommand: ParsableCommand {
                      MatMul), q4 (MatMulNBits, blocks of 32).
                        ocrtune export runs/fa --format onnx --out ex/fa --check data/fa
                        ocrtune export m/trocr --format onnx --quantize fp32,q4 --out ex/t
-            gguf     Qwen2.5-VL / Qwen3-VL for llama.cpp: the language model
-                     (--quantize f16, bf16, q8_0) and mmproj-*-F16.gguf.
+            gguf     Qwen2.5-VL / Qwen3-VL and DeepSeek-OCR / DeepSeek-OCR 2
+                     for llama.cpp, as its converter writes them: the
+                     language model (qwen2vl / qwen3vl / deepseek2-ocr, MoE
+                     experts stacked; --quantize f16, bf16, q8_0) and
+                     mmproj-*-F16.gguf (projector qwen2.5vl_merger,
+                     qwen3vl_merger, deepseekocr or deepseekocr2).
                        ocrtune export runs/qwen --format gguf --quantize q8_0 --out ex/q
+                       ocrtune export m/deepseek-ocr --format gguf --out ex/ds
             hf       A merged Hugging Face folder in transformers 5.x's key
                      layout (PP-OCR, TrOCR, Qwen-VL; DeepSeek-OCR in its
                      original names, which transformers writes and loads)

@@ -97,6 +97,10 @@ final class GGUFExportTests: XCTestCase {
         XCTAssertEqual(file.data("a.weight", count: 24), a.bytes())
         // Q8_0: d = 0.5/127 as float16, every value 127.
         XCTAssertEqual(Array(file.data("b.weight", count: 34)[2...]), [UInt8](repeating: 127, count: 32))
+        // Written tensor by tensor: the same bytes.
+        let url = ExportFixtures.temporaryFolder("gguf-write").appendingPathComponent("t.gguf")
+        try g.write(to: url)
+        XCTAssertEqual(try Data(contentsOf: url), g.serialized())
     }
 
     func testQwenVLFiles() throws {

@@ -82,6 +82,34 @@ public final class GGUFWriter {
 
     /// The file's bytes.
     public func serialized() -> Data {
+        var out = header()
+        for t in tensors {
+            out.append(t.data)
+            pad(&out)
+        }
+        return out
+    }
+
+    /// Writes the file tensor by tensor (a model's GGUF is not held twice in memory).
+    public func write(to url: URL) throws {
+        let partial = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial")
+        guard FileManager.default.createFile(atPath: partial.path, contents: header()) else {
+            throw ExportError("cannot write \(partial.path)")
+        }
+        let handle = try FileHandle(forWritingTo: partial)
+        try handle.seekToEnd()
+        for t in tensors {
+            var block = t.data
+            pad(&block)
+            try handle.write(contentsOf: block)
+        }
+        try handle.close()
+        if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
+        try FileManager.default.moveItem(at: partial, to: url)
+    }
+
+    /// Magic, version, counts, metadata and tensor infos, padded to the alignment.
+    private func header() -> Data {
         var out = Data()
         out.append(contentsOf: Array("GGUF".utf8))
         append(UInt32(3), to: &out)
@@ -106,14 +134,8 @@ public final class GGUFWriter {
             append(UInt64(o), to: &out)
         }
         pad(&out)
-        for t in tensors {
-            out.append(t.data)
-            pad(&out)
-        }
         return out
     }
-
-    public func write(to url: URL) throws { try serialized().write(to: url, options: .atomic) }
 
     // MARK: Encoding (little-endian)
 

@@ -19,19 +19,10 @@ enum QwenVLGGUF {
     static func export(model folder: URL, variants: [String], to out: URL) throws -> [ExportVariant] {
         let config = try ModelFolder.readConfig(QwenVLConfig.self, at: folder)
         let weights = try QwenVLModel.load(from: folder).parameterDictionary()
-        let name = folder.lastPathComponent
-        let projector = "mmproj-\(name)-F16.gguf"
-        try mmproj(weights, config: config, folder: folder).write(to: out.appendingPathComponent(projector))
-        return try variants.map { variant in
-            let type: GGMLType = switch variant {
-            case "bf16": .bf16
-            case "q8_0": .q8_0
-            default: .f16
-            }
-            let file = "\(name)-\(type.name).gguf"
-            try languageModel(weights, config: config, folder: folder, type: type).write(to: out.appendingPathComponent(file))
-            return ExportVariant(name: variant, files: [file, projector])
-        }
+        return try GGUFModelFiles.write(
+            name: folder.lastPathComponent, variants: variants, to: out,
+            mmproj: { try mmproj(weights, config: config, folder: folder) },
+            languageModel: { try languageModel(weights, config: config, folder: folder, type: $0) })
     }
 
     // MARK: Language model
@@ -42,7 +33,7 @@ enum QwenVLGGUF {
         let g = GGUFWriter()
         g.set("general.architecture", .string(arch))
         g.set("general.name", .string(folder.lastPathComponent))
-        g.set("general.file_type", .uint32(type == .q8_0 ? 7 : type == .bf16 ? 32 : 1))
+        g.set("general.file_type", .uint32(type.fileType))
         g.set("general.quantization_version", .uint32(2))
         g.set("\(arch).context_length", .uint32(UInt32(try maxPositions(folder))))
         g.set("\(arch).embedding_length", .uint32(UInt32(t.hiddenSize)))
@@ -61,10 +52,8 @@ enum QwenVLGGUF {
         try tokenizer(into: g, folder: folder, vocabSize: t.vocabSize, eos: t.eosTokenID.first)
 
         func add(_ key: String, _ name: String) throws {
-            guard let a = w[key] else { throw ExportError("the model has no parameter \(key)") }
-            // 1-D tensors (norms, biases) stay F32; rows Q8_0 cannot block fall back to F16.
-            let chosen: GGMLType = a.ndim < 2 ? .f32 : (type == .q8_0 && a.dim(-1) % Quantizers.q8BlockSize != 0 ? .f16 : type)
-            try g.add(name, a, as: chosen)
+            let a = try GGUFModelFiles.tensor(w, key)
+            try g.add(name, a, as: type.storage(for: a))
         }
         let lm = "model.language_model"
         try add("\(lm).embed_tokens.weight", "token_embd.weight")
@@ -97,36 +86,10 @@ enum QwenVLGGUF {
 
     /// The byte-level BPE vocabulary ("gpt2" model, Qwen's pre-tokenizer), merges, special tokens and chat template.
     static func tokenizer(into g: GGUFWriter, folder: URL, vocabSize: Int, eos: Int?) throws {
-        let url = folder.appendingPathComponent("tokenizer.json")
-        guard let object = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any],
-            let model = object["model"] as? [String: Any], model["type"] as? String == "BPE",
-            let vocab = model["vocab"] as? [String: Int]
-        else { throw ExportError("\(url.path): not a BPE tokenizer.json") }
-        var tokens = (0 ..< vocabSize).map { "[PAD\($0)]" }
-        var types = [Int32](repeating: 5, count: vocabSize)  // unused
-        for (token, id) in vocab where id < vocabSize {
-            tokens[id] = token
-            types[id] = 1  // normal
-        }
-        var padID: Int?
-        for added in object["added_tokens"] as? [[String: Any]] ?? [] {
-            guard let id = added["id"] as? Int, let content = added["content"] as? String, id < vocabSize else { continue }
-            tokens[id] = content
-            types[id] = (added["special"] as? Bool ?? false) ? 3 : 4  // control : user-defined
-            if content == "<|endoftext|>" { padID = id }
-        }
-        let merges: [String] = (model["merges"] as? [Any] ?? []).compactMap { merge in
-            if let s = merge as? String { return s }
-            if let pair = merge as? [String], pair.count == 2 { return pair.joined(separator: " ") }
-            return nil
-        }
-        g.set("tokenizer.ggml.model", .string("gpt2"))
-        g.set("tokenizer.ggml.pre", .string("qwen2"))
-        g.set("tokenizer.ggml.tokens", .strings(tokens))
-        g.set("tokenizer.ggml.token_type", .int32s(types))
-        g.set("tokenizer.ggml.merges", .strings(merges))
+        let vocabulary = try GGUFVocabulary(folder: folder, vocabSize: vocabSize)
+        vocabulary.write(into: g, pre: "qwen2")
         if let eos { g.set("tokenizer.ggml.eos_token_id", .uint32(UInt32(eos))) }
-        if let padID {
+        if let padID = vocabulary.added["<|endoftext|>"] {
             g.set("tokenizer.ggml.padding_token_id", .uint32(UInt32(padID)))
             g.set("tokenizer.ggml.bos_token_id", .uint32(UInt32(padID)))
         }
@@ -173,10 +136,7 @@ enum QwenVLGGUF {
             if let window = v.windowSize { g.set("clip.vision.window_size", .uint32(UInt32(window))) }
         }
 
-        func tensor(_ key: String) throws -> MLXArray {
-            guard let a = w[key] else { throw ExportError("the model has no parameter \(key)") }
-            return a
-        }
+        func tensor(_ key: String) throws -> MLXArray { try GGUFModelFiles.tensor(w, key) }
         func add(_ a: MLXArray, _ name: String) throws { try g.add(name, a, as: a.ndim < 2 ? .f32 : .f16) }
         let vis = "model.visual"
         // The 3-D patch convolution [hidden, C, T, p, p] as one 2-D kernel per frame.
