@@ -58,9 +58,12 @@ namespace {
 /// part's sums for the bias (per channel, double) and the four scalars (16 float lanes per row,
 /// then double). The activation's derivative is the composed gradient's: hard-swish gate + pre/6
 /// inside (−3, 3), ReLU pre > 0.
-OCRTUNE_SIMD_CLONES
-void affine_activation_grad_rows(const float* x, const float* bias, const float* g, float* dx, int c, float s1,
-                                 float b1, float s2, int act, int begin, int end, double* dbias, double* sums) {
+/// With the activation known at compile time, as the forward rows (a runtime `act` in the loop is
+/// if-converted: every value would pay for GELU's erf and exp).
+template <int Act>
+__attribute__((always_inline)) inline void affine_activation_grad_rows_for(const float* x, const float* bias, const float* g,
+                                                                           float* dx, int c, float s1, float b1, float s2,
+                                                                           int begin, int end, double* dbias, double* sums) {
 #pragma clang fp contract(off)
   constexpr int kLanes = 16;
   for (int row = begin; row < end; row++) {
@@ -75,16 +78,16 @@ void affine_activation_grad_rows(const float* x, const float* bias, const float*
         float z = in[ch] + bias[ch];
         float pre = z * s1 + b1;
         float h = pre, d = 1.0f;
-        if (act == kHardSwish) {
+        if constexpr (Act == kHardSwish) {
           float gate = pre * float(1.0 / 6.0) + 0.5f;
           gate = gate > 0.0f ? gate : 0.0f;
           gate = gate < 1.0f ? gate : 1.0f;
           h = pre * gate;
           d = gate + (pre > -3.0f && pre < 3.0f ? pre * float(1.0 / 6.0) : 0.0f);
-        } else if (act == kReLU) {
+        } else if constexpr (Act == kReLU) {
           h = pre > 0.0f ? pre : 0.0f;
           d = pre > 0.0f ? 1.0f : 0.0f;
-        } else if (act == kGELU) {
+        } else if constexpr (Act == kGELU) {
           h = gelu_poly(pre);
           d = gelu_grad_poly(pre);
         }
@@ -99,6 +102,17 @@ void affine_activation_grad_rows(const float* x, const float* bias, const float*
     }
     for (int k = 0; k < 4; k++)
       for (int l = 0; l < kLanes; l++) sums[k] += lanes[k][l];
+  }
+}
+
+OCRTUNE_SIMD_CLONES
+void affine_activation_grad_rows(const float* x, const float* bias, const float* g, float* dx, int c, float s1,
+                                 float b1, float s2, int act, int begin, int end, double* dbias, double* sums) {
+  switch (act) {
+    case kHardSwish: return affine_activation_grad_rows_for<kHardSwish>(x, bias, g, dx, c, s1, b1, s2, begin, end, dbias, sums);
+    case kReLU: return affine_activation_grad_rows_for<kReLU>(x, bias, g, dx, c, s1, b1, s2, begin, end, dbias, sums);
+    case kGELU: return affine_activation_grad_rows_for<kGELU>(x, bias, g, dx, c, s1, b1, s2, begin, end, dbias, sums);
+    default: return affine_activation_grad_rows_for<kIdentity>(x, bias, g, dx, c, s1, b1, s2, begin, end, dbias, sums);
   }
 }
 
