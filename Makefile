@@ -60,6 +60,7 @@ bench: setup $(BENCH_DEPS)/.installed
 	python3 bench/demo.py
 	python3 bench/qwenvl.py  # peer: set OCRTUNE_TORCH_PYTHON to a python with torch, transformers, peft
 	python3 bench/deepseek_ocr.py  # same peer
+	[ -z "$$BENCH_TORCH_PYTHON" ] || python3 bench/transformers_cpu.py  # latex-ocr-junia vs its package (torch)
 
 $(BENCH_DEPS)/.installed: bench/requirements.txt
 	python3 -m pip install -q --disable-pip-version-check --target $(BENCH_DEPS) -r bench/requirements.txt
