@@ -187,6 +187,12 @@ struct ServeCommand: ParsableCommand {
         done.wait()
         if let error = failure.error { throw CLIError("serve: \(error)") }
         Terminal.line("ocrtune serve: stopped")
+        // Every request is answered and the worker has stopped: leave without running the static
+        // destructors of the C++ libraries (MLX, OpenBLAS), which at exit raced the threads still
+        // parked in them (NIO's loops, OpenBLAS's spinning worker) and once corrupted the heap
+        // (glibc: "malloc_consolidate(): unaligned fastbin chunk", seen in ServeLiveTests).
+        fflush(stderr)
+        _exit(0)
     }
 }
 
