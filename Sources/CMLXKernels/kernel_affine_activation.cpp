@@ -183,13 +183,7 @@ class AffineActivation : public mx::UnaryPrimitive {
   AffineActivation(mx::Stream s, int act) : mx::UnaryPrimitive(s), act_(act) {}
 
   void eval_cpu(const std::vector<mx::array>& in, mx::array& out) override {
-    out.set_data(mx::allocator::malloc(out.nbytes()));
-    auto& encoder = mx::cpu::get_command_encoder(stream());
-    for (auto& a : in) encoder.set_input_array(a);
-    encoder.set_output_array(out);
-    std::vector<mx::array> inputs;
-    for (auto& a : in) inputs.push_back(mx::array::unsafe_weak_copy(a));
-    encoder.dispatch([inputs, y = mx::array::unsafe_weak_copy(out), act = act_]() mutable {
+    dispatch_cpu(stream(), in, out, [act = act_](std::vector<mx::array>& inputs, mx::array& y) {
       const auto& x = inputs[0];
       int c = x.shape(-1);
       int rows = c == 0 ? 0 : int(x.size() / c);

@@ -74,13 +74,7 @@ class Conv2dAffineActivation : public mx::UnaryPrimitive {
   Conv2dAffineActivation(mx::Stream s, ConvGeometry g, int act) : mx::UnaryPrimitive(s), g_(g), act_(act) {}
 
   void eval_cpu(const std::vector<mx::array>& in, mx::array& out) override {
-    out.set_data(mx::allocator::malloc(out.nbytes()));
-    auto& encoder = mx::cpu::get_command_encoder(stream());
-    for (auto& a : in) encoder.set_input_array(a);
-    encoder.set_output_array(out);
-    std::vector<mx::array> inputs;
-    for (auto& a : in) inputs.push_back(mx::array::unsafe_weak_copy(a));
-    encoder.dispatch([inputs, y = mx::array::unsafe_weak_copy(out), g = g_, act = act_]() mutable {
+    dispatch_cpu(stream(), in, out, [g = g_, act = act_](std::vector<mx::array>& inputs, mx::array& y) {
       int m = g.rows(), k = g.depth(), n = g.o;
       if (m == 0 || n == 0) return;
       const float* xp = inputs[0].data<float>();
@@ -166,10 +160,7 @@ extern "C" int cmlx_conv2d_affine_activation(cmlx_array* out, cmlx_array input, 
     }
     std::vector<mx::array> inputs{x, w};
     for (auto& v : rest) inputs.push_back(v);
-    bool fast = x.dtype() == mx::float32 && w.dtype() == mx::float32 && mx::default_device() == mx::Device::cpu &&
-                blas().sgemm != nullptr;
-    for (auto& v : rest) fast = fast && v.dtype() == mx::float32;
-    if (!fast) {
+    if (!blas_kernel_applies(inputs)) {
       *out = wrap(conv_then_epilogue(inputs, g, activation));
       return 0;
     }

@@ -161,13 +161,7 @@ class DepthwiseAffineActivation : public mx::UnaryPrimitive {
   DepthwiseAffineActivation(mx::Stream s, DepthwiseParams p, int act) : mx::UnaryPrimitive(s), p_(p), act_(act) {}
 
   void eval_cpu(const std::vector<mx::array>& in, mx::array& out) override {
-    out.set_data(mx::allocator::malloc(out.nbytes()));
-    auto& encoder = mx::cpu::get_command_encoder(stream());
-    for (auto& a : in) encoder.set_input_array(a);
-    encoder.set_output_array(out);
-    std::vector<mx::array> inputs;
-    for (auto& a : in) inputs.push_back(mx::array::unsafe_weak_copy(a));
-    encoder.dispatch([inputs, y = mx::array::unsafe_weak_copy(out), p = p_, act = act_]() mutable {
+    dispatch_cpu(stream(), in, out, [p = p_, act = act_](std::vector<mx::array>& inputs, mx::array& y) {
       const auto& x = inputs[0];
       int n = x.shape(0), h = x.shape(1), wd = x.shape(2), c = x.shape(3);
       int oh = y.shape(1), ow = y.shape(2);

@@ -51,17 +51,12 @@ class KeyedDropout : public mx::UnaryPrimitive {
   KeyedDropout(mx::Stream s, float p) : mx::UnaryPrimitive(s), p_(p) {}
 
   void eval_cpu(const std::vector<mx::array>& in, mx::array& out) override {
-    out.set_data(mx::allocator::malloc(out.nbytes()));
-    auto& encoder = mx::cpu::get_command_encoder(stream());
-    for (auto& a : in) encoder.set_input_array(a);
-    encoder.set_output_array(out);
-    encoder.dispatch([x = mx::array::unsafe_weak_copy(in[0]), key = mx::array::unsafe_weak_copy(in[1]),
-                      y = mx::array::unsafe_weak_copy(out), p = p_]() mutable {
-      size_t n = x.size();
-      const uint32_t* k = key.data<uint32_t>();
+    dispatch_cpu(stream(), in, out, [p = p_](std::vector<mx::array>& inputs, mx::array& y) {
+      size_t n = inputs[0].size();
+      const uint32_t* k = inputs[1].data<uint32_t>();
       uint32_t threshold = uint32_t(std::min(4294967295.0, std::floor(double(p) * 4294967296.0)));
       float scale = 1.0f / (1.0f - p);
-      const float* xp = x.data<float>();
+      const float* xp = inputs[0].data<float>();
       float* yp = y.data<float>();
       constexpr size_t kChunk = 8192;
       int chunks = int((n + kChunk - 1) / kChunk);

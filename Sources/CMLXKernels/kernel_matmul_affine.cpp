@@ -92,13 +92,7 @@ class MatmulAffineActivation : public mx::UnaryPrimitive {
   MatmulAffineActivation(mx::Stream s, int act) : mx::UnaryPrimitive(s), act_(act) {}
 
   void eval_cpu(const std::vector<mx::array>& in, mx::array& out) override {
-    out.set_data(mx::allocator::malloc(out.nbytes()));
-    auto& encoder = mx::cpu::get_command_encoder(stream());
-    for (auto& a : in) encoder.set_input_array(a);
-    encoder.set_output_array(out);
-    std::vector<mx::array> inputs;
-    for (auto& a : in) inputs.push_back(mx::array::unsafe_weak_copy(a));
-    encoder.dispatch([inputs, y = mx::array::unsafe_weak_copy(out), act = act_]() mutable {
+    dispatch_cpu(stream(), in, out, [act = act_](std::vector<mx::array>& inputs, mx::array& y) {
       int m = inputs[0].shape(0), k = inputs[0].shape(1), n = inputs[1].shape(0);
       if (m == 0 || n == 0) return;
       const float* xp = inputs[0].data<float>();
@@ -181,16 +175,14 @@ extern "C" int cmlx_matmul_affine_activation(cmlx_array* out, cmlx_array x, cmlx
     if (rest[0].size() != size_t(n)) {
       throw std::invalid_argument("matmul_affine_activation: bias must have one value per output channel");
     }
-    bool fast = a.dtype() == mx::float32 && w.dtype() == mx::float32 && mx::default_device() == mx::Device::cpu &&
-                blas().sgemm != nullptr;
-    for (auto& v : rest) fast = fast && v.dtype() == mx::float32;
-    if (!fast) {
+    std::vector<mx::array> inputs{a, w};
+    inputs.insert(inputs.end(), rest.begin(), rest.end());
+    if (!blas_kernel_applies(inputs)) {
       auto z = mx::matmul(a, mx::transpose(w));
       *out = wrap(affine_activation(z, rest[0], rest[1], rest[2], activation, rest[3], rest[4]));
       return 0;
     }
-    std::vector<mx::array> inputs{mx::contiguous(a), mx::contiguous(w)};
-    for (auto& v : rest) inputs.push_back(mx::contiguous(v));
+    for (auto& v : inputs) v = mx::contiguous(v);
     auto stream = mx::default_stream(mx::Device::cpu);
     *out = wrap(mx::array({a.shape(0), n}, mx::float32, std::make_shared<MatmulAffineActivation>(stream, activation),
                           inputs));

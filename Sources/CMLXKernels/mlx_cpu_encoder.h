@@ -10,3 +10,21 @@
 #include <functional>
 #include "mlx/backend/cpu/encoder.h"
 #pragma clang diagnostic pop
+
+namespace cmlx {
+
+/// What every one-output kernel's eval_cpu begins with: allocates `out`, registers the arrays
+/// with the stream's CPU command encoder and dispatches body(inputs, y) there, on weak copies of
+/// the inputs and of `out`.
+template <typename Body>
+void dispatch_cpu(mlx::core::Stream stream, const std::vector<mlx::core::array>& in, mlx::core::array& out, Body body) {
+  out.set_data(mlx::core::allocator::malloc(out.nbytes()));
+  auto& encoder = mlx::core::cpu::get_command_encoder(stream);
+  for (auto& a : in) encoder.set_input_array(a);
+  encoder.set_output_array(out);
+  std::vector<mlx::core::array> inputs;
+  for (auto& a : in) inputs.push_back(mlx::core::array::unsafe_weak_copy(a));
+  encoder.dispatch([inputs = std::move(inputs), y = mlx::core::array::unsafe_weak_copy(out), body]() mutable { body(inputs, y); });
+}
+
+} // namespace cmlx
