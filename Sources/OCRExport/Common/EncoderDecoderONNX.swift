@@ -9,10 +9,41 @@
 import Foundation
 import MLXEngine
 import OCRModels
+import ONNXProto
 
 // MARK: - Graph
 
 enum EncoderDecoderONNX {
+    /// A variant's two graph files, relative to the export folder.
+    static func files(variant: String) -> (encoder: String, decoder: String) {
+        let suffix = ONNXVariants.suffix(variant)
+        return ("onnx/encoder_model\(suffix).onnx", "onnx/decoder_model_merged\(suffix).onnx")
+    }
+
+    /// Writes each variant's encoder and merged decoder (`graphs` builds them for its numerics)
+    /// under onnx/, then copies the `companions` the model folder has: the export's manifest.
+    static func write(
+        variants: [String], family: String, companions: [String], of model: URL, to folder: URL,
+        graphs: (ONNXWeightStorage, ONNXLinearQuantization) throws -> (encoder: Onnx_ModelProto, decoder: Onnx_ModelProto)
+    ) throws -> ExportManifest {
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("onnx"), withIntermediateDirectories: true)
+        var written: [ExportVariant] = []
+        for variant in variants {
+            let (storage, quantization) = try ONNXVariants.numerics(of: variant, family: family)
+            let (encoder, decoder) = files(variant: variant)
+            let built = try graphs(storage, quantization)
+            try built.encoder.write(to: folder.appendingPathComponent(encoder))
+            try built.decoder.write(to: folder.appendingPathComponent(decoder))
+            written.append(ExportVariant(name: variant, files: [encoder, decoder]))
+        }
+        var shared: [String] = []
+        for name in companions where FileManager.default.fileExists(atPath: model.appendingPathComponent(name).path) {
+            try FileManager.default.copyItem(at: model.appendingPathComponent(name), to: folder.appendingPathComponent(name))
+            shared.append(name)
+        }
+        return ExportManifest(format: .onnx, family: family, variants: written, shared: shared)
+    }
+
     /// `input_ids`, `encoder_hidden_states` [batch, encoder length, hidden], the pasts and `use_cache_branch`.
     static func declareDecoderInputs(_ g: ONNXGraphBuilder, layers: Int, heads: Int, headDim: Int, hidden: Int) {
         g.input("input_ids", .int64, [.named("batch_size"), .named("decoder_sequence_length")])

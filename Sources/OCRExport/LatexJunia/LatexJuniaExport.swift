@@ -21,32 +21,16 @@ extension LatexJuniaFamily: ExportableFamily {
         guard format == .onnx else { throw ExportError("--format \(format.rawValue): not for \(name) (it exports --format onnx, and ocrtune)") }
         let loaded = try LatexJuniaTextRecognizer.loadModel(folder: model)
         let parameters = LatexJuniaONNXGraph.parameters(loaded)
-        try FileManager.default.createDirectory(at: folder.appendingPathComponent("onnx"), withIntermediateDirectories: true)
-        var written: [ExportVariant] = []
-        for variant in variants {
-            let (storage, quantization) = try ONNXVariants.numerics(of: variant, family: name)
-            let suffix = ONNXVariants.suffix(variant)
-            let encoder = "onnx/encoder_model\(suffix).onnx"
-            let decoder = "onnx/decoder_model_merged\(suffix).onnx"
-            try LatexJuniaONNXGraph.encoder(parameters, config: loaded.config, storage: storage, quantization: quantization)
-                .write(to: folder.appendingPathComponent(encoder))
-            try LatexJuniaONNXGraph.decoder(parameters, config: loaded.config, storage: storage, quantization: quantization)
-                .write(to: folder.appendingPathComponent(decoder))
-            written.append(ExportVariant(name: variant, files: [encoder, decoder]))
+        return try EncoderDecoderONNX.write(variants: variants, family: name, companions: companions, of: model, to: folder) {
+            (try LatexJuniaONNXGraph.encoder(parameters, config: loaded.config, storage: $0, quantization: $1),
+             try LatexJuniaONNXGraph.decoder(parameters, config: loaded.config, storage: $0, quantization: $1))
         }
-        var shared: [String] = []
-        for file in companions where FileManager.default.fileExists(atPath: model.appendingPathComponent(file).path) {
-            try FileManager.default.copyItem(at: model.appendingPathComponent(file), to: folder.appendingPathComponent(file))
-            shared.append(file)
-        }
-        return ExportManifest(format: format, family: name, variants: written, shared: shared)
     }
 
     public static func runtimeReader(export folder: URL, manifest: ExportManifest, variant: String, model: URL) throws -> any ExportRuntimeReader {
-        let suffix = ONNXVariants.suffix(variant)
+        let files = EncoderDecoderONNX.files(variant: variant)
         return try LatexJuniaONNXReader(
-            encoder: folder.appendingPathComponent("onnx/encoder_model\(suffix).onnx").path,
-            decoder: folder.appendingPathComponent("onnx/decoder_model_merged\(suffix).onnx").path, model: model)
+            encoder: folder.appendingPathComponent(files.encoder).path, decoder: folder.appendingPathComponent(files.decoder).path, model: model)
     }
 }
 

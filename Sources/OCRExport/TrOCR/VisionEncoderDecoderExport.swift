@@ -22,31 +22,16 @@ extension VisionEncoderDecoderFamily: ExportableFamily {
             return try HuggingFaceExport.write(weights: loaded.parameterDictionary(), companionsOf: model, to: folder, format: format, family: name)
         }
         let parameters = loaded.parameterDictionary()
-        let onnx = folder.appendingPathComponent("onnx")
-        try FileManager.default.createDirectory(at: onnx, withIntermediateDirectories: true)
-        var written: [ExportVariant] = []
-        for variant in variants {
-            let (storage, quantization) = try ONNXVariants.numerics(of: variant, family: "vision encoder–decoders")
-            let encoder = "onnx/encoder_model\(ONNXVariants.suffix(variant)).onnx"
-            let decoder = "onnx/decoder_model_merged\(ONNXVariants.suffix(variant)).onnx"
-            let biases = (loaded.encoder as? BEiTEncoder)?.attentionBiases() ?? []
-            try VisionEncoderDecoderONNXGraph.encoder(parameters, config: loaded.config, storage: storage, quantization: quantization, biases: biases)
-                .write(to: folder.appendingPathComponent(encoder))
-            try VisionEncoderDecoderONNXGraph.decoder(parameters, config: loaded.config, storage: storage, quantization: quantization)
-                .write(to: folder.appendingPathComponent(decoder))
-            written.append(ExportVariant(name: variant, files: [encoder, decoder]))
+        let biases = (loaded.encoder as? BEiTEncoder)?.attentionBiases() ?? []
+        return try EncoderDecoderONNX.write(variants: variants, family: name, companions: companions, of: model, to: folder) {
+            (try VisionEncoderDecoderONNXGraph.encoder(parameters, config: loaded.config, storage: $0, quantization: $1, biases: biases),
+             try VisionEncoderDecoderONNXGraph.decoder(parameters, config: loaded.config, storage: $0, quantization: $1))
         }
-        var shared: [String] = []
-        for name in companions where FileManager.default.fileExists(atPath: model.appendingPathComponent(name).path) {
-            try FileManager.default.copyItem(at: model.appendingPathComponent(name), to: folder.appendingPathComponent(name))
-            shared.append(name)
-        }
-        return ExportManifest(format: format, family: self.name, variants: written, shared: shared)
     }
 
     public static func runtimeReader(export folder: URL, manifest: ExportManifest, variant: String, model: URL) throws -> any ExportRuntimeReader {
-        try VisionEncoderDecoderONNXReader(
-            encoder: folder.appendingPathComponent("onnx/encoder_model\(ONNXVariants.suffix(variant)).onnx").path,
-            decoder: folder.appendingPathComponent("onnx/decoder_model_merged\(ONNXVariants.suffix(variant)).onnx").path, model: model)
+        let files = EncoderDecoderONNX.files(variant: variant)
+        return try VisionEncoderDecoderONNXReader(
+            encoder: folder.appendingPathComponent(files.encoder).path, decoder: folder.appendingPathComponent(files.decoder).path, model: model)
     }
 }
