@@ -51,8 +51,10 @@ public struct BatchingOptions: Sendable, Equatable {
     /// Prompts of one generation batch differ by at most this factor in their visual tokens
     /// (padding costs prefill only, so this is looser than for lines).
     public var generationKeyRatio = 2.0
-    /// Generation batches decoded at once, one step each in turn.
-    public var maxActiveGenerations = 4
+    /// Generation batches decoded at once, one step each in turn. Two let a new batch start
+    /// while another decodes; more cost CPU per request on a small machine (each batch keeps
+    /// its own caches warm) without adding throughput.
+    public var maxActiveGenerations = 2
     /// While other generations run, a new batch starts only when it is full or its oldest prompt
     /// has waited this long (larger batches: each decoding step has a fixed cost).
     public var admitWaitMilliseconds = 50.0

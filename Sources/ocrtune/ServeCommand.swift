@@ -87,6 +87,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Requests batch together when their keys (a line's input width; visual tokens) differ by at most this factor (1: only equal keys, no padding).")
     var batchKeyRatio = 1.25
 
+    @Option(help: "Generation batches decoded at once (generative models), one step each in turn.")
+    var maxActiveBatches = 2
+
     @Option(help: "Requests waiting for the model before new ones get 503.")
     var maxQueue = 256
 
@@ -115,8 +118,8 @@ struct ServeCommand: ParsableCommand {
 
     func validate() throws {
         if !(0 ... 65535).contains(port) { throw ValidationError("--port must be in 0...65535") }
-        if maxBatch < 1 || maxQueue < 1 || maxImages < 1 || maxTokens < 1 || maxBodyMb < 1 {
-            throw ValidationError("--max-batch, --max-queue, --max-images, --max-tokens and --max-body-mb must be at least 1")
+        if maxBatch < 1 || maxActiveBatches < 1 || maxQueue < 1 || maxImages < 1 || maxTokens < 1 || maxBodyMb < 1 {
+            throw ValidationError("--max-batch, --max-active-batches, --max-queue, --max-images, --max-tokens and --max-body-mb must be at least 1")
         }
         if batchKeyRatio < 1 { throw ValidationError("--batch-key-ratio must be at least 1") }
         if maxWaitMs < 0 || requestTimeout <= 0 || shutdownGrace < 0 {
@@ -140,6 +143,7 @@ struct ServeCommand: ParsableCommand {
         configuration.batching.maxBatch = maxBatch
         configuration.batching.maxWaitMilliseconds = maxWaitMs
         configuration.batching.maxQueue = maxQueue
+        configuration.batching.maxActiveGenerations = maxActiveBatches
         configuration.batching.keyRatio = batchKeyRatio
         configuration.limits.maxBodyBytes = maxBodyMb << 20
         configuration.limits.maxImagePixels = maxImagePixels
