@@ -31,7 +31,7 @@ final class LaunchTests: XCTestCase {
         p.executableURL = try Binaries.ocrtune()
         p.arguments = arguments
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("ocrtune-launch-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: log) }
         let handle = try FileHandle(forWritingTo: log)
         p.standardOutput = handle

@@ -123,7 +123,7 @@ final class DataParallelTests: XCTestCase {
             for (k, v) in extra { env[k] = v }
             p.environment = env
             let log = out + "/rank-\(rank).log"
-            FileManager.default.createFile(atPath: log, contents: nil)
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
             p.standardOutput = handle
             p.standardError = handle
