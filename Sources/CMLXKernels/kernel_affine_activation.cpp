@@ -319,3 +319,15 @@ extern "C" int cmlx_affine_activation(cmlx_array* out, cmlx_array x, cmlx_array 
   CMLX_RESULT(affine_activation(x->value, optional(bias), optional(pre_scale), optional(pre_bias), activation,
                                 optional(post_scale), optional(post_bias)))
 }
+
+extern "C" int cmlx_kernel_gelu(cmlx_array* out, cmlx_array x) {
+  CMLX_GUARD({
+    const auto& a = x->value;
+    if (a.dtype() == mx::float32 && mx::default_device() == mx::Device::cpu && a.ndim() > 0) {
+      *out = wrap(affine_activation(a, std::nullopt, std::nullopt, std::nullopt, kGELU, std::nullopt, std::nullopt));
+    } else {
+      auto k = [t = a.dtype()](float v) { return mx::array(v, t); };
+      *out = wrap(mx::multiply(mx::multiply(a, mx::add(mx::erf(mx::multiply(a, k(0.70710678118654752f))), k(1.0f))), k(0.5f)));
+    }
+  })
+}

@@ -57,6 +57,29 @@ inline float exp_poly(float x) {
   return underflow ? 0.0f : p * scale;
 }
 
+/// Chris Wellons's "lowbias32" integer mixer.
+inline uint32_t lowbias32(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352du;
+  x ^= x >> 15;
+  x *= 0x846ca68bu;
+  x ^= x >> 16;
+  return x;
+}
+
+/// Whether dropout keeps element i (its flat index, modulo 2³²) under key (k0, k1): a counter
+/// hash at least `threshold` = p · 2³². The dropout kernel and fused attention's dropout share it,
+/// so the same key drops the same attention probabilities in both.
+inline bool dropout_keeps(uint32_t i, uint32_t k0, uint32_t k1, uint32_t threshold) {
+  return lowbias32(lowbias32(i * 0x9e3779b9u + k0) ^ k1) >= threshold;
+}
+
+/// p · 2³², the threshold of ``dropout_keeps``.
+inline uint32_t dropout_threshold(float p) {
+  double t = double(p) * 4294967296.0;
+  return t >= 4294967295.0 ? 4294967295u : uint32_t(t);
+}
+
 /// erf(x) by Abramowitz & Stegun 7.1.26 (absolute error ≤ 1.5e-7), vectorizable.
 inline float erf_poly(float x) {
   float a = x < 0.0f ? -x : x;

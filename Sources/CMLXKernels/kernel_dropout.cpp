@@ -26,22 +26,12 @@ using namespace cmlx;
 
 namespace {
 
-inline uint32_t lowbias32(uint32_t x) {
-  x ^= x >> 16;
-  x *= 0x7feb352du;
-  x ^= x >> 15;
-  x *= 0x846ca68bu;
-  x ^= x >> 16;
-  return x;
-}
-
 /// y[i] = keep(i) ? x[i] · scale : 0 for i in [begin, end).
 OCRTUNE_SIMD_CLONES
 void dropout_values(const float* x, float* y, size_t begin, size_t end, uint32_t k0, uint32_t k1, uint32_t threshold,
                     float scale) {
   for (size_t i = begin; i < end; i++) {
-    uint32_t h = lowbias32(lowbias32(uint32_t(i) * 0x9e3779b9u + k0) ^ k1);
-    y[i] = h >= threshold ? x[i] * scale : 0.0f;
+    y[i] = dropout_keeps(uint32_t(i), k0, k1, threshold) ? x[i] * scale : 0.0f;
   }
 }
 
@@ -54,7 +44,7 @@ class KeyedDropout : public mx::UnaryPrimitive {
     dispatch_cpu(stream(), in, out, [p = p_](std::vector<mx::array>& inputs, mx::array& y) {
       size_t n = inputs[0].size();
       const uint32_t* k = inputs[1].data<uint32_t>();
-      uint32_t threshold = uint32_t(std::min(4294967295.0, std::floor(double(p) * 4294967296.0)));
+      uint32_t threshold = dropout_threshold(p);
       float scale = 1.0f / (1.0f - p);
       const float* xp = inputs[0].data<float>();
       float* yp = y.data<float>();
@@ -101,20 +91,26 @@ class KeyedDropout : public mx::UnaryPrimitive {
 
 } // namespace
 
+namespace cmlx {
+
+mx::array keyed_dropout(const mx::array& a, float p, const mx::array& k) {
+  if (!(p >= 0.0f && p < 1.0f)) throw std::invalid_argument("dropout: p must be in [0, 1)");
+  if (k.dtype() != mx::uint32 || k.size() != 2) throw std::invalid_argument("dropout: the key must be uint32 [2]");
+  if (a.dtype() != mx::float32 || mx::default_device() != mx::Device::cpu) {
+    // MLX's own: a Bernoulli mask from the same key.
+    auto keep = mx::random::bernoulli(mx::array(1.0f - p), a.shape(), k);
+    return mx::where(keep, mx::multiply(a, mx::array(1.0f / (1.0f - p), a.dtype())), mx::zeros_like(a));
+  }
+  auto stream = mx::default_stream(mx::Device::cpu);
+  return mx::array(a.shape(), mx::float32, std::make_shared<KeyedDropout>(stream, p),
+                   {mx::contiguous(a), mx::reshape(k, {2})});
+}
+
+} // namespace cmlx
+
 extern "C" int cmlx_kernel_dropout(cmlx_array* out, cmlx_array x, float p, cmlx_array key) {
   CMLX_GUARD({
     if (!(p >= 0.0f && p < 1.0f)) throw std::invalid_argument("dropout: p must be in [0, 1)");
-    const auto& a = x->value;
-    auto k = key ? key->value : mx::random::KeySequence::default_().next();
-    if (k.dtype() != mx::uint32 || k.size() != 2) throw std::invalid_argument("dropout: the key must be uint32 [2]");
-    if (a.dtype() != mx::float32 || mx::default_device() != mx::Device::cpu) {
-      // MLX's own: a Bernoulli mask from the same key.
-      auto keep = mx::random::bernoulli(mx::array(1.0f - p), a.shape(), k);
-      *out = wrap(mx::where(keep, mx::multiply(a, mx::array(1.0f / (1.0f - p), a.dtype())), mx::zeros_like(a)));
-      return 0;
-    }
-    auto stream = mx::default_stream(mx::Device::cpu);
-    *out = wrap(mx::array(a.shape(), mx::float32, std::make_shared<KeyedDropout>(stream, p),
-                          {mx::contiguous(a), mx::reshape(k, {2})}));
+    *out = wrap(keyed_dropout(x->value, p, key ? key->value : mx::random::KeySequence::default_().next()));
   })
 }

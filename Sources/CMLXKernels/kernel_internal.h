@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "cmlx_kernels.h"
@@ -32,6 +33,19 @@ inline bool blas_kernel_applies(const std::vector<mx::array>& arrays) {
 }
 /// Softmax (or log-softmax) over the last axis: ocrtune's vectorized kernel for float32 on the CPU.
 mx::array softmax_last_axis(const mx::array& x, bool log);
+/// Dropout of x with the counter-hash mask of `key` (uint32 [2]): ocrtune's kernel for float32
+/// on the CPU, MLX's bernoulli with that key otherwise.
+mx::array keyed_dropout(const mx::array& x, float p, const mx::array& key);
+/// Whether fused_attention takes these operands: float32 on the CPU with the BLAS, 4-D q
+/// [B, H, Lq, D], k [B, Hkv, Lk, D], v [B, Hkv, Lk, Dv] (H a multiple of Hkv), mode "" or
+/// "causal", an additive float32 mask (not with causal) broadcastable to [B, H, Lq, Lk].
+bool fused_attention_applies(const mx::array& q, const mx::array& k, const mx::array& v, const std::string& mode,
+                             const std::optional<mx::array>& mask);
+/// dropout(softmax(scale · q kᵀ + mask)) v without the score tensor (kernel_flash_attention.cpp);
+/// `key` (uint32 [2]) is used when p > 0.
+mx::array fused_attention(const mx::array& q, const mx::array& k, const mx::array& v, float scale,
+                          const std::string& mode, const std::optional<mx::array>& mask, float p,
+                          const std::optional<mx::array>& key);
 /// The logistic sigmoid: ocrtune's vectorized kernel for float32 on the CPU, MLX's otherwise.
 mx::array sigmoid(const mx::array& x);
 

@@ -70,6 +70,13 @@ public func affineActivation(
     }
 }
 
+/// GELU in its exact form, v · (1 + erf(v/√2)) / 2: float32 on the CPU runs the vectorized
+/// epilogue of ``affineActivation(_:bias:preScale:preBias:activation:postScale:postBias:)`` (MLX's
+/// CPU erf and exp are scalar), with its one-pass gradient; other dtypes and devices compose MLX's ops.
+public func exactGELU(_ x: MLXArray) -> MLXArray {
+    call("gelu") { cmlx_kernel_gelu($0, x.handle) }
+}
+
 /// ``depthwiseConv2d(_:_:stride:padding:)`` followed by the epilogue of
 /// ``affineActivation(_:bias:preScale:preBias:activation:postScale:postBias:)`` in one pass: float32
 /// on the CPU runs ocrtune's register-blocked kernel, bit-identical to the two composed; its gradient
@@ -165,15 +172,22 @@ public enum AttentionMask {
     case array(MLXArray)
 }
 
-/// softmax(Q Kᵀ · scale + mask) V with Q [B, H, Lq, D], K and V [B, H_kv, Lk, D].
+/// softmax(Q Kᵀ · scale + mask) V with Q [B, H, Lq, D], K and V [B, H_kv, Lk, D]; in training,
+/// `dropout` > 0 drops out the probabilities as ``dropout(_:p:key:)`` would (the same mask for
+/// the same key; nil: the engine's next key). On the CPU in float32 a fused kernel computes it
+/// without the [B, H, Lq, Lk] scores, and its gradient recomputes them block by block.
 public func scaledDotProductAttention(
-    queries: MLXArray, keys: MLXArray, values: MLXArray, scale: Float, mask: AttentionMask = .none
+    queries: MLXArray, keys: MLXArray, values: MLXArray, scale: Float, mask: AttentionMask = .none,
+    dropout: Float = 0, key: MLXArray? = nil
 ) -> MLXArray {
     call("scaled_dot_product_attention") { out in
         switch mask {
-        case .none: cmlx_kernel_sdpa(out, queries.handle, keys.handle, values.handle, scale, "", nil)
-        case .causal: cmlx_kernel_sdpa(out, queries.handle, keys.handle, values.handle, scale, "causal", nil)
-        case .array(let m): cmlx_kernel_sdpa(out, queries.handle, keys.handle, values.handle, scale, "", m.handle)
+        case .none:
+            cmlx_kernel_sdpa(out, queries.handle, keys.handle, values.handle, scale, "", nil, dropout, key?.handle)
+        case .causal:
+            cmlx_kernel_sdpa(out, queries.handle, keys.handle, values.handle, scale, "causal", nil, dropout, key?.handle)
+        case .array(let m):
+            cmlx_kernel_sdpa(out, queries.handle, keys.handle, values.handle, scale, "", m.handle, dropout, key?.handle)
         }
     }
 }

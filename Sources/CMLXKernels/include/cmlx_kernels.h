@@ -65,13 +65,19 @@ int cmlx_conv2d_affine_activation(cmlx_array* out, cmlx_array input, cmlx_array 
 /// on the CPU runs ocrtune's kernel (no mask array; its gradient recomputes the mask from the key);
 /// otherwise MLX's bernoulli with that key.
 int cmlx_kernel_dropout(cmlx_array* out, cmlx_array x, float p, cmlx_array key);
+/// GELU, exact (erf) form: for float32 on the CPU affine_activation's vectorized GELU (erf by a
+/// polynomial, absolute error ≤ 1.5e-7) with its one-pass gradient; MLX's erf composition otherwise.
+int cmlx_kernel_gelu(cmlx_array* out, cmlx_array x);
 /// The logistic sigmoid: ocrtune's vectorized kernel for float32 on the CPU, MLX's otherwise.
 int cmlx_kernel_sigmoid(cmlx_array* out, cmlx_array x);
-/// Scaled dot-product attention: for float32 on the CPU (grouped-query attention included) MLX's
-/// composition (scale · q, qkᵀ, mask, softmax, · v) with ocrtune's softmax; MLX's otherwise.
-/// mask_mode: "" or "causal"; mask array nullable.
+/// Scaled dot-product attention, dropout(softmax(scale · q kᵀ + mask)) v: for float32 on the CPU
+/// (grouped-query attention included) ocrtune's fused kernel (no score tensor; its gradient
+/// recomputes the scores per block) or, for small score matrices without dropout, MLX's
+/// composition with ocrtune's softmax; MLX's otherwise. mask_mode: "" or "causal"; mask array
+/// nullable (additive float, or boolean). dropout in [0, 1): the probabilities dropped out as
+/// cmlx_kernel_dropout would drop them under `key` (NULL: the engine's next key).
 int cmlx_kernel_sdpa(cmlx_array* out, cmlx_array q, cmlx_array k, cmlx_array v, float scale, const char* mask_mode,
-                     cmlx_array mask);
+                     cmlx_array mask, float dropout, cmlx_array key);
 
 #ifdef __cplusplus
 }

@@ -5,8 +5,8 @@ import MLXEngine
 
 // MARK: - Functions
 
-/// GELU, exact (erf) form.
-public func gelu(_ x: MLXArray) -> MLXArray { x * (1 + erf(x * (1 / 2.0.squareRoot()))) * 0.5 }
+/// GELU, exact (erf) form (``MLXEngine/exactGELU(_:)``: ocrtune's vectorized kernel in float32 on the CPU).
+public func gelu(_ x: MLXArray) -> MLXArray { exactGELU(x) }
 
 /// GELU, tanh approximation (`gelu_new` / `gelu_pytorch_tanh`).
 public func geluApproximate(_ x: MLXArray) -> MLXArray {

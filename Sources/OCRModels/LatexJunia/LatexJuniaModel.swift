@@ -70,14 +70,9 @@ public final class FusedMultiheadAttention: Module {
     func attend(_ q: MLXArray, _ k: MLXArray, _ v: MLXArray, mask: MLXArray?) -> MLXArray {
         let (b, l) = (q.dim(0), q.dim(2))
         let scale = Float(1 / Double(q.dim(3)).squareRoot())
-        let out: MLXArray
-        if training && dropout.p > 0 {
-            var scores = matmul(q * Double(scale), k.transposed(0, 1, 3, 2))
-            if let mask { scores = scores + mask }
-            out = matmul(dropout(softmax(scores, axis: -1, precise: true)), v)
-        } else {
-            out = scaledDotProductAttention(queries: q, keys: k, values: v, scale: scale, mask: mask.map { .array($0) } ?? .none)
-        }
+        let out = scaledDotProductAttention(
+            queries: q, keys: k, values: v, scale: scale, mask: mask.map { .array($0) } ?? .none,
+            dropout: training ? dropout.p : 0)
         return outProj(out.transposed(0, 2, 1, 3).reshaped(b, l, -1))
     }
 }
