@@ -19,6 +19,10 @@ into bench/results/export.json.
   # llama.cpp: llama-cpp-python's logits and greedy tokens on a text probe (against `logits`'s
   # transformers run), and greedy text with the mmproj on an image (Qwen-VL)
   check_export.py llama --export GGUF_DIR --reference-logits ref.npy [--image IMG --ocrtune-text TEXT]
+  # ... and Qwen2.5-VL's image path stage by stage (preprocessing, mmproj embeddings, prompt ids, logits,
+  # greedy ids) against transformers on matched inputs (`qwen-image-ref` in a Python with torch first)
+  check_export.py qwen-image-ref --model MODEL_DIR --image IMG --out ref.npz
+  check_export.py llama --export GGUF_DIR --reference-logits ref.npy --image IMG --image-reference ref.npz [--ocrtune-matched-json LINE]
   # DeepSeek-OCR in llama.cpp with its mmproj on an image, against `ocrtune predict --output-ids`
   check_export.py llama-image --export GGUF_DIR --image IMG --ocrtune-json LINE
   # mlx: mlx-vlm loads the folder; its logits against transformers' (saved by a Python with torch)
@@ -31,6 +35,7 @@ DATA_JSONL_DIR is `ocrtune data export DATASET --format jsonl --out DIR` (data.j
 
 import argparse
 import json
+import math
 import os
 import sys
 
@@ -559,24 +564,41 @@ def check_llama(args):
         except Exception as error:  # a model llama.cpp refuses: say so
             entry["error"] = f"{type(error).__name__}: {error}"
         result[file] = entry
+    f16 = next((f for f in files if f.endswith("-F16.gguf")), files[0])
     if args.image:
         try:
-            from llama_cpp.llama_chat_format import Qwen25VLChatHandler
-
-            handler = Qwen25VLChatHandler(clip_model_path=mmproj, verbose=False)
-            llm = Llama(model_path=os.path.join(args.export, files[0]), chat_handler=handler, n_ctx=2048, verbose=False, n_threads=2)
-            image = "file://" + os.path.abspath(args.image)
-            out = llm.create_chat_completion(
-                messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": image}}, {"type": "text", "text": args.prompt}]}],
-                max_tokens=args.max_new_tokens, temperature=0.0, top_k=1)
-            text = out["choices"][0]["message"]["content"]
-            result["image"] = {"model": files[0], "mmproj": os.path.basename(mmproj), "llama_cpp_text": text}
+            text = qwen_chat_text(os.path.join(args.export, f16), mmproj, args.image, args.prompt, args.max_new_tokens)
+            result["image"] = {"model": f16, "mmproj": os.path.basename(mmproj), "llama_cpp_text": text,
+                               "what": "llama-cpp-python's Qwen25VLChatHandler as shipped, on the image as given"}
             if args.ocrtune_text is not None:
                 result["image"].update({"ocrtune_text": args.ocrtune_text, "same_text": text == args.ocrtune_text})
         except Exception as error:
             result["image"] = {"error": f"{type(error).__name__}: {error}"}
+    if args.image_reference:
+        stages = llama_qwen_stages(args, os.path.join(args.export, f16), mmproj)
+        stages["model"] = f16
+        stock = qwen_chat_prompt()
+        stages["4_chat_handler_prompt"] = {"as_shipped_ends": stock[-22:], "ends_with_assistant_newline": stock.endswith("assistant\n"),
+                                           "with_fix_ends_with_assistant_newline": qwen_chat_prompt(QWEN_CHAT_HANDLER_FIX).endswith("assistant\n")}
+        if args.ocrtune_matched_json:
+            ours = json.loads(args.ocrtune_matched_json)
+            greedy = stages["3_language_model_stretched_image"]["greedy_llama_cpp"]
+            stretched = os.path.splitext(args.image_reference)[0] + ".png"
+            chat = qwen_chat_text(os.path.join(args.export, f16), mmproj, stretched, args.prompt, args.max_new_tokens,
+                                  QWEN_CHAT_HANDLER_FIX, stages["llama_cpp_image_tokens_bounds"])
+            # The chat API drops the bytes of an incomplete UTF-8 character; so does this comparison.
+            stages["end_to_end_matched"] = {
+                "what": ("ocrtune predict with the model's window_size set to llama.cpp's, on the stretched image; llama.cpp on "
+                         "the same image through libmtmd (ids) and through the chat API with the template's final newline kept and the model's image-token bounds (text)"),
+                "ocrtune_ids": ours["token_ids"], "llama_cpp_ids": greedy, "same_ids": ours["token_ids"] == greedy,
+                "ocrtune_text": ours["text"], "llama_cpp_chat_text": chat,
+                "same_text_outside_incomplete_utf8": chat == ours["text"].replace("\ufffd", "")}
+        result["image_stages"] = stages
     record(args.record, result)
-    return 0
+    matched = result.get("image_stages", {})
+    agree = matched.get("3_language_model_stretched_image", {}).get("greedy_same_window_matched", True) \
+        and matched.get("end_to_end_matched", {}).get("same_ids", True)
+    return 0 if agree else 1
 
 
 def check_llama_image(args):
@@ -606,6 +628,255 @@ def check_llama_image(args):
                          "llama_cpp_text": text, "ocrtune_text": ours["text"], "ocrtune_token_ids": ours["token_ids"],
                          "same_text_outside_incomplete_utf8": same})
     return 0 if same else 1
+
+
+# MARK: - Qwen2.5-VL through llama.cpp's mmproj, stage by stage
+
+# clip.cpp (llama-cpp-python 0.3.36) builds Qwen2.5-VL's window attention with a 112-pixel window
+# (the released checkpoints' window_size): it does not read clip.vision.window_size for
+# qwen2.5vl_merger. Its image preprocessing keeps the aspect ratio and pads with black to the
+# 28-aligned size (PAD_CEIL), where transformers stretches to that size. So the stages are
+# compared with matched inputs: the image stretched as transformers does, and transformers' vision
+# tower run with this window as well as with the model's own.
+LLAMA_QWEN25_WINDOW = 112
+QWEN_CHAT = ("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n{image}{prompt}<|im_end|>\n"
+             "<|im_start|>assistant\n")  # llama-cpp-python's Qwen25VLChatHandler; mtmd wraps the image in vision_start/end
+
+
+def qwen_patches(image, mean, std, patch, merge=2, temporal=2):
+    """An RGB uint8 image [H, W, 3] as Qwen2-VL's processor lays out pixel_values: normalized,
+    the frame repeated `temporal` times, rows in 2x2-merge order, each row (C, T, p, p)."""
+    x = (image.astype(np.float32) / np.float32(255) - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
+    x = np.repeat(x.transpose(2, 0, 1)[None], temporal, axis=0)  # [T, C, H, W]
+    gh, gw = image.shape[0] // patch, image.shape[1] // patch
+    x = x.reshape(temporal, 3, gh // merge, merge, patch, gw // merge, merge, patch)
+    return x.transpose(2, 5, 3, 6, 1, 0, 4, 7).reshape(gh * gw, -1)
+
+
+def save_qwen_image_reference(args):
+    """transformers on one image with llama-cpp-python's chat prompt: the processor's pixel_values
+    and its stretched image (ARGS.out + .png), and per vision window (the model's, llama.cpp's 112)
+    the merger's embeddings, the prompt's last logits and the greedy tokens."""
+    import torch
+    from PIL import Image
+    from transformers import PreTrainedTokenizerFast
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil, smart_resize
+
+    processor = Qwen2VLImageProcessorPil.from_pretrained(args.model)
+    image = Image.open(args.image).convert("RGB")
+    inputs = processor([image], return_tensors="pt")
+    pixels, grid = inputs["pixel_values"], inputs["image_grid_thw"]
+    factor = processor.patch_size * processor.merge_size
+    h, w = smart_resize(image.height, image.width, factor, processor.size["shortest_edge"], processor.size["longest_edge"])
+    stretched = image.resize((w, h), Image.BICUBIC)
+    stretched.save(os.path.splitext(args.out)[0] + ".png")
+    again = processor([stretched], return_tensors="pt")["pixel_values"]
+    assert torch.equal(again, pixels), "the stretched image is not what the processor reads"
+    model = load_hf(args.model)
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(args.model)
+    tokens = int(grid.prod()) // processor.merge_size ** 2
+    text = QWEN_CHAT.format(image="<|vision_start|>" + "<|image_pad|>" * tokens + "<|vision_end|>", prompt=args.prompt)
+    ids = torch.tensor([tokenizer(text, add_special_tokens=False)["input_ids"]])
+    config = model.config
+    inputs = dict(input_ids=ids, attention_mask=torch.ones_like(ids), pixel_values=pixels, image_grid_thw=grid,
+                  mm_token_type_ids=(ids == config.image_token_id).int())
+    saved = {"pixel_values": pixels.numpy(), "image_grid_thw": grid.numpy(), "input_ids": ids.numpy(),
+             "windows": np.array([config.vision_config.window_size, LLAMA_QWEN25_WINDOW])}
+    for window in saved["windows"].tolist():
+        model.model.visual.window_size = window
+        with torch.no_grad():
+            features = model.model.get_image_features(pixels, grid)
+            saved[f"embeddings_{window}"] = torch.cat(tuple(features.pooler_output), 0).numpy()
+            saved[f"last_logits_{window}"] = model(**inputs).logits[0, -1].numpy()
+            out = model.generate(**inputs, max_new_tokens=args.max_new_tokens, do_sample=False,
+                                 eos_token_id=[config.text_config.eos_token_id], pad_token_id=config.text_config.pad_token_id)
+        saved[f"greedy_{window}"] = out[0, ids.shape[1]:].numpy()
+    np.savez(args.out, **saved)
+    return 0
+
+
+def mtmd_run(llm, mtmd, image, text, max_new):
+    """llama.cpp's own path through libmtmd (no chat API): the prompt's token ids (image tokens as
+    `image_id`), the mmproj's embeddings, the last logits and the greedy ids."""
+    import ctypes
+    import llama_cpp
+    from llama_cpp import mtmd_cpp as mt
+
+    image = np.array(image, dtype=np.uint8, order="C")  # a writable copy ctypes can point at
+    bitmap = mt.mtmd_bitmap_init(image.shape[1], image.shape[0], (ctypes.c_uint8 * image.size).from_buffer(image))
+    raw = text.encode()
+    part = mt.mtmd_input_text()
+    part.text, part.text_len, part.add_special, part.parse_special = raw, len(raw), True, True
+    chunks = mt.mtmd_input_chunks_init()
+    try:
+        if mt.mtmd_tokenize(mtmd, chunks, ctypes.byref(part), (mt.mtmd_bitmap_p_ctypes * 1)(bitmap), 1) != 0:
+            raise RuntimeError("mtmd_tokenize failed")
+        llm.reset()
+        llm._ctx.kv_cache_clear()
+        ctx, vocab = llm._ctx.ctx, llm.n_vocab()
+        ids, embeddings, grid, n_past = [], None, None, 0
+        count = mt.mtmd_input_chunks_size(chunks)
+        for i in range(count):
+            chunk = mt.mtmd_input_chunks_get(chunks, i)
+            if mt.mtmd_input_chunk_get_type(chunk) == mt.MTMD_INPUT_CHUNK_TYPE_TEXT:
+                n = ctypes.c_size_t()
+                tokens = mt.mtmd_input_chunk_get_tokens_text(chunk, ctypes.byref(n))
+                ids += [tokens[j] for j in range(n.value)]
+            else:
+                n = mt.mtmd_input_chunk_get_n_tokens(chunk)
+                info = mt.mtmd_input_chunk_get_tokens_image(chunk)
+                grid = (mt.mtmd_image_tokens_get_ny(info), mt.mtmd_image_tokens_get_nx(info), mt.mtmd_image_tokens_get_n_pos(info))
+                if mt.mtmd_encode_chunk(mtmd, chunk) != 0:
+                    raise RuntimeError("mtmd_encode_chunk failed")
+                embeddings = np.ctypeslib.as_array(mt.mtmd_get_output_embd(mtmd), shape=(n * llm.n_embd(),)).reshape(n, -1).copy()
+                ids += [None] * n
+            after = llama_cpp.llama_pos(0)
+            if mt.mtmd_helper_eval_chunk_single(mtmd, ctx, chunk, n_past, 0, llm.n_batch, i == count - 1, ctypes.byref(after)) != 0:
+                raise RuntimeError("mtmd_helper_eval_chunk_single failed")
+            n_past = after.value
+        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx, -1), shape=(vocab,)).copy()
+        greedy, scores = [], logits
+        for _ in range(max_new):
+            greedy.append(int(scores.argmax()))
+            if greedy[-1] == llm.token_eos():
+                break
+            if llama_cpp.llama_decode(ctx, llama_cpp.llama_batch_get_one((llama_cpp.llama_token * 1)(greedy[-1]), 1)) != 0:
+                raise RuntimeError("llama_decode failed")
+            scores = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx, -1), shape=(vocab,))
+        return {"ids": ids, "embeddings": embeddings, "grid_hw_npos": grid, "last_logits": logits, "greedy": greedy}
+    finally:
+        mt.mtmd_input_chunks_free(chunks)
+        mt.mtmd_bitmap_free(bitmap)
+
+
+def letterboxed(image, width, height):
+    """An image as llama.cpp's Qwen-VL preprocessing sizes it (emulated with Pillow's bicubic,
+    which its resize follows): aspect kept, ceil-rounded, centred on black."""
+    from PIL import Image
+
+    scale = min(width / image.width, height / image.height)
+    w, h = min(math.ceil(image.width * scale), width), min(math.ceil(image.height * scale), height)
+    canvas = Image.new("RGB", (width, height), (0, 0, 0))
+    canvas.paste(image.resize((w, h), Image.BICUBIC), ((width - w) // 2, (height - h) // 2))
+    return canvas
+
+
+# llama-cpp-python's Qwen25VLChatHandler renders its template with Jinja's default
+# keep_trailing_newline=False, which drops the newline after "<|im_start|>assistant" that
+# transformers' template (and ocrtune) put there: its prompt is one token short. Kept with a second one.
+QWEN_CHAT_HANDLER_FIX = "\n"
+
+
+def qwen_chat_prompt(suffix=""):
+    """The text llama-cpp-python's Qwen25VLChatHandler renders for one image and a prompt
+    (`suffix` appended to its template)."""
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+    from llama_cpp.llama_chat_format import Qwen25VLChatHandler
+
+    messages = [{"role": "system", "content": Qwen25VLChatHandler.DEFAULT_SYSTEM_MESSAGE},
+                {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "IMAGE"}}, {"type": "text", "text": "P"}]}]
+    template = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True).from_string(Qwen25VLChatHandler.CHAT_FORMAT + suffix)
+    return template.render(messages=messages, add_generation_prompt=True)
+
+
+def qwen_chat_text(model_file, mmproj, image, prompt, max_new, suffix="", token_bounds=None):
+    """Greedy text of llama-cpp-python's chat API with Qwen25VLChatHandler (`suffix` appended to its
+    template; `token_bounds` (min, max) for the image tokens, as llama.cpp's --image-min/max-tokens)."""
+    from llama_cpp import Llama
+    from llama_cpp import mtmd_cpp
+    from llama_cpp.llama_chat_format import Qwen25VLChatHandler
+
+    class Bounded:  # the handler's mtmd bindings, with the image-token bounds in its context parameters
+        def __getattr__(self, name):
+            return getattr(mtmd_cpp, name)
+
+        def mtmd_context_params_default(self):
+            params = mtmd_cpp.mtmd_context_params_default()
+            params.image_min_tokens, params.image_max_tokens = token_bounds
+            return params
+
+    handler = type("Handler", (Qwen25VLChatHandler,), {"CHAT_FORMAT": Qwen25VLChatHandler.CHAT_FORMAT + suffix})(
+        clip_model_path=mmproj, verbose=False)
+    if token_bounds:
+        handler._mtmd_cpp = Bounded()
+    llm = Llama(model_path=model_file, chat_handler=handler, n_ctx=4096, verbose=False, n_threads=2)
+    out = llm.create_chat_completion(
+        messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "file://" + os.path.abspath(image)}},
+                                               {"type": "text", "text": prompt}]}],
+        max_tokens=max_new, temperature=0.0, top_k=1)
+    return out["choices"][0]["message"]["content"]
+
+
+def llama_qwen_stages(args, model_file, mmproj):
+    """Where llama.cpp and transformers part on an image, stage by stage (see LLAMA_QWEN25_WINDOW)."""
+    import gguf
+    from llama_cpp import Llama
+    from llama_cpp import mtmd_cpp as mt
+    from PIL import Image
+
+    ref = np.load(args.image_reference)
+    own, theirs = ref["windows"].tolist()
+    meta = gguf.GGUFReader(mmproj)
+    field = lambda k: meta.fields[k].contents()
+    llm = Llama(model_path=model_file, n_ctx=4096, n_batch=4096, verbose=False, n_threads=2)
+    params = mt.mtmd_context_params_default()
+    params.use_gpu, params.n_threads, params.print_timings, params.warmup = False, 2, False, False
+    # clip.cpp bounds Qwen-VL images to 8..4096 tokens whatever clip.vision.image_min/max_pixels say
+    # (llama.cpp's --image-min-tokens / --image-max-tokens set them): the model's bounds, as tokens.
+    patch, merge = field("clip.vision.patch_size"), field("clip.vision.spatial_merge_size")
+    unit = (patch * merge) ** 2
+    if "clip.vision.image_min_pixels" in meta.fields:
+        params.image_min_tokens = max(1, field("clip.vision.image_min_pixels") // unit)
+        params.image_max_tokens = field("clip.vision.image_max_pixels") // unit
+    mtmd = mt.mtmd_init_from_file(mmproj.encode(), llm.model, params)
+    try:
+        stretched = Image.open(os.path.splitext(args.image_reference)[0] + ".png").convert("RGB")
+        text = QWEN_CHAT.format(image=mt.mtmd_default_marker().decode(), prompt=args.prompt)
+        matched = mtmd_run(llm, mtmd, np.asarray(stretched), text, args.max_new_tokens)
+        original = Image.open(args.image).convert("RGB")
+        as_given = mtmd_run(llm, mtmd, np.asarray(original), text, args.max_new_tokens)
+        rows, cols, _ = as_given["grid_hw_npos"]
+        boxed = letterboxed(original, cols * merge * patch, rows * merge * patch)
+        emulated = mtmd_run(llm, mtmd, np.asarray(boxed), text, 0)
+    finally:
+        mt.mtmd_free(mtmd)
+    mean, std = field("clip.vision.image_mean"), field("clip.vision.image_std")
+    pixels = ref["pixel_values"]
+    image_id = int(ref["input_ids"][0][[i for i, t in enumerate(matched["ids"]) if t is None][0]])
+    ids = [image_id if t is None else t for t in matched["ids"]]
+    difference = lambda a, b: float(np.abs(np.asarray(a, np.float32) - np.asarray(b, np.float32)).max())
+    size = [int(rows * merge * patch), int(cols * merge * patch)]
+    same_size = [stretched.height, stretched.width] == size
+    return {
+        "note": (f"llama.cpp's clip.cpp uses a {theirs}-pixel attention window for qwen2.5vl_merger whatever "
+                 f"clip.vision.window_size says (this model's is {own}), and letterboxes the image (aspect kept, black "
+                 "padding) where transformers stretches it, bounding it to 8..4096 tokens unless told the model's (here "
+                 "given as image_min/max_tokens); llama-cpp-python's Qwen25VLChatHandler also drops the newline after "
+                 "'<|im_start|>assistant' (one token short of transformers' prompt). With these matched (transformers' "
+                 f"window set to {theirs}, the stretched image given to llama.cpp) every stage agrees."),
+        "image": os.path.basename(args.image), "prompt": args.prompt,
+        "llama_cpp_image_tokens_bounds": [params.image_min_tokens, params.image_max_tokens],
+        "1_preprocessing": {
+            "size_llama_cpp": size, "size_transformers": [stretched.height, stretched.width],
+            "llama_cpp_as_given_vs_letterbox_emulation_embeddings": difference(as_given["embeddings"], emulated["embeddings"]),
+            "letterboxed_vs_stretched_pixels": difference(qwen_patches(np.asarray(boxed), mean, std, patch, merge), pixels) if same_size else None,
+            "normalized_with_mmproj_mean_std_vs_pixel_values": difference(qwen_patches(np.asarray(stretched), mean, std, patch, merge), pixels),
+        },
+        "2_vision_embeddings_stretched_image": {
+            f"vs_transformers_window_{own}": difference(matched["embeddings"], ref[f"embeddings_{own}"]),
+            f"vs_transformers_window_{theirs}": difference(matched["embeddings"], ref[f"embeddings_{theirs}"]),
+            "tokens": list(matched["embeddings"].shape), "grid_hw_and_positions": [int(g) for g in matched["grid_hw_npos"]],
+        },
+        "3_language_model_stretched_image": {
+            "prompt_ids_same": ids == ref["input_ids"][0].tolist(),
+            f"last_logits_vs_transformers_window_{own}": difference(matched["last_logits"], ref[f"last_logits_{own}"]),
+            f"last_logits_vs_transformers_window_{theirs}": difference(matched["last_logits"], ref[f"last_logits_{theirs}"]),
+            "greedy_llama_cpp": matched["greedy"], f"greedy_transformers_window_{theirs}": ref[f"greedy_{theirs}"].tolist(),
+            f"greedy_transformers_window_{own}": ref[f"greedy_{own}"].tolist(),
+            "greedy_same_window_matched": matched["greedy"] == ref[f"greedy_{theirs}"].tolist(),
+        },
+        "as_given_image_greedy_llama_cpp": as_given["greedy"],
+    }
 
 
 # MARK: - MLX
@@ -760,6 +1031,14 @@ def main():
     p.add_argument("--prompt", default="Free OCR.")
     p.add_argument("--max-new-tokens", type=int, default=10)
     p.add_argument("--ocrtune-text", help="what `ocrtune predict --prompt P --max-new-tokens N IMAGE` read")
+    p.add_argument("--image-reference", help="`qwen-image-ref`'s .npz for --image (Qwen2.5-VL): compare stage by stage")
+    p.add_argument("--ocrtune-matched-json", help="`ocrtune predict --output-ids` on the reference's stretched .png with the model's window_size set to 112")
+    p = sub.add_parser("qwen-image-ref")
+    p.add_argument("--model", required=True)
+    p.add_argument("--image", required=True)
+    p.add_argument("--out", required=True, help="F.npz (the stretched image is written as F.png)")
+    p.add_argument("--prompt", default="Free OCR.")
+    p.add_argument("--max-new-tokens", type=int, default=10)
     p = sub.add_parser("llama-image")
     p.add_argument("--export", required=True)
     p.add_argument("--image", required=True)
@@ -776,7 +1055,7 @@ def main():
     for p in sub.choices.values():
         p.add_argument("--record", help="merge the result into bench/results/export.json under this name")
     args = parser.parse_args()
-    return {"trocr-onnx": check_trocr_onnx, "latex-onnx": check_latex_onnx, "hf": check_hf, "gguf": check_gguf, "mlx": check_mlx, "logits": save_logits, "llama": check_llama, "llama-image": check_llama_image, "peft": check_peft, "rapidocr": check_rapidocr}[args.command](args)
+    return {"trocr-onnx": check_trocr_onnx, "latex-onnx": check_latex_onnx, "hf": check_hf, "gguf": check_gguf, "mlx": check_mlx, "logits": save_logits, "llama": check_llama, "llama-image": check_llama_image, "qwen-image-ref": save_qwen_image_reference, "peft": check_peft, "rapidocr": check_rapidocr}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -103,12 +103,21 @@ if $GGUF_PY -c "import llama_cpp" 2> /dev/null; then
 Free OCR." --max-new-tokens 12 --output-ids "$IMG")
   $GGUF_PY tools/check_export.py llama-image --export "$W/gguf-ds2-probe" --image "$IMG" --ocrtune-json "$OURS" \
     --record llama_mmproj_deepseek_ocr2_probe
-  say "llama.cpp: Qwen2.5-VL's text logits, and greedy text with the mmproj against ocrtune's"
+  say "llama.cpp: Qwen2.5-VL's text logits; with the mmproj, the image path stage by stage against transformers and ocrtune"
   $TORCH_PY tools/check_export.py logits --model $M/qwen2_5_vl-tiny --out "$W/qwen2_5_vl-logits.npy"
   img=$M/qwen2_5_vl-tiny/images/image1.png
   text=$("$B" predict --model $M/qwen2_5_vl-tiny --prompt "Free OCR." --max-new-tokens 10 --json "$img" | $TORCH_PY -c "import json,sys; print(json.loads(sys.stdin.readline())['text'], end='')")
+  # clip.cpp runs Qwen2.5-VL's window attention with 112-pixel windows whatever the mmproj says (the
+  # fixture's are 56) and letterboxes the image where transformers stretches it: transformers'
+  # reference at both windows, with the image stretched as it reads it (written beside the .npz) ...
+  $TORCH_PY tools/check_export.py qwen-image-ref --model $M/qwen2_5_vl-tiny --image "$img" --out "$W/qwen2_5_vl-image1.npz"
+  # ... and ocrtune with the fixture's window_size set to llama.cpp's, on that stretched image.
+  rm -rf "$W/qwen2_5_vl-w112" && cp -r $M/qwen2_5_vl-tiny "$W/qwen2_5_vl-w112"
+  $TORCH_PY -c "import json,sys; c=json.load(open(sys.argv[1])); c['vision_config']['window_size']=112; json.dump(c, open(sys.argv[1], 'w'), indent=2)" \
+    "$W/qwen2_5_vl-w112/config.json"
+  matched=$("$B" predict --model "$W/qwen2_5_vl-w112" --prompt "Free OCR." --max-new-tokens 10 --output-ids "$W/qwen2_5_vl-image1.png")
   $GGUF_PY tools/check_export.py llama --export "$W/gguf-qwen2_5_vl" --reference-logits "$W/qwen2_5_vl-logits.npy" --image "$img" \
-    --ocrtune-text "$text" --record llama_cpp_qwen2_5_vl_tiny
+    --ocrtune-text "$text" --image-reference "$W/qwen2_5_vl-image1.npz" --ocrtune-matched-json "$matched" --record llama_cpp_qwen2_5_vl_tiny
 fi
 
 if [ -n "${MLX_PY:-}" ]; then

@@ -133,4 +133,23 @@ final class GGUFExportTests: XCTestCase {
             if fixture == "qwen3_vl" { XCTAssertNotNil(mmproj.tensors["v.deepstack.1.fc2.weight"]) }
         }
     }
+
+    /// The Qwen2.5-VL metadata llama.cpp's vision graph and M-RoPE read, from the fixture's configs
+    /// (checked against llama.cpp in tools/check_export.py `llama --image`, stage by stage).
+    func testQwen25VLVisionMetadata() throws {
+        let out = ExportFixtures.temporaryFolder("gguf").appendingPathComponent("out")
+        _ = try Exporter.run(ExportRequest(source: ModelFixtures.qwenVL("qwen2_5_vl"), format: .gguf, variants: ["f16"], out: out))
+        let lm = try GGUFFile(Data(contentsOf: out.appendingPathComponent("qwen2_5_vl-tiny-F16.gguf")))
+        XCTAssertEqual(lm.metadata["qwen2vl.rope.dimension_sections"] as? [Int32], [2, 3, 3, 0])  // mrope_section, padded to 4
+        let m = try GGUFFile(Data(contentsOf: out.appendingPathComponent("mmproj-qwen2_5_vl-tiny-F16.gguf"))).metadata
+        // fullatt_block_indexes [1]: every 2nd block attends fully, the others in windows.
+        XCTAssertEqual(m["clip.vision.n_wa_pattern"] as? UInt32, 2)
+        // Written in pixels as transformers' window_size; llama.cpp (0.3.36's) ignores it for
+        // qwen2.5vl_merger and uses 112, the released checkpoints' value.
+        XCTAssertEqual(m["clip.vision.window_size"] as? UInt32, 56)
+        XCTAssertEqual(m["clip.vision.spatial_merge_size"] as? UInt32, 2)
+        XCTAssertEqual(m["clip.use_silu"] as? Bool, true)
+        XCTAssertEqual(m["clip.vision.image_mean"] as? [Float], [0.48145466, 0.4578275, 0.40821073])
+        XCTAssertEqual(m["clip.vision.image_std"] as? [Float], [0.26862954, 0.26130258, 0.27577711])
+    }
 }
