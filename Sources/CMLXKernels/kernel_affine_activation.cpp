@@ -127,14 +127,7 @@ class AffineActivationGrad : public mx::Primitive {
   AffineActivationGrad(mx::Stream s, int act) : mx::Primitive(s), act_(act) {}
 
   void eval_cpu(const std::vector<mx::array>& in, std::vector<mx::array>& outs) override {
-    for (auto& o : outs) o.set_data(mx::allocator::malloc(o.nbytes()));
-    auto& encoder = mx::cpu::get_command_encoder(stream());
-    for (auto& a : in) encoder.set_input_array(a);
-    for (auto& o : outs) encoder.set_output_array(o);
-    std::vector<mx::array> inputs, outputs;
-    for (auto& a : in) inputs.push_back(mx::array::unsafe_weak_copy(a));
-    for (auto& o : outs) outputs.push_back(mx::array::unsafe_weak_copy(o));
-    encoder.dispatch([inputs, outputs, act = act_]() mutable {
+    dispatch_cpu(stream(), in, outs, [act = act_](std::vector<mx::array>& inputs, std::vector<mx::array>& outputs) {
       const auto& x = inputs[0];
       int c = x.shape(-1);
       int rows = c == 0 ? 0 : int(x.size() / c);

@@ -145,12 +145,8 @@ class DepthwiseBase : public mx::UnaryPrimitive {
   /// Allocates `out` and schedules `kernel` on the stream's CPU encoder.
   template <typename K>
   void schedule(const std::vector<mx::array>& inputs, mx::array& out, K kernel) {
-    out.set_data(mx::allocator::malloc(out.nbytes()));
-    auto& encoder = mx::cpu::get_command_encoder(stream());
-    for (auto& a : inputs) encoder.set_input_array(a);
-    encoder.set_output_array(out);
-    encoder.dispatch([a = mx::array::unsafe_weak_copy(inputs[0]), b = mx::array::unsafe_weak_copy(inputs[1]),
-                      out = mx::array::unsafe_weak_copy(out), kernel]() mutable { kernel(a, b, out); });
+    dispatch_cpu(stream(), inputs, out,
+                 [kernel](std::vector<mx::array>& in, mx::array& y) mutable { kernel(in[0], in[1], y); });
   }
 };
 

@@ -44,12 +44,9 @@ class RowSplitMatmul : public mx::UnaryPrimitive {
   RowSplitMatmul(mx::Stream s, bool ta, bool tb) : mx::UnaryPrimitive(s), ta_(ta), tb_(tb) {}
 
   void eval_cpu(const std::vector<mx::array>& in, mx::array& out) override {
-    out.set_data(mx::allocator::malloc(out.nbytes()));
-    auto& encoder = mx::cpu::get_command_encoder(stream());
-    for (auto& a : in) encoder.set_input_array(a);
-    encoder.set_output_array(out);
-    encoder.dispatch([a = mx::array::unsafe_weak_copy(in[0]), b = mx::array::unsafe_weak_copy(in[1]),
-                      y = mx::array::unsafe_weak_copy(out), ta = ta_, tb = tb_]() mutable {
+    dispatch_cpu(stream(), in, out, [ta = ta_, tb = tb_](std::vector<mx::array>& inputs, mx::array& y) {
+      const auto& a = inputs[0];
+      const auto& b = inputs[1];
       int m = y.shape(0), n = y.shape(1), k = ta ? a.shape(0) : a.shape(1);
       int lda = a.shape(1), ldb = b.shape(1);
       const float* ap = a.data<float>();

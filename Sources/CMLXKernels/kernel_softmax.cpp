@@ -130,12 +130,8 @@ class RowSoftmax : public mx::UnaryPrimitive {
   RowSoftmax(mx::Stream s, bool log) : mx::UnaryPrimitive(s), log_(log) {}
 
   void eval_cpu(const std::vector<mx::array>& in, mx::array& out) override {
-    out.set_data(mx::allocator::malloc(out.nbytes()));
-    auto& encoder = mx::cpu::get_command_encoder(stream());
-    encoder.set_input_array(in[0]);
-    encoder.set_output_array(out);
-    encoder.dispatch([x = mx::array::unsafe_weak_copy(in[0]), y = mx::array::unsafe_weak_copy(out),
-                      log = log_]() mutable {
+    dispatch_cpu(stream(), in, out, [log = log_](std::vector<mx::array>& inputs, mx::array& y) {
+      const auto& x = inputs[0];
       int cols = x.shape(-1);
       int rows = cols == 0 ? 0 : int(x.size() / cols);
       const float* xp = x.data<float>();
@@ -181,11 +177,8 @@ class FastSigmoid : public mx::UnaryPrimitive {
   explicit FastSigmoid(mx::Stream s) : mx::UnaryPrimitive(s) {}
 
   void eval_cpu(const std::vector<mx::array>& in, mx::array& out) override {
-    out.set_data(mx::allocator::malloc(out.nbytes()));
-    auto& encoder = mx::cpu::get_command_encoder(stream());
-    encoder.set_input_array(in[0]);
-    encoder.set_output_array(out);
-    encoder.dispatch([x = mx::array::unsafe_weak_copy(in[0]), y = mx::array::unsafe_weak_copy(out)]() mutable {
+    dispatch_cpu(stream(), in, out, [](std::vector<mx::array>& inputs, mx::array& y) {
+      const auto& x = inputs[0];
       size_t n = x.size();
       const float* xp = x.data<float>();
       float* yp = y.data<float>();
@@ -218,12 +211,10 @@ class BestClass : public mx::Primitive {
   explicit BestClass(mx::Stream s) : mx::Primitive(s) {}
 
   void eval_cpu(const std::vector<mx::array>& in, std::vector<mx::array>& outs) override {
-    for (auto& o : outs) o.set_data(mx::allocator::malloc(o.nbytes()));
-    auto& encoder = mx::cpu::get_command_encoder(stream());
-    encoder.set_input_array(in[0]);
-    for (auto& o : outs) encoder.set_output_array(o);
-    encoder.dispatch([x = mx::array::unsafe_weak_copy(in[0]), index = mx::array::unsafe_weak_copy(outs[0]),
-                      probability = mx::array::unsafe_weak_copy(outs[1])]() mutable {
+    dispatch_cpu(stream(), in, outs, [](std::vector<mx::array>& inputs, std::vector<mx::array>& outputs) {
+      const auto& x = inputs[0];
+      auto& index = outputs[0];
+      auto& probability = outputs[1];
       int cols = x.shape(-1);
       int rows = int(index.size());
       const float* xp = x.data<float>();
