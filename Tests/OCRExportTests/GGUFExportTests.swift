@@ -138,7 +138,13 @@ final class GGUFExportTests: XCTestCase {
     /// (checked against llama.cpp in tools/check_export.py `llama --image`, stage by stage).
     func testQwen25VLVisionMetadata() throws {
         let out = ExportFixtures.temporaryFolder("gguf").appendingPathComponent("out")
-        _ = try Exporter.run(ExportRequest(source: ModelFixtures.qwenVL("qwen2_5_vl"), format: .gguf, variants: ["f16"], out: out))
+        let outcome = try Exporter.run(ExportRequest(source: ModelFixtures.qwenVL("qwen2_5_vl"), format: .gguf, variants: ["f16"], out: out))
+        // The fixture's 56-px window is not llama.cpp's 112: the export says so, in export.json too.
+        XCTAssertEqual(outcome.notes.count, 1)
+        XCTAssertTrue(outcome.notes[0].contains("56 px"), outcome.notes[0])
+        XCTAssertEqual(outcome.manifest.notes, outcome.notes)
+        let manifest = try JSONDecoder().decode(ExportManifest.self, from: Data(contentsOf: out.appendingPathComponent(Exporter.manifestFile)))
+        XCTAssertEqual(manifest.notes, outcome.notes)
         let lm = try GGUFFile(Data(contentsOf: out.appendingPathComponent("qwen2_5_vl-tiny-F16.gguf")))
         XCTAssertEqual(lm.metadata["qwen2vl.rope.dimension_sections"] as? [Int32], [2, 3, 3, 0])  // mrope_section, padded to 4
         let m = try GGUFFile(Data(contentsOf: out.appendingPathComponent("mmproj-qwen2_5_vl-tiny-F16.gguf"))).metadata

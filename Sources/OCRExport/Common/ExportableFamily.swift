@@ -63,12 +63,15 @@ public struct ExportManifest: Codable, Sendable, Equatable {
     public var variants: [ExportVariant]
     /// Files every variant shares (dictionary, tokenizer, configs).
     public var shared: [String]
+    /// Where the target runtime is known to read this model differently (nil: nowhere known).
+    public var notes: [String]?
 
-    public init(format: ExportFormat, family: String, variants: [ExportVariant], shared: [String]) {
+    public init(format: ExportFormat, family: String, variants: [ExportVariant], shared: [String], notes: [String]? = nil) {
         self.format = format.rawValue
         self.family = family
         self.variants = variants
         self.shared = shared
+        self.notes = notes
     }
 }
 

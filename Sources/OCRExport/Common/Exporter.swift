@@ -36,7 +36,7 @@ public struct ExportOutcome {
     public var model: URL
     /// The exporting family (nil for `--format ocrtune`, which every fine-tunable family writes).
     public var family: (any ExportableFamily.Type)?
-    /// What was restored from a run, for the terminal.
+    /// What was restored from a run and where the runtime reads the export differently, for the terminal.
     public var notes: [String]
     let temporary: URL?
 
@@ -97,6 +97,7 @@ public enum Exporter {
                 try write(written, to: folder)
                 manifest = written
             }
+            notes += manifest?.notes ?? []
             return ExportOutcome(manifest: manifest!, model: model, family: family, notes: notes, temporary: temporary)
         } catch {
             if let temporary { try? FileManager.default.removeItem(at: temporary) }

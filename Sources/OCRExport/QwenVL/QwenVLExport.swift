@@ -21,7 +21,8 @@ extension QwenVLFamily: ExportableFamily {
             return try HuggingFaceExport.write(weights: loaded.parameterDictionary(), companionsOf: model, to: folder, format: format, family: name)
         case .gguf:
             let variants = try QwenVLGGUF.export(model: model, variants: variants, to: folder)
-            return ExportManifest(format: format, family: name, variants: variants, shared: [])
+            let notes = QwenVLGGUF.runtimeNotes(try ModelFolder.readConfig(QwenVLConfig.self, at: model))
+            return ExportManifest(format: format, family: name, variants: variants, shared: [], notes: notes.isEmpty ? nil : notes)
         case .mlx:
             guard variants.count == 1 else { throw ExportError("--format mlx writes one variant per folder (--quantize 4, 8 or none)") }
             return try QwenVLMLX.export(model: model, variant: variants[0], to: folder)

@@ -25,6 +25,20 @@ enum QwenVLGGUF {
             languageModel: { try languageModel(weights, config: config, folder: folder, type: $0) })
     }
 
+    /// The vision attention window llama.cpp's clip.cpp uses for Qwen2.5-VL, whatever
+    /// `clip.vision.window_size` says (the released checkpoints' size).
+    static let llamaCppWindow = 112
+
+    /// Where llama.cpp will read this model's images differently from ocrtune and transformers.
+    static func runtimeNotes(_ config: QwenVLConfig) -> [String] {
+        guard config.modelType != .qwen3, let window = config.visionConfig.windowSize, window != llamaCppWindow else { return [] }
+        return [
+            "note: llama.cpp computes Qwen2.5-VL's vision attention in \(llamaCppWindow)-pixel windows whatever the mmproj's "
+                + "clip.vision.window_size says; this model's window is \(window) px, so its image embeddings in llama.cpp "
+                + "will differ from ocrtune's and transformers'"
+        ]
+    }
+
     // MARK: Language model
 
     static func languageModel(_ w: [String: MLXArray], config: QwenVLConfig, folder: URL, type: GGMLType) throws -> GGUFWriter {
