@@ -80,6 +80,21 @@ inline uint32_t dropout_threshold(float p) {
   return t >= 4294967295.0 ? 4294967295u : uint32_t(t);
 }
 
+/// The largest of x[0, n) (−∞ when n is 0), in 16 independent lanes: vectorizable without
+/// reassociating floats.
+__attribute__((always_inline)) inline float lanes_max(const float* x, int n) {
+  constexpr int kLanes = 16;
+  float lanes[kLanes];
+  for (int l = 0; l < kLanes; l++) lanes[l] = -__builtin_inff();
+  int k = 0;
+  for (; k + kLanes <= n; k += kLanes)
+    for (int l = 0; l < kLanes; l++) lanes[l] = x[k + l] > lanes[l] ? x[k + l] : lanes[l];
+  float m = -__builtin_inff();
+  for (int l = 0; l < kLanes; l++) m = lanes[l] > m ? lanes[l] : m;
+  for (; k < n; k++) m = x[k] > m ? x[k] : m;
+  return m;
+}
+
 /// erf(x) by Abramowitz & Stegun 7.1.26 (absolute error ≤ 1.5e-7), vectorizable.
 inline float erf_poly(float x) {
   float a = x < 0.0f ? -x : x;
@@ -119,6 +134,30 @@ inline float affine_epilogue(float v, float s1, float b1, int act, float s2, flo
 /// vectorized (kernel_affine_activation.cpp).
 void affine_activation_rows(const float* x, const float* bias, float* y, int c, float s1, float b1, float s2,
                             float b2, int act, int begin, int end);
+
+/// out[j] = exp(in[j] − m) for j in [0, n) (in place when out is in), returning their sum,
+/// accumulated in 16 lanes of Acc (double where a float sum over many terms would drift).
+template <typename Acc>
+__attribute__((always_inline)) inline Acc exp_shifted_sum(const float* in, float* out, int n, float m) {
+  constexpr int kLanes = 16;
+  Acc sums[kLanes];
+  for (int l = 0; l < kLanes; l++) sums[l] = Acc(0);
+  int k = 0;
+  for (; k + kLanes <= n; k += kLanes)
+    for (int l = 0; l < kLanes; l++) {
+      float e = exp_poly(in[k + l] - m);
+      out[k + l] = e;
+      sums[l] += e;
+    }
+  Acc total = Acc(0);
+  for (int l = 0; l < kLanes; l++) total += sums[l];
+  for (; k < n; k++) {
+    float e = exp_poly(in[k] - m);
+    out[k] = e;
+    total += e;
+  }
+  return total;
+}
 
 // MARK: - BLAS
 

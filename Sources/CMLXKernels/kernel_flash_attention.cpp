@@ -111,36 +111,14 @@ OCRTUNE_SIMD_CLONES
 float softmax_row(float* s, const float* mask, int n) {
   if (mask)
     for (int j = 0; j < n; j++) s[j] += mask[j];
-  float lanes[kLanes];
-  for (int l = 0; l < kLanes; l++) lanes[l] = -INFINITY;
-  int j = 0;
-  for (; j + kLanes <= n; j += kLanes)
-    for (int l = 0; l < kLanes; l++) lanes[l] = s[j + l] > lanes[l] ? s[j + l] : lanes[l];
-  float m = -INFINITY;
-  for (int l = 0; l < kLanes; l++) m = lanes[l] > m ? lanes[l] : m;
-  for (; j < n; j++) m = s[j] > m ? s[j] : m;
+  float m = lanes_max(s, n);
   if (n == 0 || m == -INFINITY) {
     std::fill(s, s + n, 0.0f);
     return INFINITY;
   }
-  float sums[kLanes];
-  for (int l = 0; l < kLanes; l++) sums[l] = 0.0f;
-  j = 0;
-  for (; j + kLanes <= n; j += kLanes)
-    for (int l = 0; l < kLanes; l++) {
-      float e = exp_poly(s[j + l] - m);
-      s[j + l] = e;
-      sums[l] += e;
-    }
-  float total = 0.0f;
-  for (int l = 0; l < kLanes; l++) total += sums[l];
-  for (; j < n; j++) {
-    float e = exp_poly(s[j] - m);
-    s[j] = e;
-    total += e;
-  }
+  float total = exp_shifted_sum<float>(s, s, n, m);
   float inv = 1.0f / total;
-  for (j = 0; j < n; j++) s[j] *= inv;
+  for (int j = 0; j < n; j++) s[j] *= inv;
   return m + std::log(total);
 }
 

@@ -31,39 +31,16 @@ void softmax_rows(const float* x, float* y, int cols, bool log, int begin, int e
   for (int row = begin; row < end; row++) {
     const float* in = x + size_t(row) * cols;
     float* out = y + size_t(row) * cols;
-    // Max in kLanes independent lanes (vectorizable without reassociating floats).
-    float lanes[kLanes];
-    for (int l = 0; l < kLanes; l++) lanes[l] = -INFINITY;
-    int k = 0;
-    for (; k + kLanes <= cols; k += kLanes)
-      for (int l = 0; l < kLanes; l++) lanes[l] = in[k + l] > lanes[l] ? in[k + l] : lanes[l];
-    float m = -INFINITY;
-    for (int l = 0; l < kLanes; l++) m = lanes[l] > m ? lanes[l] : m;
-    for (; k < cols; k++) m = in[k] > m ? in[k] : m;
+    float m = lanes_max(in, cols);
     // exp(x − max) into out, summed in double lanes (a float sum over 18k terms drifts by 1e-5).
-    double sums[kLanes];
-    for (int l = 0; l < kLanes; l++) sums[l] = 0.0;
-    k = 0;
-    for (; k + kLanes <= cols; k += kLanes)
-      for (int l = 0; l < kLanes; l++) {
-        float e = exp_poly(in[k + l] - m);
-        out[k + l] = e;
-        sums[l] += e;
-      }
-    double total = 0.0;
-    for (int l = 0; l < kLanes; l++) total += sums[l];
-    for (; k < cols; k++) {
-      float e = exp_poly(in[k] - m);
-      out[k] = e;
-      total += e;
-    }
+    double total = exp_shifted_sum<double>(in, out, cols, m);
     float sum = float(total);
     if (log) {
       float lse = m + std::log(sum);
-      for (k = 0; k < cols; k++) out[k] = in[k] - lse;
+      for (int k = 0; k < cols; k++) out[k] = in[k] - lse;
     } else {
       float inv = 1.0f / sum;
-      for (k = 0; k < cols; k++) out[k] *= inv;
+      for (int k = 0; k < cols; k++) out[k] *= inv;
     }
   }
 }
