@@ -126,6 +126,33 @@ final class GenerativeServingTests: XCTestCase {
         XCTAssertLessThan(Int(line.split(separator: " ").last ?? "") ?? count, count, "some prompts shared a batch")
     }
 
+    /// With one batch decoded at a time and batches of two, five prompts wait their turn and
+    /// each still gets its own answer.
+    func testPromptsBeyondTheActiveBatchesWaitTheirTurn() async throws {
+        let images = [try image("image0.png"), try image("image1.png"), try image("batch2.png")]
+        let prompt = "Read all the text in the image."
+        let expected = try images.map { try direct($0, prompt: prompt).text }
+        let (app, state) = try served { $0.batching.maxActiveGenerations = 1; $0.batching.maxBatch = 2; $0.batching.generationKeyRatio = 100 }
+        let count = 5
+        try await app.test(.router) { client in
+            let answers = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+                for i in 0 ..< count {
+                    group.addTask {
+                        let body = ServeFixtures.chat(image: images[i % 3], text: prompt, extra: ["max_tokens": Self.maxTokens])
+                        return try await client.execute(uri: "/v1/chat/completions", method: .post, headers: ServeFixtures.jsonHeaders,
+                                                        body: body) { (i, ServeFixtures.content(try ServeFixtures.object($0))) }
+                    }
+                }
+                var out = [String?](repeating: nil, count: count)
+                for try await (i, text) in group { out[i] = text }
+                return out
+            }
+            for i in 0 ..< count { XCTAssertEqual(answers[i], expected[i % 3], "request \(i)") }
+        }
+        let line = try XCTUnwrap(state.metrics.exposition().components(separatedBy: "\n").first { $0.hasPrefix("ocrtune_generation_batch_size_count") })
+        XCTAssertGreaterThanOrEqual(Int(line.split(separator: " ").last ?? "") ?? 0, 3, "five prompts in batches of at most two")
+    }
+
     /// A request that goes away is stopped at its next token; the others finish.
     func testCancelledGenerationStops() async throws {
         let image = try image("image0.png")
