@@ -19,8 +19,9 @@ into bench/results/export.json.
   # llama.cpp: llama-cpp-python's logits and greedy tokens on a text probe (against `logits`'s
   # transformers run), and greedy text with the mmproj on an image (Qwen-VL)
   check_export.py llama --export GGUF_DIR --reference-logits ref.npy [--image IMG --ocrtune-text TEXT]
-  # ... and Qwen2.5-VL's image path stage by stage (preprocessing, mmproj embeddings, prompt ids, logits,
-  # greedy ids) against transformers on matched inputs (`qwen-image-ref` in a Python with torch first)
+  # ... and Qwen-VL's image path stage by stage (preprocessing, mmproj embeddings with Qwen3-VL's deepstack
+  # features, prompt ids, logits, greedy ids) against transformers on matched inputs (`qwen-image-ref` in a
+  # Python with torch first); a Qwen3-VL mmproj is run in the layout llama.cpp reads (see llama_cpp_mmproj)
   check_export.py qwen-image-ref --model MODEL_DIR --image IMG --out ref.npz
   check_export.py llama --export GGUF_DIR --reference-logits ref.npy --image IMG --image-reference ref.npz [--ocrtune-matched-json LINE]
   # DeepSeek-OCR in llama.cpp with its mmproj on an image, against `ocrtune predict --output-ids`
@@ -358,7 +359,7 @@ def gguf_reference(name, weights):
         if part in ("attn_q", "attn_k", "attn_v"):
             return np.split(weights[f"{p}.attn.qkv.{kind}"], 3, axis=0)[["attn_q", "attn_k", "attn_v"].index(part)]
         qwen3 = f"{p}.mlp.linear_fc1.weight" in weights
-        ours = {"ln1": "norm1", "ln2": "norm2", "attn_out": "attn.proj", "ffn_gate": "mlp.gate_proj",
+        ours = {"ln1": "norm1", "ln2": "norm2", "attn_qkv": "attn.qkv", "attn_out": "attn.proj", "ffn_gate": "mlp.gate_proj",
                 "ffn_up": "mlp.linear_fc1" if qwen3 else "mlp.up_proj", "ffn_down": "mlp.linear_fc2" if qwen3 else "mlp.down_proj"}[part]
         return weights[f"{p}.{ours}.{kind}"]
     m = re.match(r"v\.deepstack\.(\d+)\.(\w+)\.(weight|bias)$", name)
@@ -538,6 +539,7 @@ def check_gguf(args):
 # MARK: - llama.cpp
 
 def check_llama(args):
+    import gguf
     from llama_cpp import Llama
 
     result = {}
@@ -565,7 +567,18 @@ def check_llama(args):
             entry["error"] = f"{type(error).__name__}: {error}"
         result[file] = entry
     f16 = next((f for f in files if f.endswith("-F16.gguf")), files[0])
-    if args.image:
+    model_file = os.path.join(args.export, f16)
+    relayout = os.path.join(args.export, "llama-cpp-layout", os.path.basename(mmproj))
+    changed = llama_cpp_mmproj(mmproj, relayout)
+    qwen3 = gguf.GGUFReader(mmproj).fields["clip.projector_type"].contents() == "qwen3vl_merger"
+    if changed and args.image:  # what the exporter's own mmproj does in llama.cpp, in a process of its own (it aborts)
+        result["mmproj_relayout"] = {
+            "changed": changed, "as_exported_on_image": llama_cpp_abort(model_file, mmproj, args.image, True),
+            "relayout_batched_prompt_on_image": llama_cpp_abort(model_file, relayout, args.image, False),
+            "what": ("the exporter's mmproj rewritten in the layout llama.cpp's converter writes for qwen3vl_merger "
+                     "(v.position_embd.weight F32, fused v.blk.N.attn_qkv) for the image stages below")}
+        mmproj = relayout
+    if args.image and not qwen3:
         try:
             text = qwen_chat_text(os.path.join(args.export, f16), mmproj, args.image, args.prompt, args.max_new_tokens)
             result["image"] = {"model": f16, "mmproj": os.path.basename(mmproj), "llama_cpp_text": text,
@@ -575,12 +588,19 @@ def check_llama(args):
         except Exception as error:
             result["image"] = {"error": f"{type(error).__name__}: {error}"}
     if args.image_reference:
-        stages = llama_qwen_stages(args, os.path.join(args.export, f16), mmproj)
+        stages = llama_qwen_stages(args, model_file, mmproj)
         stages["model"] = f16
-        stock = qwen_chat_prompt()
-        stages["4_chat_handler_prompt"] = {"as_shipped_ends": stock[-22:], "ends_with_assistant_newline": stock.endswith("assistant\n"),
-                                           "with_fix_ends_with_assistant_newline": qwen_chat_prompt(QWEN_CHAT_HANDLER_FIX).endswith("assistant\n")}
-        if args.ocrtune_matched_json:
+        if not qwen3:
+            stock = qwen_chat_prompt()
+            stages["4_chat_handler_prompt"] = {"as_shipped_ends": stock[-22:], "ends_with_assistant_newline": stock.endswith("assistant\n"),
+                                               "with_fix_ends_with_assistant_newline": qwen_chat_prompt(QWEN_CHAT_HANDLER_FIX).endswith("assistant\n")}
+        if args.ocrtune_matched_json and qwen3:  # no Qwen3-VL chat handler: the ids through libmtmd
+            ours = json.loads(args.ocrtune_matched_json)
+            greedy = stages["3_language_model_stretched_image"]["greedy_llama_cpp"]
+            stages["end_to_end_matched"] = {
+                "what": "ocrtune predict on the stretched image; llama.cpp on the same image through libmtmd (ids)",
+                "ocrtune_ids": ours["token_ids"], "llama_cpp_ids": greedy, "same_ids": ours["token_ids"] == greedy, "ocrtune_text": ours["text"]}
+        elif args.ocrtune_matched_json:
             ours = json.loads(args.ocrtune_matched_json)
             greedy = stages["3_language_model_stretched_image"]["greedy_llama_cpp"]
             stretched = os.path.splitext(args.image_reference)[0] + ".png"
@@ -599,6 +619,23 @@ def check_llama(args):
     agree = matched.get("3_language_model_stretched_image", {}).get("greedy_same_window_matched", True) \
         and matched.get("end_to_end_matched", {}).get("same_ids", True)
     return 0 if agree else 1
+
+
+def llama_cpp_abort(model_file, mmproj, image, token_by_token):
+    """Whether llama.cpp reads IMAGE with MMPROJ through libmtmd in a process of its own; the
+    GGML_ASSERT it aborts with, if it does."""
+    import subprocess
+
+    code = ("import sys, numpy as np; sys.path.insert(0, sys.argv[1]); import check_export as c; from PIL import Image; "
+            "from llama_cpp import Llama; from llama_cpp import mtmd_cpp as mt; "
+            "llm = Llama(model_path=sys.argv[2], n_ctx=4096, n_batch=4096, verbose=False, n_threads=2); "
+            "p = mt.mtmd_context_params_default(); p.use_gpu, p.warmup, p.print_timings = False, False, False; "
+            "m = mt.mtmd_init_from_file(sys.argv[3].encode(), llm.model, p); "
+            "c.mtmd_run(llm, m, np.asarray(Image.open(sys.argv[4]).convert('RGB')), c.qwen_chat('qwen3_vl', mt.mtmd_default_marker().decode(), 'Free OCR.'), 1, sys.argv[5] == '1')")
+    run = subprocess.run([sys.executable, "-c", code, os.path.dirname(os.path.abspath(__file__)), model_file, mmproj, image, "1" if token_by_token else "0"],
+                         capture_output=True, text=True)
+    asserts = [line.split(": ", 1)[-1] for line in run.stderr.splitlines() if "GGML_ASSERT" in line]
+    return {"returncode": run.returncode, "abort": asserts[0] if asserts else None}
 
 
 def check_llama_image(args):
@@ -630,7 +667,7 @@ def check_llama_image(args):
     return 0 if same else 1
 
 
-# MARK: - Qwen2.5-VL through llama.cpp's mmproj, stage by stage
+# MARK: - Qwen-VL through llama.cpp's mmproj, stage by stage
 
 # clip.cpp (llama-cpp-python 0.3.36) builds Qwen2.5-VL's window attention with a 112-pixel window
 # (the released checkpoints' window_size): it does not read clip.vision.window_size for
@@ -639,8 +676,14 @@ def check_llama_image(args):
 # compared with matched inputs: the image stretched as transformers does, and transformers' vision
 # tower run with this window as well as with the model's own.
 LLAMA_QWEN25_WINDOW = 112
-QWEN_CHAT = ("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n{image}{prompt}<|im_end|>\n"
-             "<|im_start|>assistant\n")  # llama-cpp-python's Qwen25VLChatHandler; mtmd wraps the image in vision_start/end
+# The chat prompt transformers' templates render for one image and a prompt (Qwen2.5-VL's adds a
+# default system turn, Qwen3-VL's none); mtmd wraps the image in vision_start/end.
+QWEN_SYSTEM = "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+QWEN_CHAT = "{system}<|im_start|>user\n{image}{prompt}<|im_end|>\n<|im_start|>assistant\n"
+
+
+def qwen_chat(kind, image, prompt):
+    return QWEN_CHAT.format(system=QWEN_SYSTEM if kind == "qwen2_5_vl" else "", image=image, prompt=prompt)
 
 
 def qwen_patches(image, mean, std, patch, merge=2, temporal=2):
@@ -654,9 +697,11 @@ def qwen_patches(image, mean, std, patch, merge=2, temporal=2):
 
 
 def save_qwen_image_reference(args):
-    """transformers on one image with llama-cpp-python's chat prompt: the processor's pixel_values
-    and its stretched image (ARGS.out + .png), and per vision window (the model's, llama.cpp's 112)
-    the merger's embeddings, the prompt's last logits and the greedy tokens."""
+    """transformers on one image with the chat prompt: the processor's pixel_values and its stretched
+    image (ARGS.out + .png), and per variant the vision tower's embeddings (Qwen3-VL: the merger's
+    output then each deepstack merger's, concatenated per token as llama.cpp's mmproj writes them),
+    the prompt's last logits and the greedy tokens. Variants: Qwen2.5-VL's vision window, the model's
+    and llama.cpp's 112; Qwen3-VL has one ("model")."""
     import torch
     from PIL import Image
     from transformers import PreTrainedTokenizerFast
@@ -673,31 +718,36 @@ def save_qwen_image_reference(args):
     again = processor([stretched], return_tensors="pt")["pixel_values"]
     assert torch.equal(again, pixels), "the stretched image is not what the processor reads"
     model = load_hf(args.model)
+    kind = model_type(args.model)
     tokenizer = PreTrainedTokenizerFast.from_pretrained(args.model)
     tokens = int(grid.prod()) // processor.merge_size ** 2
-    text = QWEN_CHAT.format(image="<|vision_start|>" + "<|image_pad|>" * tokens + "<|vision_end|>", prompt=args.prompt)
+    text = qwen_chat(kind, "<|vision_start|>" + "<|image_pad|>" * tokens + "<|vision_end|>", args.prompt)
     ids = torch.tensor([tokenizer(text, add_special_tokens=False)["input_ids"]])
     config = model.config
     inputs = dict(input_ids=ids, attention_mask=torch.ones_like(ids), pixel_values=pixels, image_grid_thw=grid,
                   mm_token_type_ids=(ids == config.image_token_id).int())
-    saved = {"pixel_values": pixels.numpy(), "image_grid_thw": grid.numpy(), "input_ids": ids.numpy(),
-             "windows": np.array([config.vision_config.window_size, LLAMA_QWEN25_WINDOW])}
-    for window in saved["windows"].tolist():
-        model.model.visual.window_size = window
+    windows = [config.vision_config.window_size, LLAMA_QWEN25_WINDOW] if kind == "qwen2_5_vl" else [None]
+    variants = [f"window_{w}" if w else "model" for w in windows]
+    saved = {"pixel_values": pixels.numpy(), "image_grid_thw": grid.numpy(), "input_ids": ids.numpy(), "variants": np.array(variants)}
+    for window, variant in zip(windows, variants):
+        if window:
+            model.model.visual.window_size = window
         with torch.no_grad():
             features = model.model.get_image_features(pixels, grid)
-            saved[f"embeddings_{window}"] = torch.cat(tuple(features.pooler_output), 0).numpy()
-            saved[f"last_logits_{window}"] = model(**inputs).logits[0, -1].numpy()
+            stacks = [features.pooler_output] + list(getattr(features, "deepstack_features", None) or [])
+            saved[f"embeddings_{variant}"] = torch.cat([torch.cat(tuple(f), 0) for f in stacks], -1).numpy()
+            saved[f"last_logits_{variant}"] = model(**inputs).logits[0, -1].numpy()
             out = model.generate(**inputs, max_new_tokens=args.max_new_tokens, do_sample=False,
                                  eos_token_id=[config.text_config.eos_token_id], pad_token_id=config.text_config.pad_token_id)
-        saved[f"greedy_{window}"] = out[0, ids.shape[1]:].numpy()
+        saved[f"greedy_{variant}"] = out[0, ids.shape[1]:].numpy()
     np.savez(args.out, **saved)
     return 0
 
 
-def mtmd_run(llm, mtmd, image, text, max_new):
+def mtmd_run(llm, mtmd, image, text, max_new, token_by_token=False):
     """llama.cpp's own path through libmtmd (no chat API): the prompt's token ids (image tokens as
-    `image_id`), the mmproj's embeddings, the last logits and the greedy ids."""
+    `image_id`), the mmproj's embeddings (with Qwen3-VL's deepstack features), the last logits and the
+    greedy ids. `token_by_token`: text chunks decoded one token per batch (see QWEN3_DEEPSTACK_NOTE)."""
     import ctypes
     import llama_cpp
     from llama_cpp import mtmd_cpp as mt
@@ -708,12 +758,13 @@ def mtmd_run(llm, mtmd, image, text, max_new):
     part = mt.mtmd_input_text()
     part.text, part.text_len, part.add_special, part.parse_special = raw, len(raw), True, True
     chunks = mt.mtmd_input_chunks_init()
+    single = llama_cpp.llama_batch_init(1, 0, 1)
     try:
         if mt.mtmd_tokenize(mtmd, chunks, ctypes.byref(part), (mt.mtmd_bitmap_p_ctypes * 1)(bitmap), 1) != 0:
             raise RuntimeError("mtmd_tokenize failed")
         llm.reset()
         llm._ctx.kv_cache_clear()
-        ctx, vocab = llm._ctx.ctx, llm.n_vocab()
+        ctx, vocab, width = llm._ctx.ctx, llm.n_vocab(), llama_cpp.llama_model_n_embd_inp(llm.model)
         ids, embeddings, grid, n_past = [], None, None, 0
         count = mt.mtmd_input_chunks_size(chunks)
         for i in range(count):
@@ -721,14 +772,23 @@ def mtmd_run(llm, mtmd, image, text, max_new):
             if mt.mtmd_input_chunk_get_type(chunk) == mt.MTMD_INPUT_CHUNK_TYPE_TEXT:
                 n = ctypes.c_size_t()
                 tokens = mt.mtmd_input_chunk_get_tokens_text(chunk, ctypes.byref(n))
-                ids += [tokens[j] for j in range(n.value)]
+                text_ids = [tokens[j] for j in range(n.value)]
+                ids += text_ids
+                if token_by_token:
+                    for j, token in enumerate(text_ids):
+                        single.n_tokens, single.token[0], single.pos[0], single.n_seq_id[0] = 1, token, n_past, 1
+                        single.seq_id[0][0], single.logits[0] = 0, j == len(text_ids) - 1
+                        if llama_cpp.llama_decode(ctx, single) != 0:
+                            raise RuntimeError("llama_decode failed")
+                        n_past += 1
+                    continue
             else:
                 n = mt.mtmd_input_chunk_get_n_tokens(chunk)
                 info = mt.mtmd_input_chunk_get_tokens_image(chunk)
                 grid = (mt.mtmd_image_tokens_get_ny(info), mt.mtmd_image_tokens_get_nx(info), mt.mtmd_image_tokens_get_n_pos(info))
                 if mt.mtmd_encode_chunk(mtmd, chunk) != 0:
                     raise RuntimeError("mtmd_encode_chunk failed")
-                embeddings = np.ctypeslib.as_array(mt.mtmd_get_output_embd(mtmd), shape=(n * llm.n_embd(),)).reshape(n, -1).copy()
+                embeddings = np.ctypeslib.as_array(mt.mtmd_get_output_embd(mtmd), shape=(n * width,)).reshape(n, -1).copy()
                 ids += [None] * n
             after = llama_cpp.llama_pos(0)
             if mt.mtmd_helper_eval_chunk_single(mtmd, ctx, chunk, n_past, 0, llm.n_batch, i == count - 1, ctypes.byref(after)) != 0:
@@ -745,6 +805,7 @@ def mtmd_run(llm, mtmd, image, text, max_new):
             scores = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx, -1), shape=(vocab,))
         return {"ids": ids, "embeddings": embeddings, "grid_hw_npos": grid, "last_logits": logits, "greedy": greedy}
     finally:
+        llama_cpp.llama_batch_free(single)
         mt.mtmd_input_chunks_free(chunks)
         mt.mtmd_bitmap_free(bitmap)
 
@@ -807,17 +868,74 @@ def qwen_chat_text(model_file, mmproj, image, prompt, max_new, suffix="", token_
     return out["choices"][0]["message"]["content"]
 
 
+# llama.cpp's qwen3vl language-model graph adds deepstack layer k's features after layer k, also after
+# the last layer, where it has already kept only the rows whose logits are asked for: a batch of
+# several tokens with only the last one's logits (how mtmd and the chat API feed a prompt) aborts
+# with GGML_ASSERT(ggml_can_repeat(b, a)) when the model has no more language layers than deepstack
+# layers. The tiny Qwen3-VL (2 language layers, deepstack [0, 1]) is such a model: its text chunks are
+# decoded one token per batch here (every batch's logits asked for); any model with more language
+# layers than deepstack layers (all released Qwen3-VL: 28+ and 3) runs batched.
+QWEN3_DEEPSTACK_NOTE = ("llama.cpp's qwen3vl graph aborts (GGML_ASSERT ggml_can_repeat in llama_model_qwen3vl::graph) on a batch of "
+                        "several tokens that asks for only the last logits when deepstack reaches the last language layer "
+                        "(n_deepstack_layers >= block_count; this model: {deepstack} and {layers}): {how}")
+
+
+def llama_cpp_mmproj(mmproj, out):
+    """The mmproj in the layout llama.cpp's converter writes for qwen3vl_merger, where clip.cpp needs
+    it: v.position_embd.weight in F32 (ggml_interpolate, which resizes it, takes F32 only) and each
+    vision block's fused v.blk.N.attn_qkv (the qwen3vl graph multiplies by attn_qkv alone). Returns
+    the tensors changed, and writes OUT only when there are any."""
+    import gguf
+
+    reader = gguf.GGUFReader(mmproj)
+    if reader.fields["clip.projector_type"].contents() != "qwen3vl_merger":
+        return []
+    names = {t.name: t for t in reader.tensors}
+    array = lambda t: np.array(t.data).reshape([int(d) for d in reversed(t.shape)])
+    changed = [n for n, t in names.items() if n == "v.position_embd.weight" and t.tensor_type != gguf.GGMLQuantizationType.F32]
+    changed += [n.replace(".attn_q.", ".attn_qkv.") for n in names if ".attn_q." in n]
+    if not changed:
+        return []
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    writer = gguf.GGUFWriter(out, reader.fields["general.architecture"].contents())
+    for key, field in reader.fields.items():
+        if not key.startswith("GGUF.") and key != "general.architecture":
+            kind = field.types[0]
+            writer.add_key_value(key, field.contents(), kind, field.types[-1] if kind == gguf.GGUFValueType.ARRAY else None)
+    for name, t in names.items():
+        if name == "v.position_embd.weight":
+            writer.add_tensor(name, array(t).astype(np.float32))
+        elif ".attn_q." in name:
+            writer.add_tensor(name.replace(".attn_q.", ".attn_qkv."),
+                              np.concatenate([array(names[name.replace(".attn_q.", f".{p}.")]) for p in ("attn_q", "attn_k", "attn_v")], 0))
+        elif ".attn_k." not in name and ".attn_v." not in name:
+            writer.add_tensor(name, array(t))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return changed
+
+
 def llama_qwen_stages(args, model_file, mmproj):
-    """Where llama.cpp and transformers part on an image, stage by stage (see LLAMA_QWEN25_WINDOW)."""
+    """Where llama.cpp and transformers part on an image, stage by stage (see LLAMA_QWEN25_WINDOW
+    and QWEN3_DEEPSTACK_NOTE). The reference's last variant is the one matched to llama.cpp."""
     import gguf
     from llama_cpp import Llama
     from llama_cpp import mtmd_cpp as mt
     from PIL import Image
 
     ref = np.load(args.image_reference)
-    own, theirs = ref["windows"].tolist()
+    variants = ref["variants"].tolist()
+    matched_variant = variants[-1]
     meta = gguf.GGUFReader(mmproj)
     field = lambda k: meta.fields[k].contents()
+    qwen3 = field("clip.projector_type") == "qwen3vl_merger"
+    lm = gguf.GGUFReader(model_file)
+    arch = lm.fields["general.architecture"].contents()
+    deepstack = lm.fields[f"{arch}.n_deepstack_layers"].contents() if f"{arch}.n_deepstack_layers" in lm.fields else 0
+    layers = lm.fields[f"{arch}.block_count"].contents()
+    token_by_token = deepstack >= layers
     llm = Llama(model_path=model_file, n_ctx=4096, n_batch=4096, verbose=False, n_threads=2)
     params = mt.mtmd_context_params_default()
     params.use_gpu, params.n_threads, params.print_timings, params.warmup = False, 2, False, False
@@ -831,13 +949,14 @@ def llama_qwen_stages(args, model_file, mmproj):
     mtmd = mt.mtmd_init_from_file(mmproj.encode(), llm.model, params)
     try:
         stretched = Image.open(os.path.splitext(args.image_reference)[0] + ".png").convert("RGB")
-        text = QWEN_CHAT.format(image=mt.mtmd_default_marker().decode(), prompt=args.prompt)
-        matched = mtmd_run(llm, mtmd, np.asarray(stretched), text, args.max_new_tokens)
+        text = qwen_chat("qwen3_vl" if qwen3 else "qwen2_5_vl", mt.mtmd_default_marker().decode(), args.prompt)
+        run = lambda image, n: mtmd_run(llm, mtmd, np.asarray(image), text, n, token_by_token)
+        matched = run(stretched, args.max_new_tokens)
         original = Image.open(args.image).convert("RGB")
-        as_given = mtmd_run(llm, mtmd, np.asarray(original), text, args.max_new_tokens)
+        as_given = run(original, args.max_new_tokens)
         rows, cols, _ = as_given["grid_hw_npos"]
         boxed = letterboxed(original, cols * merge * patch, rows * merge * patch)
-        emulated = mtmd_run(llm, mtmd, np.asarray(boxed), text, 0)
+        emulated = run(boxed, 0)
     finally:
         mt.mtmd_free(mtmd)
     mean, std = field("clip.vision.image_mean"), field("clip.vision.image_std")
@@ -847,33 +966,46 @@ def llama_qwen_stages(args, model_file, mmproj):
     difference = lambda a, b: float(np.abs(np.asarray(a, np.float32) - np.asarray(b, np.float32)).max())
     size = [int(rows * merge * patch), int(cols * merge * patch)]
     same_size = [stretched.height, stretched.width] == size
+    embeddings = {f"vs_transformers_{v}": difference(matched["embeddings"], ref[f"embeddings_{v}"]) for v in variants}
+    if qwen3:  # the merger's output, then each deepstack merger's, per token
+        width, stacked = llm.n_embd(), [i for i, d in enumerate(field("clip.vision.is_deepstack_layers")) if d]
+        for k in range(matched["embeddings"].shape[1] // width):
+            part = slice(k * width, (k + 1) * width)
+            name = f"deepstack_layer_{stacked[k - 1]}" if k else "merger"
+            embeddings[f"{name}_vs_transformers"] = difference(matched["embeddings"][:, part], ref[f"embeddings_{matched_variant}"][:, part])
+    if qwen3:
+        note = ("llama.cpp's clip.cpp letterboxes the image (aspect kept, black padding) where transformers stretches it, and bounds it "
+                "to 8..4096 tokens unless told the model's (here given as image_min/max_tokens); llama-cpp-python 0.3.36 has no "
+                "Qwen3-VL chat handler (libmtmd is driven directly, with the prompt transformers' template renders). " + QWEN3_DEEPSTACK_NOTE.format(
+                    deepstack=deepstack, layers=layers, how="the prompt's text is decoded one token per batch here" if token_by_token
+                    else "this one runs batched") + (". With the stretched image given to llama.cpp every stage agrees."
+                                                 if matched["greedy"] == ref[f"greedy_{matched_variant}"].tolist() else "."))
+    else:
+        own, theirs = variants[0].split("_")[1], variants[1].split("_")[1]
+        note = (f"llama.cpp's clip.cpp uses a {theirs}-pixel attention window for qwen2.5vl_merger whatever "
+                f"clip.vision.window_size says (this model's is {own}), and letterboxes the image (aspect kept, black "
+                "padding) where transformers stretches it, bounding it to 8..4096 tokens unless told the model's (here "
+                "given as image_min/max_tokens); llama-cpp-python's Qwen25VLChatHandler also drops the newline after "
+                "'<|im_start|>assistant' (one token short of transformers' prompt). With these matched (transformers' "
+                f"window set to {theirs}, the stretched image given to llama.cpp) every stage agrees.")
     return {
-        "note": (f"llama.cpp's clip.cpp uses a {theirs}-pixel attention window for qwen2.5vl_merger whatever "
-                 f"clip.vision.window_size says (this model's is {own}), and letterboxes the image (aspect kept, black "
-                 "padding) where transformers stretches it, bounding it to 8..4096 tokens unless told the model's (here "
-                 "given as image_min/max_tokens); llama-cpp-python's Qwen25VLChatHandler also drops the newline after "
-                 "'<|im_start|>assistant' (one token short of transformers' prompt). With these matched (transformers' "
-                 f"window set to {theirs}, the stretched image given to llama.cpp) every stage agrees."),
-        "image": os.path.basename(args.image), "prompt": args.prompt,
+        "note": note, "image": os.path.basename(args.image), "prompt": args.prompt,
         "llama_cpp_image_tokens_bounds": [params.image_min_tokens, params.image_max_tokens],
+        "text_decoded_token_by_token": token_by_token,
         "1_preprocessing": {
             "size_llama_cpp": size, "size_transformers": [stretched.height, stretched.width],
             "llama_cpp_as_given_vs_letterbox_emulation_embeddings": difference(as_given["embeddings"], emulated["embeddings"]),
             "letterboxed_vs_stretched_pixels": difference(qwen_patches(np.asarray(boxed), mean, std, patch, merge), pixels) if same_size else None,
             "normalized_with_mmproj_mean_std_vs_pixel_values": difference(qwen_patches(np.asarray(stretched), mean, std, patch, merge), pixels),
         },
-        "2_vision_embeddings_stretched_image": {
-            f"vs_transformers_window_{own}": difference(matched["embeddings"], ref[f"embeddings_{own}"]),
-            f"vs_transformers_window_{theirs}": difference(matched["embeddings"], ref[f"embeddings_{theirs}"]),
-            "tokens": list(matched["embeddings"].shape), "grid_hw_and_positions": [int(g) for g in matched["grid_hw_npos"]],
-        },
+        "2_vision_embeddings_stretched_image": dict(
+            embeddings, tokens=list(matched["embeddings"].shape), grid_hw_and_positions=[int(g) for g in matched["grid_hw_npos"]]),
         "3_language_model_stretched_image": {
             "prompt_ids_same": ids == ref["input_ids"][0].tolist(),
-            f"last_logits_vs_transformers_window_{own}": difference(matched["last_logits"], ref[f"last_logits_{own}"]),
-            f"last_logits_vs_transformers_window_{theirs}": difference(matched["last_logits"], ref[f"last_logits_{theirs}"]),
-            "greedy_llama_cpp": matched["greedy"], f"greedy_transformers_window_{theirs}": ref[f"greedy_{theirs}"].tolist(),
-            f"greedy_transformers_window_{own}": ref[f"greedy_{own}"].tolist(),
-            "greedy_same_window_matched": matched["greedy"] == ref[f"greedy_{theirs}"].tolist(),
+            **{f"last_logits_vs_transformers_{v}": difference(matched["last_logits"], ref[f"last_logits_{v}"]) for v in variants},
+            "greedy_llama_cpp": matched["greedy"],
+            **{f"greedy_transformers_{v}": ref[f"greedy_{v}"].tolist() for v in reversed(variants)},
+            "greedy_same_window_matched": matched["greedy"] == ref[f"greedy_{matched_variant}"].tolist(),
         },
         "as_given_image_greedy_llama_cpp": as_given["greedy"],
     }
@@ -1031,8 +1163,8 @@ def main():
     p.add_argument("--prompt", default="Free OCR.")
     p.add_argument("--max-new-tokens", type=int, default=10)
     p.add_argument("--ocrtune-text", help="what `ocrtune predict --prompt P --max-new-tokens N IMAGE` read")
-    p.add_argument("--image-reference", help="`qwen-image-ref`'s .npz for --image (Qwen2.5-VL): compare stage by stage")
-    p.add_argument("--ocrtune-matched-json", help="`ocrtune predict --output-ids` on the reference's stretched .png with the model's window_size set to 112")
+    p.add_argument("--image-reference", help="`qwen-image-ref`'s .npz for --image (Qwen-VL): compare stage by stage")
+    p.add_argument("--ocrtune-matched-json", help="`ocrtune predict --output-ids` on the reference's stretched .png (Qwen2.5-VL: with the model's window_size set to 112)")
     p = sub.add_parser("qwen-image-ref")
     p.add_argument("--model", required=True)
     p.add_argument("--image", required=True)

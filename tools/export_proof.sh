@@ -118,6 +118,26 @@ Free OCR." --max-new-tokens 12 --output-ids "$IMG")
   matched=$("$B" predict --model "$W/qwen2_5_vl-w112" --prompt "Free OCR." --max-new-tokens 10 --output-ids "$W/qwen2_5_vl-image1.png")
   $GGUF_PY tools/check_export.py llama --export "$W/gguf-qwen2_5_vl" --reference-logits "$W/qwen2_5_vl-logits.npy" --image "$img" \
     --ocrtune-text "$text" --image-reference "$W/qwen2_5_vl-image1.npz" --ocrtune-matched-json "$matched" --record llama_cpp_qwen2_5_vl_tiny
+  say "llama.cpp: Qwen3-VL's text logits; with the mmproj, the image path stage by stage against transformers and ocrtune"
+  # clip.cpp needs the mmproj's v.position_embd.weight in F32 and fused v.blk.N.attn_qkv (what llama.cpp's
+  # converter writes): the check records how the exported one aborts and runs a copy in that layout. The
+  # qwen3vl graph aborts on batched prompts when deepstack reaches the last language layer (the fixture:
+  # 2 and 2), so the fixture's prompt is fed one token per batch, and a probe with a third language layer
+  # runs batched. No transformers window to match; the stretched image is given to llama.cpp and ocrtune.
+  rm -rf "$W/qwen3_vl-probe" && $TORCH_PY tools/make_qwen3_vl_gguf_probe.py "$W/qwen3_vl-probe"
+  img=$M/qwen3_vl-tiny/images/image1.png
+  for q in tiny probe; do
+    model=$M/qwen3_vl-tiny gguf="$W/gguf-qwen3_vl" record=llama_cpp_qwen3_vl_tiny
+    if [ $q = probe ]; then
+      model="$W/qwen3_vl-probe" gguf="$W/gguf-qwen3_vl-probe" record=llama_cpp_qwen3_vl_probe_3_layers
+      "$B" export "$model" --format gguf --quantize f16 --out "$gguf" > /dev/null
+    fi
+    $TORCH_PY tools/check_export.py logits --model "$model" --out "$W/qwen3_vl-$q-logits.npy"
+    $TORCH_PY tools/check_export.py qwen-image-ref --model "$model" --image "$img" --out "$W/qwen3_vl-$q-image1.npz"
+    matched=$("$B" predict --model "$model" --prompt "Free OCR." --max-new-tokens 10 --output-ids "$W/qwen3_vl-$q-image1.png")
+    $GGUF_PY tools/check_export.py llama --export "$gguf" --reference-logits "$W/qwen3_vl-$q-logits.npy" --image "$img" \
+      --image-reference "$W/qwen3_vl-$q-image1.npz" --ocrtune-matched-json "$matched" --record $record
+  done
 fi
 
 if [ -n "${MLX_PY:-}" ]; then
