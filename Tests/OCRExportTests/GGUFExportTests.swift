@@ -128,9 +128,19 @@ final class GGUFExportTests: XCTestCase {
             let patch = fixture == "qwen3_vl" ? 16 : 14
             XCTAssertEqual(mmproj.tensors["v.patch_embd.weight"]?.dims, [patch, patch, 3, 32])
             XCTAssertEqual(mmproj.tensors["v.patch_embd.weight.1"]?.dims, [patch, patch, 3, 32])
-            XCTAssertEqual(mmproj.tensors["v.blk.0.attn_q.weight"]?.dims, [32, 32])
             XCTAssertNotNil(mmproj.tensors["mm.2.weight"])
-            if fixture == "qwen3_vl" { XCTAssertNotNil(mmproj.tensors["v.deepstack.1.fc2.weight"]) }
+            if fixture == "qwen3_vl" {
+                XCTAssertNotNil(mmproj.tensors["v.deepstack.1.fc2.weight"])
+                // As llama.cpp's converter writes Qwen3-VL (clip.cpp's graph reads the fused
+                // projection, and resizes the position table in F32 only).
+                XCTAssertEqual(mmproj.tensors["v.blk.0.attn_qkv.weight"]?.dims, [32, 96])
+                XCTAssertEqual(mmproj.tensors["v.blk.0.attn_qkv.bias"]?.dims, [96])
+                XCTAssertNil(mmproj.tensors["v.blk.0.attn_q.weight"])
+                XCTAssertEqual(mmproj.tensors["v.position_embd.weight"]?.type, 0)
+            } else {
+                XCTAssertEqual(mmproj.tensors["v.blk.0.attn_q.weight"]?.dims, [32, 32])
+                XCTAssertNil(mmproj.tensors["v.blk.0.attn_qkv.weight"])
+            }
         }
     }
 

@@ -158,7 +158,9 @@ enum QwenVLGGUF {
         try add(patch.sliced(axis: 2, from: 0, to: 1).squeezed(axis: 2), "v.patch_embd.weight")
         try add(patch.sliced(axis: 2, from: 1, to: 2).squeezed(axis: 2), "v.patch_embd.weight.1")
         if let bias = w["\(vis).patch_embed.proj.bias"] { try add(bias, "v.patch_embd.bias") }
-        if let positions = w["\(vis).pos_embed.weight"] { try add(positions, "v.position_embd.weight") }
+        // Float32, as llama.cpp's converter writes it: clip.cpp resizes the table with
+        // ggml_interpolate, which takes F32 only.
+        if let positions = w["\(vis).pos_embed.weight"] { try g.add("v.position_embd.weight", positions, as: .f32) }
         for i in 0 ..< v.depth {
             let p = "\(vis).blocks.\(i)"
             let b = "v.blk.\(i)"
@@ -166,11 +168,17 @@ enum QwenVLGGUF {
                 try add(try tensor("\(p).\(ours).weight"), "\(b).\(theirs).weight")
                 if let bias = w["\(p).\(ours).bias"] { try add(bias, "\(b).\(theirs).bias") }
             }
-            let qkv = try tensor("\(p).attn.qkv.weight").split(parts: 3, axis: 0)
-            let qkvBias = try tensor("\(p).attn.qkv.bias").split(parts: 3, axis: 0)
-            for (j, part) in ["attn_q", "attn_k", "attn_v"].enumerated() {
-                try add(qkv[j], "\(b).\(part).weight")
-                try add(qkvBias[j], "\(b).\(part).bias")
+            if qwen3 {
+                // clip.cpp's qwen3vl graph reads the fused projection.
+                try add(try tensor("\(p).attn.qkv.weight"), "\(b).attn_qkv.weight")
+                try add(try tensor("\(p).attn.qkv.bias"), "\(b).attn_qkv.bias")
+            } else {
+                let qkv = try tensor("\(p).attn.qkv.weight").split(parts: 3, axis: 0)
+                let qkvBias = try tensor("\(p).attn.qkv.bias").split(parts: 3, axis: 0)
+                for (j, part) in ["attn_q", "attn_k", "attn_v"].enumerated() {
+                    try add(qkv[j], "\(b).\(part).weight")
+                    try add(qkvBias[j], "\(b).\(part).bias")
+                }
             }
             try add(try tensor("\(p).attn.proj.weight"), "\(b).attn_out.weight")
             try add(try tensor("\(p).attn.proj.bias"), "\(b).attn_out.bias")
