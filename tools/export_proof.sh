@@ -119,8 +119,8 @@ Free OCR." --max-new-tokens 12 --output-ids "$IMG")
   $GGUF_PY tools/check_export.py llama --export "$W/gguf-qwen2_5_vl" --reference-logits "$W/qwen2_5_vl-logits.npy" --image "$img" \
     --ocrtune-text "$text" --image-reference "$W/qwen2_5_vl-image1.npz" --ocrtune-matched-json "$matched" --record llama_cpp_qwen2_5_vl_tiny
   say "llama.cpp: Qwen3-VL's text logits; with the mmproj, the image path stage by stage against transformers and ocrtune"
-  # clip.cpp needs the mmproj's v.position_embd.weight in F32 and fused v.blk.N.attn_qkv (what llama.cpp's
-  # converter writes): the check records how the exported one aborts and runs a copy in that layout. The
+  # The mmproj is written as llama.cpp's converter writes it (v.position_embd.weight in F32, fused
+  # v.blk.N.attn_qkv: clip.cpp aborted or crashed on the earlier layout; the check would rewrite one). The
   # qwen3vl graph aborts on batched prompts when deepstack reaches the last language layer (the fixture:
   # 2 and 2), so the fixture's prompt is fed one token per batch, and a probe with a third language layer
   # runs batched. No transformers window to match; the stretched image is given to llama.cpp and ocrtune.
