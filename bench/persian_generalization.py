@@ -41,6 +41,7 @@ DEMO_FONTS = ["--font", "Noto Naskh Arabic", "--font", "Nazli", "--font", "Homa"
 FA_FAMILY = ["--font-family-of", "fa", "--exclude-font", "Titr", "--exclude-font", "Noto Sans Arabic",
              "--exclude-font", "Noto Nastaliq Urdu", "--exclude-font", "DejaVu Sans Mono"]
 HEAVY = os.path.join(ROOT, "bench", "profiles", "augment-heavy.json")  # `augment`, bold 0.7, ink bleed 0.7
+STEMS_MIX = os.path.join(D, "fa-stems-mix.txt")  # made by tools/persian_stems.py when missing
 STAGE4 = ",".join(["model.backbone.encoder.convolution"] + [f"model.backbone.encoder.blocks.{i}" for i in range(4)])
 LEVERS = {
     # name: training lines' synth options, their count, steps, what --freeze keeps fixed
@@ -58,6 +59,10 @@ LEVERS = {
     # still falling; gradient norms 40-450 before clipping with blocks.4 unfrozen)
     "fonts5-heavy-stage4-600-lr1e-3": dict(synth=FA_FAMILY + ["--profile", HEAVY], lines=3000, steps=600, freeze=STAGE4,
                                            lr=1e-3),
+    # word variety: half the corpus is fa_IR.dic's base forms (tools/persian_stems.py: no inflected forms,
+    # compounds or می-verb forms; from the training dictionary only), half its other entries; 6000 lines
+    "stems-heavy-stage4-300": dict(synth=FA_FAMILY + ["--profile", HEAVY], lines=6000, steps=300, freeze=STAGE4,
+                                   corpus=STEMS_MIX),
     # PP-OCRv6 small rec as the base (`ocrtune import ppocr --onnx PP-OCRv6_rec_small.onnx --out .demo/ppocrv6`;
     # rapidocr's export, dictionary embedded), frozen backbone: against fonts5-augment-300
     "v6-fonts5-augment-300": dict(synth=FA_FAMILY + ["--profile", "augment"], lines=3000, steps=300, freeze="backbone",
@@ -99,8 +104,11 @@ def lever(name):
     spec = LEVERS[name]
     synth, count, steps = spec["synth"], spec["lines"], spec["steps"]
     data = os.path.join(D, f"fa-{name}")
+    corpus = spec.get("corpus", DIC)
+    if corpus == STEMS_MIX and not os.path.exists(STEMS_MIX):
+        sh("python3", "tools/persian_stems.py", "--dic", DIC, "--with-inflected", "1", "--out", STEMS_MIX)
     # seed 11: other word draws than the demo's (seed 1), so its test lines are not trained on.
-    sh(B, "data", "synth", "--corpus", DIC, "--words", "--word-range", "1-3", *synth, "--count", str(count),
+    sh(B, "data", "synth", "--corpus", corpus, "--words", "--word-range", "1-3", *synth, "--count", str(count),
        "--seed", "11", "--split", "90,5,5", "--out", data, "--overwrite")
     run = os.path.join(RUNS, f"lever-{name}")
     load_start, start = os.getloadavg()[0], time.time()
@@ -117,7 +125,7 @@ def lever(name):
         json.dump({"name": name, "train_seconds": round(seconds), "load_start": load_start,
                    "load_end": os.getloadavg()[0], "steps": steps, "lines": count, "synth": synth, "freeze": spec["freeze"],
                    "learning_rate": spec.get("lr", 2e-3), "mix": spec.get("mix", 0.25), "distill": spec.get("distill", 4),
-                   "model": spec.get("model", "ppocrv5"), "binary": B,
+                   "model": spec.get("model", "ppocrv5"), "corpus": os.path.relpath(corpus, ROOT), "binary": B,
                    "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, f)
 
 
