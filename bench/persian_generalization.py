@@ -61,8 +61,9 @@ LEVERS = {
                                            lr=1e-3),
     # word variety: half the corpus is fa_IR.dic's base forms (tools/persian_stems.py: no inflected forms,
     # compounds or می-verb forms; from the training dictionary only), half its other entries; 6000 lines
-    "stems-heavy-stage4-300": dict(synth=FA_FAMILY + ["--profile", HEAVY], lines=6000, steps=300, freeze=STAGE4,
-                                   corpus=STEMS_MIX),
+    # (against fonts5-heavy-stage4-600-lr1e-3)
+    "stems-heavy-stage4-600-lr1e-3": dict(synth=FA_FAMILY + ["--profile", HEAVY], lines=6000, steps=600, freeze=STAGE4,
+                                          lr=1e-3, corpus=STEMS_MIX),
     # PP-OCRv6 small rec as the base (`ocrtune import ppocr --onnx PP-OCRv6_rec_small.onnx --out .demo/ppocrv6`;
     # rapidocr's export, dictionary embedded), frozen backbone: against fonts5-augment-300
     "v6-fonts5-augment-300": dict(synth=FA_FAMILY + ["--profile", "augment"], lines=3000, steps=300, freeze="backbone",
