@@ -158,6 +158,10 @@ def collect():
             row = json.load(f)
         row.update({s: metrics(os.path.join(run, f"eval-{s}"), fonts if s == "heldout" else None) for s in SPLITS})
         result["runs"].append(row)
+    diag = os.path.join(RUNS, "diag")  # clean-rendered fonts x words cells (docs/persian-case.md), by hand
+    if os.path.isdir(diag):
+        result["diagnostics"] = {e: metrics(os.path.join(diag, e)) for e in sorted(os.listdir(diag))
+                                 if os.path.exists(os.path.join(diag, e, "metrics.json"))}
     extra = os.path.join(base, "extra.json")  # runs measured outside this script (named in it)
     if os.path.exists(extra):
         with open(extra) as f:
