@@ -26,6 +26,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools"))
+from persian_per_font import fonts_of, per_font  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 B = os.environ.get("OCRTUNE", os.path.join(ROOT, ".build", "release", "ocrtune"))
 D = os.path.join(ROOT, ".demo")
@@ -37,6 +40,8 @@ DEMO_FONTS = ["--font", "Noto Naskh Arabic", "--font", "Nazli", "--font", "Homa"
 # Arabic + DejaVu Sans.
 FA_FAMILY = ["--font-family-of", "fa", "--exclude-font", "Titr", "--exclude-font", "Noto Sans Arabic",
              "--exclude-font", "Noto Nastaliq Urdu", "--exclude-font", "DejaVu Sans Mono"]
+HEAVY = os.path.join(ROOT, "bench", "profiles", "augment-heavy.json")  # `augment`, bold 0.7, ink bleed 0.7
+STEMS_MIX = os.path.join(D, "fa-stems-mix.txt")  # made by tools/persian_stems.py when missing
 STAGE4 = ",".join(["model.backbone.encoder.convolution"] + [f"model.backbone.encoder.blocks.{i}" for i in range(4)])
 LEVERS = {
     # name: training lines' synth options, their count, steps, what --freeze keeps fixed
@@ -44,6 +49,25 @@ LEVERS = {
     "fonts5-augment-300": dict(synth=FA_FAMILY + ["--profile", "augment"], lines=3000, steps=300, freeze="backbone"),
     # the backbone's last stage (blocks.4) trains too: no feature cache
     "fonts5-augment-stage4-300": dict(synth=FA_FAMILY + ["--profile", "augment"], lines=3000, steps=300, freeze=STAGE4),
+    # optional keys: model (base model folder under .demo, default ppocrv5), lr (peak learning rate,
+    # default 2e-3), mix (replay ratio of .demo/zh, default 0.25), distill (logit distillation weight on
+    # the replayed lines, default 4)
+    # heavier strokes, against the bold display face (Titr) without training on it: bold 0.7 (real
+    # bold faces where the family has one), ink bleed (1 px dilation) on 70% of the lines
+    "fonts5-heavy-stage4-300": dict(synth=FA_FAMILY + ["--profile", HEAVY], lines=3000, steps=300, freeze=STAGE4),
+    # the best so far, twice the steps at half the peak learning rate (the 300-step run's val CER was
+    # still falling; gradient norms 40-450 before clipping with blocks.4 unfrozen)
+    "fonts5-heavy-stage4-600-lr1e-3": dict(synth=FA_FAMILY + ["--profile", HEAVY], lines=3000, steps=600, freeze=STAGE4,
+                                           lr=1e-3),
+    # word variety: half the corpus is fa_IR.dic's base forms (tools/persian_stems.py: no inflected forms,
+    # compounds or می-verb forms; from the training dictionary only), half its other entries; 6000 lines
+    # (against fonts5-heavy-stage4-600-lr1e-3)
+    "stems-heavy-stage4-600-lr1e-3": dict(synth=FA_FAMILY + ["--profile", HEAVY], lines=6000, steps=600, freeze=STAGE4,
+                                          lr=1e-3, corpus=STEMS_MIX),
+    # PP-OCRv6 small rec as the base (`ocrtune import ppocr --onnx PP-OCRv6_rec_small.onnx --out .demo/ppocrv6`;
+    # rapidocr's export, dictionary embedded), frozen backbone: against fonts5-augment-300
+    "v6-fonts5-augment-300": dict(synth=FA_FAMILY + ["--profile", "augment"], lines=3000, steps=300, freeze="backbone",
+                                  model="ppocrv6"),
 }
 SPLITS = {"own": "fa", "heldout": "fa-heldout", "zh": "zh"}
 
@@ -52,13 +76,17 @@ def sh(*args):
     subprocess.run(["nice", "-n", "5", *args], check=True, cwd=ROOT)
 
 
-def metrics(folder):
+def metrics(folder, fonts=None):
     path = os.path.join(folder, "metrics.json")
     if not os.path.exists(path):
         return None
     with open(path) as f:
         m = json.load(f)
-    return {"cer": m["cer"], "exact_match": m["exact_match"], "samples": m.get("samples", m.get("count"))}
+    out = {"cer": m["cer"], "exact_match": m["exact_match"], "samples": m.get("samples", m.get("count"))}
+    predictions = os.path.join(folder, "predictions.jsonl")
+    if fonts and os.path.exists(predictions):  # character-weighted CER per font (Titr, Noto Sans Arabic)
+        out["cer_per_font"] = per_font(predictions, fonts)
+    return out
 
 
 def baseline():
@@ -77,15 +105,19 @@ def lever(name):
     spec = LEVERS[name]
     synth, count, steps = spec["synth"], spec["lines"], spec["steps"]
     data = os.path.join(D, f"fa-{name}")
+    corpus = spec.get("corpus", DIC)
+    if corpus == STEMS_MIX and not os.path.exists(STEMS_MIX):
+        sh("python3", "tools/persian_stems.py", "--dic", DIC, "--with-inflected", "1", "--out", STEMS_MIX)
     # seed 11: other word draws than the demo's (seed 1), so its test lines are not trained on.
-    sh(B, "data", "synth", "--corpus", DIC, "--words", "--word-range", "1-3", *synth, "--count", str(count),
+    sh(B, "data", "synth", "--corpus", corpus, "--words", "--word-range", "1-3", *synth, "--count", str(count),
        "--seed", "11", "--split", "90,5,5", "--out", data, "--overwrite")
     run = os.path.join(RUNS, f"lever-{name}")
     load_start, start = os.getloadavg()[0], time.time()
-    sh(B, "train", "--model", os.path.join(D, "ppocrv5"), "--data", data, "--out", run, "--method", "full",
-       "--freeze", spec["freeze"], "--max-steps", str(steps), "--batch-size", "16", "--learning-rate", "2e-3",
-       "--warmup-steps", "20", "--eval-every", "100", "--eval-samples", "100", "--save-every", "200",
-       "--mix", os.path.join(D, "zh") + ":0.25", "--distill", "4", "--distill-features", "5")
+    sh(B, "train", "--model", os.path.join(D, spec.get("model", "ppocrv5")), "--data", data, "--out", run, "--method", "full",
+       "--freeze", spec["freeze"], "--max-steps", str(steps), "--batch-size", "16",
+       "--learning-rate", str(spec.get("lr", 2e-3)), "--warmup-steps", "20", "--eval-every", "100", "--eval-samples", "100",
+       "--save-every", "200", "--mix", os.path.join(D, "zh") + f":{spec.get('mix', 0.25)}",
+       "--distill", str(spec.get("distill", 4)), "--distill-features", "5")
     seconds = time.time() - start
     for split, folder in SPLITS.items():
         sh(B, "eval", "--model", os.path.join(run, "model"), "--data", os.path.join(D, folder), "--split", "test",
@@ -93,11 +125,14 @@ def lever(name):
     with open(os.path.join(run, "lever.json"), "w") as f:
         json.dump({"name": name, "train_seconds": round(seconds), "load_start": load_start,
                    "load_end": os.getloadavg()[0], "steps": steps, "lines": count, "synth": synth, "freeze": spec["freeze"],
+                   "learning_rate": spec.get("lr", 2e-3), "mix": spec.get("mix", 0.25), "distill": spec.get("distill", 4),
+                   "model": spec.get("model", "ppocrv5"), "corpus": os.path.relpath(corpus, ROOT), "binary": B,
                    "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, f)
 
 
 def collect():
     base = os.path.join(RUNS, "baseline")
+    fonts = fonts_of(os.path.join(D, SPLITS["heldout"]))
     result = {
         "benchmark": "issue #22: PP-OCRv5 Persian fine-tuning on held-out fonts/words/degradations, Tesseract beside",
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -108,8 +143,10 @@ def collect():
             "heldout": "aspell-fa words myspell-fa lacks (training alphabet), Titr + Noto Sans Arabic (never trained on), photo profile",
             "zh": "held-out Chinese (Tang poems), against forgetting"},
         "peer": "tesseract 5.3 -l fas --psm 7 (tesseract-ocr-fas 4.1.0), line by line, stock",
-        "base": {s: metrics(os.path.join(base, f"base-{s}")) for s in SPLITS},
-        "tesseract": {s: metrics(os.path.join(base, f"tesseract-{s}")) for s in ("own", "heldout")},
+        "base": {s: metrics(os.path.join(base, f"base-{s}"), fonts if s == "heldout" else None) for s in SPLITS},
+        "base_v6_zh": metrics(os.path.join(base, "base-v6-zh")),
+        "tesseract": {s: metrics(os.path.join(base, f"tesseract-{s}"), fonts if s == "heldout" else None)
+                      for s in ("own", "heldout")},
         "runs": [],
     }
     for entry in sorted(os.listdir(RUNS)) if os.path.isdir(RUNS) else []:
@@ -119,8 +156,12 @@ def collect():
             continue
         with open(info) as f:
             row = json.load(f)
-        row.update({s: metrics(os.path.join(run, f"eval-{s}")) for s in SPLITS})
+        row.update({s: metrics(os.path.join(run, f"eval-{s}"), fonts if s == "heldout" else None) for s in SPLITS})
         result["runs"].append(row)
+    diag = os.path.join(RUNS, "diag")  # clean-rendered fonts x words cells (docs/persian-case.md), by hand
+    if os.path.isdir(diag):
+        result["diagnostics"] = {e: metrics(os.path.join(diag, e)) for e in sorted(os.listdir(diag))
+                                 if os.path.exists(os.path.join(diag, e, "metrics.json"))}
     extra = os.path.join(base, "extra.json")  # runs measured outside this script (named in it)
     if os.path.exists(extra):
         with open(extra) as f:
