@@ -30,20 +30,15 @@ final class ONNXGraphTests: XCTestCase {
         n.name = name ?? "\(op.lowercased())0"
         n.input = inputs
         n.output = outputs
-        for (key, values) in ints {
+        func attribute(_ name: String, _ type: Onnx_AttributeProto.AttributeType, _ set: (inout Onnx_AttributeProto) -> Void) {
             var a = Onnx_AttributeProto()
-            a.name = key
-            a.type = .ints
-            a.ints = values
+            a.name = name
+            a.type = type
+            set(&a)
             n.attribute.append(a)
         }
-        for (key, value) in int {
-            var a = Onnx_AttributeProto()
-            a.name = key
-            a.type = .int
-            a.i = value
-            n.attribute.append(a)
-        }
+        for (key, values) in ints { attribute(key, .ints) { $0.ints = values } }
+        for (key, value) in int { attribute(key, .int) { $0.i = value } }
         return n
     }
 
