@@ -111,7 +111,7 @@ $(FUZZ_BUILD)/safetensors: Fuzz/safetensors/main.swift $(wildcard Sources/SafeTe
 	@mkdir -p $(FUZZ_BUILD)
 	$(FUZZ_SWIFTC) $(FUZZ_SWIFTFLAGS) -module-name SafeTensors $^ -o $@
 
-$(FUZZ_BUILD)/tokenizer: Fuzz/tokenizer/main.swift $(wildcard Sources/OCRText/*.swift)
+$(FUZZ_BUILD)/tokenizer: Fuzz/tokenizer/main.swift Fuzz/common/ScratchFile.swift $(wildcard Sources/OCRText/*.swift)
 	@mkdir -p $(FUZZ_BUILD)
 	$(FUZZ_SWIFTC) $(FUZZ_SWIFTFLAGS) -module-name OCRText $^ -o $@
 
@@ -157,7 +157,7 @@ $(FUZZ_BUILD)/CArrowShim/module.modulemap:
 	@mkdir -p $(FUZZ_BUILD)/CArrowShim
 	printf 'module CArrowShim {\n  header "%s/Sources/CArrowShim/include/carrow_shim.h"\n  export *\n}\n' "$(CURDIR)" > $@
 
-$(FUZZ_BUILD)/dataset $(FUZZ_BUILD)/parquet: $(FUZZ_BUILD)/%: Fuzz/%/main.swift Sources/OCRData/Importers.swift Sources/OCRData/Sample.swift Sources/OCRData/ParquetIO.swift \
+$(FUZZ_BUILD)/dataset $(FUZZ_BUILD)/parquet: $(FUZZ_BUILD)/%: Fuzz/%/main.swift Fuzz/common/ScratchFile.swift Sources/OCRData/Importers.swift Sources/OCRData/Sample.swift Sources/OCRData/ParquetIO.swift \
 		$(FUZZ_BUILD)/CArrowShim/module.modulemap $(FUZZ_BUILD)/CArrowShim/arrow_shim.o $(FUZZ_BUILD)/CArrowShim/lmdb_shim.o
 	$(FUZZ_SWIFTC) $(FUZZ_SWIFTFLAGS) -module-name OCRData -I $(FUZZ_BUILD)/CArrowShim $(filter %.swift,$^) \
 	  $(filter %.o,$^) -L$(FUZZ_ARROW) -larrow -lparquet -llmdb -lstdc++ -Xlinker -rpath -Xlinker $(CURDIR)/$(FUZZ_ARROW) -o $@
