@@ -94,7 +94,7 @@ FUZZ_SWIFTFLAGS := -g -O -use-ld=lld -sanitize=fuzzer,address -parse-as-library 
 FUZZ_RUNS ?= 1000000
 FUZZ_MAX_TIME ?= 600
 IMAGE_FORMATS := png jpeg webp tiff gif bmp
-FUZZ_TARGETS ?= $(IMAGE_FORMATS:%=image_%) safetensors tokenizer chat_template toml chat_request data_url model_config dataset parquet
+FUZZ_TARGETS ?= $(IMAGE_FORMATS:%=image_%) safetensors tokenizer chat_template toml chat_request data_url model_config dataset parquet onnx
 
 fuzz: fuzz-build
 	python3 bench/fuzz.py --runs $(FUZZ_RUNS) --max-time $(FUZZ_MAX_TIME) $(FUZZ_TARGETS)
@@ -111,7 +111,7 @@ $(FUZZ_BUILD)/safetensors: Fuzz/safetensors/main.swift $(wildcard Sources/SafeTe
 	@mkdir -p $(FUZZ_BUILD)
 	$(FUZZ_SWIFTC) $(FUZZ_SWIFTFLAGS) -module-name SafeTensors $^ -o $@
 
-$(FUZZ_BUILD)/tokenizer: Fuzz/tokenizer/main.swift $(wildcard Sources/OCRText/*.swift)
+$(FUZZ_BUILD)/tokenizer: Fuzz/tokenizer/main.swift Fuzz/common/ScratchFile.swift $(wildcard Sources/OCRText/*.swift)
 	@mkdir -p $(FUZZ_BUILD)
 	$(FUZZ_SWIFTC) $(FUZZ_SWIFTFLAGS) -module-name OCRText $^ -o $@
 
@@ -157,7 +157,26 @@ $(FUZZ_BUILD)/CArrowShim/module.modulemap:
 	@mkdir -p $(FUZZ_BUILD)/CArrowShim
 	printf 'module CArrowShim {\n  header "%s/Sources/CArrowShim/include/carrow_shim.h"\n  export *\n}\n' "$(CURDIR)" > $@
 
-$(FUZZ_BUILD)/dataset $(FUZZ_BUILD)/parquet: $(FUZZ_BUILD)/%: Fuzz/%/main.swift Sources/OCRData/Importers.swift Sources/OCRData/Sample.swift Sources/OCRData/ParquetIO.swift \
+$(FUZZ_BUILD)/dataset $(FUZZ_BUILD)/parquet: $(FUZZ_BUILD)/%: Fuzz/%/main.swift Fuzz/common/ScratchFile.swift Sources/OCRData/Importers.swift Sources/OCRData/Sample.swift Sources/OCRData/ParquetIO.swift \
 		$(FUZZ_BUILD)/CArrowShim/module.modulemap $(FUZZ_BUILD)/CArrowShim/arrow_shim.o $(FUZZ_BUILD)/CArrowShim/lmdb_shim.o
 	$(FUZZ_SWIFTC) $(FUZZ_SWIFTFLAGS) -module-name OCRData -I $(FUZZ_BUILD)/CArrowShim $(filter %.swift,$^) \
 	  $(filter %.o,$^) -L$(FUZZ_ARROW) -larrow -lparquet -llmdb -lstdc++ -Xlinker -rpath -Xlinker $(CURDIR)/$(FUZZ_ARROW) -o $@
+
+# ONNX import: the graph reader and the PP-OCR role finder over swift-protobuf and the generated
+# ONNX messages, both built instrumented as static modules (swift-protobuf's sources from SwiftPM's
+# checkout, resolved first on a fresh clone).
+ONNX_MODULES := $(FUZZ_BUILD)/onnx_modules
+SWIFT_PROTOBUF_SOURCES := .build/checkouts/swift-protobuf/Sources/SwiftProtobuf
+$(ONNX_MODULES)/SwiftProtobuf.swiftmodule: $(wildcard $(SWIFT_PROTOBUF_SOURCES)/*.swift)
+	@test -d $(SWIFT_PROTOBUF_SOURCES) || swift package resolve
+	@mkdir -p $(ONNX_MODULES)
+	$(FUZZ_SWIFTC) $(FUZZ_SWIFTFLAGS) -emit-module -emit-library -static -module-name SwiftProtobuf -package-name swift_protobuf \
+	  $(SWIFT_PROTOBUF_SOURCES)/*.swift \
+	  -emit-module-path $@ -o $(ONNX_MODULES)/libSwiftProtobuf.a
+$(ONNX_MODULES)/ONNXProto.swiftmodule: Sources/ONNXProto/onnx.pb.swift $(ONNX_MODULES)/SwiftProtobuf.swiftmodule
+	$(FUZZ_SWIFTC) $(FUZZ_SWIFTFLAGS) -emit-module -emit-library -static -module-name ONNXProto -I $(ONNX_MODULES) $< \
+	  -emit-module-path $@ -o $(ONNX_MODULES)/libONNXProto.a
+$(FUZZ_BUILD)/onnx: Fuzz/onnx/main.swift Sources/OCRModels/Common/ONNXGraph.swift Sources/OCRModels/PPOCR/PPOCRONNXRoles.swift \
+		$(ONNX_MODULES)/ONNXProto.swiftmodule
+	$(FUZZ_SWIFTC) $(FUZZ_SWIFTFLAGS) -module-name OCRModels -I $(ONNX_MODULES) $(filter %.swift,$^) \
+	  -L$(ONNX_MODULES) -lONNXProto -lSwiftProtobuf -o $@

@@ -3,9 +3,11 @@
 committed). Large fixtures are cut down (tensor tables to a few small tensors, tokenizer vocabularies
 to a few dozen entries) so that each corpus stays a few KB.
 
-Usage: python3 Fuzz/make_seeds.py
+Usage: python3 Fuzz/make_seeds.py            (every target but onnx)
+       PYTHON_WITH_ONNX Fuzz/make_seeds.py onnx  (the onnx seeds only; needs the `onnx` package,
+                                                  e.g. /work/torchvenv/bin/python)
 """
-import json, os, shutil, struct
+import json, os, shutil, struct, sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "Fuzz", "corpus")
@@ -184,8 +186,61 @@ def datasets():
         '"text": "left", "category": "title"}, {"bbox": [30, 20, 60, 30], "text": "right", "category": "body"}]}\n')
 
 
+def onnx_models():
+    """Slices of the PP-OCR fixture graphs (tiny-v5 recognizer, PP-OCRv6 recognizer and detector):
+    a run of consecutive nodes, every tensor of more than 16 values cut to at most 2 per axis (its
+    first values, in the same encoding: raw_data or typed fields), so each seed is a few KB and
+    still holds Conv / BatchNorm / MatMul / LayerNorm / affine patterns, shape constants and metadata."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    def shrink(t):
+        size = 1
+        for d in t.dims:
+            size *= d
+        if size <= 16:
+            return t
+        dims = [min(d, 2) for d in t.dims]
+        values = numpy_helper.to_array(t).reshape(-1)[:int(__import__("math").prod(dims))].reshape(dims)
+        small = numpy_helper.from_array(values, t.name)
+        if not t.raw_data:  # keep the typed-field encoding the exporter used
+            small = helper.make_tensor(t.name, t.data_type, dims, values.reshape(-1).tolist())
+        return small
+
+    def cut(source, name, begin, end):
+        model = onnx.load(os.path.join(ROOT, "Tests", "OCRModelsTests", "Fixtures", source))
+        g = model.graph
+        nodes = list(g.node)[begin:end]
+        used = {i for n in nodes for i in n.input}
+        for n in nodes:
+            for a in n.attribute:
+                if a.type == onnx.AttributeProto.TENSOR:
+                    a.t.CopyFrom(shrink(a.t))
+        inits = [shrink(t) for t in g.initializer if t.name in used]
+        del g.node[:]
+        g.node.extend(nodes)
+        del g.initializer[:]
+        g.initializer.extend(inits)
+        for p in model.metadata_props:
+            p.value = p.value[:64]
+        put("onnx", name, model.SerializeToString())
+
+    cut("ppocr/tiny-v5.onnx", "v5-stem.onnx", 0, 40)
+    cut("ppocr/tiny-v5.onnx", "v5-svtr.onnx", 480, 560)
+    cut("ppocr/tiny-v5.onnx", "v5-head.onnx", 600, 661)
+    cut("ppocrv6/tiny-rec.onnx", "v6-rec-stem.onnx", 0, 50)
+    cut("ppocrv6/tiny-rec.onnx", "v6-rec-tail.onnx", 290, 358)
+    cut("ppocrv6/tiny-det.onnx", "v6-det-stem.onnx", 0, 50)
+
+
 if __name__ == "__main__":
-    shutil.rmtree(OUT, ignore_errors=True)
+    if sys.argv[1:] == ["onnx"]:
+        shutil.rmtree(os.path.join(OUT, "onnx"), ignore_errors=True)
+        onnx_models()
+        sys.exit(0)
+    for target in os.listdir(OUT) if os.path.isdir(OUT) else []:
+        if target != "onnx":
+            shutil.rmtree(os.path.join(OUT, target))
     images(); safetensors(); tokenizers(); chat_templates(); configs(); requests(); data_urls(); model_configs(); datasets(); parquet()
     for target in sorted(os.listdir(OUT)):
         files = os.listdir(os.path.join(OUT, target))

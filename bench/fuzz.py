@@ -36,6 +36,8 @@ TARGETS = {
     "parquet": ("Hugging Face Parquet shard: ParquetImporter, then every cell through ParquetBatch (libarrow/libparquet "
                 "uninstrumented)", 8192),
     "chat_request": ("ChatCompletionRequest JSON decoding (POST /v1/chat/completions body)", 8192),
+    "onnx": ("ONNX import: ONNXGraph(serialized:) (swift-protobuf decoding, initializers, Constant nodes, shape folding), "
+             "then the PP-OCR importers' role finding (GraphRoles, recognizer and detector settings)", 16384),
     "data_url": ("ImagePayload: a chat image_url's data: URL and PaddleX's bare base64 file, to bytes under a 4 KB cap", 8192),
 }
 

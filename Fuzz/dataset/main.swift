@@ -6,16 +6,14 @@
 
 import Foundation
 
-private let folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("ocrtune-fuzz-\(getpid())")
-private let jsonFile = folder.appendingPathComponent("data.jsonl")
-private let listingFile = folder.appendingPathComponent("listing.txt")
-private let ready: Bool = (try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)) != nil
+private let folder = fuzzScratchFolder("dataset")
+private let jsonFile = (folder ?? URL(fileURLWithPath: "/nonexistent")).appendingPathComponent("data.jsonl")
+private let listingFile = (folder ?? URL(fileURLWithPath: "/nonexistent")).appendingPathComponent("listing.txt")
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzDataset(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    guard ready, let data else { return 0 }
-    let bytes = Data(UnsafeBufferPointer(start: data, count: size))
-    guard (try? bytes.write(to: jsonFile)) != nil, (try? bytes.write(to: listingFile)) != nil else { return 0 }
+    guard folder != nil, let data else { return 0 }
+    guard writeFuzzInput(data, size, to: jsonFile), writeFuzzInput(data, size, to: listingFile) else { return 0 }
     func check(_ item: ImportItem, _ file: URL) {
         switch item {
         case .record(let record):

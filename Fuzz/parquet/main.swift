@@ -7,14 +7,13 @@
 
 import Foundation
 
-private let folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("ocrtune-fuzz-parquet-\(getpid())")
-private let file = folder.appendingPathComponent("shard.parquet")
-private let ready: Bool = (try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)) != nil
+private let folder = fuzzScratchFolder("parquet")
+private let file = (folder ?? URL(fileURLWithPath: "/nonexistent")).appendingPathComponent("shard.parquet")
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzParquet(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    guard ready, let data else { return 0 }
-    guard (try? Data(UnsafeBufferPointer(start: data, count: size)).write(to: file)) != nil else { return 0 }
+    guard folder != nil, let data else { return 0 }
+    guard writeFuzzInput(data, size, to: file) else { return 0 }
     do {
         try ParquetImporter.read(file, options: ImportOptions()) { item in
             switch item {

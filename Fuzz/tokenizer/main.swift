@@ -6,14 +6,13 @@
 
 import Foundation
 
-private let file = URL(fileURLWithPath: NSTemporaryDirectory())
-    .appendingPathComponent("ocrtune-fuzz-\(getpid())-tokenizer.json")
+private let file = fuzzScratchFolder("tokenizer")?.appendingPathComponent("tokenizer.json")
 private let texts = ["Hello, world! 123 4567", "  héllo\tWORLD\n ążć 日本語 🙂 ", "<s>[CLS] </s> <unk> [UNK]", ""]
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzTokenizer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let bytes = Data(data.map { UnsafeBufferPointer(start: $0, count: size) } ?? UnsafeBufferPointer(start: nil, count: 0))
-    guard (try? bytes.write(to: file)) != nil else { return 0 }
+    guard let file, writeFuzzInput(data, size, to: file) else { return 0 }
     guard let tokenizer = try? Tokenizer(tokenizerJSON: file) else { return 0 }
     let own = String(decoding: bytes.prefix(256), as: UTF8.self)
     for text in texts + [own] {

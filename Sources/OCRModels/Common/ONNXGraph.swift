@@ -5,7 +5,6 @@
 // Reference: the ONNX IR spec (onnx/onnx.proto, docs/IR.md) and operator docs (Operators.md).
 
 import Foundation
-import MLXEngine
 import ONNXProto
 import SwiftProtobuf
 
@@ -27,10 +26,22 @@ public struct ONNXConstant {
     public var isInteger: Bool
 
     public var count: Int { floats.count }
-    public var ints: [Int64] { floats.map { Int64($0) } }
+    /// The values as integers (NaN as 0, values beyond Int64 clamped: never a trap; the folding
+    /// that reads shapes and axes checks them with `integers(_:)` first).
+    public var ints: [Int64] {
+        floats.map { $0.isNaN ? 0 : $0 >= 0x1p63 ? .max : $0 < -0x1p63 ? .min : Int64($0) }
+    }
 
-    /// The engine array of these values (float32).
-    public func array() -> MLXArray { MLXArray(floats, dims.isEmpty ? [] : dims) }
+    /// The values as Ints for a shape or axes input, or an error naming `what` when one is not a
+    /// whole number within ±2^53 (a float32 value beyond that cannot be an exact size or axis anyway).
+    func integers(_ what: String) throws -> [Int] {
+        try floats.map { v in
+            guard v.isFinite, v == v.rounded(.towardZero), abs(v) <= 0x1p53 else {
+                throw ONNXImportError("\(what): \(v) is not an integer shape or axis value")
+            }
+            return Int(v)
+        }
+    }
 
     /// The single value of a one-element tensor.
     public var scalar: Float? { floats.count == 1 ? floats[0] : nil }
@@ -58,15 +69,20 @@ public struct ONNXGraph {
         } catch {
             throw ONNXImportError("cannot read \(path): \(error.localizedDescription)")
         }
+        try self.init(serialized: data, source: path)
+    }
+
+    /// Parses the bytes of an ONNX model file (`source` names it in errors).
+    public init(serialized data: Data, source: String = "model") throws {
         let model: Onnx_ModelProto
         do {
             var options = BinaryDecodingOptions()
             options.messageDepthLimit = 200
             model = try Onnx_ModelProto(serializedBytes: data, options: options)
         } catch {
-            throw ONNXImportError("\(path) is not an ONNX model (protobuf decoding failed: \(error))")
+            throw ONNXImportError("\(source) is not an ONNX model (protobuf decoding failed: \(error))")
         }
-        try self.init(model: model, source: path)
+        try self.init(model: model, source: source)
     }
 
     public init(model: Onnx_ModelProto, source: String = "model") throws {
@@ -135,27 +151,36 @@ public struct ONNXGraph {
             constants[out] = c
         case "Reshape":
             guard node.input.count > 1, let shape = constants[node.input[1]] else { return }
-            var dims = shape.ints.map(Int.init)
+            var dims = try shape.integers("\(node.label): shape")
             for (i, d) in dims.enumerated() where d == 0 && i < c.dims.count { dims[i] = c.dims[i] }
+            guard dims.allSatisfy({ $0 >= -1 }), dims.filter({ $0 == -1 }).count <= 1 else {
+                throw ONNXImportError("\(node.label): shape \(dims) has a negative size or more than one -1")
+            }
             if let unknown = dims.firstIndex(of: -1) {
-                let known = dims.enumerated().filter { $0.offset != unknown }.reduce(1) { $0 * $1.element }
+                let known = try Self.product(dims.enumerated().filter { $0.offset != unknown }.map(\.element), "\(node.label): shape")
                 dims[unknown] = known == 0 ? 0 : c.count / known
             }
-            guard dims.reduce(1, *) == c.count else {
+            guard try Self.product(dims, "\(node.label): shape") == c.count else {
                 throw ONNXImportError("Reshape node '\(node.name)': constant of \(c.count) values cannot take shape \(dims)")
             }
             c.dims = dims
             constants[out] = c
         case "Squeeze", "Unsqueeze":
             var axes = node.attribute.first(where: { $0.name == "axes" })?.ints.map(Int.init) ?? []
-            if axes.isEmpty, node.input.count > 1, let a = constants[node.input[1]] { axes = a.ints.map(Int.init) }
+            if axes.isEmpty, node.input.count > 1, let a = constants[node.input[1]] { axes = try a.integers("\(node.label): axes") }
+            let rank = node.opType == "Squeeze" ? c.dims.count : c.dims.count + axes.count
+            let resolved = axes.map { $0 < 0 ? $0 &+ rank : $0 }
+            guard resolved.allSatisfy({ (0 ..< rank).contains($0) }), Set(resolved).count == resolved.count else {
+                throw ONNXImportError("\(node.label): axes \(axes) are not distinct axes of a rank-\(rank) result")
+            }
             if node.opType == "Squeeze" {
-                let rank = c.dims.count
-                let drop = Set(axes.isEmpty ? c.dims.indices.filter { c.dims[$0] == 1 } : axes.map { $0 < 0 ? $0 + rank : $0 })
+                let drop = Set(axes.isEmpty ? c.dims.indices.filter { c.dims[$0] == 1 } : resolved)
+                guard drop.allSatisfy({ c.dims[$0] == 1 }) else {
+                    throw ONNXImportError("\(node.label): squeezes axes \(axes.sorted()) of \(c.dims), not all of size 1")
+                }
                 c.dims = c.dims.enumerated().filter { !drop.contains($0.offset) }.map(\.element)
             } else {
-                let rank = c.dims.count + axes.count
-                for a in axes.map({ $0 < 0 ? $0 + rank : $0 }).sorted() { c.dims.insert(1, at: Swift.min(a, c.dims.count)) }
+                for a in resolved.sorted() { c.dims.insert(1, at: a) }
             }
             constants[out] = c
         default:
@@ -165,9 +190,19 @@ public struct ONNXGraph {
 
     // MARK: Tensor decoding
 
+    /// The product of non-negative sizes, or an error naming `what` when it exceeds Int.
+    static func product(_ sizes: [Int], _ what: String) throws -> Int {
+        try sizes.reduce(1) { total, size in
+            let (p, overflow) = total.multipliedReportingOverflow(by: size)
+            guard !overflow else { throw ONNXImportError("\(what) \(sizes): the element count overflows") }
+            return p
+        }
+    }
+
     static func decode(_ t: Onnx_TensorProto, what: String) throws -> ONNXConstant {
         let dims = t.dims.map(Int.init)
-        let count = dims.reduce(1, *)
+        guard dims.allSatisfy({ $0 >= 0 }) else { throw ONNXImportError("\(what): negative dims \(dims)") }
+        let count = try product(dims, "\(what): dims")
         if t.dataLocation == .external {
             throw ONNXImportError("\(what): tensor data is stored externally, which is not supported")
         }
@@ -176,8 +211,9 @@ public struct ONNXGraph {
         var isInteger = false
         let raw = t.rawData
         func fromRaw<T>(_: T.Type, _ convert: (T) -> Float) throws -> [Float] {
-            guard raw.count == count * MemoryLayout<T>.size else {
-                throw ONNXImportError("\(what): raw data holds \(raw.count) bytes, dims \(dims) need \(count * MemoryLayout<T>.size)")
+            let (bytes, overflow) = count.multipliedReportingOverflow(by: MemoryLayout<T>.size)
+            guard !overflow, raw.count == bytes else {
+                throw ONNXImportError("\(what): raw data holds \(raw.count) bytes, dims \(dims) need \(count) values of \(MemoryLayout<T>.size) bytes")
             }
             return raw.withUnsafeBytes { buffer in
                 (0 ..< count).map { convert(buffer.loadUnaligned(fromByteOffset: $0 * MemoryLayout<T>.size, as: T.self)) }
