@@ -108,18 +108,7 @@ final class GenerativeServingTests: XCTestCase {
         let (app, state) = try served { $0.batching.maxWaitMilliseconds = 200; $0.batching.generationKeyRatio = 100 }
         let count = 6
         try await app.test(.router) { client in
-            let answers = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
-                for i in 0 ..< count {
-                    group.addTask {
-                        let body = ServeFixtures.chat(image: images[i % 3], text: prompt, extra: ["max_tokens": Self.maxTokens])
-                        return try await client.execute(uri: "/v1/chat/completions", method: .post, headers: ServeFixtures.jsonHeaders,
-                                                        body: body) { (i, ServeFixtures.content(try ServeFixtures.object($0))) }
-                    }
-                }
-                var out = [String?](repeating: nil, count: count)
-                for try await (i, text) in group { out[i] = text }
-                return out
-            }
+            let answers = try await Self.concurrentAnswers(client, images: images, prompt: prompt, count: count)
             for i in 0 ..< count { XCTAssertEqual(answers[i], expected[i % 3], "request \(i)") }
         }
         let line = try XCTUnwrap(state.metrics.exposition().components(separatedBy: "\n").first { $0.hasPrefix("ocrtune_generation_batch_size_count") })
@@ -135,22 +124,27 @@ final class GenerativeServingTests: XCTestCase {
         let (app, state) = try served { $0.batching.maxActiveGenerations = 1; $0.batching.maxBatch = 2; $0.batching.generationKeyRatio = 100 }
         let count = 5
         try await app.test(.router) { client in
-            let answers = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
-                for i in 0 ..< count {
-                    group.addTask {
-                        let body = ServeFixtures.chat(image: images[i % 3], text: prompt, extra: ["max_tokens": Self.maxTokens])
-                        return try await client.execute(uri: "/v1/chat/completions", method: .post, headers: ServeFixtures.jsonHeaders,
-                                                        body: body) { (i, ServeFixtures.content(try ServeFixtures.object($0))) }
-                    }
-                }
-                var out = [String?](repeating: nil, count: count)
-                for try await (i, text) in group { out[i] = text }
-                return out
-            }
+            let answers = try await Self.concurrentAnswers(client, images: images, prompt: prompt, count: count)
             for i in 0 ..< count { XCTAssertEqual(answers[i], expected[i % 3], "request \(i)") }
         }
         let line = try XCTUnwrap(state.metrics.exposition().components(separatedBy: "\n").first { $0.hasPrefix("ocrtune_generation_batch_size_count") })
         XCTAssertGreaterThanOrEqual(Int(line.split(separator: " ").last ?? "") ?? 0, 3, "five prompts in batches of at most two")
+    }
+
+    /// `count` chat requests at once, request i on image i mod the images' count: their answers in order.
+    static func concurrentAnswers(_ client: some TestClientProtocol, images: [RGBImage], prompt: String, count: Int) async throws -> [String?] {
+        try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+            for i in 0 ..< count {
+                group.addTask {
+                    let body = ServeFixtures.chat(image: images[i % images.count], text: prompt, extra: ["max_tokens": Self.maxTokens])
+                    return try await client.execute(uri: "/v1/chat/completions", method: .post, headers: ServeFixtures.jsonHeaders,
+                                                    body: body) { (i, ServeFixtures.content(try ServeFixtures.object($0))) }
+                }
+            }
+            var out = [String?](repeating: nil, count: count)
+            for try await (i, text) in group { out[i] = text }
+            return out
+        }
     }
 
     /// A request that goes away is stopped at its next token; the others finish.
