@@ -261,6 +261,12 @@ class AffineActivation : public mx::UnaryPrimitive {
 
 namespace cmlx {
 
+/// GELU in MLX's ops, in v's dtype: v · (1 + erf(v/√2)) / 2 (for other dtypes and devices).
+static mx::array composed_gelu(const mx::array& v) {
+  auto k = [t = v.dtype()](float c) { return mx::array(c, t); };
+  return mx::multiply(mx::multiply(v, mx::add(mx::erf(mx::multiply(v, k(0.70710678118654752f))), k(1.0f))), k(0.5f));
+}
+
 mx::array affine_activation(const mx::array& a, const std::optional<mx::array>& bias,
                             const std::optional<mx::array>& pre_scale, const std::optional<mx::array>& pre_bias,
                             int activation, const std::optional<mx::array>& post_scale,
@@ -288,7 +294,7 @@ mx::array affine_activation(const mx::array& a, const std::optional<mx::array>& 
     } else if (activation == kReLU) {
       v = mx::maximum(v, k(0.0f));
     } else if (activation == kGELU) {
-      v = mx::multiply(mx::multiply(v, mx::add(mx::erf(mx::multiply(v, k(0.70710678118654752f))), k(1.0f))), k(0.5f));
+      v = composed_gelu(v);
     }
     return mx::add(mx::multiply(v, inputs[4]), inputs[5]);
   }
@@ -319,8 +325,7 @@ extern "C" int cmlx_kernel_gelu(cmlx_array* out, cmlx_array x) {
     if (a.dtype() == mx::float32 && mx::default_device() == mx::Device::cpu && a.ndim() > 0) {
       *out = wrap(affine_activation(a, std::nullopt, std::nullopt, std::nullopt, kGELU, std::nullopt, std::nullopt));
     } else {
-      auto k = [t = a.dtype()](float v) { return mx::array(v, t); };
-      *out = wrap(mx::multiply(mx::multiply(a, mx::add(mx::erf(mx::multiply(a, k(0.70710678118654752f))), k(1.0f))), k(0.5f)));
+      *out = wrap(composed_gelu(a));
     }
   })
 }

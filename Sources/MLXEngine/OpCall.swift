@@ -47,3 +47,10 @@ func withInts<R>(_ values: [Int], _ body: (UnsafePointer<Int32>?, Int32) throws 
     let v = values.map(Int32.init)
     return try v.withUnsafeBufferPointer { try body($0.baseAddress, Int32($0.count)) }
 }
+
+/// A convolution's stride and padding as the shim's two `int[2]` arguments.
+func withStrideAndPadding<R>(
+    _ stride: (Int, Int), _ padding: (Int, Int), _ body: (UnsafePointer<Int32>?, UnsafePointer<Int32>?) throws -> R
+) rethrows -> R {
+    try withInts([stride.0, stride.1]) { s, _ in try withInts([padding.0, padding.1]) { p, _ in try body(s, p) } }
+}

@@ -20,12 +20,8 @@ public func conv2d(
     dilation: (Int, Int) = (1, 1), groups: Int = 1
 ) -> MLXArray {
     call("conv2d") { out in
-        withInts([stride.0, stride.1]) { s, _ in
-            withInts([padding.0, padding.1]) { p, _ in
-                withInts([dilation.0, dilation.1]) { d, _ in
-                    cmlx_conv2d(out, input.handle, weight.handle, s, p, d, Int32(groups))
-                }
-            }
+        withStrideAndPadding(stride, padding) { s, p in
+            withInts([dilation.0, dilation.1]) { d, _ in cmlx_conv2d(out, input.handle, weight.handle, s, p, d, Int32(groups)) }
         }
     }
 }
@@ -37,9 +33,7 @@ public func depthwiseConv2d(
     _ input: MLXArray, _ weight: MLXArray, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0)
 ) -> MLXArray {
     call("depthwise_conv2d") { out in
-        withInts([stride.0, stride.1]) { s, _ in
-            withInts([padding.0, padding.1]) { p, _ in cmlx_depthwise_conv2d(out, input.handle, weight.handle, s, p) }
-        }
+        withStrideAndPadding(stride, padding) { s, p in cmlx_depthwise_conv2d(out, input.handle, weight.handle, s, p) }
     }
 }
 
@@ -87,12 +81,10 @@ public func depthwiseAffineActivation(
     postBias: MLXArray? = nil
 ) -> MLXArray {
     call("depthwise_affine_activation") { out in
-        withInts([stride.0, stride.1]) { s, _ in
-            withInts([padding.0, padding.1]) { p, _ in
-                cmlx_depthwise_affine_activation(
-                    out, input.handle, weight.handle, s, p, bias?.handle, preScale?.handle, preBias?.handle,
-                    activation.rawValue, postScale?.handle, postBias?.handle)
-            }
+        withStrideAndPadding(stride, padding) { s, p in
+            cmlx_depthwise_affine_activation(
+                out, input.handle, weight.handle, s, p, bias?.handle, preScale?.handle, preBias?.handle,
+                activation.rawValue, postScale?.handle, postBias?.handle)
         }
     }
 }
@@ -124,12 +116,10 @@ public func conv2dAffineActivation(
     postScale: MLXArray? = nil, postBias: MLXArray? = nil
 ) -> MLXArray {
     call("conv2d_affine_activation") { out in
-        withInts([stride.0, stride.1]) { s, _ in
-            withInts([padding.0, padding.1]) { p, _ in
-                cmlx_conv2d_affine_activation(
-                    out, input.handle, weight.handle, s, p, bias?.handle, preScale?.handle, preBias?.handle,
-                    activation.rawValue, postScale?.handle, postBias?.handle)
-            }
+        withStrideAndPadding(stride, padding) { s, p in
+            cmlx_conv2d_affine_activation(
+                out, input.handle, weight.handle, s, p, bias?.handle, preScale?.handle, preBias?.handle,
+                activation.rawValue, postScale?.handle, postBias?.handle)
         }
     }
 }
