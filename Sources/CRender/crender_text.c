@@ -79,6 +79,15 @@ static int surface_to_image(cairo_surface_t *s, crender_image *out) {
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_ok = 0;
+/// Held around font registration and around all Pango/Cairo text work (layout, extents, drawing,
+/// and the unrefs that may free fonts). Cairo 1.16's FreeType backend is not thread-safe across
+/// threads that share a font file, even with one Pango font map per thread: every font map's fonts
+/// share Cairo's per-file unscaled font, whose font-face list (`_cairo_ft_font_face_create` /
+/// `_destroy`) is walked and edited without a lock, whose last font face can be revived while
+/// another thread frees it, and whose FT_Face is closed (`FT_Done_Face`, also when more than 10
+/// faces are open) without the lock glyph loading holds. `data synth` crashed in
+/// `_cairo_ft_scaled_glyph_init` on a face another thread had just closed (face->glyph == NULL);
+/// tools/render_stress reproduces it.
 static pthread_mutex_t font_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void do_init(void) { init_ok = FcInit() ? 1 : 0; }
@@ -291,10 +300,9 @@ static PangoLayout *make_layout(PangoContext *ctx, const char *text, const char 
 
 // MARK: Text lines
 
-int crender_render_line(const crender_line_params *p, crender_image *out, crender_line_info *info,
-                        char *err, size_t errcap) {
-    memset(out, 0, sizeof *out);
-    if (crender_init(err, errcap)) return CRENDER_FAILED;
+/// Draws the line onto a new surface (`*surface_out`); called with `font_lock` held.
+static int draw_line(const crender_line_params *p, cairo_surface_t **surface_out, crender_line_info *info,
+                     char *err, size_t errcap) {
     PangoContext *ctx = thread_context();
     int vertical = p->vertical != 0;
     pango_context_set_base_gravity(ctx, vertical ? PANGO_GRAVITY_EAST : PANGO_GRAVITY_SOUTH);
@@ -365,12 +373,7 @@ int crender_render_line(const crender_line_params *p, crender_image *out, crende
     cairo_destroy(cr);
     PangoDirection dir = pango_layout_get_direction(layout, 0);
     g_object_unref(layout);
-    int rc = surface_to_image(surface, out);
-    cairo_surface_destroy(surface);
-    if (rc) {
-        set_err(err, errcap, "out of memory%s", "");
-        return CRENDER_FAILED;
-    }
+    *surface_out = surface;
     if (info) {
         info->font_px = px;
         info->rtl = dir == PANGO_DIRECTION_RTL;
@@ -386,6 +389,24 @@ int crender_render_line(const crender_line_params *p, crender_image *out, crende
             info->ink_width = ink.width;
             info->ink_height = ink.height;
         }
+    }
+    return CRENDER_OK;
+}
+
+int crender_render_line(const crender_line_params *p, crender_image *out, crender_line_info *info,
+                        char *err, size_t errcap) {
+    memset(out, 0, sizeof *out);
+    if (crender_init(err, errcap)) return CRENDER_FAILED;
+    cairo_surface_t *surface = NULL;
+    pthread_mutex_lock(&font_lock);
+    int rc = draw_line(p, &surface, info, err, errcap);
+    pthread_mutex_unlock(&font_lock);
+    if (rc != CRENDER_OK) return rc;
+    rc = surface_to_image(surface, out);
+    cairo_surface_destroy(surface);
+    if (rc) {
+        set_err(err, errcap, "out of memory%s", "");
+        return CRENDER_FAILED;
     }
     return CRENDER_OK;
 }
@@ -407,9 +428,10 @@ crender_page *crender_page_new(int width, int height, const uint8_t *bg) {
     return pg;
 }
 
-int crender_page_text(crender_page *pg, const char *text, const char *family, double font_px,
-                      int weight, double x, double y, double max_width, int align, const uint8_t *fg,
-                      int box[4], int extent[2]) {
+/// `crender_page_text` with `font_lock` held.
+static int draw_page_text(crender_page *pg, const char *text, const char *family, double font_px,
+                          int weight, double x, double y, double max_width, int align, const uint8_t *fg,
+                          int box[4], int extent[2]) {
     PangoContext *ctx = thread_context();
     pango_context_set_base_gravity(ctx, PANGO_GRAVITY_SOUTH);
     pango_context_set_gravity_hint(ctx, PANGO_GRAVITY_HINT_NATURAL);
@@ -444,6 +466,15 @@ int crender_page_text(crender_page *pg, const char *text, const char *family, do
     return CRENDER_OK;
 }
 
+int crender_page_text(crender_page *pg, const char *text, const char *family, double font_px,
+                      int weight, double x, double y, double max_width, int align, const uint8_t *fg,
+                      int box[4], int extent[2]) {
+    pthread_mutex_lock(&font_lock);
+    int rc = draw_page_text(pg, text, family, font_px, weight, x, y, max_width, align, fg, box, extent);
+    pthread_mutex_unlock(&font_lock);
+    return rc;
+}
+
 void crender_page_rect(crender_page *pg, double x, double y, double w, double h, const uint8_t *rgb) {
     cairo_set_source_rgb(pg->cr, rgb[0] / 255.0, rgb[1] / 255.0, rgb[2] / 255.0);
     cairo_rectangle(pg->cr, x, y, w, h);
@@ -458,7 +489,9 @@ void crender_page_frame(crender_page *pg, double x, double y, double w, double h
 }
 
 int crender_page_finish(crender_page *pg, crender_image *out) {
+    pthread_mutex_lock(&font_lock);  // the context holds the last scaled font it drew with
     cairo_destroy(pg->cr);
+    pthread_mutex_unlock(&font_lock);
     int rc = surface_to_image(pg->surface, out);
     cairo_surface_destroy(pg->surface);
     free(pg);
