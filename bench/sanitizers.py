@@ -144,9 +144,9 @@ def tsan(args):
                            "reports": races, "output": proc.stdout[-3000:]}
     entry["compile"] = " ".join(os.path.basename(cxx[0]) if i == 0 else c for i, c in enumerate(cxx))
     entry["what"] = ("kernel_pool: the kernels' thread pool alone (back-to-back loops, four threads starting loops at "
-                     "once, nested loops, an exception on a worker); kernels: softmax, sigmoid, the affine epilogue, "
-                     "depthwise and fused convolutions, the fused 1x1 convolution, on MLX's CPU stream, checked against "
-                     "host references")
+                     "once, nested loops, an exception on a worker); kernels: softmax, sigmoid, GELU, the affine epilogue, "
+                     "depthwise and fused convolutions, the fused 1x1 convolution, fused causal attention forward and "
+                     "backward (cmlx_vjp), on MLX's CPU stream, checked against host references")
     entry["not_covered"] = ("the Swift test suite under TSan (a third full build of the bundle); libmlx.so is not "
                             "instrumented, so TSan sees MLX's locks (pthread is intercepted) but not its atomics")
     return entry

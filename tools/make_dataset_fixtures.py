@@ -68,6 +68,8 @@ def imaging_fixtures():
     img.save(os.path.join(IMG, "pattern.png"))
     img.save(os.path.join(IMG, "pattern.bmp"))
     img.save(os.path.join(IMG, "pattern.tif"), compression="tiff_lzw")
+    # Uncompressed, one row per strip: a cut in its pixel data leaves whole strips unreadable.
+    img.save(os.path.join(IMG, "pattern_strips.tif"), tiffinfo={278: 1})
     img.save(os.path.join(IMG, "pattern.webp"), lossless=True)
     img.save(os.path.join(IMG, "pattern.jpg"), quality=95)
     g = np.zeros((16, 24, 3), dtype=np.uint8)

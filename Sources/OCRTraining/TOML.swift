@@ -59,7 +59,9 @@ public enum TOML {
             case "\r": out += "\\r"
             default:
                 if u.value < 0x20 || u.value == 0x7F || (u.value > 0x7F && joinsAQuote(u)) {
-                    out += String(format: u.value > 0xFFFF ? "\\U%08X" : "\\u%04X", u.value)
+                    let hex = String(u.value, radix: 16, uppercase: true)
+                    let width = u.value > 0xFFFF ? 8 : 4
+                    out += (width == 8 ? "\\U" : "\\u") + String(repeating: "0", count: width - hex.count) + hex
                 } else {
                     out.unicodeScalars.append(u)
                 }
@@ -107,7 +109,7 @@ public enum TOML {
         var number = 0
         while let raw = lines.popFirst() {
             number += 1
-            var line = stripComment(raw).trimmingCharacters(in: .whitespaces)
+            var line = trimmed(stripComment(raw))
             if line.isEmpty { continue }
             if line.hasPrefix("[[") {
                 guard line.hasSuffix("]]") else { throw TOMLError(line: number, message: "unterminated [[table]] header") }
@@ -122,16 +124,21 @@ public enum TOML {
                 try ensureTable(&root, current, line: number)
                 continue
             }
-            // A multi-line array continues until its brackets balance.
-            while bracketDepth(line) > 0, let next = lines.popFirst() {
+            // A multi-line array continues until its brackets balance (counted as the lines come,
+            // not over the joined text again per line, which made a long array quadratic).
+            var brackets = BracketScan()
+            brackets.read(line)
+            while brackets.depth > 0, let next = lines.popFirst() {
                 number += 1
-                line += " " + stripComment(next).trimmingCharacters(in: .whitespaces)
+                let piece = " " + trimmed(stripComment(next))
+                brackets.read(piece)
+                line += piece
             }
             guard let eq = indexOfEquals(line) else { throw TOMLError(line: number, message: "expected key = value") }
             let keyPath = try parseKeyPath(String(line[..<eq]), line: number)
             var scanner = Substring(line[line.index(after: eq)...]).drop { $0 == " " || $0 == "\t" }
             let v = try parseValue(&scanner, line: number)
-            guard scanner.trimmingCharacters(in: .whitespaces).isEmpty else {
+            guard trimmed(scanner).isEmpty else {
                 throw TOMLError(line: number, message: "unexpected text after the value: \(scanner)")
             }
             try set(&root, current + keyPath, v, line: number)
@@ -154,16 +161,38 @@ public enum TOML {
         return s
     }
 
-    private static func bracketDepth(_ s: String) -> Int {
+    /// The bracket balance of a value's text read so far: `[` opens, `]` closes, outside strings.
+    private struct BracketScan {
         var depth = 0
         var inString: Character? = nil
         var escaped = false
-        for c in s {
-            if let q = inString {
-                if escaped { escaped = false } else if c == "\\" && q == "\"" { escaped = true } else if c == q { inString = nil }
-            } else if c == "\"" || c == "'" { inString = c } else if c == "[" { depth += 1 } else if c == "]" { depth -= 1 }
+
+        mutating func read(_ s: String) {
+            for c in s {
+                if let q = inString {
+                    if escaped { escaped = false } else if c == "\\" && q == "\"" { escaped = true } else if c == q { inString = nil }
+                } else if c == "\"" || c == "'" { inString = c } else if c == "[" { depth += 1 } else if c == "]" { depth -= 1 }
+            }
         }
-        return depth
+    }
+
+    /// `s` without the whitespace around it, the scalars Foundation's `CharacterSet.whitespaces`
+    /// holds on Linux (tab, the space separators, U+200B), trimmed in Swift: Foundation's
+    /// `trimmingCharacters` bridged every line through NSString.
+    private static func trimmed(_ s: String) -> String { trimmed(Substring(s)) }
+
+    private static func trimmed(_ s: Substring) -> String {
+        let scalars = s.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !isBlank($0) }),
+              let last = scalars.lastIndex(where: { !isBlank($0) }) else { return "" }
+        return String(Substring(scalars[first...last]))
+    }
+
+    private static func isBlank(_ u: Unicode.Scalar) -> Bool {
+        switch u.value {
+        case 0x09, 0x20, 0xA0, 0x1680, 0x2000...0x200B, 0x202F, 0x205F, 0x3000: return true
+        default: return false
+        }
     }
 
     private static func indexOfEquals(_ s: String) -> String.Index? {
@@ -180,7 +209,7 @@ public enum TOML {
 
     private static func parseKeyPath(_ s: String, line: Int) throws -> [String] {
         var parts: [String] = []
-        var scanner = Substring(s.trimmingCharacters(in: .whitespaces))
+        var scanner = Substring(trimmed(s))
         while !scanner.isEmpty {
             if scanner.first == "\"" || scanner.first == "'" {
                 guard let v = try parseValue(&scanner, line: line) as? String else { throw TOMLError(line: line, message: "bad quoted key") }

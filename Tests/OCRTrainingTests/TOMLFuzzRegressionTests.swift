@@ -91,4 +91,19 @@ final class TOMLFuzzRegressionTests: XCTestCase {
         XCTAssertEqual(inner?["$_a\u{FFFD}"] as? String, "eic" + String(repeating: "\u{1C}", count: 7) + "chght", written)
         XCTAssertEqual(TOML.encode(["é": 1, "a-b_9": 2]), "a-b_9 = 2\n\"é\" = 1\n")
     }
+
+    /// A multi-line array ends where its brackets balance, brackets inside strings (an escaped quote
+    /// included) not counted, and lines around it keep their numbers. (The balance was recounted over
+    /// the joined text for every line, quadratic in the array's length: Fuzz/toml's slowest inputs.)
+    func testMultiLineArrayEndsWhereItsBracketsBalance() throws {
+        let lines = (0..<2_000).map { "  [\($0), \"]\\\"[\"]," }
+        let text = "a = [\n" + lines.joined(separator: "\n") + "\n]\nb = 1\nc = [\n"
+        let table = try? TOML.decode(String(text.dropLast("c = [\n".count)))
+        let a = try XCTUnwrap(table?["a"] as? [Any])
+        XCTAssertEqual(a.count, 2_000)
+        XCTAssertEqual((a[1_999] as? [Any])?.first as? Int64, 1_999)
+        XCTAssertEqual((a[0] as? [Any])?.last as? String, "]\"[")
+        XCTAssertEqual(table?["b"] as? Int64, 1)
+        XCTAssertThrowsError(try TOML.decode(text)) { XCTAssertEqual(($0 as? TOMLError)?.line, 2_005, "\($0)") }
+    }
 }

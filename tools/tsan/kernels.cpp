@@ -1,7 +1,8 @@
 // ThreadSanitizer check of ocrtune's multithreaded CPU kernels as MLX runs them: softmax, sigmoid,
-// the affine epilogue, depthwise convolution and the fused 1×1 convolution, each large enough to
-// split over the kernels' pool, evaluated on MLX's CPU stream and compared with a host reference
-// (softmax, sigmoid, affine) or with the same kernel on one thread's worth of work (the others).
+// GELU, the affine epilogue, depthwise convolution, the fused 1×1 convolution and fused attention
+// (forward and backward), each large enough to split over the kernels' pool, evaluated on MLX's CPU
+// stream and compared with a host reference (softmax, sigmoid, GELU, affine, matmul, attention and
+// its value gradient) or with the unfused kernel (depthwise).
 // Built by `make test-tsan` (bench/sanitizers.py --tsan): the shim and the kernels compiled with
 // -fsanitize=thread; libmlx.so (the wheel) is not instrumented, so TSan sees MLX's locks (pthread
 // is intercepted) but not its atomics: a report whose stack is all inside libmlx is not ours.
@@ -54,6 +55,76 @@ static std::vector<float> noise(size_t n, unsigned seed) {
   return v;
 }
 
+/// The closure cmlx_vjp differentiates: causal attention over inputs (q, k, v).
+static int attention_closure(void* payload, cmlx_vec inputs, cmlx_vec outputs) {
+  float scale = *static_cast<float*>(payload);
+  cmlx_array q = nullptr, k = nullptr, v = nullptr, out = nullptr;
+  int status = cmlx_vec_get(&q, inputs, 0) || cmlx_vec_get(&k, inputs, 1) || cmlx_vec_get(&v, inputs, 2) ||
+               cmlx_kernel_sdpa(&out, q, k, v, scale, "causal", nullptr, 0, nullptr) || cmlx_vec_push(outputs, out);
+  for (cmlx_array a : {q, k, v, out})
+    if (a) cmlx_array_free(a);
+  return status;
+}
+
+/// Fused causal attention, [1, heads, L, D] with L·L above the fused kernel's threshold: its forward
+/// against the host's softmax(scale·qkᵀ)v, and its backward (cmlx_vjp) with dv against Pᵀ·g.
+static void check_attention() {
+  const int heads = 4, L = 128, D = 32;
+  float scale = 1 / std::sqrt(float(D));
+  size_t n = size_t(heads) * L * D;
+  auto q = noise(n, 11), k = noise(n, 12), v = noise(n, 13), g = noise(n, 14);
+  cmlx_vec primals = nullptr, cotangents = nullptr, outputs = nullptr, vjps = nullptr;
+  check(cmlx_vec_new(&primals), "vec_new");
+  check(cmlx_vec_new(&cotangents), "vec_new");
+  for (auto* data : {&q, &k, &v}) {
+    cmlx_array a = array(*data, {1, heads, L, D});
+    check(cmlx_vec_push(primals, a), "vec_push");
+    cmlx_array_free(a);
+  }
+  cmlx_array cot = array(g, {1, heads, L, D});
+  check(cmlx_vec_push(cotangents, cot), "vec_push");
+  cmlx_array_free(cot);
+  cmlx_closure f = nullptr;
+  check(cmlx_closure_new(&f, attention_closure, &scale, nullptr), "closure_new");
+  check(cmlx_vjp(&outputs, &vjps, f, primals, cotangents), "vjp of sdpa");
+  cmlx_array out = nullptr, dv = nullptr, dq = nullptr;
+  check(cmlx_vec_get(&out, outputs, 0), "vec_get");
+  check(cmlx_vec_get(&dq, vjps, 0), "vec_get");
+  check(cmlx_vec_get(&dv, vjps, 2), "vec_get");
+  auto y = host(out), dvs = host(dv), dqs = host(dq);
+  for (int h = 0; h < heads; h++) {
+    const float* Q = &q[size_t(h) * L * D];
+    const float* K = &k[size_t(h) * L * D];
+    std::vector<double> p(size_t(L) * L, 0.0);  // the causal probabilities of head h
+    for (int i = 0; i < L; i++) {
+      double m = -1e30, s = 0;
+      for (int j = 0; j <= i; j++) {
+        double dot = 0;
+        for (int d = 0; d < D; d++) dot += double(Q[i * D + d]) * K[j * D + d];
+        p[size_t(i) * L + j] = dot * scale;
+        m = std::fmax(m, p[size_t(i) * L + j]);
+      }
+      for (int j = 0; j <= i; j++) s += (p[size_t(i) * L + j] = std::exp(p[size_t(i) * L + j] - m));
+      for (int j = 0; j <= i; j++) p[size_t(i) * L + j] /= s;
+    }
+    for (int i = 0; i < L; i += 9)
+      for (int d = 0; d < D; d += 5) {
+        double o = 0;
+        for (int j = 0; j <= i; j++) o += p[size_t(i) * L + j] * v[size_t(h) * L * D + size_t(j) * D + d];
+        expect(std::fabs(y[size_t(h) * L * D + size_t(i) * D + d] - o) < 1e-4, "attention values");
+      }
+    for (int j = 0; j < L; j += 11)
+      for (int d = 0; d < D; d += 7) {
+        double s = 0;
+        for (int i = j; i < L; i++) s += p[size_t(i) * L + j] * g[size_t(h) * L * D + size_t(i) * D + d];
+        expect(std::fabs(dvs[size_t(h) * L * D + size_t(j) * D + d] - s) < 1e-4, "attention value gradient");
+      }
+  }
+  for (float x : dqs) expect(std::isfinite(x), "attention query gradient finite");
+  cmlx_closure_free(f);
+  for (cmlx_vec c : {primals, cotangents, outputs, vjps}) cmlx_vec_free(c);
+}
+
 int main() {
   int threads = 0;
   check(cmlx_kernel_threads(&threads), "kernel_threads");
@@ -77,6 +148,11 @@ int main() {
     check(cmlx_kernel_sigmoid(&out, in), "sigmoid");
     y = host(out);
     for (size_t i = 0; i < y.size(); i += 997) expect(std::fabs(y[i] - 1 / (1 + std::exp(-x[i]))) < 1e-6, "sigmoid values");
+    // GELU (exact form, the epilogue's polynomial erf).
+    check(cmlx_kernel_gelu(&out, in), "gelu");
+    y = host(out);
+    for (size_t i = 0; i < y.size(); i += 997)
+      expect(std::fabs(y[i] - 0.5 * x[i] * (1 + std::erf(x[i] / std::sqrt(2.0)))) < 2e-6, "gelu values");
     // The affine epilogue with ReLU and a per-channel bias.
     auto bias = noise(cols, 2);
     cmlx_array b = array(bias, {cols});
@@ -105,6 +181,7 @@ int main() {
       expect(std::fabs(y[size_t(r) * 128 + 7] - s) < 1e-3, "matmul values");
     }
     for (cmlx_array a : {in, b, image, kernel, weight}) cmlx_array_free(a);
+    if (round % 5 == 0) check_attention();
   }
   std::printf("kernels: ok\n");
   return 0;
