@@ -132,6 +132,34 @@ public func dropout(_ x: MLXArray, p: Float, key: MLXArray? = nil) -> MLXArray {
     call("dropout") { cmlx_kernel_dropout($0, x.handle, p, key?.handle) }
 }
 
+/// The scalars of one AdamW step, as float32 (the composition's roundings): the moments' decay
+/// rates and their complements, the bias corrections, and the weight-decay factor 1 − lr·wd.
+public struct AdamWStepScalars: Sendable {
+    public var learningRate, beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, correction1, correction2, decay: Float
+    public init(learningRate: Float, beta1: Float, oneMinusBeta1: Float, beta2: Float, oneMinusBeta2: Float, eps: Float,
+                correction1: Float, correction2: Float, decay: Float) {
+        (self.learningRate, self.beta1, self.oneMinusBeta1, self.beta2, self.oneMinusBeta2) =
+            (learningRate, beta1, oneMinusBeta1, beta2, oneMinusBeta2)
+        (self.eps, self.correction1, self.correction2, self.decay) = (eps, correction1, correction2, decay)
+    }
+}
+
+/// One AdamW step of a float32 parameter in one pass (ocrtune's CPU kernel): the new parameter and
+/// moments, bit-identical to the elementwise composition; `expAvg`/`expAvgSq` nil on the first step.
+/// Takes float32 arrays of the parameter's shape with the CPU as the default device (the caller
+/// composes the update otherwise); nil when the engine refused them.
+public func adamWStep(
+    parameter: MLXArray, gradient: MLXArray, expAvg: MLXArray?, expAvgSq: MLXArray?, _ s: AdamWStepScalars
+) -> (parameter: MLXArray, expAvg: MLXArray, expAvgSq: MLXArray)? {
+    let out = callVector("adamw") {
+        cmlx_kernel_adamw(
+            $0, parameter.handle, gradient.handle, expAvg?.handle, expAvgSq?.handle, s.learningRate, s.beta1,
+            s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.eps, s.correction1, s.correction2, s.decay)
+    }
+    guard out.count == 3 else { return nil }
+    return (out[0], out[1], out[2])
+}
+
 // MARK: - Fused kernels (mlx::core::fast)
 
 public func rmsNorm(_ x: MLXArray, weight: MLXArray?, eps: Float) -> MLXArray {

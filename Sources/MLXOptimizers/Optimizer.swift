@@ -35,7 +35,9 @@ public enum WeightDecayRule {
 /// Adam with decoupled weight decay (Loshchilov & Hutter), as torch.optim.AdamW:
 /// p ← p·(1 − lr·wd) − lr · m̂ / (√v̂ + ε).
 /// Parameters held in half precision (bf16/fp16 compute) get a float32 master copy that the
-/// update applies to; the parameter receives the master rounded to its dtype.
+/// update applies to; the parameter receives the master rounded to its dtype. float32 parameters
+/// on the CPU are updated by ocrtune's one-pass kernel (``adamWStep``), bit-identical to the
+/// composition the other cases use.
 public final class AdamW: Optimizer {
     public var learningRate: Float
     public let betas: (Float, Float)
@@ -60,8 +62,21 @@ public final class AdamW: Optimizer {
         let correction2 = 1 - Foundation.pow(b2, Double(step))
         let lr = Double(learningRate)
         var touched: [MLXArray] = []
+        let fused = Device.defaultDevice == .cpu
         for (key, p) in model.trainableParameters() {
             guard let g0 = gradients[key] else { continue }
+            if fused, p.dtype == .float32, g0.dtype == .float32, g0.shape == p.shape, master[key] == nil,
+               let step = adamWStep(
+                   parameter: p, gradient: g0, expAvg: m[key], expAvgSq: v[key],
+                   scalars(lr: lr, decays: weightDecay > 0 && WeightDecayRule.decays(key: key, parameter: p),
+                           correction1: correction1, correction2: correction2))
+            {
+                p.update(step.parameter)
+                m[key] = step.expAvg
+                v[key] = step.expAvgSq
+                touched += [p, step.expAvg, step.expAvgSq]
+                continue
+            }
             let g = g0.asType(.float32)
             let mPrev = m[key] ?? zeros(like: g)
             let vPrev = v[key] ?? zeros(like: g)
@@ -83,6 +98,15 @@ public final class AdamW: Optimizer {
             touched += [p, mNew, vNew]
         }
         try eval(touched)
+    }
+
+    /// The float32 scalars of this step as the composition below rounds them.
+    private func scalars(lr: Double, decays: Bool, correction1: Double, correction2: Double) -> AdamWStepScalars {
+        let (b1, b2) = (Double(betas.0), Double(betas.1))
+        return AdamWStepScalars(
+            learningRate: Float(lr), beta1: Float(b1), oneMinusBeta1: Float(1 - b1), beta2: Float(b2),
+            oneMinusBeta2: Float(1 - b2), eps: Float(Double(eps)), correction1: Float(correction1),
+            correction2: Float(correction2), decay: decays ? Float(1 - lr * Double(weightDecay)) : 1)
     }
 
     public func stateDictionary() -> [String: MLXArray] {

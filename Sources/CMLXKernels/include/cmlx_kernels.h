@@ -78,6 +78,14 @@ int cmlx_kernel_sigmoid(cmlx_array* out, cmlx_array x);
 /// cmlx_kernel_dropout would drop them under `key` (NULL: the engine's next key).
 int cmlx_kernel_sdpa(cmlx_array* out, cmlx_array q, cmlx_array k, cmlx_array v, float scale, const char* mask_mode,
                      cmlx_array mask, float dropout, cmlx_array key);
+/// One AdamW step of a float32 parameter on the CPU, in one pass (kernel_adamw.cpp): out = [p', m', v']
+/// with m' = m·beta1 + g·one_minus_beta1, v' = v·beta2 + g²·one_minus_beta2,
+/// p' = p·decay − lr · (m' / correction1) / (√(v' / correction2) + eps); exp_avg and exp_avg_sq
+/// NULL on the first step (zero). The gradient may have any layout; all four arrays the
+/// parameter's shape.
+int cmlx_kernel_adamw(cmlx_vec* out, cmlx_array parameter, cmlx_array gradient, cmlx_array exp_avg,
+                      cmlx_array exp_avg_sq, float lr, float beta1, float one_minus_beta1, float beta2,
+                      float one_minus_beta2, float eps, float correction1, float correction2, float decay);
 
 #ifdef __cplusplus
 }
