@@ -96,4 +96,34 @@ final class AdamWKernelTests: XCTestCase {
         XCTAssertEqual(v.asArray(Float.self), before.2)
         XCTAssertNotEqual(step.expAvg.asArray(Float.self), before.1)
     }
+
+    func testUnheldStateIsUpdatedInPlaceWithTheSameValues() throws {
+        // The optimizer drops its references to p, m and v before evaluating: the kernel then writes
+        // into their buffers (no new 1 MB arrays: the step's peak stays near the state it had) and the
+        // values are still the composition's.
+        let shape = [512, 512]
+        let bytes = 512 * 512 * 4
+        let p0 = MLXRandom.normal(shape, key: MLXRandom.key(7))
+        var pk = p0 + 0, mk: MLXArray? = nil, vk: MLXArray? = nil
+        var (pc, mc, vc): (MLXArray, MLXArray?, MLXArray?) = (p0, nil, nil)
+        try eval([pk, p0])
+        for step in 1 ... 3 {
+            let g = MLXRandom.normal(shape, std: 0.1, key: MLXRandom.key(UInt64(20 + step)))
+            let reference = composed(pc, g, mc, vc, step: step, lr: 1e-3, weightDecay: 0.01)
+            try eval([g, reference.0, reference.1, reference.2])
+            (pc, mc, vc) = reference
+            let fused = try XCTUnwrap(adamWStep(parameter: pk, gradient: g, expAvg: mk, expAvgSq: vk,
+                                                scalars(step: step, lr: 1e-3, weightDecay: 0.01)))
+            (pk, mk, vk) = (fused.parameter, fused.expAvg, fused.expAvgSq)  // the inputs' last holders go
+            let held = Memory.activeBytes
+            Memory.resetPeak()
+            try eval([pk, mk!, vk!])
+            // The first step has no moments to reuse: two new arrays; later steps none.
+            let grown = Memory.peakBytes - held
+            XCTAssertLessThan(grown, (step == 1 ? 2 : 0) * bytes + bytes / 2, "step \(step): \(grown) bytes allocated")
+            assertIdentical(pk, reference.0, "step \(step): parameter")
+            assertIdentical(mk!, reference.1, "step \(step): exp_avg")
+            assertIdentical(vk!, reference.2, "step \(step): exp_avg_sq")
+        }
+    }
 }
