@@ -99,7 +99,7 @@ public final class MemorySink: SynthSink {
 }
 
 /// Writes a listing folder: `images/NNNNNN.png`, `listing.tsv` (`path<TAB>text`, with `\t`,
-/// `\n` and `\\` escaped in the text), `metadata.jsonl` (path, text, parameters, annotations per
+/// `\n` and `\\` escaped in the text), `metadata.jsonl` (path, text, source `synth:N`, parameters, annotations per
 /// line) and `skipped.jsonl`. Everything goes to a temporary sibling folder that is renamed
 /// onto `directory` in `finish`, so a folder that exists is complete.
 public final class ListingFolderSink: SynthSink {
@@ -144,6 +144,9 @@ public final class ListingFolderSink: SynthSink {
     private struct Record: Encodable {
         var path: String
         var text: String
+        /// Where the sample came from, kept by `data build` as the dataset's `source` column (the
+        /// listing folder may be a temporary one that is gone once the dataset is built).
+        var source: String
         var width: Int
         var height: Int
         var params: [String: String]
@@ -155,7 +158,7 @@ public final class ListingFolderSink: SynthSink {
         do {
             try sample.png.write(to: staging.appendingPathComponent(rel))
             try listing.write(contentsOf: Data("\(rel)\t\(Self.escape(sample.text))\n".utf8))  // write(_:) traps on a full disk
-            let rec = Record(path: rel, text: sample.text, width: sample.width, height: sample.height, params: sample.parameters,
+            let rec = Record(path: rel, text: sample.text, source: "synth:\(sample.index)", width: sample.width, height: sample.height, params: sample.parameters,
                              annotations: sample.annotations.isEmpty ? nil : sample.annotations)
             try metadata.write(contentsOf: try encoder.encode(rec) + Data("\n".utf8))
         } catch {

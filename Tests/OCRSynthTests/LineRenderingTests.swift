@@ -175,6 +175,7 @@ final class LineRenderingTests: XCTestCase {
         XCTAssertEqual(meta.count, 3)
         let first = try JSONSerialization.jsonObject(with: Data(meta[0].utf8)) as! [String: Any]
         XCTAssertEqual((first["params"] as? [String: String])?["profile"], "scan")
+        XCTAssertEqual(first["source"] as? String, "synth:0")  // not the (temporary) folder's path
         let png = try Data(contentsOf: dir.appendingPathComponent("images/000001.png"))
         let decoded = try PixelBuffer.decodePNG(png)
         XCTAssertEqual(decoded.height, 48)
