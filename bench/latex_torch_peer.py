@@ -14,9 +14,9 @@ losses, the peak RSS.
 import argparse
 import json
 import os
-import resource
 import sys
-import time
+
+from torch_train_loop import timed_steps
 
 
 def main():
@@ -63,27 +63,12 @@ def main():
             lab[r, : len(s) - 1] = torch.tensor(s[1:])
         return images[idx], dec, lab
 
-    times, losses = [], []
-    for step in range(args.steps):
-        x, dec, lab = batch(step)
-        start = time.perf_counter()
+    def loss_of(inputs):
+        x, dec, lab = inputs
         logits = net({"images": x, "decoder_input_ids": dec})
-        loss, _ = net.masked_loss_and_accuracy(lab, logits)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        optimizer.step()
-        times.append(time.perf_counter() - start)
-        losses.append(float(loss))
-    steady = sorted(times[args.warmup:]) or times
-    print(json.dumps({
-        "steps_per_s": len(times[args.warmup:]) / max(sum(times[args.warmup:]), 1e-9),
-        "seconds_per_step_median": steady[len(steady) // 2],
-        "losses": losses,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "torch": torch.__version__, "threads": args.threads,
-        "parameters": sum(p.numel() for p in net.parameters()),
-    }))
+        return net.masked_loss_and_accuracy(lab, logits)[0]
+
+    print(json.dumps(timed_steps(net, optimizer, args.steps, args.warmup, args.threads, batch, loss_of)))
 
 
 if __name__ == "__main__":

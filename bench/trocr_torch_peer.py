@@ -21,9 +21,9 @@ the peak RSS.
 import argparse
 import json
 import os
-import resource
 import shutil
-import time
+
+from torch_train_loop import timed_steps
 
 
 def make(args):
@@ -91,26 +91,8 @@ def train(args):
             labels[r, : len(s)] = torch.tensor(s)
         return images[idx], labels
 
-    times, losses = [], []
-    for step in range(args.steps):
-        x, labels = batch(step)
-        start = time.perf_counter()
-        loss = net(pixel_values=x, labels=labels).loss
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        optimizer.step()
-        times.append(time.perf_counter() - start)
-        losses.append(float(loss))
-    steady = sorted(times[args.warmup:]) or times
-    print(json.dumps({
-        "steps_per_s": len(times[args.warmup:]) / max(sum(times[args.warmup:]), 1e-9),
-        "seconds_per_step_median": steady[len(steady) // 2],
-        "losses": losses,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "torch": torch.__version__, "threads": args.threads,
-        "parameters": sum(p.numel() for p in net.parameters()),
-    }))
+    print(json.dumps(timed_steps(net, optimizer, args.steps, args.warmup, args.threads, batch,
+                                 lambda inputs: net(pixel_values=inputs[0], labels=inputs[1]).loss)))
 
 
 def main():
