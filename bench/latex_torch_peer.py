@@ -16,17 +16,13 @@ import json
 import os
 import sys
 
-from torch_train_loop import timed_steps
+from torch_train_loop import add_run_arguments, timed_steps
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--package", required=True)
-    ap.add_argument("--listing", required=True)
-    ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--steps", type=int, default=6)
-    ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=2)
+    add_run_arguments(ap, batch=8, steps=6, warmup=2)
     args = ap.parse_args()
 
     import torch

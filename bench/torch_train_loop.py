@@ -5,6 +5,15 @@ import resource
 import time
 
 
+def add_run_arguments(parser, batch, steps, warmup):
+    """--listing (data.jsonl + images), --batch, --steps, --warmup (untimed first steps), --threads."""
+    parser.add_argument("--listing", required=True)
+    parser.add_argument("--batch", type=int, default=batch)
+    parser.add_argument("--steps", type=int, default=steps)
+    parser.add_argument("--warmup", type=int, default=warmup)
+    parser.add_argument("--threads", type=int, default=2)
+
+
 def timed_steps(net, optimizer, steps, warmup, threads, batch, loss_of):
     """batch(step) -> inputs (prepared before the clock); loss_of(inputs) -> the scalar loss tensor."""
     import torch

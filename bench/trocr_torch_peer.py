@@ -23,7 +23,7 @@ import json
 import os
 import shutil
 
-from torch_train_loop import timed_steps
+from torch_train_loop import add_run_arguments, timed_steps
 
 
 def make(args):
@@ -103,11 +103,7 @@ def main():
     m.add_argument("--tokenizer", required=True)
     t = sub.add_parser("train")
     t.add_argument("--model", required=True)
-    t.add_argument("--listing", required=True)
-    t.add_argument("--batch", type=int, default=4)
-    t.add_argument("--steps", type=int, default=5)
-    t.add_argument("--warmup", type=int, default=1)
-    t.add_argument("--threads", type=int, default=2)
+    add_run_arguments(t, batch=4, steps=5, warmup=1)
     args = ap.parse_args()
     make(args) if args.command == "make" else train(args)
 
