@@ -16,7 +16,7 @@ import json
 import os
 import sys
 
-from torch_train_loop import add_run_arguments, timed_steps
+from torch_train_loop import add_run_arguments, timed_steps, training_rows
 
 
 def main():
@@ -38,12 +38,7 @@ def main():
     net = M.build_model(config)
     M.load_checkpoint(net, os.path.join(assets, "best.pt"))
     net.train()
-    rows = []
-    with open(os.path.join(args.listing, "data.jsonl")) as f:
-        for line in f:
-            row = json.loads(line)
-            if row.get("split") == "train":
-                rows.append((os.path.join(args.listing, row["image"]), row["text"]))
+    rows = training_rows(args.listing)
     images = torch.stack([data.load_and_preprocess_image(p, config.image_height, config.image_width) for p, _ in rows])
     encoded = [tok.encode(t, max_length=config.max_length) for _, t in rows]
     optimizer = torch.optim.AdamW(net.parameters(), lr=1e-4, weight_decay=0.01)

@@ -1,8 +1,21 @@
 """The timed training loop the PyTorch peers of bench/transformers_cpu.py share (latex_torch_peer.py,
 trocr_torch_peer.py): forward, backward, gradient clipping at 1.0 and the optimizer step timed per
 step, the warm-up steps left out of the rate; returns the JSON-ready result."""
+import json
+import os
 import resource
 import time
+
+
+def training_rows(listing):
+    """(image path, text) of the listing's train split (data.jsonl rows as `data export` writes them)."""
+    rows = []
+    with open(os.path.join(listing, "data.jsonl")) as f:
+        for line in f:
+            row = json.loads(line)
+            if row.get("split") == "train":
+                rows.append((os.path.join(listing, row["image"]), row["text"]))
+    return rows
 
 
 def add_run_arguments(parser, batch, steps, warmup):

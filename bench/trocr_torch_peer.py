@@ -23,7 +23,7 @@ import json
 import os
 import shutil
 
-from torch_train_loop import add_run_arguments, timed_steps
+from torch_train_loop import add_run_arguments, timed_steps, training_rows
 
 
 def make(args):
@@ -68,12 +68,7 @@ def train(args):
     net = VisionEncoderDecoderModel.from_pretrained(args.model)
     net.train()
     tok = Tokenizer.from_file(os.path.join(args.model, "tokenizer.json"))
-    rows = []
-    with open(os.path.join(args.listing, "data.jsonl")) as f:
-        for line in f:
-            row = json.loads(line)
-            if row.get("split") == "train":
-                rows.append((os.path.join(args.listing, row["image"]), row["text"]))
+    rows = training_rows(args.listing)
 
     def pixels(path):
         img = Image.open(path).convert("RGB").resize((384, 384), Image.BILINEAR)
