@@ -3,15 +3,17 @@
 from its committed seed corpus (Fuzz/corpus/TARGET) until it has executed --runs inputs or spent
 --max-time seconds, under AddressSanitizer (+ UBSan for C), a 10 s hang limit and a 2 GiB RSS cap.
 
-Per target, bench/results/fuzz.json records: the command, runs executed, seconds, exec/s, edges
-covered, peak RSS, and the findings (crashes, hangs > 10 s, out-of-memory above the cap, leaks),
-each with its artifact path under .build/fuzz/artifacts/TARGET/. libFuzzer stops a target at its
+Per target, bench/results/fuzz.json records: the command, runs executed, seconds (wall and CPU),
+exec/s (per wall second as libFuzzer counts them, and per CPU second), edges covered, peak RSS, and
+the findings (crashes, hangs > 10 s, out-of-memory above the cap, leaks), each with its artifact path
+under .build/fuzz/artifacts/TARGET/; each hang's input is run again alone and its CPU time recorded
+(the 10 s limit is wall-clock time, which a starved process can pass on a busy machine). libFuzzer stops a target at its
 first finding, so a count is 0 or 1 per run. The machine (2 shared cores) is noisy: exec/s are
 indicative, not a benchmark.
 
 Usage: python3 bench/fuzz.py [--runs 1000000] [--max-time 600] [TARGET ...]
 """
-import argparse, datetime, json, os, platform, re, shutil, subprocess, sys, time
+import argparse, datetime, json, os, platform, re, resource, shutil, subprocess, sys, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, ".build", "fuzz")
@@ -71,10 +73,10 @@ def run(target, runs, max_time):
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1", SWIFT_BACKTRACE="enable=no",
                LSAN_OPTIONS=f"suppressions={os.path.join(ROOT, 'Fuzz', 'lsan.supp')}:print_suppressions=0",
                UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
-    started = time.time()
+    started, cpu_before = time.time(), children_cpu()
     proc = subprocess.run(["nice", "-n", "10"] + command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, errors="replace")
-    seconds = time.time() - started
+    seconds, cpu_seconds = time.time() - started, children_cpu() - cpu_before
     with open(os.path.join(BUILD, f"{target}.log"), "w") as log:
         log.write(proc.stdout)
     found = sorted(os.listdir(artifacts))
@@ -82,14 +84,38 @@ def run(target, runs, max_time):
     row = {"target": target, "feeds": description,
            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
            "command": " ".join(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c for c in command),
-           "max_time_s": max_time, "exit_status": proc.returncode, "seconds": round(seconds, 1)}
+           "max_time_s": max_time, "exit_status": proc.returncode, "seconds": round(seconds, 1),
+           "cpu_seconds": round(cpu_seconds, 1)}
     row.update(parse(proc.stdout))
+    if cpu_seconds > 0:
+        row["exec_per_cpu_s"] = int(row["runs"] / cpu_seconds)
     row.update({"crashes": kinds("crash-"), "hangs": kinds("timeout-"), "ooms": kinds("oom-"),
                 "leaks": kinds("leak-"), "corpus_files": len(os.listdir(work)),
                 "reached_runs": row["runs"] >= runs})
     if proc.returncode != 0 and not any(row[k] for k in ("crashes", "hangs", "ooms", "leaks")):
         row["error_tail"] = proc.stdout[-2000:]
+    # libFuzzer's -timeout is wall-clock time: on a shared machine an input can pass it while the
+    # process waits for a CPU. Each hang's input is run again alone and its CPU time recorded.
+    row["hang_reruns"] = [rerun_cpu(binary, path, env) for path in row["hangs"]]
     return row
+
+
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def rerun_cpu(binary, artifact, env):
+    """The artifact run once more alone (no -timeout): its CPU seconds and wall seconds."""
+    started, cpu_before = time.time(), children_cpu()
+    try:
+        proc = subprocess.run([binary, "-timeout=0", os.path.join(ROOT, artifact)], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
+        status = proc.returncode
+    except subprocess.TimeoutExpired:
+        status = "killed after 600 s"
+    return {"artifact": artifact, "exit_status": status, "cpu_seconds": round(children_cpu() - cpu_before, 2),
+            "seconds": round(time.time() - started, 2)}
 
 
 def main():

@@ -85,10 +85,22 @@ struct JinjaLexer {
         s == " " || s == "\t" || s == "\n" || s == "\r" || s == "\u{0B}" || s == "\u{0C}"
     }
 
+    /// The scalars `from..<to` as a String, written as UTF-8 into one allocation (appending them to
+    /// a `String.UnicodeScalarView` one by one was the lexer's largest cost).
     private func string(_ from: Int, _ to: Int) -> String {
-        var out = String.UnicodeScalarView()
-        if from < to { out.append(contentsOf: src[from..<to]) }
-        return String(out)
+        guard from < to else { return "" }
+        var bytes = 0
+        for s in src[from..<to] { bytes += UTF8.width(s) }
+        return String(unsafeUninitializedCapacity: bytes) { buffer in
+            var k = 0
+            for s in src[from..<to] {
+                UTF8.encode(s) { byte in
+                    buffer[k] = byte
+                    k += 1
+                }
+            }
+            return k
+        }
     }
 
     // MARK: Segments
@@ -153,7 +165,13 @@ struct JinjaLexer {
 
     // MARK: Tag contents
 
-    private static let twoCharOps: Set<String> = ["//", "**", "==", "!=", "<=", ">="]
+    /// `//`, `**`, `==`, `!=`, `<=`, `>=` (compared as scalars: no String made per character).
+    private static func isTwoCharOp(_ a: Unicode.Scalar, _ b: Unicode.Scalar) -> Bool {
+        switch (a, b) {
+        case ("/", "/"), ("*", "*"), ("=", "="), ("!", "="), ("<", "="), (">", "="): return true
+        default: return false
+        }
+    }
     private static let oneCharOps: Set<Unicode.Scalar> = [
         "+", "-", "*", "/", "%", "~", "|", ".", ",", ":", "(", ")", "[", "]", "{", "}", "<", ">", "=",
     ]
@@ -211,7 +229,7 @@ struct JinjaLexer {
                 }
                 tokens.append(JinjaToken(kind: .name(string(i, j)), location: loc))
                 i = j
-            } else if i + 1 < n, Self.twoCharOps.contains(string(i, i + 2)) {
+            } else if i + 1 < n, Self.isTwoCharOp(c, src[i + 1]) {
                 tokens.append(JinjaToken(kind: .op(string(i, i + 2)), location: loc))
                 i += 2
             } else if Self.oneCharOps.contains(c) {

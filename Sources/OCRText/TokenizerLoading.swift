@@ -38,8 +38,14 @@ extension Tokenizer {
         var vocab: Vocabulary = [:]
         vocab.reserveCapacity(pairs.count)
         for (token, value) in pairs {
+            // An id is a u32 in `tokenizers`; BPE packs two into a merge key, and a negative id trapped
+            // there (Fuzz/tokenizer, crash-d2019d1d…).
             guard case let .int(id) = value else {
                 throw JSONNode(value: value, path: node.childPath(token), file: node.file).invalid("expected an integer id")
+            }
+            guard 0...Int(UInt32.max) ~= id else {
+                throw JSONNode(value: value, path: node.childPath(token), file: node.file)
+                    .invalid("id \(id) out of range 0...\(UInt32.max)")
             }
             vocab[TokenKey(token)] = id
         }

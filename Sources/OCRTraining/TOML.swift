@@ -27,15 +27,16 @@ public enum TOML {
         for key in keys where !isTable(table[key]!) && !isTableArray(table[key]!) {
             out += "\(quoteKey(key)) = \(value(table[key]!))\n"
         }
+        // `path` holds the keys quoted: each is quoted once, not again in every header below it.
         for key in keys where isTable(table[key]!) {
-            let sub = path + [key]
-            out += "\n[\(sub.map(quoteKey).joined(separator: "."))]\n"
+            let sub = path + [quoteKey(key)]
+            out += "\n[\(sub.joined(separator: "."))]\n"
             writeTable(table[key] as! [String: Any], path: sub, into: &out)
         }
         for key in keys where isTableArray(table[key]!) {
-            let sub = path + [key]
+            let sub = path + [quoteKey(key)]
             for element in table[key] as! [Any] {
-                out += "\n[[\(sub.map(quoteKey).joined(separator: "."))]]\n"
+                out += "\n[[\(sub.joined(separator: "."))]]\n"
                 writeTable(element as! [String: Any], path: sub, into: &out)
             }
         }
@@ -79,32 +80,56 @@ public enum TOML {
     }
 
     private static func value(_ v: Any) -> String {
+        var out = ""
+        writeValue(v, into: &out)
+        return out
+    }
+
+    /// Arrays and strings are matched before `NSNumber`: casting an array to `NSNumber` bridged it
+    /// (nested arrays included) to an NSArray first, and the text was rebuilt at every level, both
+    /// quadratic in the nesting (`a = [[[…]]]`, found by Fuzz/toml).
+    private static func writeValue(_ v: Any, into out: inout String) {
         switch v {
+        case let a as [Any]:
+            out += "["
+            for (i, element) in a.enumerated() {
+                if i > 0 { out += ", " }
+                writeValue(element, into: &out)
+            }
+            out += "]"
+        case let s as String: out += quote(s)
         case let n as NSNumber:
             // Foundation boxes JSON booleans as NSNumbers of type "c"; 0 and 1 also cast to Bool,
             // so the boxed type decides.
             let type = String(cString: n.objCType)
-            if type == "c" || type == "B" { return n.boolValue ? "true" : "false" }
+            if type == "c" || type == "B" { out += n.boolValue ? "true" : "false"; return }
             if type == "d" || type == "f" {
                 let d = n.doubleValue
-                if d.isNaN { return "nan" }
-                if d.isInfinite { return d > 0 ? "inf" : "-inf" }
+                if d.isNaN { out += "nan"; return }
+                if d.isInfinite { out += d > 0 ? "inf" : "-inf"; return }
                 let s = "\(d)"
-                return s.contains(".") || s.contains("e") ? s : s + ".0"
+                out += s.contains(".") || s.contains("e") ? s : s + ".0"
+                return
             }
-            return "\(n.int64Value)"
-        case let b as Bool: return b ? "true" : "false"
-        case let s as String: return quote(s)
-        case let a as [Any]: return "[" + a.map(value).joined(separator: ", ") + "]"
-        default: return quote("\(v)")
+            out += "\(n.int64Value)"
+        case let b as Bool: out += b ? "true" : "false"
+        default: out += quote("\(v)")
         }
     }
 
     // MARK: Decoding
 
+    /// How deep tables (keys of a path) and arrays may nest. Each `[table]` header spells its whole
+    /// path, so what `encode` writes grows with the square of the nesting: a 4 KB file of 2,000
+    /// nested tables came back as 12 MB of headers (found by Fuzz/toml: over its 10 s limit).
+    public static let maxNesting = 64
+
     public static func decode(_ text: String) throws -> [String: Any] {
-        var root: [String: Any] = [:]
-        var current: [String] = []
+        let root = Node()
+        // The table that `key = value` lines go into, held by reference: finding it again from the
+        // root for every line cost the nesting depth (and a copy of each table on the way) per line.
+        var current = root
+        var currentPath: [String] = []
         var lines = text.components(separatedBy: "\n")[...]
         var number = 0
         while let raw = lines.popFirst() {
@@ -113,15 +138,14 @@ public enum TOML {
             if line.isEmpty { continue }
             if line.hasPrefix("[[") {
                 guard line.hasSuffix("]]") else { throw TOMLError(line: number, message: "unterminated [[table]] header") }
-                current = try parseKeyPath(String(line.dropFirst(2).dropLast(2)), line: number)
-                try appendTable(&root, current, line: number)
-                current.append("#last")
+                currentPath = try parseKeyPath(String(line.dropFirst(2).dropLast(2)), line: number)
+                current = try root.appendTable(currentPath, line: number)
                 continue
             }
             if line.hasPrefix("[") {
                 guard line.hasSuffix("]") else { throw TOMLError(line: number, message: "unterminated [table] header") }
-                current = try parseKeyPath(String(line.dropFirst().dropLast()), line: number)
-                try ensureTable(&root, current, line: number)
+                currentPath = try parseKeyPath(String(line.dropFirst().dropLast()), line: number)
+                current = try root.header(currentPath, line: number)
                 continue
             }
             // A multi-line array continues until its brackets balance (counted as the lines come,
@@ -136,14 +160,17 @@ public enum TOML {
             }
             guard let eq = indexOfEquals(line) else { throw TOMLError(line: number, message: "expected key = value") }
             let keyPath = try parseKeyPath(String(line[..<eq]), line: number)
+            guard currentPath.count + keyPath.count <= maxNesting else {
+                throw TOMLError(line: number, message: "keys nested deeper than \(maxNesting) tables")
+            }
             var scanner = Substring(line[line.index(after: eq)...]).drop { $0 == " " || $0 == "\t" }
             let v = try parseValue(&scanner, line: number)
             guard trimmed(scanner).isEmpty else {
                 throw TOMLError(line: number, message: "unexpected text after the value: \(scanner)")
             }
-            try set(&root, current + keyPath, v, line: number)
+            try current.table(keyPath.dropLast(), line: number).set(keyPath.last!, v, path: currentPath + keyPath, line: number)
         }
-        return root
+        return root.dictionary
     }
 
     private static func stripComment(_ s: String) -> String {
@@ -224,10 +251,11 @@ public enum TOML {
             if scanner.first == "." { scanner = scanner.dropFirst().drop { $0 == " " } }
         }
         guard !parts.isEmpty else { throw TOMLError(line: line, message: "empty key") }
+        guard parts.count <= maxNesting else { throw TOMLError(line: line, message: "keys nested deeper than \(maxNesting) tables") }
         return parts
     }
 
-    private static func parseValue(_ s: inout Substring, line: Int) throws -> Any {
+    private static func parseValue(_ s: inout Substring, line: Int, depth: Int = 0) throws -> Any {
         guard let first = s.first else { throw TOMLError(line: line, message: "missing value") }
         if first == "\"" {
             s = s.dropFirst()
@@ -267,12 +295,13 @@ public enum TOML {
             return v
         }
         if first == "[" {
+            guard depth < maxNesting else { throw TOMLError(line: line, message: "arrays nested deeper than \(maxNesting)") }
             s = s.dropFirst()
             var items: [Any] = []
             while true {
                 s = s.drop { $0 == " " || $0 == "\t" }
                 if s.first == "]" { s = s.dropFirst(); return items }
-                items.append(try parseValue(&s, line: line))
+                items.append(try parseValue(&s, line: line, depth: depth + 1))
                 s = s.drop { $0 == " " || $0 == "\t" }
                 if s.first == "," { s = s.dropFirst() } else if s.first != "]" { throw TOMLError(line: line, message: "expected , or ] in array") }
             }
@@ -295,52 +324,78 @@ public enum TOML {
 
     // MARK: Tree building
 
-    private static func ensureTable(_ root: inout [String: Any], _ path: [String], line: Int) throws {
-        try modify(&root, path[...], line: line) { existing in
-            if existing == nil { return [String: Any]() }
-            guard existing is [String: Any] else { throw TOMLError(line: line, message: "\(path.joined(separator: ".")) is not a table") }
-            return existing!
+    /// A table while the text is read: a reference, so that the current table is held across lines.
+    private final class Node {
+        enum Entry {
+            case value(Any)
+            case table(Node)
+            case tables([Node])  // an array of tables (`[[name]]`)
         }
-    }
 
-    private static func appendTable(_ root: inout [String: Any], _ path: [String], line: Int) throws {
-        try modify(&root, path[...], line: line) { existing in
-            var array = (existing as? [Any]) ?? []
-            array.append([String: Any]())
-            return array
-        }
-    }
+        var entries: [String: Entry] = [:]
 
-    private static func set(_ root: inout [String: Any], _ path: [String], _ value: Any, line: Int) throws {
-        try modify(&root, path[...], line: line) { existing in
-            if existing != nil { throw TOMLError(line: line, message: "\(path.filter { $0 != "#last" }.joined(separator: ".")) is set twice") }
-            return value
-        }
-    }
-
-    /// Applies `f` to the value at `path`; the component "#last" means the last element of an array of tables.
-    private static func modify(_ table: inout [String: Any], _ path: ArraySlice<String>, line: Int, _ f: (Any?) throws -> Any) throws {
-        guard let key = path.first else { return }
-        let rest = path.dropFirst()
-        if rest.isEmpty {
-            table[key] = try f(table[key])
-            return
-        }
-        // `[[a]]` then `[a.b]` (how `encode` writes a table inside an array of tables): the path
-        // goes through the array's last table, as TOML specifies.
-        let inArray = (table[key] as? [Any])?.last is [String: Any]
-        if rest.first == "#last" || inArray {
-            guard var array = table[key] as? [Any], var last = array.last as? [String: Any] else {
-                throw TOMLError(line: line, message: "\(key) is not an array of tables")
+        /// The table at `path` below this one, made where missing. A path goes through an array of
+        /// tables' last table (`[[a]]` then `[a.b]` or `a.b = 1`, as TOML specifies and as `encode`
+        /// writes a table inside an array of tables).
+        func table<C: Collection>(_ path: C, line: Int) throws -> Node where C.Element == String {
+            var node = self
+            for key in path {
+                switch node.entries[key] {
+                case nil:
+                    let sub = Node()
+                    node.entries[key] = .table(sub)
+                    node = sub
+                case .table(let sub)?: node = sub
+                case .tables(let array)?: node = array[array.count - 1]
+                case .value?: throw TOMLError(line: line, message: "\(key) is not a table")
+                }
             }
-            try modify(&last, rest.first == "#last" ? rest.dropFirst() : rest, line: line, f)
-            array[array.count - 1] = last
-            table[key] = array
-            return
+            return node
         }
-        var sub = (table[key] as? [String: Any]) ?? [:]
-        if table[key] != nil && !(table[key] is [String: Any]) { throw TOMLError(line: line, message: "\(key) is not a table") }
-        try modify(&sub, rest, line: line, f)
-        table[key] = sub
+
+        /// `[path]`: the table at `path`, made where missing; an array of tables cannot be reopened so.
+        func header(_ path: [String], line: Int) throws -> Node {
+            let parent = try table(path.dropLast(), line: line)
+            switch parent.entries[path.last!] {
+            case nil:
+                let sub = Node()
+                parent.entries[path.last!] = .table(sub)
+                return sub
+            case .table(let sub)?: return sub
+            case .tables?, .value?: throw TOMLError(line: line, message: "\(path.joined(separator: ".")) is not a table")
+            }
+        }
+
+        /// `[[path]]`: a new table at the end of the array of tables at `path` (made where missing).
+        func appendTable(_ path: [String], line: Int) throws -> Node {
+            let parent = try table(path.dropLast(), line: line)
+            let key = path.last!
+            let sub = Node()
+            switch parent.entries[key] {
+            case nil: parent.entries[key] = .tables([sub])
+            case .tables(var array)?:
+                parent.entries[key] = nil  // the array uniquely referenced: appended in place
+                array.append(sub)
+                parent.entries[key] = .tables(array)
+            case .table?, .value?:
+                throw TOMLError(line: line, message: "\(path.joined(separator: ".")) is not an array of tables")
+            }
+            return sub
+        }
+
+        func set(_ key: String, _ value: Any, path: [String], line: Int) throws {
+            guard entries[key] == nil else { throw TOMLError(line: line, message: "\(path.joined(separator: ".")) is set twice") }
+            entries[key] = .value(value)
+        }
+
+        var dictionary: [String: Any] {
+            entries.mapValues { entry -> Any in
+                switch entry {
+                case .value(let v): return v
+                case .table(let node): return node.dictionary
+                case .tables(let nodes): return nodes.map { $0.dictionary as Any }
+                }
+            }
+        }
     }
 }

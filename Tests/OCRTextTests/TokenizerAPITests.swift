@@ -118,6 +118,11 @@ final class TokenizerAPITests: XCTestCase {
                    .invalidField(file: "tokenizer.json", field: "model.merges[0]", reason: "expected [left, right]"))
         try expect(#"{"model": {"type": "BPE", "vocab": {"a": "zero"}}}"#,
                    .invalidField(file: "tokenizer.json", field: "model.vocab.a", reason: "expected an integer id"))
+        // Fuzz/tokenizer's crash-d2019d1d…: a negative id trapped in BPE's merge key (UInt64(id)).
+        try expect(#"{"model": {"type": "BPE", "vocab": {"a": 0, "5": -4}, "merges": []}}"#,
+                   .invalidField(file: "tokenizer.json", field: "model.vocab.5", reason: "id -4 out of range 0...4294967295"))
+        try expect(#"{"model": {"type": "WordPiece", "vocab": {"a": 4294967296}}}"#,
+                   .invalidField(file: "tokenizer.json", field: "model.vocab.a", reason: "id 4294967296 out of range 0...4294967295"))
         try expect(#"{"model": {"type": "Unigram", "vocab": [["a", -1.0], ["b"]], "unk_id": 0}}"#,
                    .invalidField(file: "tokenizer.json", field: "model.vocab[1]", reason: "expected [piece, score]"))
         try expect(#"{"model": {"type": "Unigram", "vocab": [["a", -1.0]], "unk_id": 5}}"#,

@@ -106,4 +106,69 @@ final class TOMLFuzzRegressionTests: XCTestCase {
         XCTAssertEqual(table?["b"] as? Int64, 1)
         XCTAssertThrowsError(try TOML.decode(text)) { XCTAssertEqual(($0 as? TOMLError)?.line, 2_005, "\($0)") }
     }
+
+    /// Fuzz/toml's hang (a 4 KB input over its 10 s limit): each `[table]` header spells its whole
+    /// path, so `encode` wrote a square of the nesting (2,047 nested tables named by a byte that is not
+    /// UTF-8 → 12 MB of headers), and the reader walked every line's path from the root, copying each
+    /// table on the way. Tables (and arrays) now nest at most `TOML.maxNesting` deep, the rest is a
+    /// typed error naming the line, and `key = value` lines go into a table held by reference.
+    func testDeepNestingIsRejectedWithItsLine() throws {
+        func rejected(_ text: String, line: Int, _ message: String) {
+            XCTAssertThrowsError(try TOML.decode(text)) {
+                XCTAssertEqual(($0 as? TOMLError)?.description, "line \(line): \(message)")
+            }
+        }
+        XCTAssertEqual(TOML.maxNesting, 64)
+        let deep = "[" + Array(repeating: "\u{FFFD}", count: 2_047).joined(separator: ".") + "]\n"
+        rejected(deep, line: 1, "keys nested deeper than 64 tables")
+        rejected("a = 1\n\n[[" + Array(repeating: "k", count: 65).joined(separator: ".") + "]]\n", line: 3, "keys nested deeper than 64 tables")
+        let header = "[" + Array(repeating: "t", count: 60).joined(separator: ".") + "]\n"
+        rejected(header + "a.b.c.d.e = 1\n", line: 2, "keys nested deeper than 64 tables")
+        rejected("a = " + String(repeating: "[", count: 2_000) + String(repeating: "]", count: 2_000) + "\n", line: 1, "arrays nested deeper than 64")
+
+        // At the limit: read, written and read back.
+        let table = try TOML.decode(header + "a.b.c = 1\nx.y.z = [" + String(repeating: "[", count: 63) + "7" + String(repeating: "]", count: 64) + "\n")
+        var node: [String: Any] = table
+        for _ in 0..<60 { node = try XCTUnwrap(node["t"] as? [String: Any]) }
+        XCTAssertEqual(((node["a"] as? [String: Any])?["b"] as? [String: Any])?["c"] as? Int64, 1)
+        var array: Any? = ((node["x"] as? [String: Any])?["y"] as? [String: Any])?["z"]
+        for _ in 0..<64 { array = (array as? [Any])?.first }
+        XCTAssertEqual(array as? Int64, 7)
+        let written = TOML.encode(table)
+        XCTAssertEqual(TOML.encode(try TOML.decode(written)), written)
+        XCTAssertTrue(written.contains(" = " + String(repeating: "[", count: 64) + "7" + String(repeating: "]", count: 64) + "\n"), written)
+    }
+
+    /// One table holding a thousand keys, one line each, 63 tables deep (the keys make 64); the lines
+    /// are numbered and a key set twice is named with its whole path.
+    func testManyKeysInADeepTable() throws {
+        let path = Array(repeating: "\u{E9}", count: 63).joined(separator: ".")
+        let keys = (0..<1_000).map { "k\($0) = \($0)" }.joined(separator: "\n")
+        var node: [String: Any] = try TOML.decode("[" + path + "]\n" + keys + "\n")
+        for _ in 0..<63 { node = try XCTUnwrap(node["\u{E9}"] as? [String: Any]) }
+        XCTAssertEqual(node.count, 1_000)
+        XCTAssertEqual(node["k999"] as? Int64, 999)
+        XCTAssertThrowsError(try TOML.decode("[a.b]\n" + keys + "\nk7 = 1\n")) {
+            XCTAssertEqual(($0 as? TOMLError)?.description, "line 1002: a.b.k7 is set twice")
+        }
+    }
+
+    /// `[[a]]` appends to an array of tables only: after `a = 1` or `[a]` it overwrote `a` (and after
+    /// `a = [1]` made a mixed array that `encode` wrote as a string); `[a]` does not reopen `[[a]]`.
+    func testArrayOfTablesHeaderOverAnotherValueIsAnError() throws {
+        for first in ["a = 1\n", "a = [1]\n", "[a]\nx = 1\n"] {
+            XCTAssertThrowsError(try TOML.decode(first + "[[a]]\n")) {
+                XCTAssertEqual(($0 as? TOMLError)?.message, "a is not an array of tables", "\(first): \($0)")
+            }
+        }
+        XCTAssertThrowsError(try TOML.decode("[[a]]\n[a]\n")) {
+            XCTAssertEqual(($0 as? TOMLError)?.description, "line 2: a is not a table")
+        }
+        XCTAssertThrowsError(try TOML.decode("a = 1\n[a.b]\n")) {
+            XCTAssertEqual(($0 as? TOMLError)?.description, "line 2: a is not a table")
+        }
+        let tables = try XCTUnwrap(try TOML.decode("[[a]]\nx = 1\n[[a]]\nx = 2\ny.z = 3\n")["a"] as? [[String: Any]])
+        XCTAssertEqual(tables.map { $0["x"] as? Int64 }, [1, 2])
+        XCTAssertEqual((tables[1]["y"] as? [String: Any])?["z"] as? Int64, 3)
+    }
 }
