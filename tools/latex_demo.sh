@@ -24,7 +24,7 @@ COUNT=${COUNT:-1000}          # training formulas (handwriting profile; 90/10 tr
 TEST_COUNT=${TEST_COUNT:-64}  # test formulas (none of them a training formula), typeset with both profiles
 STEPS=${STEPS:-300}           # optimizer steps of the fine-tune
 METHOD=${METHOD:-full}        # full or lora
-FREEZE=${FREEZE:-encoder}     # parameter groups kept frozen (encoder, decoder, head; "" for none)
+FREEZE=${FREEZE-encoder}      # parameter groups kept frozen (encoder, decoder, head; FREEZE= for none)
 LR=${LR:-3e-4}
 BATCH=${BATCH:-4}
 PYTHON=${PYTHON:-python3}
