@@ -40,9 +40,15 @@ struct AdamWScalars {
 /// included), so a lane's result equals the scalar loop's. Written with vector types because the
 /// scalar loop does not vectorize (`std::sqrt` keeps its errno branch).
 typedef float f32x8 __attribute__((ext_vector_type(8)));
+// The helpers taking and returning f32x8 are internal and inlined into each target clone, so the
+// AVX/non-AVX calling-convention difference clang warns about never crosses a call.
+#pragma clang diagnostic ignored "-Wpsabi"
+
+inline f32x8 square_root(f32x8 x) { return __builtin_elementwise_sqrt(x); }
+inline float square_root(float x) { return std::sqrt(x); }
 
 template <typename T>
-inline T adamw_element(T p, T g, T m, T v, const AdamWScalars& s, T& m_new, T& v_new, T (*root)(T)) {
+inline T adamw_element(T p, T g, T m, T v, const AdamWScalars& s, T& m_new, T& v_new) {
   T m_decayed = m * s.beta1;
   T g_part = g * s.one_minus_beta1;
   m_new = m_decayed + g_part;
@@ -52,7 +58,7 @@ inline T adamw_element(T p, T g, T m, T v, const AdamWScalars& s, T& m_new, T& v
   v_new = v_decayed + g2_part;
   T m_hat = m_new / s.correction1;
   T v_hat = v_new / s.correction2;
-  T denominator = root(v_hat) + s.eps;
+  T denominator = square_root(v_hat) + s.eps;
   T direction = m_hat / denominator;
   T weights = p * s.decay;
   T step = direction * s.lr;
@@ -65,8 +71,6 @@ inline f32x8 load8(const float* a) {
   return x;
 }
 inline void store8(float* a, f32x8 x) { __builtin_memcpy(a, &x, sizeof x); }
-inline f32x8 root8(f32x8 x) { return __builtin_elementwise_sqrt(x); }
-inline float root1(float x) { return std::sqrt(x); }
 
 /// The update of n elements; g is contiguous here, m and v are null on the first step (zero).
 /// p_out may be p, m_out m and v_out v (donated buffers): each element is read before it is written.
@@ -78,14 +82,14 @@ __attribute__((always_inline)) inline void adamw_values_impl(const float* p, con
     f32x8 m_new, v_new;
     f32x8 zero = 0.0f;
     f32x8 p_new = adamw_element<f32x8>(load8(p + i), load8(g + i), First ? zero : load8(m + i),
-                                       First ? zero : load8(v + i), s, m_new, v_new, root8);
+                                       First ? zero : load8(v + i), s, m_new, v_new);
     store8(p_out + i, p_new);
     store8(m_out + i, m_new);
     store8(v_out + i, v_new);
   }
   for (; i < n; i++) {
     float m_new, v_new;
-    p_out[i] = adamw_element<float>(p[i], g[i], First ? 0.0f : m[i], First ? 0.0f : v[i], s, m_new, v_new, root1);
+    p_out[i] = adamw_element<float>(p[i], g[i], First ? 0.0f : m[i], First ? 0.0f : v[i], s, m_new, v_new);
     m_out[i] = m_new;
     v_out[i] = v_new;
   }
@@ -206,15 +210,10 @@ class AdamWUpdate : public mx::Primitive {
         outs[o].set_data(mx::allocator::malloc(outs[o].nbytes()));
       }
     }
-    auto& encoder = mx::cpu::get_command_encoder(stream());
-    for (auto& a : in) encoder.set_input_array(a);
-    for (auto& o : outs) encoder.set_output_array(o);
-    std::vector<mx::array> inputs, outputs;
-    for (auto& a : in) inputs.push_back(mx::array::unsafe_weak_copy(a));
-    for (auto& o : outs) outputs.push_back(mx::array::unsafe_weak_copy(o));
-    encoder.dispatch([inputs = std::move(inputs), outputs = std::move(outputs), s = scalars_, first = first_]() mutable {
-      adamw(inputs, outputs, s, first);
-    });
+    dispatch_cpu_allocated(stream(), in, outs,
+                           [s = scalars_, first = first_](std::vector<mx::array>& inputs, std::vector<mx::array>& outputs) {
+                             adamw(inputs, outputs, s, first);
+                           });
   }
   void eval_gpu(const std::vector<mx::array>&, std::vector<mx::array>&) override {
     throw std::runtime_error("adamw: the custom kernel is CPU-only");

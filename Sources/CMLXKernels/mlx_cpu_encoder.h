@@ -27,12 +27,11 @@ void dispatch_cpu(mlx::core::Stream stream, const std::vector<mlx::core::array>&
   encoder.dispatch([inputs = std::move(inputs), y = mlx::core::array::unsafe_weak_copy(out), body]() mutable { body(inputs, y); });
 }
 
-/// The same for a kernel of several outputs: allocates each, registers them and dispatches
-/// body(inputs, outputs) on weak copies.
+/// For a kernel of several outputs that already have their buffers (allocated, or donated by an
+/// input): registers the arrays and dispatches body(inputs, outputs) on weak copies.
 template <typename Body>
-void dispatch_cpu(mlx::core::Stream stream, const std::vector<mlx::core::array>& in,
-                  std::vector<mlx::core::array>& outs, Body body) {
-  for (auto& o : outs) o.set_data(mlx::core::allocator::malloc(o.nbytes()));
+void dispatch_cpu_allocated(mlx::core::Stream stream, const std::vector<mlx::core::array>& in,
+                            std::vector<mlx::core::array>& outs, Body body) {
   auto& encoder = mlx::core::cpu::get_command_encoder(stream);
   for (auto& a : in) encoder.set_input_array(a);
   for (auto& o : outs) encoder.set_output_array(o);
@@ -40,6 +39,14 @@ void dispatch_cpu(mlx::core::Stream stream, const std::vector<mlx::core::array>&
   for (auto& a : in) inputs.push_back(mlx::core::array::unsafe_weak_copy(a));
   for (auto& o : outs) outputs.push_back(mlx::core::array::unsafe_weak_copy(o));
   encoder.dispatch([inputs = std::move(inputs), outputs = std::move(outputs), body]() mutable { body(inputs, outputs); });
+}
+
+/// The same for a kernel of several outputs: allocates each, then as dispatch_cpu_allocated.
+template <typename Body>
+void dispatch_cpu(mlx::core::Stream stream, const std::vector<mlx::core::array>& in,
+                  std::vector<mlx::core::array>& outs, Body body) {
+  for (auto& o : outs) o.set_data(mlx::core::allocator::malloc(o.nbytes()));
+  dispatch_cpu_allocated(stream, in, outs, body);
 }
 
 } // namespace cmlx

@@ -63,13 +63,18 @@ public final class AdamW: Optimizer {
         let lr = Double(learningRate)
         var touched: [MLXArray] = []
         let fused = Device.defaultDevice == .cpu
+        // The kernel's scalars, rounded to float32 as the composition below rounds them.
+        let decayFactor = 1 - lr * Double(weightDecay)
+        var scalars = AdamWStepScalars(
+            learningRate: Float(lr), beta1: Float(b1), oneMinusBeta1: Float(1 - b1), beta2: Float(b2),
+            oneMinusBeta2: Float(1 - b2), eps: eps, correction1: Float(correction1), correction2: Float(correction2),
+            decay: 1)
         for (key, p) in model.trainableParameters() {
             guard let g0 = gradients[key] else { continue }
+            let decays = weightDecay > 0 && WeightDecayRule.decays(key: key, parameter: p)
+            scalars.decay = decays ? Float(decayFactor) : 1
             if fused, p.dtype == .float32, g0.dtype == .float32, g0.shape == p.shape, master[key] == nil,
-               let step = adamWStep(
-                   parameter: p, gradient: g0, expAvg: m[key], expAvgSq: v[key],
-                   scalars(lr: lr, decays: weightDecay > 0 && WeightDecayRule.decays(key: key, parameter: p),
-                           correction1: correction1, correction2: correction2))
+               let step = adamWStep(parameter: p, gradient: g0, expAvg: m[key], expAvgSq: v[key], scalars)
             {
                 p.update(step.parameter)
                 m[key] = step.expAvg
@@ -84,9 +89,7 @@ public final class AdamW: Optimizer {
             let vNew = vPrev * b2 + g.square() * (1 - b2)
             let direction = (mNew / correction1) / (sqrt(vNew / correction2) + Double(eps))
             var weights = master[key] ?? p.asType(.float32)
-            if weightDecay > 0, WeightDecayRule.decays(key: key, parameter: p) {
-                weights = weights * (1 - lr * Double(weightDecay))
-            }
+            if decays { weights = weights * decayFactor }
             let updated = weights - direction * lr
             if p.dtype != .float32 {
                 master[key] = updated
@@ -98,15 +101,6 @@ public final class AdamW: Optimizer {
             touched += [p, mNew, vNew]
         }
         try eval(touched)
-    }
-
-    /// The float32 scalars of this step as the composition below rounds them.
-    private func scalars(lr: Double, decays: Bool, correction1: Double, correction2: Double) -> AdamWStepScalars {
-        let (b1, b2) = (Double(betas.0), Double(betas.1))
-        return AdamWStepScalars(
-            learningRate: Float(lr), beta1: Float(b1), oneMinusBeta1: Float(1 - b1), beta2: Float(b2),
-            oneMinusBeta2: Float(1 - b2), eps: Float(Double(eps)), correction1: Float(correction1),
-            correction2: Float(correction2), decay: decays ? Float(1 - lr * Double(weightDecay)) : 1)
     }
 
     public func stateDictionary() -> [String: MLXArray] {
