@@ -55,13 +55,16 @@ cic_format cic_sniff(const uint8_t* d, size_t n) {
 #define CIC_NO_COVERAGE
 #endif
 
-/// RGBA → RGB over white: c' = (c·a + 255·(255 − a) + 127) / 255.
+/// A channel value c of alpha a over white: (c·a + 255·(255 − a) + 127) / 255.
+CIC_NO_COVERAGE static inline uint8_t over_white(unsigned c, unsigned a) { return (uint8_t)((c * a + 255u * (255u - a) + 127u) / 255u); }
+
+/// RGBA → RGB over white.
 CIC_NO_COVERAGE static void composite_rgba(const uint8_t* rgba, size_t pixels, uint8_t* rgb) {
   for (size_t i = 0; i < pixels; i++) {
     unsigned a = rgba[4 * i + 3];
     for (int c = 0; c < 3; c++) {
       unsigned v = rgba[4 * i + c];
-      rgb[3 * i + c] = (uint8_t)((v * a + 255u * (255u - a) + 127u) / 255u);
+      rgb[3 * i + c] = over_white(v, a);
     }
   }
 }
@@ -276,7 +279,7 @@ CIC_NO_COVERAGE static void composite_abgr(const uint32_t* raster, size_t pixels
     uint32_t p = raster[i];
     unsigned a = TIFFGetA(p);
     unsigned v[3] = {TIFFGetR(p), TIFFGetG(p), TIFFGetB(p)};
-    for (int c = 0; c < 3; c++) rgb[3 * i + c] = (uint8_t)((v[c] * a + 255u * (255u - a) + 127u) / 255u);
+    for (int c = 0; c < 3; c++) rgb[3 * i + c] = over_white(v[c], a);
   }
 }
 
