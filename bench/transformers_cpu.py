@@ -118,15 +118,15 @@ def english_lines(count):
 
 
 CASES = {
-    "latex": {"key": "latex_ocr_junia_full", "batch": 8, "steps": 5, "warmup": 2, "peer_script": "latex_torch_peer.py",
+    "latex": {"key": "latex_ocr_junia_full", "batch": 8, "steps": 5, "warmup": 2, "peer": ["latex_torch_peer.py"],
               "what": "latex-ocr-junia full fine-tuning (encoder trainable, 1024 patches), batch {batch} of rendered formulas, "
                       "{steps} steps of which {warmup} warm-up, fp32",
-              "peer": "latex-ocr-junia 0.1.3's LatexOCRModel (PyTorch, fp32, threads = cores), AdamW, same images and texts"},
-    "trocr": {"key": "trocr_base_full", "batch": 4, "steps": 4, "warmup": 1, "peer_script": "trocr_torch_peer.py",
+              "peer_what": "latex-ocr-junia 0.1.3's LatexOCRModel (PyTorch, fp32, threads = cores), AdamW, same images and texts"},
+    "trocr": {"key": "trocr_base_full", "batch": 4, "steps": 4, "warmup": 1, "peer": ["trocr_torch_peer.py", "train"],
               "what": "TrOCR-base-shaped full fine-tuning (random weights: BEiT-base encoder 384x384 = 577 tokens, 12-layer "
                       "decoder of width 1024, vocabulary 50265; 340 M parameters), batch {batch} of rendered English lines, "
                       "{steps} steps of which {warmup} warm-up, fp32",
-              "peer": "transformers 5.23 VisionEncoderDecoderModel (PyTorch, fp32, threads = cores) from the same folder, "
+              "peer_what": "transformers 5.23 VisionEncoderDecoderModel (PyTorch, fp32, threads = cores) from the same folder, "
                       "AdamW, same images and texts"},
 }
 
@@ -149,8 +149,8 @@ def ours(model, data, case):
 
 
 def peer(model_args, listing, case, torch_python):
-    script = os.path.join(ROOT, "bench", case["peer_script"])
-    command = [torch_python, script] + (["train"] if case["peer_script"] == "trocr_torch_peer.py" else []) + model_args
+    script, *subcommand = case["peer"]
+    command = [torch_python, os.path.join(ROOT, "bench", script)] + subcommand + model_args
     out = run(command + ["--listing", listing, "--batch", str(case["batch"]), "--steps", str(case["steps"]),
                          "--warmup", str(case["warmup"]), "--threads", str(os.cpu_count() or 1)]).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -181,7 +181,7 @@ def measure(name, args):
           f"ratio {ratio:.2f} (target >= 1.5)")
     return case["key"], {
         "benchmark": case["what"].format(**case),
-        "peer": case["peer"],
+        "peer": case["peer_what"],
         "load_average_at_start": load_start, "load_average_at_end": os.getloadavg(),
         "ours_seconds_per_step": round(1 / best_ours["steps_per_s"], 3),
         "peer_seconds_per_step": round(1 / best_peer["steps_per_s"], 3),
@@ -218,7 +218,6 @@ def main():
                 "included), the peer's images are preprocessed before its clock.",
         "target_ratio": 1.5,
     })
-    results.pop("peer", None)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(results, f, indent=2)
