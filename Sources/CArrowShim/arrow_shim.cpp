@@ -11,6 +11,8 @@
 #include <parquet/arrow/writer.h>
 #include <parquet/properties.h>
 
+#include <algorithm>
+#include <atomic>
 #include <exception>
 #include <memory>
 #include <string>
@@ -159,9 +161,81 @@ extern "C" int carrow_writer_close(carrow_writer w) {
 
 extern "C" void carrow_writer_free(carrow_writer w) { delete w; }
 
+// MARK: - Reader's memory cap
+
+namespace {
+
+/// The reader's allocations, capped. A Parquet file's metadata declares how many rows a row group has
+/// and Arrow reserves buffers for that many before it decodes a page, so a few kilobytes declaring
+/// 2^40 rows made it reserve (and zero) memory until the machine ran out (found by Fuzz/parquet).
+/// Decoded data worth more than `kReadExpansion` times the file (at least `kReadFloor`) is refused
+/// instead: images are stored compressed already, and text compresses ~10x at most.
+constexpr int64_t kReadFloor = int64_t(512) << 20;
+constexpr int64_t kReadExpansion = 64;
+
+class CappedMemoryPool final : public arrow::MemoryPool {
+ public:
+  explicit CappedMemoryPool(int64_t cap) : cap_(cap) {}
+
+  arrow::Status Allocate(int64_t size, int64_t alignment, uint8_t** out) override {
+    ARROW_RETURN_NOT_OK(reserve(size));
+    auto status = base_->Allocate(size, alignment, out);
+    if (!status.ok()) used_ -= size;
+    return status;
+  }
+
+  arrow::Status Reallocate(int64_t old_size, int64_t new_size, int64_t alignment, uint8_t** ptr) override {
+    if (new_size > old_size) ARROW_RETURN_NOT_OK(reserve(new_size - old_size));
+    auto status = base_->Reallocate(old_size, new_size, alignment, ptr);
+    if (!status.ok()) {
+      if (new_size > old_size) used_ -= new_size - old_size;
+    } else if (new_size < old_size) {
+      used_ -= old_size - new_size;
+    }
+    return status;
+  }
+
+  void Free(uint8_t* buffer, int64_t size, int64_t alignment) override {
+    base_->Free(buffer, size, alignment);
+    used_ -= size;
+  }
+
+  int64_t bytes_allocated() const override { return used_; }
+  int64_t max_memory() const override { return peak_; }
+  int64_t total_bytes_allocated() const override { return base_->total_bytes_allocated(); }
+  int64_t num_allocations() const override { return base_->num_allocations(); }
+  std::string backend_name() const override { return base_->backend_name(); }
+
+  int64_t cap() const { return cap_; }
+  /// The largest request refused since the last `reset_refusal()`, 0 if none.
+  int64_t refused() const { return refused_; }
+  void reset_refusal() { refused_ = 0; }
+
+ private:
+  arrow::Status reserve(int64_t size) {
+    int64_t after = used_ += size;
+    if (size < 0 || after > cap_) {
+      used_ -= size;
+      int64_t seen = refused_;
+      while (size > seen && !refused_.compare_exchange_weak(seen, size)) {}
+      return arrow::Status::OutOfMemory("reading would take more than ", cap_, " bytes");
+    }
+    int64_t peak = peak_;
+    while (after > peak && !peak_.compare_exchange_weak(peak, after)) {}
+    return arrow::Status::OK();
+  }
+
+  arrow::MemoryPool* base_ = arrow::default_memory_pool();
+  const int64_t cap_;
+  std::atomic<int64_t> used_{0}, peak_{0}, refused_{0};
+};
+
+} // namespace
+
 // MARK: - Reader
 
 struct carrow_reader_s {
+  std::shared_ptr<CappedMemoryPool> pool;
   std::shared_ptr<arrow::io::ReadableFile> file;
   std::unique_ptr<parquet::arrow::FileReader> reader;
   std::shared_ptr<arrow::Schema> schema;
@@ -171,6 +245,7 @@ struct carrow_reader_s {
 };
 
 struct carrow_batch_s {
+  std::shared_ptr<CappedMemoryPool> pool;  // owns the columns' buffers' allocator: released after them
   std::vector<std::shared_ptr<arrow::Array>> columns;
   int64_t rows = 0;
   std::string scratch;
@@ -231,7 +306,9 @@ extern "C" int carrow_reader_open(carrow_reader* out, const char* path) {
   CARROW_GUARD({
     auto r = std::make_unique<carrow_reader_s>();
     r->file = unwrap(arrow::io::ReadableFile::Open(path));
-    r->reader = unwrap(parquet::arrow::OpenFile(r->file, arrow::default_memory_pool()));
+    int64_t size = unwrap(r->file->GetSize());
+    r->pool = std::make_shared<CappedMemoryPool>(std::max(kReadFloor, kReadExpansion * size));
+    r->reader = unwrap(parquet::arrow::OpenFile(r->file, r->pool.get()));
     check(r->reader->GetSchema(&r->schema));
     for (const auto& field : r->schema->fields()) {
       r->names.push_back(field->name());
@@ -288,15 +365,26 @@ extern "C" int carrow_reader_schema_metadata(carrow_reader r, const char* key, c
 extern "C" int carrow_reader_read_row_group(carrow_reader r, int index, carrow_batch* out) {
   CARROW_GUARD({
     if (index < 0 || index >= r->reader->num_row_groups()) throw ShimError("row group index out of range");
-    auto table = unwrap(r->reader->ReadRowGroup(index));
-    table = unwrap(table->CombineChunks(arrow::default_memory_pool()));
-    auto b = std::make_unique<carrow_batch_s>();
-    b->rows = table->num_rows();
-    for (const auto& column : table->columns()) {
-      if (column->num_chunks() == 1) b->columns.push_back(column->chunk(0));
-      else b->columns.push_back(unwrap(arrow::Concatenate(column->chunks())));
+    r->pool->reset_refusal();
+    try {
+      auto table = unwrap(r->reader->ReadRowGroup(index));
+      table = unwrap(table->CombineChunks(r->pool.get()));
+      auto b = std::make_unique<carrow_batch_s>();
+      b->pool = r->pool;
+      b->rows = table->num_rows();
+      for (const auto& column : table->columns()) {
+        if (column->num_chunks() == 1) b->columns.push_back(column->chunk(0));
+        else b->columns.push_back(unwrap(arrow::Concatenate(column->chunks(), r->pool.get())));
+      }
+      *out = b.release();
+    } catch (const ShimError&) {
+      if (r->pool->refused() == 0) throw;
+      auto rows = r->reader->parquet_reader()->metadata()->RowGroup(index)->num_rows();
+      throw ShimError("it declares " + std::to_string(rows) + " rows, and decoding them would take more than " +
+                      std::to_string(r->pool->cap() >> 20) + " MiB (the cap: " + std::to_string(kReadExpansion) +
+                      " times the file's size, at least " + std::to_string(kReadFloor >> 20) + " MiB): "
+                      "the file's metadata declares more data than it holds");
     }
-    *out = b.release();
   })
 }
 

@@ -129,4 +129,16 @@ final class ImportTests: DataTestCase {
         XCTAssertEqual(a.map(\.text), b.map(\.text))
         XCTAssertEqual(a.map(\.imagePath), b.map(\.imagePath))
     }
+
+    /// The fuzzer's input (Fuzz/parquet, oom-e71fe5cd…): 2.6 KB whose one row group declares 185,604,175,485
+    /// rows. Arrow reserved and zeroed buffers for all of them (20 GB in 50 s before the fix); the reader's
+    /// capped memory pool refuses it with an error naming the file and the row group.
+    func testParquetDeclaringMoreRowsThanItHoldsIsRefused() throws {
+        let shard = try fixture("row_group_bomb.parquet")
+        XCTAssertThrowsError(try build([shard], split: "100,0,0")) { error in
+            let message = "\(error)"
+            XCTAssertTrue(message.contains("row_group_bomb.parquet: row group 0: it declares 185604175485 rows"), message)
+            XCTAssertTrue(message.contains("more than 512 MiB"), message)
+        }
+    }
 }
