@@ -347,7 +347,9 @@ def main():
                  "removed (predict on 1 image timed and subtracted). Best of rounds, server and predict alternating. wrong_answers: server texts that "
                  "differ from the line read alone (predict --batch-size 1); batches pad lines to a common width, "
                  "which can change a text, and predict --batch-size 8 differs from it too (its count is given). "
-                 "Fault runs batch equal keys only (--batch-key-ratio 1), so every good answer must equal it."),
+                 "Fault runs batch equal keys only (--batch-key-ratio 1), so every good answer must equal it."
+                 " The server makes OpenBLAS's idle workers sleep at once (spin 2^4 cycles, not its default 2^28, ~0.1 s): "
+                 "their spinning took the cores from the request handling and the clients (tiny Qwen-VL: ratio 0.80 before)."),
         "clients": args.clients, "seconds": args.seconds, "rounds": args.rounds, "predict_repeat": args.predict_repeat,
     }
     if "ppocr" in parts:

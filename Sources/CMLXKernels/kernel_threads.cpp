@@ -10,9 +10,11 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <dlfcn.h>
 #include <exception>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -158,6 +160,26 @@ extern "C" int cmlx_set_blas_threads(int threads) {
     auto& b = blas();
     if (b.set_threads == nullptr) throw std::runtime_error("set_blas_threads: the linked BLAS is not OpenBLAS");
     b.set_threads(threads);
+  })
+}
+
+extern "C" int cmlx_set_blas_idle_spin(int log2_cycles, int* applied) {
+  CMLX_GUARD({
+    *applied = 0;
+    if (log2_cycles < 4 || log2_cycles > 30) throw std::invalid_argument("set_blas_idle_spin: log2_cycles must be 4...30");
+    // OpenBLAS reads its environment once, when it loads, and its workers take the timeout when
+    // they start: exported (Debian's libopenblas0-pthread) but not declared in its headers.
+    auto read_env = reinterpret_cast<void (*)()>(dlsym(RTLD_DEFAULT, "openblas_read_env"));
+    auto shutdown = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "blas_thread_shutdown_"));
+    auto init = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "blas_thread_init"));
+    auto timeout = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "openblas_thread_timeout"));
+    if (!read_env || !shutdown || !init || !timeout || blas_threads() == 0) return 0;
+    setenv("OPENBLAS_THREAD_TIMEOUT", std::to_string(log2_cycles).c_str(), 1);
+    read_env();
+    if (timeout() != log2_cycles) return 0;
+    shutdown();
+    init();
+    *applied = 1;
   })
 }
 

@@ -80,6 +80,20 @@ public enum Threads {
         try check(cmlx_set_blas_threads(Int32(threads)), "set_blas_threads")
     }
 
+    /// Makes OpenBLAS's idle workers sleep soon after each multi-threaded call: they spin for about
+    /// 2^`log2Cycles` cycles (OpenBLAS's `OPENBLAS_THREAD_TIMEOUT`; its default, 28, is ~0.1 s)
+    /// instead of 2^28. While they spin they hold a core in `sched_yield`, which costs nothing when
+    /// the process is alone on the machine but takes the core from everything else that runs beside
+    /// the BLAS: a server's request handling, its clients on the same host (measured with `serve`
+    /// and a tiny Qwen-VL on 2 cores). Call before any BLAS work runs (the workers are restarted).
+    /// Returns false where the BLAS is not OpenBLAS or does not export what this needs.
+    @discardableResult
+    public static func setBLASIdleSpin(log2Cycles: Int) throws -> Bool {
+        var applied: Int32 = 0
+        try check(cmlx_set_blas_idle_spin(Int32(log2Cycles), &applied), "set_blas_idle_spin")
+        return applied != 0
+    }
+
     /// Runs `body` with OpenBLAS single-threaded, then restores its thread count (no-op when the
     /// BLAS is not OpenBLAS). For inference whose large matmuls are ocrtune's fused kernels
     /// (``matmulAffineActivation(_:_:bias:preScale:preBias:activation:postScale:postBias:)``):

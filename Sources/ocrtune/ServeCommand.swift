@@ -4,6 +4,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import MLXEngine
 import OCRServe
 
 struct ServeCommand: ParsableCommand {
@@ -128,6 +129,11 @@ struct ServeCommand: ParsableCommand {
         for a in adapters where Self.adapter(a) == nil { throw ValidationError("--adapter \(a): expected NAME=PATH") }
     }
 
+    /// log2 of the cycles OpenBLAS's idle workers spin before they sleep, in the server: OpenBLAS's
+    /// least. Tiny Qwen-VL through the server on 2 cores (bench/serve.py): 99 lines/s with OpenBLAS's
+    /// default (28), 105–117 with 16, 126 with 4.
+    static let blasIdleSpin = 4
+
     static func adapter(_ text: String) -> (name: String, folder: String)? {
         guard let eq = text.firstIndex(of: "="), eq != text.startIndex, text.index(after: eq) != text.endIndex else { return nil }
         return (String(text[..<eq]), String(text[text.index(after: eq)...]))
@@ -135,6 +141,13 @@ struct ServeCommand: ParsableCommand {
 
     func run() throws {
         let logger = try engine.apply(label: "serve")
+        // The server shares the cores with its request handling (and often its clients): OpenBLAS's
+        // workers must not spin between products (Threads.setBLASIdleSpin). A user's own setting wins.
+        if ProcessInfo.processInfo.environment["OPENBLAS_THREAD_TIMEOUT"] == nil {
+            if (try? Threads.setBLASIdleSpin(log2Cycles: Self.blasIdleSpin)) == true {
+                logger.debug("OpenBLAS's idle workers spin 2^\(Self.blasIdleSpin) cycles")
+            }
+        }
         let folder = URL(fileURLWithPath: model)
         var configuration = ServeConfiguration()
         configuration.host = host

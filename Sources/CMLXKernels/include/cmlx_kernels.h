@@ -22,6 +22,11 @@ extern "C" {
 int cmlx_blas_threads(int* out);
 /// Sets OpenBLAS's thread count (an error when the BLAS is not OpenBLAS).
 int cmlx_set_blas_threads(int threads);
+/// Makes OpenBLAS's idle workers spin for about 2^log2_cycles cycles after a threaded call before they
+/// sleep (OpenBLAS's OPENBLAS_THREAD_TIMEOUT, clamped by it to 4...30; its default is 28, ~0.1 s): sets
+/// the variable, has OpenBLAS read it again and restarts its workers. Call while no BLAS work runs.
+/// *applied is 0 when the BLAS is not OpenBLAS or lacks the entry points (nothing changed).
+int cmlx_set_blas_idle_spin(int log2_cycles, int* applied);
 /// Threads of ocrtune's CPU kernels (the calling thread included).
 int cmlx_kernel_threads(int* out);
 
