@@ -75,16 +75,22 @@ def qwen_images(count):
 
 # MARK: - Peer: predict
 
-def predict(model, images, extra, batch=8, repeat=1):
+def predict(model, images, extra, batch=8, repeat=1, env=None):
     """(lines/s without the load time, texts) of `predict --batch-size BATCH` on `images` (the list
-    `repeat` times over, so that a fast model's run lasts long enough to time)."""
+    `repeat` times over, so that a fast model's run lasts long enough to time); `env`: variables
+    added to its environment."""
     def timed(paths):
         t = time.perf_counter()
-        out = run("predict", "--model", model, "--batch-size", str(batch), "--json", *extra, *paths).stdout
+        out = run("predict", "--model", model, "--batch-size", str(batch), "--json", *extra, *paths,
+                  env={**os.environ, **(env or {})}).stdout
         return time.perf_counter() - t, [json.loads(l)["text"] for l in out.splitlines() if l.startswith("{")]
     load, _ = timed(images[:1])
     total, texts = timed(images * repeat)
     return (len(images) * repeat - 1) / max(1e-3, total - load), texts[:len(images)]
+
+
+# The server's OpenBLAS setting (Threads.setBLASIdleSpin(log2Cycles: 4)) given to predict through the environment.
+SPIN_ENV = {"OPENBLAS_THREAD_TIMEOUT": "4"}
 
 
 # MARK: - Server
@@ -181,7 +187,7 @@ def throughput(name, model, images, predict_extra, prompt, max_tokens, args, ser
     # lines to a common width (PaddleOCR's batching too), which can change a text.
     _, reference = predict(model, images, predict_extra, batch=1)
     bodies = [chat_body(p, prompt, max_tokens) for p in images]
-    server_runs, predict_runs, batch8_texts = [], [], None
+    server_runs, predict_runs, spin_runs, batch8_texts = [], [], [], None
     for _ in range(args.rounds):
         server = Server(model, ["--max-batch", "8", *serve_extra])
         try:
@@ -191,14 +197,19 @@ def throughput(name, model, images, predict_extra, prompt, max_tokens, args, ser
         # The peer is timed over at least ~2 s of work (short runs are at the mercy of the noise).
         rate, batch8_texts = predict(model, images, predict_extra, repeat=args.predict_repeat)
         predict_runs.append(rate)
+        # predict as the server runs OpenBLAS (its idle workers sleeping at once), for comparison.
+        spin_runs.append(predict(model, images, predict_extra, repeat=args.predict_repeat, env=SPIN_ENV)[0])
     best = max(server_runs, key=lambda r: r["lines_per_s"])
     peer = max(predict_runs)
     batch8_differ = sum(a != b for a, b in zip(batch8_texts, reference))
-    print(f"{name}: server {best['lines_per_s']:.1f} lines/s, predict {peer:.1f} lines/s, ratio {best['lines_per_s'] / peer:.3f}, "
+    print(f"{name}: server {best['lines_per_s']:.1f} lines/s, predict {peer:.1f} lines/s, ratio {best['lines_per_s'] / peer:.3f} "
+          f"(predict with {SPIN_ENV}: {max(spin_runs):.1f} lines/s, ratio {best['lines_per_s'] / max(spin_runs):.3f}), "
           f"p50 {best['p50_ms']:.0f} ms, p99 {best['p99_ms']:.0f} ms, differing {best['wrong_answers']}/{best['requests']} "
           f"(predict batch 8: {batch8_differ}/{len(images)})", file=sys.stderr)
     return {"lines": len(images), "server": best, "server_runs": server_runs, "predict_batch8_lines_per_s": peer,
             "predict_runs": predict_runs, "ratio_server_over_predict": best["lines_per_s"] / peer,
+            "predict_openblas_spin4_runs": spin_runs,
+            "ratio_server_over_predict_openblas_spin4": best["lines_per_s"] / max(spin_runs),
             "predict_batch8_texts_differing_from_alone": batch8_differ}
 
 
@@ -349,7 +360,9 @@ def main():
                  "which can change a text, and predict --batch-size 8 differs from it too (its count is given). "
                  "Fault runs batch equal keys only (--batch-key-ratio 1), so every good answer must equal it."
                  " The server makes OpenBLAS's idle workers sleep at once (spin 2^4 cycles, not its default 2^28, ~0.1 s): "
-                 "their spinning took the cores from the request handling and the clients (tiny Qwen-VL: ratio 0.80 before)."),
+                 "their spinning took the cores from the request handling and the clients (tiny Qwen-VL: ratio 0.80 before). "
+                 "predict_openblas_spin4_runs: predict with the server's OpenBLAS setting (OPENBLAS_THREAD_TIMEOUT=4), "
+                 "which predict itself does not make, for comparison."),
         "clients": args.clients, "seconds": args.seconds, "rounds": args.rounds, "predict_repeat": args.predict_repeat,
     }
     if "ppocr" in parts:

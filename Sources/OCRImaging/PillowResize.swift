@@ -33,7 +33,9 @@ extension RGBImage {
     public func pillowResized(
         width w: Int, height h: Int, resampling: PillowResampling, passOrder: PillowPassOrder = .pillow12
     ) -> RGBImage {
-        RGBImage(width: w, height: h, pixels: pillowResize(pixels, width, height, 3, w, h, resampling, passOrder))
+        // Pillow's `resize` to the image's own size returns a copy.
+        if w == width && h == height { return self }
+        return RGBImage(width: w, height: h, pixels: pillowResize(pixels, width, height, 3, w, h, resampling, passOrder))
     }
 
     /// `Image.convert("L")`: (19595·R + 38470·G + 7471·B + 2¹⁵) >> 16 — Pillow's luma, which
@@ -50,7 +52,8 @@ extension GrayImage {
     public func pillowResized(
         width w: Int, height h: Int, resampling: PillowResampling, passOrder: PillowPassOrder = .pillow12
     ) -> GrayImage {
-        GrayImage(width: w, height: h, pixels: pillowResize(pixels, width, height, 1, w, h, resampling, passOrder))
+        if w == width && h == height { return self }
+        return GrayImage(width: w, height: h, pixels: pillowResize(pixels, width, height, 1, w, h, resampling, passOrder))
     }
 }
 

@@ -123,7 +123,14 @@ struct ChatController {
                 switch part {
                 case let .text(t): parts.append(.text(t))
                 case let .imageURL(url):
-                    let image = try await state.image(url: url, param: "messages[\(i)].content[\(j)].image_url")
+                    let param = "messages[\(i)].content[\(j)].image_url"
+                    let decoded = try await state.image(url: url, param: param)
+                    let image: RGBImage
+                    do {
+                        image = try state.model.preprocess(decoded)
+                    } catch {
+                        throw ServeError.badRequest("the image cannot be prepared for this model", param: param, code: "invalid_prompt")
+                    }
                     images.append(image)
                     parts.append(.image(image))
                 }

@@ -5,6 +5,7 @@
 
 import Foundation
 import Hummingbird
+import MLXEngine
 import HummingbirdTesting
 import OCRImaging
 import OCRModels
@@ -191,5 +192,27 @@ final class GenerativeServingTests: XCTestCase {
         let plain = try model.prepare([ServedTurn(role: "user", parts: [.image(image), .text("look")])])
         XCTAssertEqual(prompt.ids.filter { $0 == start }.count, plain.ids.filter { $0 == start }.count)
         XCTAssertEqual(SpecialTokenText.neutralized("a<|x|>b", specialTokens: ["<|x|>"]), "a<\u{200B}|x|>b")
+    }
+
+    /// The server resizes an image on the request's thread (`preprocess`); the worker's `prepare`
+    /// then leaves it as it is, so the prompt is the one the original image gives.
+    func testImagesResizedAheadGiveTheSamePrompt() throws {
+        let model = try XCTUnwrap(try ServedModels.load(folder: ServeFixtures.qwenFolder) as? ServedQwenVL)
+        for name in ["image0.png", "image1.png", "batch2.png"] {
+            let original = try image(name)
+            let resized = try model.preprocess(original)
+            let (h, w) = try QwenVLImageProcessor.smartResize(
+                height: original.height, width: original.width, factor: model.recognizer.processor.factor,
+                minPixels: model.recognizer.processor.config.minPixels, maxPixels: model.recognizer.processor.config.maxPixels)
+            XCTAssertEqual([resized.height, resized.width], [h, w], name)
+            XCTAssertEqual(try model.preprocess(resized).pixels, resized.pixels, name)
+            let a = try model.prepare([ServedTurn(role: "user", parts: [.image(original), .text("read")])])
+            let b = try model.prepare([ServedTurn(role: "user", parts: [.image(resized), .text("read")])])
+            XCTAssertEqual(a.ids, b.ids, name)
+            XCTAssertEqual(a.grids, b.grids, name)
+            let pa = try XCTUnwrap(a.pixels), pb = try XCTUnwrap(b.pixels)
+            XCTAssertEqual(pa.shape, pb.shape, name)
+            XCTAssertEqual(abs(pa - pb).max().item(Float.self), 0, name)
+        }
     }
 }

@@ -61,12 +61,21 @@ public struct QwenVLImageProcessor: Sendable {
     }
 
     /// Patches [gh·gw, C·T·P·P] (float32) and the grid [1, gh, gw] of one image.
-    public func callAsFunction(_ image: RGBImage) throws -> (pixels: MLXArray, grid: [Int]) {
+    /// The image at the size the model sees it (``smartResize(height:width:factor:minPixels:maxPixels:)``),
+    /// resized as transformers' PIL backend does: Pillow's bicubic on 8 bits, Pillow 13's pass order.
+    /// An image already at that size is returned as it is, so a caller may resize ahead (the server
+    /// does, on its request threads) and hand the result to ``callAsFunction(_:)-(RGBImage)``.
+    public func resizedForModel(_ image: RGBImage) throws -> RGBImage {
         let c = config
         let (h, w) = try Self.smartResize(
             height: image.height, width: image.width, factor: factor, minPixels: c.minPixels, maxPixels: c.maxPixels)
-        // Pillow's bicubic on 8 bits, with Pillow 13's pass order (transformers' PIL backend).
-        let bytes = image.pillowResized(width: w, height: h, resampling: .bicubic, passOrder: .pillow13)
+        return image.pillowResized(width: w, height: h, resampling: .bicubic, passOrder: .pillow13)
+    }
+
+    public func callAsFunction(_ image: RGBImage) throws -> (pixels: MLXArray, grid: [Int]) {
+        let c = config
+        let bytes = try resizedForModel(image)
+        let (h, w) = (bytes.height, bytes.width)
         let resized = MLXArray(bytes.pixels, [h, w, 3]).asType(.float32)  // 0…255
         let mean = MLXArray(c.imageMean, [1, 1, 3])
         let std = MLXArray(c.imageStd, [1, 1, 3])
