@@ -120,6 +120,15 @@ public struct PPOCRRecognizerConfig: Codable, Equatable, Sendable {
         imageWidth = try c.decodeIfPresent(Int.self, forKey: .imageWidth) ?? d.imageWidth
         inputBGR = try c.decodeIfPresent(Bool.self, forKey: .inputBGR) ?? d.inputBGR
         blankIndex = try c.decodeIfPresent(Int.self, forKey: .blankIndex) ?? d.blankIndex
+        try c.require([hiddenSize, numAttentionHeads], in: ConfigLimits.size, at: .hiddenSize, "hidden_size and num_attention_heads")
+        try c.require(width: hiddenSize, dividesInto: numAttentionHeads, at: .numAttentionHeads)
+        try c.require([depth], in: ConfigLimits.depth, at: .depth, "depth")
+        try c.require(ratio: mlpRatio, atMost: ConfigLimits.mlpRatio, at: .mlpRatio, "mlp_ratio")
+        try c.require([headOutChannels], in: ConfigLimits.classes, at: .headOutChannels, "head_out_channels")
+        try c.require([blankIndex], in: 0 ... headOutChannels - 1, at: .blankIndex, "blank_index")
+        try c.require([convKernelSize.count, poolKernelSize.count], in: 2 ... 2, at: .convKernelSize, "conv_kernel_size and pool_kernel_size entries")
+        try c.require(convKernelSize + poolKernelSize + [imageHeight, imageWidth], in: ConfigLimits.size, at: .convKernelSize,
+                      "conv_kernel_size, pool_kernel_size and image sides")
     }
 }
 
@@ -207,6 +216,8 @@ public struct PPLCNetV3Config: Codable, Equatable, Sendable {
         guard !blockConfigs.isEmpty, blockConfigs.allSatisfy({ !$0.isEmpty }) else {
             throw DecodingError.dataCorruptedError(forKey: .blockConfigs, in: c, debugDescription: "every stage needs at least one block")
         }
+        try c.require([stemChannels, stemStride, reduction], in: ConfigLimits.size, at: .reduction, "stem_channels, stem_stride and reduction")
+        try c.require([convSymmetricNum], in: 0 ... 1 << 16, at: .convSymmetricNum, "conv_symmetric_num")
         guard scale > 0, scale <= 16, (1 ... 1024).contains(divisor) else {
             throw DecodingError.dataCorruptedError(
                 forKey: .scale, in: c, debugDescription: "scale \(scale) must be in (0, 16] and divisor \(divisor) in 1...1024")
