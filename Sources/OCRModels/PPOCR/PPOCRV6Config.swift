@@ -82,13 +82,10 @@ public struct PPOCRV6RecognizerConfig: Codable, Equatable, Sendable {
         numAttentionHeads = try c.decodeIfPresent(Int.self, forKey: .numAttentionHeads) ?? d.numAttentionHeads
         attentionDropout = try c.decodeIfPresent(Double.self, forKey: .attentionDropout) ?? d.attentionDropout
         layerNormEps = try c.decodeIfPresent(Double.self, forKey: .layerNormEps) ?? d.layerNormEps
-        guard convKernelSize.count == 2, hiddenSize > 0, numAttentionHeads > 0, hiddenSize % numAttentionHeads == 0 else {
-            throw DecodingError.dataCorruptedError(
-                forKey: .hiddenSize, in: c,
-                debugDescription: "hidden_size must divide into num_attention_heads and conv_kernel_size be [kh, kw]")
-        }
-        try c.require([hiddenSize, numAttentionHeads] + convKernelSize, in: ConfigLimits.size, at: .hiddenSize,
-                      "hidden_size, num_attention_heads and conv_kernel_size")
+        try c.require([hiddenSize, numAttentionHeads], in: ConfigLimits.size, at: .hiddenSize, "hidden_size and num_attention_heads")
+        try c.require(width: hiddenSize, dividesInto: numAttentionHeads, at: .numAttentionHeads)
+        try c.require([convKernelSize.count], in: 2 ... 2, at: .convKernelSize, "conv_kernel_size entries")
+        try c.require(convKernelSize, in: ConfigLimits.size, at: .convKernelSize, "conv_kernel_size")
         try c.require([depth], in: ConfigLimits.depth, at: .depth, "depth")
         try c.require(ratio: mlpRatio, atMost: ConfigLimits.mlpRatio, at: .mlpRatio, "mlp_ratio")
         try c.require([headOutChannels], in: ConfigLimits.classes, at: .headOutChannels, "head_out_channels")

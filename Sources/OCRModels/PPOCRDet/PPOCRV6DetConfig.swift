@@ -65,10 +65,10 @@ public struct PPOCRV6DetConfig: Codable, Equatable, Sendable {
                 forKey: .kernelList, in: c,
                 debugDescription: "supported: nearest interpolation, kernel_list [k, 2, 2], four backbone stages")
         }
-        try c.require([reduction, kernelList[0], dilatedKernelSize] + layerListOutChannels, in: ConfigLimits.size, at: .reduction,
-                      "reduction, kernel_list, dilated_kernel_size and layer_list_out_channels")
+        try c.require([reduction, kernelList[0], dilatedKernelSize, neckOutChannels] + layerListOutChannels, in: ConfigLimits.size,
+                      at: .reduction, "reduction, kernel_list, dilated_kernel_size, neck_out_channels and layer_list_out_channels")
         // The neck's squeeze-excitations: out / reduction, then out / 4 / reduction channels.
-        guard neckOutChannels % 4 == 0, neckOutChannels / 4 >= reduction, ConfigLimits.size.contains(neckOutChannels) else {
+        guard neckOutChannels % 4 == 0, neckOutChannels / 4 >= reduction else {
             throw DecodingError.dataCorruptedError(
                 forKey: .neckOutChannels, in: c,
                 debugDescription: "neck_out_channels must be a multiple of 4 with a quarter of at least reduction (\(reduction))")
