@@ -119,7 +119,7 @@ let package = Package(
         // libpolyclipping) offsets the polygons.
         .target(
             name: "CTextDetection",
-            cxxSettings: [.unsafeFlags(["-O2", "-I/usr/include/polyclipping"])],
+            cxxSettings: [.unsafeFlags(["-O2", "-ffp-contract=off", "-I/usr/include/polyclipping"])],
             linkerSettings: [.linkedLibrary("polyclipping")]),
         .target(
             name: "OCRModels",

@@ -13,7 +13,9 @@ box at the same reading-order position; the same text for each line.
 Usage: tools/ppocr_pages_parity.py [--pages 50] [--work DIR] [--json bench/results/pages_parity.json]
 Needs: set-up's weights (.deps/python/rapidocr/models), ocrtune built (release preferred,
 $OCRTUNE_BIN to override), a Python with rapidocr 3.10 and its dependencies (onnxruntime,
-opencv, shapely, pyclipper; e.g. /work/torchvenv).
+opencv, shapely, pyclipper; e.g. /work/torchvenv). The boxes are compared against
+opencv-python-headless 5.0.0.93 (bench/requirements.txt's pin; minAreaRect's hull order, caliper
+choice and angle range changed between OpenCV 4 and 5, and a box's corners follow them).
 """
 import argparse
 import json
@@ -21,7 +23,10 @@ import os
 import subprocess
 import sys
 
+import cv2
 import numpy as np
+import pyclipper
+import shapely
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ppocr_common as pc  # noqa: E402
@@ -113,7 +118,7 @@ def main():
     models = import_models(args.work, binary)
     mine = ours(paths, models, binary)
     engine = rapidocr_engine()
-    pages, count_mismatch, low_iou, text_mismatch, min_iou, lines = [], 0, 0, 0, 1.0, 0
+    pages, count_mismatch, low_iou, text_mismatch, min_iou, lines, identical = [], 0, 0, 0, 1.0, 0, 0
     for p in paths:
         ref = rapidocr_lines(engine, p)
         got = mine[p]
@@ -125,6 +130,7 @@ def main():
             lines += 1
             v = iou(r["box"], g["box"])
             min_iou = min(min_iou, v)
+            identical += [[float(c) for c in p] for p in r["box"]] == [[float(c) for c in p] for p in g["box"]]
             if v < args.iou:
                 low_iou += 1
                 page["issues"].append({"iou": v, "rapidocr_box": r["box"], "ours_box": g["box"], "text": r["text"]})
@@ -136,14 +142,16 @@ def main():
         "pages": len(paths), "lines_compared": lines,
         "pages_with_a_different_line_count": count_mismatch,
         "boxes_below_iou": low_iou, "iou_threshold": args.iou, "min_box_iou": min_iou,
+        "boxes_identical": identical,
         "text_mismatches": text_mismatch,
         "pass": count_mismatch == 0 and low_iou == 0 and text_mismatch == 0,
         "note": "synthesized receipts, invoices and forms (ocrtune data synth, seed %d); RapidOCR 3.10 without the angle "
-                "classifier, both sides recognizing each line alone" % args.seed,
+                "classifier, both sides recognizing each line alone; opencv %s, shapely %s, pyclipper %s" % (
+                    args.seed, cv2.__version__, shapely.__version__, pyclipper.__version__),
         "issues": [p for p in pages if p["issues"]][:10],
     }
     print(f"{len(paths)} pages, {lines} lines: {count_mismatch} pages with another line count, {low_iou} boxes below IoU "
-          f"{args.iou} (min {min_iou:.3f}), {text_mismatch} text mismatches  {'PASS' if result['pass'] else 'FAIL'}")
+          f"{args.iou} (min {min_iou:.3f}), {identical} identical, {text_mismatch} text mismatches  {'PASS' if result['pass'] else 'FAIL'}")
     for p in result["issues"][:5]:
         print("  ", json.dumps(p, ensure_ascii=False)[:400])
     if args.json:

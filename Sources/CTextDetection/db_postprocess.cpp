@@ -2,8 +2,10 @@
 //
 // Reference: PaddleOCR ppocr/postprocess/db_postprocess.py and rapidocr 3.10
 // ch_ppocr_det/utils.py (DBPostProcess, sorted_boxes); OpenCV imgproc contours.cpp (border
-// following after Suzuki & Abe 1985, RETR_LIST: outer and hole borders), rotcalipers.cpp
-// (minAreaRect), drawing.cpp (fillPoly); pyclipper (float coordinates truncated to integers,
+// following after Suzuki & Abe 1985, RETR_LIST: outer and hole borders), convhull.cpp (the
+// hull's orientation and first vertex), rotcalipers.cpp and RotatedRect::points (minAreaRect
+// and boxPoints as opencv-python-headless 5.0 computes them, float rounding included: the file
+// is built with -ffp-contract=off so no fused multiply-add changes a last bit), drawing.cpp (fillPoly); pyclipper (float coordinates truncated to integers,
 // ClipperOffset with miter limit 2 and arc tolerance 0.25).
 
 #include "ctextdetection.h"
@@ -123,21 +125,40 @@ std::vector<std::vector<Pt>> borders(const std::vector<uint8_t> &bitmap, int h, 
 
 double cross(const Pt &o, const Pt &a, const Pt &b) { return (a.x - o.x) * (b.y - o.y) - (a.y - o.y) * (b.x - o.x); }
 
-std::vector<Pt> convexHull(std::vector<Pt> p) {
-    std::sort(p.begin(), p.end(), [](const Pt &a, const Pt &b) { return a.x < b.x || (a.x == b.x && a.y < b.y); });
-    p.erase(std::unique(p.begin(), p.end(), [](const Pt &a, const Pt &b) { return a.x == b.x && a.y == b.y; }), p.end());
-    if (p.size() < 3) return p;
-    std::vector<Pt> h(2 * p.size());
+/// cv2.convexHull(points, clockwise = false): the strictly convex vertices, counter-clockwise
+/// with y up (a positive shoelace sum), as indices into `p`. OpenCV then turns the sequence so
+/// that the input indices run monotonically where they can: ascending from the smallest, or
+/// descending from the largest (a contour's hull always can), and the calipers' ties follow
+/// that start.
+std::vector<size_t> convexHull(const std::vector<Pt> &p) {
+    std::vector<size_t> order(p.size());
+    for (size_t i = 0; i < order.size(); i++) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+        if (p[a].x != p[b].x) return p[a].x < p[b].x;
+        if (p[a].y != p[b].y) return p[a].y < p[b].y;
+        return a < b;
+    });
+    if (order.size() < 3) return order;
+    std::vector<size_t> h(2 * order.size());
     size_t k = 0;
-    for (size_t i = 0; i < p.size(); i++) {
-        while (k >= 2 && cross(h[k - 2], h[k - 1], p[i]) <= 0) k--;
-        h[k++] = p[i];
+    for (size_t i = 0; i < order.size(); i++) {
+        while (k >= 2 && cross(p[h[k - 2]], p[h[k - 1]], p[order[i]]) <= 0) k--;
+        h[k++] = order[i];
     }
-    for (size_t i = p.size() - 1, t = k + 1; i > 0; i--) {
-        while (k >= t && cross(h[k - 2], h[k - 1], p[i - 1]) <= 0) k--;
-        h[k++] = p[i - 1];
+    for (size_t i = order.size() - 1, t = k + 1; i > 0; i--) {
+        while (k >= t && cross(p[h[k - 2]], p[h[k - 1]], p[order[i - 1]]) <= 0) k--;
+        h[k++] = order[i - 1];
     }
     h.resize(k - 1);
+    const size_t n = h.size();
+    if (n >= 3) {
+        size_t ascending = 0;
+        for (size_t i = 0; i < n; i++) ascending += h[i] < h[(i + 1) % n];
+        size_t first = 0;
+        if (ascending == n - 1) first = (size_t)(std::min_element(h.begin(), h.end()) - h.begin());
+        else if (ascending == 1) first = (size_t)(std::max_element(h.begin(), h.end()) - h.begin());
+        std::rotate(h.begin(), h.begin() + (long)first, h.end());
+    }
     return h;
 }
 
@@ -148,7 +169,9 @@ struct Rect {
 
 /// OpenCV's rotating calipers over a convex polygon (float arithmetic as OpenCV's, so the
 /// corners carry the same float rounding that later integer truncations see): out[0..1] a
-/// corner, out[2..3] and out[4..5] the two side vectors.
+/// corner, out[2..3] and out[4..5] the two side vectors. The edge the calipers turn to is the
+/// one the others lie to the left of (by the sign of a dot product, OpenCV ≥ 4.5.4), not the
+/// largest cosine.
 void rotatingCalipers(const std::vector<Pt> &hull, float out[6]) {
     const int n = (int)hull.size();
     std::vector<float> inv(n), vx(n), vy(n);
@@ -188,18 +211,13 @@ void rotatingCalipers(const std::vector<Pt> &hull, float out[6]) {
     int b0 = 0, b5 = 0;
     float b1 = 0, b2 = 0, b3 = 0, b4 = 0;
     for (int k = 0; k < n; k++) {
-        float dp[4] = {
-            +base_a * vx[seq[0]] + base_b * vy[seq[0]],
-            -base_b * vx[seq[1]] + base_a * vy[seq[1]],
-            -base_a * vx[seq[2]] - base_b * vy[seq[2]],
-            +base_b * vx[seq[3]] - base_a * vy[seq[3]],
-        };
-        float maxcos = dp[0] * inv[seq[0]];
+        // Each caliper's next edge, turned onto the first caliper's direction.
+        float rx[4] = {vx[seq[0]], vy[seq[1]], -vx[seq[2]], -vy[seq[3]]};
+        float ry[4] = {vy[seq[0]], -vx[seq[1]], -vy[seq[2]], vx[seq[3]]};
         int main = 0;
-        for (int i = 1; i < 4; i++) {
-            float c = dp[i] * inv[seq[i]];
-            if (c > maxcos) { main = i; maxcos = c; }
-        }
+        for (int i = 1; i < 4; i++)
+            // rx[i] turned 90° clockwise, dotted with the current choice: negative when it lies to the right.
+            if (ry[i] * rx[main] + -rx[i] * ry[main] < 0) main = i;
         int pi = seq[main];
         float lx = vx[pi] * inv[pi], ly = vy[pi] * inv[pi];
         switch (main) {
@@ -232,17 +250,15 @@ void rotatingCalipers(const std::vector<Pt> &hull, float out[6]) {
     out[5] = B2 * b4;
 }
 
-/// cv2.minAreaRect (center, size, angle in float) + cv2.boxPoints.
+/// cv2.minAreaRect (center and size in float, the angle in degrees brought into [-90, 0) with
+/// the sides swapped at each quarter turn, as OpenCV 5 reports it) + cv2.boxPoints.
 bool minAreaRect(const std::vector<Pt> &points, Rect &r) {
     if (points.empty()) return false;
-    std::vector<Pt> hull = convexHull(points);
-    // OpenCV's convexHull(points, clockwise = true) order: the lowest (x, y) point first, then
-    // the other way round from Andrew's chain (the calipers' ties follow that order).
-    if (hull.size() > 1) {
-        std::reverse(hull.begin(), hull.end());
-        std::rotate(hull.begin(), hull.end() - 1, hull.end());
-    }
-    float cx, cy, w = 0, h = 0, angle = 0;
+    std::vector<size_t> index = convexHull(points);
+    std::vector<Pt> hull(index.size());
+    for (size_t i = 0; i < index.size(); i++) hull[i] = points[index[i]];
+    float cx, cy, w = 0, h = 0;
+    double angle = 0;
     if (hull.size() > 2) {
         float out[6];
         rotatingCalipers(hull, out);
@@ -250,26 +266,28 @@ bool minAreaRect(const std::vector<Pt> &points, Rect &r) {
         cy = out[1] + (out[3] + out[5]) * 0.5f;
         w = (float)std::sqrt((double)out[2] * out[2] + (double)out[3] * out[3]);
         h = (float)std::sqrt((double)out[4] * out[4] + (double)out[5] * out[5]);
-        angle = (float)std::atan2((double)out[3], (double)out[2]);
+        angle = std::atan2((double)out[3], (double)out[2]) * 180 / M_PI;
     } else if (hull.size() == 2) {
         cx = ((float)hull[0].x + (float)hull[1].x) * 0.5f;
         cy = ((float)hull[0].y + (float)hull[1].y) * 0.5f;
         double dx = hull[1].x - hull[0].x, dy = hull[1].y - hull[0].y;
         w = (float)std::sqrt(dx * dx + dy * dy);
-        angle = (float)std::atan2(dy, dx);
+        angle = std::atan2(dy, dx) * 180 / M_PI;
     } else {
         cx = (float)hull[0].x;
         cy = (float)hull[0].y;
     }
-    angle = (float)(angle * 180 / M_PI);
-    double rad = angle * M_PI / 180.;
+    while (angle >= 0) {
+        std::swap(w, h);
+        angle -= 90;
+    }
+    // RotatedRect::points, each corner from the center in float.
+    double rad = (double)(float)angle * M_PI / 180.;
     float b = (float)std::cos(rad) * 0.5f, a = (float)std::sin(rad) * 0.5f;
-    float p0x = cx - a * h - b * w, p0y = cy + b * h - a * w;
-    float p1x = cx + a * h - b * w, p1y = cy - b * h - a * w;
-    r.corners[0] = {p0x, p0y};
-    r.corners[1] = {p1x, p1y};
-    r.corners[2] = {2 * cx - p0x, 2 * cy - p0y};
-    r.corners[3] = {2 * cx - p1x, 2 * cy - p1y};
+    r.corners[0] = {cx - a * h - b * w, cy + b * h - a * w};
+    r.corners[1] = {cx + a * h - b * w, cy - b * h - a * w};
+    r.corners[2] = {cx + a * h + b * w, cy - b * h + a * w};
+    r.corners[3] = {cx - a * h + b * w, cy + b * h + a * w};
     r.shortSide = std::min(w, h);
     return true;
 }
@@ -337,13 +355,26 @@ double boxScore(const float *prob, int h, int w, const Rect &box) {
 // MARK: - Unclip
 
 std::vector<Pt> unclip(const Rect &box, double ratio) {
-    double area = 0, length = 0;
-    for (int k = 0; k < 4; k++) {
-        const Pt &a = box.corners[k], &b = box.corners[(k + 1) % 4];
-        area += a.x * b.y - b.x * a.y;
-        length += std::sqrt((b.x - a.x) * (b.x - a.x) + (b.y - a.y) * (b.y - a.y));
+    // shapely's Polygon(box).area and .length as GEOS computes them (the shoelace sum with x
+    // taken relative to the first corner, the closed ring's sides in order): the offset distance
+    // must round as RapidOCR's does, since Clipper rounds the offset corners half away from zero.
+    const Pt *c = box.corners;
+    double x0 = c[0].x, sum = 0, length = 0;
+    double p1x = c[1].x - x0, p1y = c[1].y, p0y = c[0].y;
+    for (int i = 1; i < 4; i++) {
+        const Pt &next = c[(i + 1) % 4];
+        double p2x = next.x - x0, p2y = next.y;
+        sum += p1x * (p0y - p2y);
+        p0y = p1y;
+        p1x = p2x;
+        p1y = p2y;
     }
-    area = std::fabs(area) / 2;
+    double area = std::fabs(sum / 2.0);
+    for (int k = 0; k < 4; k++) {
+        const Pt &a = c[k], &b = c[(k + 1) % 4];
+        double dx = b.x - a.x, dy = b.y - a.y;
+        length += std::sqrt(dx * dx + dy * dy);
+    }
     std::vector<Pt> out;
     if (length <= 0) return out;
     double distance = area * ratio / length;

@@ -62,6 +62,38 @@ final class DBPostProcessTests: XCTestCase {
         let expected: Double = (200 * 0.9 + 31 * 0.05) / 231
         XCTAssertEqual(boxes[1].score, expected, accuracy: 1e-5)
     }
+
+    /// A line's blob from a synthesized invoice (the detector's map of "Coffee beans", 800×736 for
+    /// a 620×672 page). OpenCV 5's minAreaRect gives its rectangle exact corners; the rotating
+    /// calipers as OpenCV 4.5 wrote them landed 1e-5 short, the polygon offset truncated a pixel
+    /// away and the page box came out a pixel up and left (IoU 0.89 with RapidOCR's). Expected
+    /// values: rapidocr 3.10's DBPostProcess with opencv-python-headless 5.0.0.93 on this map.
+    func testBlobWithAChamferedEndGetsRapidOCRsBox() throws {
+        let rows: [(Int, Int, Int)] = [(6, 9, 106), (7, 9, 108), (8, 9, 108), (9, 9, 108), (10, 9, 109), (11, 9, 109),
+                                       (12, 9, 109), (13, 9, 108), (14, 9, 108), (15, 10, 108)]
+        var v = [Float](repeating: 0.05, count: 800 * 736)
+        for (y, x0, x1) in rows { for x in x0 ..< x1 { v[(276 + y) * 736 + 30 + x] = 0.9 } }
+        let boxes = try PPOCRTextDetector.boxes(probabilities: MLXArray(v, [800, 736]), width: 620, height: 672, options: DetectionOptions())
+        XCTAssertEqual(boxes.count, 1)
+        XCTAssertEqual(boxes.first?.points, [[27, 231], [123, 231], [123, 251], [27, 251]])
+        XCTAssertEqual(boxes.first?.score ?? 0, 0.8074257, accuracy: 1e-6)
+    }
+
+    /// "10.28" on a synthesized receipt (896×736 map, 384×460 page): the offset distance is
+    /// 855 · 1.6 / 144 = 9.5 exactly, and Clipper rounds x − 9.5 half away from zero, so the ratio
+    /// must be the double 1.6 RapidOCR passes (1.6 as a float, 1.60000002, gives 334, 187, 375, 205).
+    func testOffsetDistanceUsesTheRatioAsADouble() throws {
+        let rows: [(Int, [(Int, Int)])] = [
+            (6, [(12, 33), (36, 37), (40, 41), (48, 49), (56, 57), (60, 68)]), (7, [(12, 69)]), (8, [(12, 69)]), (9, [(12, 69)]),
+            (10, [(12, 69)]), (11, [(12, 68)]), (12, [(12, 68)]), (13, [(12, 68)]), (14, [(12, 68)]), (15, [(12, 68)]),
+            (16, [(12, 68)]), (17, [(12, 68)]), (18, [(12, 69)]), (19, [(12, 68)]), (20, [(13, 68)]),
+        ]
+        var v = [Float](repeating: 0.05, count: 896 * 736)
+        for (y, runs) in rows { for (x0, x1) in runs { for x in x0 ..< x1 { v[(370 + y) * 736 + 640 + x] = 0.9 } } }
+        let boxes = try PPOCRTextDetector.boxes(probabilities: MLXArray(v, [896, 736]), width: 384, height: 460, options: DetectionOptions())
+        XCTAssertEqual(boxes.first?.points, [[335, 188], [375, 188], [375, 205], [335, 205]])
+        XCTAssertEqual(boxes.first?.score ?? 0, 0.8019935, accuracy: 1e-6)
+    }
 }
 
 final class QuadrilateralCropTests: XCTestCase {

@@ -20,7 +20,7 @@ typedef struct {
     float thresh;          // binarization threshold (0.3)
     float box_thresh;      // minimum mean probability inside a box (0.5)
     int max_candidates;    // borders considered (1000)
-    float unclip_ratio;    // polygon offset = area · ratio / perimeter (1.6)
+    double unclip_ratio;   // polygon offset = area · ratio / perimeter (1.6, a double as in RapidOCR's Python)
     int use_dilation;      // 2×2 dilation of the bitmap (1)
     int min_size;          // smallest side of a candidate rectangle (3)
 } ctd_db_options;

@@ -41,7 +41,7 @@ public struct DetectionOptions: Sendable, Equatable {
     public var threshold: Float = 0.3
     public var boxThreshold: Float = 0.5
     public var maxCandidates = 1000
-    public var unclipRatio: Float = 1.6
+    public var unclipRatio: Double = 1.6
     public var useDilation = true
     public var minSize = 3
 
