@@ -115,6 +115,38 @@ final class LayerTests: XCTestCase {
         }
     }
 
+    /// Training's unfolded convolution: the output and the gradients of the input and the weight
+    /// as MLX's conv2d gives them, for odd and even kernels, strides 1 and 2, with and without padding.
+    func testUnfoldedConvolutionMatchesConv2dAndItsGradients() throws {
+        let cases: [(k: (Int, Int), stride: (Int, Int), padding: (Int, Int))] = [
+            ((3, 3), (2, 2), (1, 1)), ((2, 2), (1, 1), (0, 0)), ((3, 1), (2, 1), (1, 0)), ((1, 3), (1, 1), (0, 1)),
+        ]
+        for (index, item) in cases.enumerated() {
+            let x = MLXRandom.normal([2, 9, 11, 5], key: MLXRandom.key(UInt64(30 + index)))
+            let w = MLXRandom.normal([7, item.k.0, item.k.1, 5], key: MLXRandom.key(UInt64(40 + index)))
+            let probe = MLXRandom.normal(conv2d(x, w, stride: item.stride, padding: item.padding).shape, key: MLXRandom.key(50))
+            func loss(_ f: @escaping (MLXArray, MLXArray) -> MLXArray) throws -> [MLXArray] {
+                let r = try valueAndGrad({ a in [(f(a[0], a[1]) * probe).sum()] }, [x, w])
+                return r.values + r.gradients
+            }
+            let reference = try loss { conv2d($0, $1, stride: item.stride, padding: item.padding) }
+            let unfolded = try loss { Conv2d.unfoldedConv2d($0, $1, stride: item.stride, padding: item.padding) }
+            XCTAssertEqual(unfolded[1].shape, x.shape)
+            XCTAssertEqual(unfolded[2].shape, w.shape)
+            for (name, (a, b)) in zip(["loss", "input gradient", "weight gradient"], zip(unfolded, reference)) {
+                let scale = max(1, abs(b).max().item(Float.self))
+                XCTAssertLessThan(abs(a - b).max().item(Float.self), 1e-5 * scale, "\(item) \(name)")
+            }
+        }
+        // The layer takes this path in training only.
+        let layer = Conv2d(inputChannels: 5, outputChannels: 4, kernelSize: (3, 3), stride: (2, 2), padding: (1, 1), key: MLXRandom.key(60))
+        let x = MLXRandom.normal([1, 8, 8, 5], key: MLXRandom.key(61))
+        let generic = conv2d(x, layer.weight, stride: layer.stride, padding: layer.padding) + layer.bias!
+        XCTAssertLessThan(abs(layer(x) - generic).max().item(Float.self), 1e-5)
+        layer.train(false)
+        XCTAssertLessThan(abs(layer(x) - generic).max().item(Float.self), 1e-5)
+    }
+
     func testIncrementalDecodingWithKVCacheEqualsCausalAttention() {
         let attention = MultiHeadAttention(dimensions: 8, heads: 2)
         let x = MLXRandom.normal([1, 5, 8], key: MLXRandom.key(3))
