@@ -169,6 +169,7 @@ do {
         let optimizer = AdamW(learningRate: c.learningRate, betas: (c.adamBeta1, c.adamBeta2), eps: c.adamEpsilon, weightDecay: c.weightDecay)
         let schedule = Schedules.cosine(c.learningRate, warmup: c.warmupSteps, totalSteps: steps, minimum: c.minLearningRate)
         network.trainWithFrozenLayersInEvalMode()
+        Memory.useTrainingCache()  // as the trainer
         Memory.resetPeak()
         stepTimes.append(Date().timeIntervalSinceReferenceDate)
         cpuTimes.append(cpuSeconds())

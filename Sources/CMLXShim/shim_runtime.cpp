@@ -147,6 +147,9 @@ int cmlx_memory_clear_cache(void) { CMLX_GUARD(mx::clear_cache()) }
 int cmlx_memory_set_limit(size_t limit, size_t* previous) {
   CMLX_GUARD(*previous = mx::set_memory_limit(limit))
 }
+int cmlx_memory_set_cache_limit(size_t limit, size_t* previous) {
+  CMLX_GUARD(*previous = mx::set_cache_limit(limit))
+}
 
 // MARK: - Arrays
 

@@ -57,6 +57,7 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
         guard !prepared else { return baseTrainable }
         let module = model.module
         let c = configuration
+        Memory.useTrainingCache()
         try FineTuning.apply(c, to: model)
         let frozen = c.freeze.flatMap { model.parameterGroups[$0] ?? [$0] }
         if !frozen.isEmpty { module.freeze(matching: frozen) }

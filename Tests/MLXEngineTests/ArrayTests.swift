@@ -108,6 +108,28 @@ final class ArrayTests: XCTestCase {
         XCTAssertGreaterThan(Memory.activeBytes, 0)
     }
 
+    /// Freed buffers stay in the cache up to its limit: a 16 MB buffer is kept under a 64 MB
+    /// limit and let go under a 1 MB one; the training limit lies within 256 MB … 2 GB.
+    func testCacheLimitDecidesWhatFreedBuffersKeep() throws {
+        let original = Memory.setCacheLimit(64 << 20)
+        defer { Memory.setCacheLimit(original) }
+        XCTAssertEqual(Memory.setCacheLimit(64 << 20), 64 << 20)
+        Memory.clearCache()
+        do {
+            let big = zeros([4096, 1024])
+            try eval(big)
+        }
+        XCTAssertGreaterThanOrEqual(Memory.cacheBytes, 16 << 20)
+        Memory.clearCache()
+        Memory.setCacheLimit(1 << 20)
+        do {
+            let big = zeros([4096, 1024])
+            try eval(big)
+        }
+        XCTAssertLessThan(Memory.cacheBytes, 16 << 20)
+        XCTAssertTrue((256 << 20 ... 2 << 30).contains(Memory.trainingCacheLimit))
+    }
+
     func testRuntimeReportsVersionAndDevices() throws {
         XCTAssertEqual(Engine.version, "0.32.4")
         XCTAssertTrue(Device.cpu.isAvailable)

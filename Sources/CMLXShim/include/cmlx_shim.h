@@ -63,6 +63,7 @@ int cmlx_memory_reset_peak(void);
 int cmlx_memory_cache(size_t* out);
 int cmlx_memory_clear_cache(void);
 int cmlx_memory_set_limit(size_t limit, size_t* previous);
+int cmlx_memory_set_cache_limit(size_t limit, size_t* previous);
 
 // MARK: - Arrays
 
