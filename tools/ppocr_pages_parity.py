@@ -130,7 +130,7 @@ def main():
             lines += 1
             v = iou(r["box"], g["box"])
             min_iou = min(min_iou, v)
-            identical += [[float(c) for c in p] for p in r["box"]] == [[float(c) for c in p] for p in g["box"]]
+            identical += [[float(c) for c in pt] for pt in r["box"]] == [[float(c) for c in pt] for pt in g["box"]]
             if v < args.iou:
                 low_iou += 1
                 page["issues"].append({"iou": v, "rapidocr_box": r["box"], "ours_box": g["box"], "text": r["text"]})

@@ -5,8 +5,9 @@
 // following after Suzuki & Abe 1985, RETR_LIST: outer and hole borders), convhull.cpp (the
 // hull's orientation and first vertex), rotcalipers.cpp and RotatedRect::points (minAreaRect
 // and boxPoints as opencv-python-headless 5.0 computes them, float rounding included: the file
-// is built with -ffp-contract=off so no fused multiply-add changes a last bit), drawing.cpp (fillPoly); pyclipper (float coordinates truncated to integers,
-// ClipperOffset with miter limit 2 and arc tolerance 0.25).
+// is built with -ffp-contract=off so no fused multiply-add changes a last bit), drawing.cpp
+// (fillPoly); shapely/GEOS (polygon area and length); pyclipper (float coordinates truncated to
+// integers, ClipperOffset with miter limit 2 and arc tolerance 0.25).
 
 #include "ctextdetection.h"
 
