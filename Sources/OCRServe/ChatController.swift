@@ -129,7 +129,7 @@ struct ChatController {
                     do {
                         image = try state.model.preprocess(decoded)
                     } catch {
-                        throw ServeError.badRequest("the image cannot be prepared for this model", param: param, code: "invalid_prompt")
+                        throw ServeError.unpreparable("the image", error, param: param)
                     }
                     images.append(image)
                     parts.append(.image(image))

@@ -402,7 +402,7 @@ public final class ModelWorker: @unchecked Sendable {  // mutable state under `c
                 let prompt = try withEngineErrors { try model.prepare(job.request.turns) }
                 prepared.append((job, prompt))
             } catch {
-                lockedSend(job, .failed(.badRequest("the prompt cannot be prepared for this model (its images or text)", code: "invalid_prompt")))
+                lockedSend(job, .failed(.unpreparable("the prompt (its images or text)", error)))
             }
         }
         guard !prepared.isEmpty else { return }

@@ -4,6 +4,7 @@
 
 import Foundation
 import Hummingbird
+import OCRModels
 
 public struct ServeError: Error, CustomStringConvertible, Equatable {
     public var status: HTTPResponse.Status
@@ -32,6 +33,14 @@ public struct ServeError: Error, CustomStringConvertible, Equatable {
 
     static func badRequest(_ message: String, param: String? = nil, code: String = "invalid_request") -> ServeError {
         ServeError(.badRequest, code, message, param: param)
+    }
+
+    /// A 400 for an input the model refuses: the model's reason where it is one of ocrtune's
+    /// input rejections (``InputRejection``), nothing more otherwise.
+    static func unpreparable(_ what: String, _ error: Error, param: String? = nil) -> ServeError {
+        var message = "\(what) cannot be prepared for this model"
+        if let reason = error as? InputRejection { message += ": \(String(reason.description.prefix(300)))" }
+        return .badRequest(message, param: param, code: "invalid_prompt")
     }
 
     static func bodyTooLarge(limit: Int) -> ServeError {

@@ -179,6 +179,33 @@ final class GenerativeServingTests: XCTestCase {
         state.worker.abort()
     }
 
+    /// An image the processor refuses (an aspect ratio past Qwen-VL's 200) gets a 400 that names
+    /// the image and says why, and the server goes on answering.
+    func testRefusedImagesSayWhy() async throws {
+        let long = RGBImage(width: 1000, height: 4, pixels: [UInt8](repeating: 200, count: 1000 * 4 * 3))
+        let (app, _) = try served()
+        try await app.test(.router) { client in
+            let body = ServeFixtures.chat(image: long, text: "read", extra: ["max_tokens": 4])
+            try await client.execute(uri: "/v1/chat/completions", method: .post, headers: ServeFixtures.jsonHeaders, body: body) { response in
+                XCTAssertEqual(response.status, .badRequest)
+                let error = try ServeFixtures.error(response)
+                XCTAssertEqual(error["code"] as? String, "invalid_prompt")
+                XCTAssertEqual(error["param"] as? String, "messages[0].content[0].image_url")
+                let message = try XCTUnwrap(error["message"] as? String)
+                XCTAssertTrue(message.hasPrefix("the image cannot be prepared for this model: "), message)
+                XCTAssertTrue(message.contains("aspect ratio must be smaller than 200, got 250"), message)
+            }
+            let good = ServeFixtures.chat(image: try self.image("image0.png"), text: "read", extra: ["max_tokens": 4])
+            try await client.execute(uri: "/v1/chat/completions", method: .post, headers: ServeFixtures.jsonHeaders, body: good) { response in
+                XCTAssertEqual(response.status, .ok)
+            }
+        }
+        // Only ocrtune's own input rejections are passed on; any other error stays unexplained.
+        let engine = ServeError.unpreparable("the prompt", ServedModelError("libpng: IDAT: CRC error"))
+        XCTAssertEqual(engine.message, "the prompt cannot be prepared for this model")
+        XCTAssertEqual(engine.status, .badRequest)
+    }
+
     /// Vision tokens typed as text stay text: the prompt holds one image's placeholders only.
     func testSpecialTokensInUserTextAreNeutralized() throws {
         let model = try XCTUnwrap(try ServedModels.load(folder: ServeFixtures.qwenFolder) as? ServedQwenVL)

@@ -16,12 +16,14 @@ import OCRText
 // MARK: - Errors
 
 /// Inputs that do not fit together: image placeholders against the images, empty prompts.
-public struct QwenVLInputError: Error, CustomStringConvertible, Equatable {
+public struct QwenVLInputError: InputRejection, Equatable {
     public let description: String
     public init(_ description: String) { self.description = description }
 }
 
-public struct QwenVLProcessorError: Error, CustomStringConvertible, Equatable {
+/// Images the processor cannot take (empty, too elongated) and prompts whose placeholders do not
+/// match their images.
+public struct QwenVLProcessorError: InputRejection, Equatable {
     public let description: String
     public init(_ description: String) { self.description = description }
 }
