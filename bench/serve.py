@@ -137,8 +137,18 @@ def chat_body(path, prompt, max_tokens, stream=False):
     return json.dumps(body).encode()
 
 
-def load(port, bodies, expected, clients, seconds):
-    """`clients` threads posting pre-encoded bodies for `seconds`: lines/s, latencies, wrong answers."""
+def process_cpu_s(pid):
+    """User + system CPU seconds of a process so far (/proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load(port, bodies, expected, clients, seconds, server_pid=None):
+    """`clients` threads posting pre-encoded bodies for `seconds`: lines/s, latencies, wrong answers,
+    and the CPU seconds the clients (this process) and the server used per request."""
+    client_cpu0 = time.process_time()
+    server_cpu0 = process_cpu_s(server_pid) if server_pid else None
     stop_at = time.perf_counter() + seconds
     latencies, wrong, errors = [], [0], [0]
     lock = threading.Lock()
@@ -176,10 +186,15 @@ def load(port, bodies, expected, clients, seconds):
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - start
+    client_cpu = time.process_time() - client_cpu0
+    server_cpu = process_cpu_s(server_pid) - server_cpu0 if server_pid else None
     latencies.sort()
     q = lambda p: latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000 if latencies else None
     return {"lines_per_s": len(latencies) / elapsed, "requests": len(latencies), "wrong_answers": wrong[0],
-            "transport_errors": errors[0], "p50_ms": q(0.50), "p99_ms": q(0.99)}  # wrong: differs from the line read alone
+            "transport_errors": errors[0], "p50_ms": q(0.50), "p99_ms": q(0.99),
+            "client_cpu_ms_per_request": 1000 * client_cpu / max(1, len(latencies)),
+            "server_cpu_ms_per_request": 1000 * server_cpu / max(1, len(latencies)) if server_pid else None,
+            "cores_busy": (client_cpu + (server_cpu or 0)) / elapsed}  # wrong: differs from the line read alone
 
 
 def throughput(name, model, images, predict_extra, prompt, max_tokens, args, serve_extra=()):
@@ -191,7 +206,7 @@ def throughput(name, model, images, predict_extra, prompt, max_tokens, args, ser
     for _ in range(args.rounds):
         server = Server(model, ["--max-batch", "8", *serve_extra])
         try:
-            server_runs.append(load(server.port, bodies, reference, args.clients, args.seconds))
+            server_runs.append(load(server.port, bodies, reference, args.clients, args.seconds, server.process.pid))
         finally:
             server.stop()
         # The peer is timed over at least ~2 s of work (short runs are at the mercy of the noise).
