@@ -89,6 +89,24 @@ public func depthwiseAffineActivation(
     }
 }
 
+/// Batch normalization in training mode over a channels-last `x` [..., C]: the normalized output
+/// `(x − mean) / √(variance + eps) · weight + bias` and each channel's batch mean and biased
+/// variance over all other axes (for the running averages). float32 on the CPU runs ocrtune's
+/// kernel (statistics and output in two passes over the cores, the gradient in two more); other
+/// dtypes and devices MLX's ops. The gradient flows through the statistics as through the
+/// composed ops.
+public func batchNormTraining(_ x: MLXArray, weight: MLXArray?, bias: MLXArray?, eps: Float)
+    -> (output: MLXArray, mean: MLXArray, variance: MLXArray)
+{
+    let out = callVector("batch_norm_training") { cmlx_batch_norm_training($0, x.handle, weight?.handle, bias?.handle, eps) }
+    guard out.count == 3 else {
+        // The failure is recorded in the enclosing error scope; these placeholders are never read.
+        let empty = MLXArray([] as [Float])
+        return (empty, empty, empty)
+    }
+    return (out[0], out[1], out[2])
+}
+
 /// `x · weightᵀ` (x [M, K], weight [N, K]) followed by the epilogue of
 /// ``affineActivation(_:bias:preScale:preBias:activation:postScale:postBias:)``: a 1×1 convolution
 /// with PP-LCNet's epilogue. float32 on the CPU runs ocrtune's kernel, bit-identical to the two

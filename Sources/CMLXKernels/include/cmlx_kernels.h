@@ -70,6 +70,11 @@ int cmlx_conv2d_affine_activation(cmlx_array* out, cmlx_array input, cmlx_array 
 /// on the CPU runs ocrtune's kernel (no mask array; its gradient recomputes the mask from the key);
 /// otherwise MLX's bernoulli with that key.
 int cmlx_kernel_dropout(cmlx_array* out, cmlx_array x, float p, cmlx_array key);
+/// Batch normalization in training mode over a channels-last array x [..., C]: a vector of y
+/// ((x − mean) / √(var + eps) · weight + bias), mean [C] and the biased variance [C] of each channel
+/// over all other axes. float32 on the CPU runs ocrtune's kernel (two passes split over the kernel
+/// threads; its gradient two more); MLX's ops otherwise. weight and bias may be NULL (1 and 0).
+int cmlx_batch_norm_training(cmlx_vec* out, cmlx_array x, cmlx_array weight, cmlx_array bias, float eps);
 /// GELU, exact (erf) form: for float32 on the CPU affine_activation's vectorized GELU (erf by a
 /// polynomial, absolute error ≤ 1.5e-7) with its one-pass gradient; MLX's erf composition otherwise.
 int cmlx_kernel_gelu(cmlx_array* out, cmlx_array x);

@@ -67,22 +67,17 @@ open class BatchNorm: Module, UnaryLayer {
     }
 
     open func callAsFunction(_ x: MLXArray) -> MLXArray {
-        let axes = Array(0 ..< x.ndim - 1)
-        let mean: MLXArray
-        let variance: MLXArray
         if training {
-            mean = x.mean(axes: axes)
-            variance = x.variance(axes: axes)
+            // Batch statistics, normalization and their gradient: the engine's kernel.
+            let (y, mean, variance) = batchNormTraining(x, weight: weight, bias: bias, eps: eps)
             let n = Double(x.size / x.dim(-1))
             let unbiased = stopGradient(variance) * (n / Swift.max(n - 1, 1))
             let m = Double(momentum)
             runningMean.update(runningMean * (1 - m) + stopGradient(mean) * m)
             runningVar.update(runningVar * (1 - m) + unbiased * m)
-        } else {
-            mean = runningMean
-            variance = runningVar
+            return y
         }
-        var y = (x - mean) * rsqrt(variance + Double(eps))
+        var y = (x - runningMean) * rsqrt(runningVar + Double(eps))
         if let weight { y = y * weight }
         if let bias { y = y + bias }
         return y
