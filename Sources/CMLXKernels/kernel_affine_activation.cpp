@@ -88,8 +88,7 @@ __attribute__((always_inline)) inline void affine_activation_grad_rows_for(const
           h = pre > 0.0f ? pre : 0.0f;
           d = pre > 0.0f ? 1.0f : 0.0f;
         } else if constexpr (Act == kGELU) {
-          h = gelu_poly(pre);
-          d = gelu_grad_poly(pre);
+          gelu_and_grad_poly(pre, h, d);
         }
         float dpre = gr[ch] * s2 * d;
         out[ch] = dpre * s1;

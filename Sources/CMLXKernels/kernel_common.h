@@ -107,9 +107,19 @@ inline float erf_poly(float x) {
 /// GELU with the exact (erf) form: v · (1 + erf(v / √2)) / 2.
 inline float gelu_poly(float v) { return 0.5f * v * (1.0f + erf_poly(v * 0.70710678118654752f)); }
 
-/// d/dv GELU(v) = Φ(v) + v · φ(v).
-inline float gelu_grad_poly(float v) {
-  return 0.5f * (1.0f + erf_poly(v * 0.70710678118654752f)) + v * 0.39894228040143268f * exp_poly(-0.5f * v * v);
+/// GELU(v) and its derivative Φ(v) + v · φ(v) together, sharing one exp: erf_poly(v/√2) needs
+/// exp(−v²/2), which is also the normal density's φ(v)·√(2π) (computing them apart took two exps
+/// and two erfs per value, a tenth of a PP-OCRv6 full fine-tuning step).
+inline void gelu_and_grad_poly(float v, float& value, float& grad) {
+  float x = v * 0.70710678118654752f;
+  float a = x < 0.0f ? -x : x;
+  float t = 1.0f / (1.0f + 0.3275911f * a);
+  float y = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
+  float e = exp_poly(-a * a);
+  float erf = 1.0f - y * e;
+  float cdf = 0.5f * (1.0f + (x < 0.0f ? -erf : erf));
+  value = v * cdf;
+  grad = cdf + v * 0.39894228040143268f * e;
 }
 
 /// post_scale · act(pre_scale · v + pre_bias) + post_bias of one value whose bias is already
