@@ -8,6 +8,12 @@
 // the tile with the weight (one BLAS call, the shape MLX's explicit GEMM convolution uses) and
 // applies the epilogue while the tile's outputs are in cache. The gradient is that of mx::conv2d
 // then affine_activation.
+//
+// Unfold2d is that unfolding as an op of its own (im2col: [N, H, W, C] → [N, Ho, Wo, KH·KW·C]),
+// for convolutions trained as patches · weightᵀ (MLXNN's Conv2d), with its gradient Fold2d
+// (col2im: each patch value added back to the input position it came from). Both split the images
+// over the kernel threads; as strided slices, a concatenation and their gradients they were MLX's
+// single-threaded copies, one pass per kernel offset.
 
 #include <algorithm>
 #include <cstring>
@@ -67,6 +73,101 @@ mx::array conv_then_epilogue(const std::vector<mx::array>& in, const ConvGeometr
   auto z = mx::conv2d(in[0], in[1], {g.sh, g.sw}, {g.ph, g.pw}, {1, 1}, 1, s);
   return affine_activation(z, in[2], in[3], in[4], act, in[5], in[6]);
 }
+
+// MARK: - Unfold and fold
+
+/// Adds each row of `patches` (rows [begin, end) of the unfolded input, columns (ky, kx, c)) back
+/// into x [N, H, W, C] at the positions ``unfold_rows`` took them from (taps in the padding are
+/// dropped). Rows of different images never touch the same input values.
+void fold_rows(const float* patches, const ConvGeometry& g, int begin, int end, float* x) {
+  const size_t k = size_t(g.depth());
+  for (int r = begin; r < end; r++) {
+    int ox = r % g.wo, oy = (r / g.wo) % g.ho, b = r / (g.wo * g.ho);
+    const float* row = patches + size_t(r) * k;
+    for (int ky = 0; ky < g.kh; ky++) {
+      int iy = oy * g.sh - g.ph + ky;
+      if (iy < 0 || iy >= g.h) continue;
+      float* line = x + (size_t(b) * g.h + iy) * g.w * g.c;
+      for (int kx = 0; kx < g.kw; kx++) {
+        int ix = ox * g.sw - g.pw + kx;
+        if (ix < 0 || ix >= g.w) continue;
+        const float* src = row + (size_t(ky) * g.kw + kx) * g.c;
+        float* dst = line + size_t(ix) * g.c;
+        for (int ch = 0; ch < g.c; ch++) dst[ch] += src[ch];
+      }
+    }
+  }
+}
+
+/// Runs body(begin, end) over the unfolded rows [0, n·ho·wo), whole images per thread.
+template <typename F>
+void for_image_rows(const ConvGeometry& g, size_t work, F body) {
+  int per_image = g.ho * g.wo;
+  parallel_for(g.n, work, [&](int b0, int b1) { body(b0 * per_image, b1 * per_image); });
+}
+
+/// inputs: patches [N, Ho, Wo, KH·KW·C]. output: x [N, H, W, C] (the gradient of Unfold2d).
+class Fold2d : public mx::UnaryPrimitive {
+ public:
+  Fold2d(mx::Stream s, ConvGeometry g) : mx::UnaryPrimitive(s), g_(g) {}
+
+  void eval_cpu(const std::vector<mx::array>& in, mx::array& out) override {
+    dispatch_cpu(stream(), in, out, [g = g_](std::vector<mx::array>& inputs, mx::array& x) {
+      float* xp = x.data<float>();
+      std::memset(xp, 0, x.nbytes());
+      const float* pp = inputs[0].data<float>();
+      for_image_rows(g, size_t(g.rows()) * g.depth(), [&](int begin, int end) { fold_rows(pp, g, begin, end, xp); });
+    });
+  }
+  void eval_gpu(const std::vector<mx::array>&, mx::array&) override {
+    throw std::runtime_error("fold2d: the custom kernel is CPU-only");
+  }
+  std::vector<mx::Shape> output_shapes(const std::vector<mx::array>&) override { return {{g_.n, g_.h, g_.w, g_.c}}; }
+  bool is_equivalent(const mx::Primitive& other) const override {
+    auto o = dynamic_cast<const Fold2d*>(&other);
+    return o != nullptr && std::memcmp(&o->g_, &g_, sizeof(ConvGeometry)) == 0;
+  }
+  DEFINE_NAME(Fold2d)
+
+ private:
+  ConvGeometry g_;
+};
+
+/// inputs: x [N, H, W, C]. output: patches [N, Ho, Wo, KH·KW·C] (zeros where a tap falls into the padding).
+class Unfold2d : public mx::UnaryPrimitive {
+ public:
+  Unfold2d(mx::Stream s, ConvGeometry g) : mx::UnaryPrimitive(s), g_(g) {}
+
+  void eval_cpu(const std::vector<mx::array>& in, mx::array& out) override {
+    dispatch_cpu(stream(), in, out, [g = g_](std::vector<mx::array>& inputs, mx::array& y) {
+      const float* xp = inputs[0].data<float>();
+      float* yp = y.data<float>();
+      for_image_rows(g, size_t(g.rows()) * g.depth(), [&](int begin, int end) {
+        unfold_rows(xp, g, begin, end, yp + size_t(begin) * g.depth());
+      });
+    });
+  }
+  void eval_gpu(const std::vector<mx::array>&, mx::array&) override {
+    throw std::runtime_error("unfold2d: the custom kernel is CPU-only");
+  }
+  std::vector<mx::array> vjp(const std::vector<mx::array>&, const std::vector<mx::array>& cotangents,
+                             const std::vector<int>&, const std::vector<mx::array>&) override {
+    auto s = stream();
+    auto g = mx::contiguous(mx::astype(cotangents[0], mx::float32, s), false, s);
+    return {mx::array({g_.n, g_.h, g_.w, g_.c}, mx::float32, std::make_shared<Fold2d>(s, g_), {g})};
+  }
+  std::vector<mx::Shape> output_shapes(const std::vector<mx::array>&) override {
+    return {{g_.n, g_.ho, g_.wo, g_.depth()}};
+  }
+  bool is_equivalent(const mx::Primitive& other) const override {
+    auto o = dynamic_cast<const Unfold2d*>(&other);
+    return o != nullptr && std::memcmp(&o->g_, &g_, sizeof(ConvGeometry)) == 0;
+  }
+  DEFINE_NAME(Unfold2d)
+
+ private:
+  ConvGeometry g_;
+};
 
 /// inputs: x [N, H, W, C], w [O, KH, KW, C], bias [O], pre_scale, pre_bias, post_scale, post_bias [1].
 class Conv2dAffineActivation : public mx::UnaryPrimitive {
@@ -168,5 +269,35 @@ extern "C" int cmlx_conv2d_affine_activation(cmlx_array* out, cmlx_array input, 
     auto stream = mx::default_stream(mx::Device::cpu);
     *out = wrap(mx::array({g.n, g.ho, g.wo, g.o}, mx::float32,
                           std::make_shared<Conv2dAffineActivation>(stream, g, activation), inputs));
+  })
+}
+
+extern "C" int cmlx_unfold2d(cmlx_array* out, cmlx_array input, const int* kernel, const int* stride, const int* padding) {
+  CMLX_GUARD({
+    const auto& x = input->value;
+    if (x.ndim() != 4) throw std::invalid_argument("unfold2d: expects input [N, H, W, C]");
+    if (kernel[0] < 1 || kernel[1] < 1 || stride[0] < 1 || stride[1] < 1 || padding[0] < 0 || padding[1] < 0) {
+      throw std::invalid_argument("unfold2d: kernel sizes and strides must be positive, paddings non-negative");
+    }
+    ConvGeometry g{x.shape(0), x.shape(1), x.shape(2), x.shape(3), 0, kernel[0], kernel[1],
+                   stride[0],  stride[1],  padding[0], padding[1], 0, 0};
+    g.ho = (g.h + 2 * g.ph - g.kh) / g.sh + 1;
+    g.wo = (g.w + 2 * g.pw - g.kw) / g.sw + 1;
+    if (g.ho < 1 || g.wo < 1) throw std::invalid_argument("unfold2d: the kernel is larger than the padded input");
+    if (x.dtype() != mx::float32 || mx::default_device() != mx::Device::cpu) {
+      // Other dtypes and devices: one strided slice of the padded input per kernel offset.
+      auto padded = g.ph == 0 && g.pw == 0 ? x : mx::pad(x, {{0, 0}, {g.ph, g.ph}, {g.pw, g.pw}, {0, 0}});
+      std::vector<mx::array> columns;
+      for (int i = 0; i < g.kh; i++)
+        for (int j = 0; j < g.kw; j++)
+          columns.push_back(mx::slice(padded, {0, i, j, 0},
+                                      {g.n, i + g.sh * (g.ho - 1) + 1, j + g.sw * (g.wo - 1) + 1, g.c},
+                                      {1, g.sh, g.sw, 1}));
+      *out = wrap(columns.size() == 1 ? columns[0] : mx::concatenate(columns, -1));
+      return 0;
+    }
+    auto stream = mx::default_stream(mx::Device::cpu);
+    *out = wrap(mx::array({g.n, g.ho, g.wo, g.depth()}, mx::float32, std::make_shared<Unfold2d>(stream, g),
+                          {mx::contiguous(x)}));
   })
 }

@@ -26,6 +26,20 @@ public func conv2d(
     }
 }
 
+/// The patches of a 2-D convolution (im2col) of `input` [N, H, W, C]: [N, Ho, Wo, KH·KW·C], columns
+/// in (ky, kx, c) order (a weight [O, KH, KW, C] reshaped to [O, KH·KW·C] multiplies them), zeros
+/// where a tap falls into the padding. float32 on the CPU runs ocrtune's kernel over the cores, its
+/// gradient folding the patches back; otherwise strided slices of the padded input, concatenated.
+public func unfold2d(
+    _ input: MLXArray, kernel: (Int, Int), stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0)
+) -> MLXArray {
+    call("unfold2d") { out in
+        withStrideAndPadding(stride, padding) { s, p in
+            withInts([kernel.0, kernel.1]) { k, _ in cmlx_unfold2d(out, input.handle, k, s, p) }
+        }
+    }
+}
+
 /// Depthwise 2-D convolution (groups == channels): `input` [N, H, W, C], `weight` [C, KH, KW, 1].
 /// float32 on the CPU runs ocrtune's own kernel (an MLX custom primitive with its gradients,
 /// much faster than the generic grouped path); other dtypes and devices use ``conv2d``.

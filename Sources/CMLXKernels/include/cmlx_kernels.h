@@ -70,6 +70,11 @@ int cmlx_conv2d_affine_activation(cmlx_array* out, cmlx_array input, cmlx_array 
 /// on the CPU runs ocrtune's kernel (no mask array; its gradient recomputes the mask from the key);
 /// otherwise MLX's bernoulli with that key.
 int cmlx_kernel_dropout(cmlx_array* out, cmlx_array x, float p, cmlx_array key);
+/// The patches of a 2-D convolution (im2col): input [N, H, W, C] → [N, Ho, Wo, KH·KW·C], columns in
+/// (ky, kx, c) order, zeros where a tap falls into the symmetric padding. float32 on the CPU runs
+/// ocrtune's kernel (images split over the kernel threads; its gradient folds the patches back the
+/// same way); otherwise strided slices of the padded input, concatenated.
+int cmlx_unfold2d(cmlx_array* out, cmlx_array input, const int* kernel, const int* stride, const int* padding);
 /// Batch normalization in training mode over a channels-last array x [..., C]: a vector of y
 /// ((x − mean) / √(var + eps) · weight + bias), mean [C] and the biased variance [C] of each channel
 /// over all other axes. float32 on the CPU runs ocrtune's kernel (two passes split over the kernel

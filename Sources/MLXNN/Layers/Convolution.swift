@@ -130,31 +130,21 @@ open class Conv2d: Module, UnaryLayer, KernelSelecting {
         return conv2d(x, weight, stride: stride, padding: padding, dilation: dilation, groups: groups)
     }
 
-    /// An ungrouped convolution as patches · weightᵀ, the patches gathered by one strided slice
-    /// of the padded input per kernel offset (concatenated over channels in the weight's
-    /// [kh, kw, C] order). Training uses it for kernels up to 3×3 with strides up to 2: its
-    /// gradient is the product's (BLAS) and the slices' (copies, one per kernel offset, hence the
-    /// small kernels only; patch embeddings stay MLX's), where MLX's CPU gradient of a strided or
+    /// An ungrouped convolution as patches · weightᵀ, the patches (im2col, ``unfold2d``) in the
+    /// weight's [kh, kw, C] order. Training uses it for kernels up to 3×3 with strides up to 2: its
+    /// gradient is the product's (BLAS) and the unfolding's (the patches folded back, split over
+    /// the cores; patch embeddings stay MLX's), where MLX's CPU gradient of a strided or
     /// even-sized convolution runs a direct loop (PP-OCRv6's stem: a quarter of a full fine-tuning
     /// step).
     public static func unfoldedConv2d(_ x: MLXArray, _ weight: MLXArray, stride: (Int, Int), padding: (Int, Int)) -> MLXArray {
         let (n, c) = (x.dim(0), x.dim(3))
         let (out, kh, kw) = (weight.dim(0), weight.dim(1), weight.dim(2))
-        let input = padding == (0, 0) ? x : x.padded(low: [0, padding.0, padding.1, 0], high: [0, padding.0, padding.1, 0])
-        let (h, w) = (input.dim(1), input.dim(2))
+        let (h, w) = (x.dim(1) + 2 * padding.0, x.dim(2) + 2 * padding.1)
         let (ho, wo) = ((h - kh) / stride.0 + 1, (w - kw) / stride.1 + 1)
-        guard ho > 0, wo > 0 else {
+        guard h >= kh, w >= kw, ho > 0, wo > 0 else {
             return conv2d(x, weight, stride: stride, padding: padding)
         }
-        var columns: [MLXArray] = []
-        for i in 0 ..< kh {
-            for j in 0 ..< kw {
-                columns.append(input.sliced(
-                    start: [0, i, j, 0], stop: [n, i + stride.0 * (ho - 1) + 1, j + stride.1 * (wo - 1) + 1, c],
-                    strides: [1, stride.0, stride.1, 1]))
-            }
-        }
-        let patches = columns.count == 1 ? columns[0] : concatenated(columns, axis: -1)
+        let patches = unfold2d(x, kernel: (kh, kw), stride: stride, padding: padding)
         return matmul(patches.reshaped(-1, kh * kw * c), weight.reshaped(out, kh * kw * c).T).reshaped(n, ho, wo, out)
     }
 
