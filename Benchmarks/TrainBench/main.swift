@@ -181,8 +181,9 @@ do {
         for step in 0 ..< steps {
             optimizer.learningRate = schedule(step)
             MLXRandom.seed(c.seed &+ UInt64(step))
-            let batch = batches[step % batches.count]
-            // As the trainer runs a step: OpenBLAS single-threaded where the family prefers it.
+            // As the trainer runs a step: work ahead of it (a frozen backbone's features), then the
+            // step with OpenBLAS single-threaded where the family prefers it.
+            let batch = try model.prepareStep(batches[step % batches.count])
             let (loss, gradients) = try model.runStep {
                 try stepGradients(batch)
             }

@@ -26,6 +26,10 @@ public protocol TrainableModel: AnyObject {
     /// Runs one step's computation (forward, backward and their evaluation) in the environment
     /// the family's kernels want (e.g. a threading setting); the default runs it as it is.
     func runStep<T>(_ step: () throws -> T) throws -> T
+    /// Work on a batch that the step's gradient does not reach (a frozen feature extractor's
+    /// output), done and evaluated before the step, in the environment that work wants; the
+    /// default returns the batch as it is.
+    func prepareStep(_ batch: Batch) throws -> Batch
     /// The number of target units `loss(batch)` is a mean over (label tokens, characters), so
     /// that data-parallel ranks weight their losses and gradients by it; nil: the loss is a mean
     /// over samples and each sample weighs the same.
@@ -35,6 +39,7 @@ public protocol TrainableModel: AnyObject {
 extension TrainableModel {
     public func setGradientCheckpointing(_ on: Bool) -> Bool { false }
     public func runStep<T>(_ step: () throws -> T) throws -> T { try step() }
+    public func prepareStep(_ batch: Batch) throws -> Batch { batch }
     public func lossWeight(_ batch: Batch) throws -> Int? { nil }
 }
 

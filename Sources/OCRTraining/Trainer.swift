@@ -318,7 +318,8 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
 
     /// One micro-batch's loss and gradients, evaluated, in the family's step environment.
     func microBatchGradients(_ batch: Model.Batch) throws -> (loss: MLXArray, gradients: [String: MLXArray]) {
-        try model.runStep {
+        let batch = try model.prepareStep(batch)
+        return try model.runStep {
             let (loss, grads) = try valueAndGrad(model: model.module) { try self.model.loss(batch) }
             try eval([loss] + Array(grads.values))
             return (loss, grads)

@@ -35,4 +35,47 @@ final class PPOCRV6TrainingTests: XCTestCase {
         let loss = trainable.loss(batch).item(Float.self)
         XCTAssertTrue(loss.isFinite && loss > 0)
     }
+
+    /// With the backbone frozen, a batch without features gets them before the step
+    /// (prepareStep); the loss and the gradients are those of the step computing them itself.
+    /// A training backbone leaves the batch as it is.
+    func testFrozenBackboneFeaturesComputedBeforeTheStep() throws {
+        let imported = try importTiny()
+        let recognizer = try PPOCRTextRecognizer(network: try imported.makeNetwork(), dictionary: imported.dictionary)
+        let trainable = PPOCRTrainable(recognizer: recognizer)
+        let network = trainable.network
+        let lines = ["0", "01", "10"].enumerated().map { i, text in
+            (RGBImage(width: 70 + 20 * i, height: 32, pixels: (0 ..< (70 + 20 * i) * 32 * 3).map { UInt8(($0 * (7 + i)) % 251) }), text)
+        }
+        _ = network.freeze(matching: ["model.backbone"])
+        network.trainWithFrozenLayersInEvalMode()
+        let batch = try trainable.collate(lines)
+        XCTAssertNil(batch.features)
+        let prepared = try trainable.prepareStep(batch)
+        let features = try XCTUnwrap(prepared.features)
+        XCTAssertEqual(features.shape, network.pooledFeatures(batch.images).shape)
+        // The step computing them itself, and the prepared one; the same dropout draws in both.
+        MLXRandom.seed(7)
+        let (lossA, gradsA) = try valueAndGrad(model: network) { trainable.loss(batch) }
+        try eval([lossA] + Array(gradsA.values))
+        MLXRandom.seed(7)
+        let (lossB, gradsB) = try valueAndGrad(model: network) { trainable.loss(prepared) }
+        XCTAssertEqual(lossA.item(Float.self), lossB.item(Float.self), accuracy: 1e-5 * max(1, abs(lossA.item(Float.self))))
+        XCTAssertEqual(Set(gradsA.keys), Set(gradsB.keys))
+        XCTAssertFalse(gradsA.keys.contains { $0.hasPrefix("model.backbone") })
+        // The features equal the backbone's up to the products' rounding (the BLAS threads differ).
+        let inline = network.pooledFeatures(batch.images)
+        XCTAssertLessThanOrEqual(abs(inline - features).max().item(Float.self), 1e-6 * max(1, abs(inline).max().item(Float.self)))
+        // Gradients within 1e-3 of each tensor's largest: a convolution feeding a batch norm that
+        // trains on three lines has a gradient of nearly cancelling terms, which turns the
+        // features' last-bit differences into ~3e-4 of its scale (the rest agree to ~1e-6).
+        for (key, a) in gradsA {
+            let b = try XCTUnwrap(gradsB[key])
+            XCTAssertLessThanOrEqual(abs(a - b).max().item(Float.self), 1e-3 * abs(a).max().item(Float.self), key)
+        }
+        // A backbone that trains: nothing to compute ahead.
+        _ = network.unfreeze()
+        network.trainWithFrozenLayersInEvalMode()
+        XCTAssertNil(try trainable.prepareStep(batch).features)
+    }
 }

@@ -57,6 +57,24 @@ public final class PPOCRTrainable: TrainableModel {
         try Threads.withSingleThreadedBLAS(if: recognizer.kernels == .fused && !backboneIsFrozen, step)
     }
 
+    /// A frozen backbone's features for a batch that carries none (no sample keys, or the cache
+    /// full), computed before the step as inference computes them — OpenBLAS single-threaded, the
+    /// fused kernels splitting their products over the cores — while the step (neck and head)
+    /// keeps OpenBLAS's threads (``runStep(_:)``). Inside the step they ran with OpenBLAS's
+    /// threads spinning beside the kernels.
+    public func prepareStep(_ batch: CTCBatch) throws -> CTCBatch {
+        guard batch.features == nil, recognizer.kernels == .fused, backboneIsFrozen else { return batch }
+        var prepared = batch
+        prepared.features = try Threads.withSingleThreadedBLAS {
+            try withEngineErrors {
+                let features = stopGradient(network.pooledFeatures(batch.images))
+                try eval(features)
+                return features
+            }
+        }
+        return prepared
+    }
+
     /// The base model, frozen, whose output distribution the model keeps on replay samples
     /// (knowledge distillation against forgetting; nil: CTC only).
     public var teacher: (any PPOCRNetwork)?
