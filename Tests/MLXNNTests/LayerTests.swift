@@ -70,6 +70,26 @@ final class LayerTests: XCTestCase {
         XCTAssertEqual(y, 0, accuracy: 1e-6)
     }
 
+    /// A batch norm folded into its convolution (identity statistics, as the PP-OCRv6 import
+    /// writes them) is recognized; told to keep its running statistics it normalizes with them in
+    /// training mode too, leaves them as they are, and its scale and shift still get gradients.
+    func testBatchNormCanKeepItsRunningStatisticsWhileTraining() throws {
+        let bn = BatchNorm(features: 2, momentum: 0.5)
+        XCTAssertFalse(bn.hasFoldedStatistics, "a fresh layer (variance 1) is not a folded one")
+        bn.runningVar.update(full([2], value: Double(1 - bn.eps)))
+        XCTAssertTrue(bn.hasFoldedStatistics)
+        bn.keepsRunningStatistics = true
+        bn.weight!.update(MLXArray([2, 3] as [Float]))
+        bn.bias!.update(MLXArray([1, -1] as [Float]))
+        let x = MLXArray([1, 2, 3, 6] as [Float], [2, 2])
+        XCTAssertTrue(bn.training)
+        XCTAssertEqual(bn(x).asArray(Float.self), [3, 5, 7, 17], "x · weight + bias: the identity statistics")
+        XCTAssertEqual(bn.runningMean.asArray(Float.self), [0, 0])
+        let (_, grads) = try valueAndGrad(model: bn) { bn(x).sum() }
+        XCTAssertEqual(grads["weight"]?.asArray(Float.self), [4, 8])
+        XCTAssertEqual(grads["bias"]?.asArray(Float.self), [2, 2])
+    }
+
     func testFrozenLayersRunInEvalModeDuringTraining() {
         let model = TinyModel()
         model.freeze(matching: ["layers.0"])

@@ -36,6 +36,22 @@ final class PPOCRV6TrainingTests: XCTestCase {
         XCTAssertTrue(loss.isFinite && loss > 0)
     }
 
+    /// The batch norms the ONNX graph had folded (identity statistics) keep their statistics in
+    /// training; the others train with the batch's. A training step leaves the folded ones' output
+    /// as inference computes it.
+    func testFoldedBatchNormsKeepTheirStatistics() throws {
+        let imported = try importTiny()
+        let recognizer = try PPOCRTextRecognizer(network: try imported.makeNetwork(), dictionary: imported.dictionary)
+        let norms = recognizer.network.namedModules().compactMap { $0.1 as? BatchNorm }
+        let folded = norms.filter(\.hasFoldedStatistics)
+        XCTAssertFalse(folded.isEmpty, "the tiny graph folds some batch norms")
+        let trainable = PPOCRTrainable(recognizer: recognizer)
+        for norm in norms { XCTAssertEqual(norm.keepsRunningStatistics, norm.hasFoldedStatistics) }
+        _ = try trainable.extendVocabulary(with: ["a"])
+        let grown = trainable.network.namedModules().compactMap { $0.1 as? BatchNorm }
+        XCTAssertEqual(grown.filter(\.keepsRunningStatistics).count, folded.count, "kept after vocabulary extension")
+    }
+
     /// With the backbone frozen, a batch without features gets them before the step
     /// (prepareStep); the loss and the gradients are those of the step computing them itself.
     /// A training backbone leaves the batch as it is.

@@ -45,7 +45,8 @@ open class RMSNorm: Module, UnaryLayer {
 
 /// Batch normalization over the last (channel) axis. In training mode it normalizes with
 /// the batch statistics and updates the running ones (`momentum` as PyTorch: new =
-/// (1 − m)·old + m·batch, unbiased variance); in evaluation mode it uses the running ones.
+/// (1 − m)·old + m·batch, unbiased variance), unless ``keepsRunningStatistics``; in evaluation
+/// mode it uses the running ones.
 /// `running_mean` and `running_var` are buffers: loaded and saved, never trained.
 open class BatchNorm: Module, UnaryLayer {
     public let weight: MLXArray?
@@ -54,6 +55,10 @@ open class BatchNorm: Module, UnaryLayer {
     @ParameterInfo(key: "running_var") public var runningVar: MLXArray
     public let eps: Float
     public let momentum: Float
+    /// Normalize with the running statistics in training mode too, and leave them as they are
+    /// (the scale and shift still train): for a layer whose statistics were folded into the
+    /// convolution before it (an inference graph), which has none to train with.
+    public var keepsRunningStatistics = false
 
     public init(features: Int, eps: Float = 1e-5, momentum: Float = 0.1, affine: Bool = true) {
         weight = affine ? ones([features]) : nil
@@ -67,7 +72,7 @@ open class BatchNorm: Module, UnaryLayer {
     }
 
     open func callAsFunction(_ x: MLXArray) -> MLXArray {
-        if training {
+        if training && !keepsRunningStatistics {
             // Batch statistics, normalization and their gradient: the engine's kernel.
             let (y, mean, variance) = batchNormTraining(x, weight: weight, bias: bias, eps: eps)
             let n = Double(x.size / x.dim(-1))
@@ -81,6 +86,14 @@ open class BatchNorm: Module, UnaryLayer {
         if let weight { y = y * weight }
         if let bias { y = y + bias }
         return y
+    }
+
+    /// Whether the running statistics are the identity an importer writes for a normalization the
+    /// graph had folded into its convolution: mean 0 and variance 1 − ε exactly (a freshly
+    /// initialized layer has variance 1).
+    public var hasFoldedStatistics: Bool {
+        let mean = runningMean.asArray(Float.self), variance = runningVar.asArray(Float.self)
+        return mean.allSatisfy { $0 == 0 } && variance.allSatisfy { $0 == 1 - eps }
     }
 
     /// The inference-mode normalization as a per-channel scale and shift (γ / √(var + ε) and

@@ -100,6 +100,18 @@ public final class PPOCRTrainable: TrainableModel {
 
     public init(recognizer: PPOCRTextRecognizer) {
         self.recognizer = recognizer
+        keepFoldedStatistics()
+    }
+
+    /// PP-OCRv6's ONNX graph folds most batch norms into their convolutions; the import writes
+    /// them as identity statistics (mean 0, variance 1 − ε). Trained with batch statistics they
+    /// would normalize outputs that were never normalized — the network's function changes at the
+    /// first step (a v6 full fine-tuning read nothing, CER 1.0, after 6 steps) — so they keep
+    /// normalizing as in inference while their scale and shift train, as frozen batch norms do.
+    func keepFoldedStatistics() {
+        for case let (_, norm as BatchNorm) in network.namedModules() where norm.hasFoldedStatistics {
+            norm.keepsRunningStatistics = true
+        }
     }
 
     /// Makes a frozen copy of the current network (before vocabulary extension) the teacher.
@@ -286,6 +298,7 @@ public final class PPOCRTrainable: TrainableModel {
         grown.gradientCheckpointing = old.gradientCheckpointing
         try eval(grown.parameters().map(\.array))
         recognizer = try PPOCRTextRecognizer(network: grown, dictionary: dictionary, useCompile: recognizer.useCompile)
+        keepFoldedStatistics()
         return added
     }
 }
