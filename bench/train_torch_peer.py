@@ -86,6 +86,13 @@ def main():
     elif args.method == "full":
         net = model
         net.train()
+        # As ours: a batch norm that the ONNX graph had folded into its convolution (imported with
+        # mean 0 and variance 1 - eps) keeps normalizing with those statistics while its scale and
+        # shift train; with batch statistics the network's function changes at the first step.
+        for m in net.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.running_mean is not None:
+                if bool((m.running_mean == 0).all()) and bool((m.running_var == torch.tensor(1 - m.eps, dtype=torch.float32)).all()):
+                    m.eval()
     else:
         print(json.dumps({"error": f"{args.method}: no PyTorch peer"}))
         return
