@@ -231,7 +231,134 @@ class BatchNormTraining : public mx::Primitive {
   float eps_;
 };
 
+// MARK: - Per-channel affine
+
+/// Adds Σ g and Σ g · x of each channel over rows [begin, end).
+OCRTUNE_SIMD_CLONES
+void affine_sums(const float* __restrict x, const float* __restrict g, int c, int begin, int end, double* __restrict sum_g,
+                 double* __restrict sum_gx) {
+  for (int row = begin; row < end; row++) {
+    const float* in = x + size_t(row) * c;
+    const float* gr = g + size_t(row) * c;
+    for (int ch = 0; ch < c; ch++) {
+      sum_g[ch] += gr[ch];
+      sum_gx[ch] += double(gr[ch]) * in[ch];
+    }
+  }
+}
+
+/// y = x · scale + shift per channel over rows [begin, end) (dx = g · scale with shift null).
+OCRTUNE_SIMD_CLONES
+void affine_rows(const float* __restrict x, const float* __restrict scale, const float* __restrict shift,
+                 float* __restrict y, int c, int begin, int end) {
+  for (int row = begin; row < end; row++) {
+    const float* in = x + size_t(row) * c;
+    float* out = y + size_t(row) * c;
+    if (shift) {
+      for (int ch = 0; ch < c; ch++) out[ch] = in[ch] * scale[ch] + shift[ch];
+    } else {
+      for (int ch = 0; ch < c; ch++) out[ch] = in[ch] * scale[ch];
+    }
+  }
+}
+
+/// inputs: x [..., C], scale [C], g [..., C]. outputs: dx [..., C], dscale [C], dshift [C].
+class ChannelAffineGrad : public mx::Primitive {
+ public:
+  explicit ChannelAffineGrad(mx::Stream s) : mx::Primitive(s) {}
+
+  void eval_cpu(const std::vector<mx::array>& in, std::vector<mx::array>& outs) override {
+    dispatch_cpu(stream(), in, outs, [](std::vector<mx::array>& inputs, std::vector<mx::array>& outputs) {
+      const auto& x = inputs[0];
+      int c = x.shape(-1);
+      int rows = c == 0 ? 0 : int(x.size() / c);
+      const float* xp = x.data<float>();
+      const float* scale = inputs[1].data<float>();
+      const float* g = inputs[2].data<float>();
+      std::vector<double> sum_g, sum_gx;
+      summed(rows, c, [&](int begin, int end, double* a, double* b) { affine_sums(xp, g, c, begin, end, a, b); },
+             sum_g, sum_gx);
+      for (int ch = 0; ch < c; ch++) {
+        outputs[1].data<float>()[ch] = float(sum_gx[ch]);
+        outputs[2].data<float>()[ch] = float(sum_g[ch]);
+      }
+      float* dx = outputs[0].data<float>();
+      parallel_for(rows, size_t(rows) * c, [&](int begin, int end) { affine_rows(g, scale, nullptr, dx, c, begin, end); });
+    });
+  }
+  void eval_gpu(const std::vector<mx::array>&, std::vector<mx::array>&) override {
+    throw std::runtime_error("channel_affine_grad: the custom kernel is CPU-only");
+  }
+  std::vector<mx::Shape> output_shapes(const std::vector<mx::array>& in) override {
+    return {in[0].shape(), {in[0].shape(-1)}, {in[0].shape(-1)}};
+  }
+  bool is_equivalent(const mx::Primitive& other) const override {
+    return dynamic_cast<const ChannelAffineGrad*>(&other) != nullptr;
+  }
+  DEFINE_NAME(ChannelAffineGrad)
+};
+
+/// inputs: x [..., C], scale [C], shift [C]. output: x · scale + shift.
+class ChannelAffine : public mx::UnaryPrimitive {
+ public:
+  explicit ChannelAffine(mx::Stream s) : mx::UnaryPrimitive(s) {}
+
+  void eval_cpu(const std::vector<mx::array>& in, mx::array& out) override {
+    dispatch_cpu(stream(), in, out, [](std::vector<mx::array>& inputs, mx::array& y) {
+      const auto& x = inputs[0];
+      int c = x.shape(-1);
+      int rows = c == 0 ? 0 : int(x.size() / c);
+      const float* xp = x.data<float>();
+      const float* scale = inputs[1].data<float>();
+      const float* shift = inputs[2].data<float>();
+      float* yp = y.data<float>();
+      parallel_for(rows, size_t(rows) * c, [&](int begin, int end) { affine_rows(xp, scale, shift, yp, c, begin, end); });
+    });
+  }
+  void eval_gpu(const std::vector<mx::array>&, mx::array&) override {
+    throw std::runtime_error("channel_affine: the custom kernel is CPU-only");
+  }
+  std::vector<mx::array> vjp(const std::vector<mx::array>& primals, const std::vector<mx::array>& cotangents,
+                             const std::vector<int>& argnums, const std::vector<mx::array>&) override {
+    auto s = stream();
+    int c = primals[0].shape(-1);
+    auto g = mx::contiguous(mx::astype(cotangents[0], mx::float32, s), false, s);
+    auto grads = mx::array::make_arrays({primals[0].shape(), {c}, {c}}, {mx::float32, mx::float32, mx::float32},
+                                        std::make_shared<ChannelAffineGrad>(s), {primals[0], primals[1], g});
+    std::vector<mx::array> selected;
+    for (int arg : argnums) selected.push_back(grads[arg]);
+    return selected;
+  }
+  std::vector<mx::Shape> output_shapes(const std::vector<mx::array>& in) override { return {in[0].shape()}; }
+  bool is_equivalent(const mx::Primitive& other) const override {
+    return dynamic_cast<const ChannelAffine*>(&other) != nullptr;
+  }
+  DEFINE_NAME(ChannelAffine)
+};
+
 } // namespace
+
+extern "C" int cmlx_channel_affine(cmlx_array* out, cmlx_array x, cmlx_array scale, cmlx_array shift) {
+  CMLX_GUARD({
+    const auto& a = x->value;
+    if (a.ndim() < 1 || a.shape(-1) == 0) throw std::invalid_argument("channel_affine: expects channels on the last axis");
+    int c = a.shape(-1);
+    auto k = mx::reshape(scale->value, {-1});
+    auto t = mx::reshape(shift->value, {-1});
+    if (k.size() != size_t(c) || t.size() != size_t(c)) {
+      throw std::invalid_argument("channel_affine: scale and shift must have one value per channel");
+    }
+    bool fast = a.dtype() == mx::float32 && k.dtype() == mx::float32 && t.dtype() == mx::float32 &&
+                mx::default_device() == mx::Device::cpu;
+    if (!fast) {
+      *out = wrap(mx::add(mx::multiply(a, k), t));
+      return 0;
+    }
+    auto stream = mx::default_stream(mx::Device::cpu);
+    *out = wrap(mx::array(a.shape(), mx::float32, std::make_shared<ChannelAffine>(stream),
+                          {mx::contiguous(a), mx::contiguous(k), mx::contiguous(t)}));
+  })
+}
 
 extern "C" int cmlx_batch_norm_training(cmlx_vec* out, cmlx_array x, cmlx_array weight, cmlx_array bias, float eps) {
   CMLX_GUARD({

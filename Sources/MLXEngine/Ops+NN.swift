@@ -103,6 +103,13 @@ public func depthwiseAffineActivation(
     }
 }
 
+/// `x · scale + shift` per channel of a channels-last `x` [..., C] (`scale`, `shift` [C]): a batch
+/// norm with fixed statistics folded into a scale and shift. float32 on the CPU runs ocrtune's
+/// kernel (one pass over the cores; the gradient two); MLX's ops otherwise.
+public func channelAffine(_ x: MLXArray, scale: MLXArray, shift: MLXArray) -> MLXArray {
+    call("channel_affine") { cmlx_channel_affine($0, x.handle, scale.handle, shift.handle) }
+}
+
 /// Batch normalization in training mode over a channels-last `x` [..., C]: the normalized output
 /// `(x − mean) / √(variance + eps) · weight + bias` and each channel's batch mean and biased
 /// variance over all other axes (for the running averages). float32 on the CPU runs ocrtune's

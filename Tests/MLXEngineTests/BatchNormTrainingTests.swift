@@ -89,6 +89,19 @@ final class BatchNormTrainingTests: XCTestCase {
         for (j, v) in r.variance.asArray(Float.self).enumerated() { XCTAssertEqual(Double(v), variance[j], accuracy: 1e-6) }
     }
 
+    /// The per-channel affine kernel (a batch norm with kept statistics) against x · scale + shift.
+    func testChannelAffineAndItsGradientsEqualTheComposedOps() throws {
+        for (i, shape) in shapes.enumerated() {
+            let c = shape.last!
+            let primals = [randn(shape, seed: UInt64(100 + i), scale: 2), randn([c], seed: UInt64(110 + i)), randn([c], seed: UInt64(120 + i))]
+            close(channelAffine(primals[0], scale: primals[1], shift: primals[2]), primals[0] * primals[1] + primals[2], 1e-6, "output \(shape)")
+            let cotangent = randn(shape, seed: UInt64(130 + i))
+            let kernel = try vjp({ a in [channelAffine(a[0], scale: a[1], shift: a[2])] }, primals: primals, cotangents: [cotangent]).vjps
+            let reference = try vjp({ a in [a[0] * a[1] + a[2]] }, primals: primals, cotangents: [cotangent]).vjps
+            for (k, name) in ["x", "scale", "shift"].enumerated() { close(kernel[k], reference[k], 2e-5, "d\(name) \(shape)") }
+        }
+    }
+
     func testRejectsMismatchedParameters() {
         XCTAssertThrowsError(try withEngineErrors {
             try eval(batchNormTraining(randn([4, 8], seed: 1), weight: randn([7], seed: 2), bias: nil, eps: 1e-5).output)

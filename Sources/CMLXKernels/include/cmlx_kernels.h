@@ -75,6 +75,10 @@ int cmlx_kernel_dropout(cmlx_array* out, cmlx_array x, float p, cmlx_array key);
 /// ocrtune's kernel (images split over the kernel threads; its gradient folds the patches back the
 /// same way); otherwise strided slices of the padded input, concatenated.
 int cmlx_unfold2d(cmlx_array* out, cmlx_array input, const int* kernel, const int* stride, const int* padding);
+/// x · scale + shift per channel over a channels-last array x [..., C] (scale, shift [C]): for
+/// float32 on the CPU one pass over the cores, its gradient two (dx, and the channels' sums for
+/// scale and shift); MLX's ops otherwise.
+int cmlx_channel_affine(cmlx_array* out, cmlx_array x, cmlx_array scale, cmlx_array shift);
 /// Batch normalization in training mode over a channels-last array x [..., C]: a vector of y
 /// ((x − mean) / √(var + eps) · weight + bias), mean [C] and the biased variance [C] of each channel
 /// over all other axes. float32 on the CPU runs ocrtune's kernel (two passes split over the kernel

@@ -82,6 +82,14 @@ open class BatchNorm: Module, UnaryLayer {
             runningVar.update(runningVar * (1 - m) + unbiased * m)
             return y
         }
+        if training {
+            // Kept statistics while training: one pass (and two for the gradient) over the cores.
+            var scale = rsqrt(runningVar + Double(eps))
+            if let weight { scale = scale * weight }
+            var shift = -(runningMean * scale)
+            if let bias { shift = shift + bias }
+            return channelAffine(x, scale: scale, shift: shift)
+        }
         var y = (x - runningMean) * rsqrt(runningVar + Double(eps))
         if let weight { y = y * weight }
         if let bias { y = y + bias }
