@@ -9,6 +9,10 @@
 // elementwise passes over each normalized feature map. Sums are accumulated in double per thread
 // and added in thread order (deterministic for a given core count); the variance is
 // E[x²] − mean², which double keeps exact enough for float inputs.
+//
+// ChannelAffine, y = x · scale + shift per channel with its gradient (one pass forward, two
+// backward), runs a batch norm that keeps its running statistics while training (one folded into
+// its convolution by an inference graph), instead of MLX's composed ops.
 
 #include <cmath>
 #include <vector>

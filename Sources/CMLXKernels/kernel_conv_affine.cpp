@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 
 #include "mlx_cpu_encoder.h"
 #include "mlx/primitives.h"
@@ -37,6 +38,14 @@ struct ConvGeometry {
 
   int rows() const { return n * ho * wo; }
   int depth() const { return kh * kw * c; }
+
+  /// Sets the output size from the rest; throws (naming `op`) when the kernel is larger than the
+  /// padded input.
+  void set_output_size(const char* op) {
+    ho = (h + 2 * ph - kh) / sh + 1;
+    wo = (w + 2 * pw - kw) / sw + 1;
+    if (ho < 1 || wo < 1) throw std::invalid_argument(std::string(op) + ": the kernel is larger than the padded input");
+  }
 };
 
 /// Rows [begin, end) of the unfolded input (row = output position, columns (ky, kx, c)), zeros
@@ -99,13 +108,6 @@ void fold_rows(const float* patches, const ConvGeometry& g, int begin, int end, 
   }
 }
 
-/// Runs body(begin, end) over the unfolded rows [0, n·ho·wo), whole images per thread.
-template <typename F>
-void for_image_rows(const ConvGeometry& g, size_t work, F body) {
-  int per_image = g.ho * g.wo;
-  parallel_for(g.n, work, [&](int b0, int b1) { body(b0 * per_image, b1 * per_image); });
-}
-
 /// inputs: patches [N, Ho, Wo, KH·KW·C]. output: x [N, H, W, C] (the gradient of Unfold2d).
 class Fold2d : public mx::UnaryPrimitive {
  public:
@@ -114,9 +116,14 @@ class Fold2d : public mx::UnaryPrimitive {
   void eval_cpu(const std::vector<mx::array>& in, mx::array& out) override {
     dispatch_cpu(stream(), in, out, [g = g_](std::vector<mx::array>& inputs, mx::array& x) {
       float* xp = x.data<float>();
-      std::memset(xp, 0, x.nbytes());
       const float* pp = inputs[0].data<float>();
-      for_image_rows(g, size_t(g.rows()) * g.depth(), [&](int begin, int end) { fold_rows(pp, g, begin, end, xp); });
+      size_t image = size_t(g.h) * g.w * g.c;
+      int per_image = g.ho * g.wo;
+      // Whole images per thread: rows of different images never add into the same values.
+      parallel_for(g.n, size_t(g.rows()) * g.depth(), [&](int b0, int b1) {
+        std::memset(xp + b0 * image, 0, (b1 - b0) * image * sizeof(float));
+        fold_rows(pp, g, b0 * per_image, b1 * per_image, xp);
+      });
     });
   }
   void eval_gpu(const std::vector<mx::array>&, mx::array&) override {
@@ -142,8 +149,9 @@ class Unfold2d : public mx::UnaryPrimitive {
     dispatch_cpu(stream(), in, out, [g = g_](std::vector<mx::array>& inputs, mx::array& y) {
       const float* xp = inputs[0].data<float>();
       float* yp = y.data<float>();
-      for_image_rows(g, size_t(g.rows()) * g.depth(), [&](int begin, int end) {
-        unfold_rows(xp, g, begin, end, yp + size_t(begin) * g.depth());
+      int per_image = g.ho * g.wo;
+      parallel_for(g.n, size_t(g.rows()) * g.depth(), [&](int b0, int b1) {
+        unfold_rows(xp, g, b0 * per_image, b1 * per_image, yp + size_t(b0) * per_image * g.depth());
       });
     });
   }
@@ -252,9 +260,7 @@ extern "C" int cmlx_conv2d_affine_activation(cmlx_array* out, cmlx_array input, 
     }
     ConvGeometry g{x.shape(0), x.shape(1), x.shape(2), x.shape(3), w.shape(0), w.shape(1), w.shape(2),
                    stride[0],  stride[1],  padding[0], padding[1], 0,          0};
-    g.ho = (g.h + 2 * g.ph - g.kh) / g.sh + 1;
-    g.wo = (g.w + 2 * g.pw - g.kw) / g.sw + 1;
-    if (g.ho < 1 || g.wo < 1) throw std::invalid_argument("conv2d_affine_activation: the kernel is larger than the padded input");
+    g.set_output_size("conv2d_affine_activation");
     auto rest = epilogue_operands(bias, g.o, pre_scale, pre_bias, post_scale, post_bias);
     if (rest[0].size() != size_t(g.o)) {
       throw std::invalid_argument("conv2d_affine_activation: bias must have one value per output channel");
@@ -281,9 +287,7 @@ extern "C" int cmlx_unfold2d(cmlx_array* out, cmlx_array input, const int* kerne
     }
     ConvGeometry g{x.shape(0), x.shape(1), x.shape(2), x.shape(3), 0, kernel[0], kernel[1],
                    stride[0],  stride[1],  padding[0], padding[1], 0, 0};
-    g.ho = (g.h + 2 * g.ph - g.kh) / g.sh + 1;
-    g.wo = (g.w + 2 * g.pw - g.kw) / g.sw + 1;
-    if (g.ho < 1 || g.wo < 1) throw std::invalid_argument("unfold2d: the kernel is larger than the padded input");
+    g.set_output_size("unfold2d");
     if (x.dtype() != mx::float32 || mx::default_device() != mx::Device::cpu) {
       // Other dtypes and devices: one strided slice of the padded input per kernel offset.
       auto padded = g.ph == 0 && g.pw == 0 ? x : mx::pad(x, {{0, 0}, {g.ph, g.ph}, {g.pw, g.pw}, {0, 0}});

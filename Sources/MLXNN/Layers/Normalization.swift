@@ -84,10 +84,7 @@ open class BatchNorm: Module, UnaryLayer {
         }
         if training {
             // Kept statistics while training: one pass (and two for the gradient) over the cores.
-            var scale = rsqrt(runningVar + Double(eps))
-            if let weight { scale = scale * weight }
-            var shift = -(runningMean * scale)
-            if let bias { shift = shift + bias }
+            let (scale, shift) = inferenceScaleAndShift()
             return channelAffine(x, scale: scale, shift: shift)
         }
         var y = (x - runningMean) * rsqrt(runningVar + Double(eps))
