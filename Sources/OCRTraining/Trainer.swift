@@ -59,6 +59,7 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
         let c = configuration
         Memory.useTrainingCache()
         try FineTuning.apply(c, to: model)
+        try Self.checkFreezeNames(c.freeze, of: model)
         let frozen = c.freeze.flatMap { model.parameterGroups[$0] ?? [$0] }
         if !frozen.isEmpty { module.freeze(matching: frozen) }
         if c.gradientCheckpointing {
@@ -377,6 +378,24 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
             var lora = configuration.lora
             if lora.targetModules.isEmpty { lora.targetModules = model.defaultLoRATargets }
             try PEFTAdapter.save(module: module, configuration: lora, baseModel: baseModelName, to: directory)
+        }
+    }
+}
+
+// MARK: - Freeze names
+
+extension Trainer {
+    /// Every `freeze` entry must name a parameter group of the model or match some of its parameter
+    /// keys: a misspelt name would otherwise freeze nothing and train what the user meant to keep.
+    static func checkFreezeNames(_ names: [String], of model: any TrainableModel) throws {
+        guard !names.isEmpty else { return }
+        let keys = Array(model.module.parameterDictionary().keys)
+        for name in names where model.parameterGroups[name] == nil {
+            let pattern = KeyPattern(name)
+            guard keys.contains(where: pattern.matches) else {
+                let groups = model.parameterGroups.keys.sorted().joined(separator: ", ")
+                throw TrainingError("freeze: '\(name)' is neither a parameter group of this model (\(groups)) nor a key pattern matching any of its parameters")
+            }
         }
     }
 }

@@ -50,7 +50,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "LoRA dropout.") var loraDropout: Float?
     @Flag(help: "rsLoRA scaling (alpha / sqrt(r)).") var rslora = false
     @Option(help: "Bits of the quantized base for QLoRA (4 or 8).") var bits: Int?
-    @Option(help: "Comma-separated parameter groups or key patterns to freeze (e.g. backbone).") var freeze: String?
+    @Option(help: "Comma-separated parameter groups or key patterns to freeze (PP-OCR groups: backbone, early-backbone — all of it but its last stage —, neck, head; e.g. backbone).") var freeze: String?
 
     @Option(help: "Peak learning rate.") var learningRate: Float?
     @Option(help: "Learning-rate schedule after warm-up.") var schedule: TrainingConfiguration.Schedule?

@@ -52,6 +52,27 @@ final class PPOCRV6TrainingTests: XCTestCase {
         XCTAssertEqual(grown.filter(\.keepsRunningStatistics).count, folded.count, "kept after vocabulary extension")
     }
 
+    /// `--freeze early-backbone` freezes the stem and every stage but the last; the last stage,
+    /// the neck and the head train.
+    func testEarlyBackboneGroupLeavesTheLastStageTraining() throws {
+        let imported = try importTiny()
+        let recognizer = try PPOCRTextRecognizer(network: try imported.makeNetwork(), dictionary: imported.dictionary)
+        let trainable = PPOCRTrainable(recognizer: recognizer)
+        let keys = Array(trainable.network.parameterDictionary().keys)
+        let stages = Set(keys.compactMap { key -> Int? in
+            guard key.hasPrefix("model.backbone.encoder.blocks.") else { return nil }
+            return Int(key.split(separator: ".")[4])
+        })
+        let last = try XCTUnwrap(stages.max())
+        XCTAssertGreaterThan(stages.count, 1)
+        let patterns = try XCTUnwrap(trainable.parameterGroups["early-backbone"]).map(KeyPattern.init)
+        for key in keys {
+            let frozen = patterns.contains { $0.matches(key) }
+            let inLastStage = key.hasPrefix("model.backbone.encoder.blocks.\(last).")
+            XCTAssertEqual(frozen, key.hasPrefix("model.backbone.") && !inLastStage, key)
+        }
+    }
+
     /// With the backbone frozen, a batch without features gets them before the step
     /// (prepareStep); the loss and the gradients are those of the step computing them itself.
     /// A training backbone leaves the batch as it is.

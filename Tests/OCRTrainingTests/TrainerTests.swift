@@ -227,6 +227,20 @@ final class TrainerTests: XCTestCase {
         XCTAssertNotEqual(family.net.first.weight.asArray(Float.self), before)
     }
 
+    func testFreezeNamesMustMatchAGroupOrAParameter() throws {
+        var c = configuration(steps: 2, method: .full)
+        for valid in [["body"], ["head.*"]] {  // a group, a key pattern
+            c.freeze = valid
+            XCTAssertNoThrow(try Trainer(model: TinyFamily(), data: MemorySource(count: 16), configuration: c, runDirectory: temporaryRun()).prepare())
+        }
+        c.freeze = ["body", "bdoy"]
+        let misspelt = try Trainer(model: TinyFamily(), data: MemorySource(count: 16), configuration: c, runDirectory: temporaryRun())
+        XCTAssertThrowsError(try misspelt.prepare()) { error in
+            XCTAssertTrue("\(error)".contains("'bdoy'"), "\(error)")
+            XCTAssertTrue("\(error)".contains("body, head"), "\(error)")
+        }
+    }
+
     func testGradientCheckpointingIsRefusedWhereAFamilyHasNone() throws {
         var c = configuration(steps: 2)
         c.gradientCheckpointing = true

@@ -127,8 +127,30 @@ public final class PPOCRTrainable: TrainableModel {
     public var module: Module { recognizer.network }
     public var network: any PPOCRNetwork { recognizer.network }
 
+    /// `backbone`, `neck`, `head`, and `early-backbone`: the backbone but its last stage (the stem
+    /// and every stage before the last), so `--freeze early-backbone` trains the last stage with
+    /// the neck and head — the recipe that generalizes best to unseen fonts (docs/persian-case.md).
     public var parameterGroups: [String: [String]] {
-        ["backbone": ["model.backbone"], "neck": ["head.encoder"], "head": ["head.head"]]
+        ["backbone": ["model.backbone"], "neck": ["head.encoder"], "head": ["head.head"],
+         "early-backbone": earlyBackbonePrefixes]
+    }
+
+    /// The backbone's module prefixes other than its last stage (`model.backbone.encoder.blocks.N`
+    /// with the largest N): its other stages, the stem and anything else under `model.backbone`.
+    var earlyBackbonePrefixes: [String] {
+        let stage = "model.backbone.encoder.blocks."
+        var prefixes = Set<String>()
+        var last = -1
+        for key in network.parameterDictionary().keys where key.hasPrefix("model.backbone.") {
+            if key.hasPrefix(stage), let index = Int(key.dropFirst(stage.count).prefix { $0 != "." }) {
+                prefixes.insert(stage + String(index))
+                last = max(last, index)
+            } else {
+                // a module under the backbone outside its stages: its prefix up to the key's parent
+                prefixes.insert(String(key[..<(key.lastIndex(of: ".") ?? key.endIndex)]))
+            }
+        }
+        return prefixes.filter { $0 != stage + String(last) }.sorted()
     }
 
     public var defaultLoRATargets: [String] { ["qkv", "projection", "fc1", "fc2", "head.head"] }
