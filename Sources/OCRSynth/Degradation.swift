@@ -94,7 +94,13 @@ public struct DegradationPipeline: Sendable {
         let k = Double(lineHeight) / 48.0
         func note(_ key: String, _ v: Double) { params[key] = formatParameter(v) }
         if let (v, _) = draw("ink_bleed", p.inkBleed, seed: seed) {
-            Degradation.inkBleed(radius: max(1, Int((k).rounded())), strength: min(1, v)).apply(to: img)
+            // Up to 1: one bleed of that strength; above 1 (heavy faces' strokes) full bleeds
+            // first, then the remainder: 1.6 thickens by one full bleed and a 0.6 one.
+            var left = v
+            while left > 0 {
+                Degradation.inkBleed(radius: max(1, Int((k).rounded())), strength: min(1, left)).apply(to: img)
+                left -= 1
+            }
             note("ink_bleed", v)
         }
         if let (v, r) = draw("elastic", p.elastic, seed: seed) {

@@ -11,7 +11,7 @@ struct DataSynthCommand: ParsableCommand {
         commandName: "synth",
         abstract: "Render synthetic OCR samples: text lines, LaTeX formulas, documents with fields.",
         discussion: """
-            Lines come from --corpus (one sample a line; a hunspell .dic or a fortune file is recognized), --corpus with --words (random word sequences), or --generator. Each sample uses a font that has every glyph of its text; a sample no font covers is reported and skipped. Profiles: clean, scan, photo, fax, handwriting, augment (or a JSON file); --set overrides one degradation as NAME=PROBABILITY[:MIN[:MAX]].
+            Lines come from --corpus (one sample a line; a hunspell .dic or a fortune file is recognized), --corpus with --words (random word sequences), or --generator. Each sample uses a font that has every glyph of its text; a sample no font covers is reported and skipped. Profiles: clean, scan, photo, fax, handwriting, augment, augment-bold (augment with bold faces and up to 2-px ink bleed on 70% of the lines, for heavy faces) (or a JSON file); --set overrides one degradation as NAME=PROBABILITY[:MIN[:MAX]].
 
             Output: DIR/images/NNNNNN.png, DIR/listing.tsv (path<TAB>text), DIR/metadata.jsonl (generator parameters per sample), DIR/skipped.jsonl.
 
@@ -50,7 +50,7 @@ struct DataSynthCommand: ParsableCommand {
     var fontFamilyOf: [String] = []
     @Option(help: "A family --font-family-of leaves out (repeatable; e.g. held-out test fonts).")
     var excludeFont: [String] = []
-    @Option(help: "Profile: clean, scan, photo, fax, handwriting, augment, or a JSON profile file.")
+    @Option(help: "Profile: clean, scan, photo, fax, handwriting, augment, augment-bold, or a JSON profile file.")
     var profile = "clean"
     @Option(name: .customLong("set"), help: "Override a degradation: NAME=PROBABILITY[:MIN[:MAX]] (repeatable).")
     var overrides: [String] = []

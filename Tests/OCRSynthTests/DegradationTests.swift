@@ -162,6 +162,28 @@ final class DegradationTests: XCTestCase {
         XCTAssertLessThan(out.inkCount(), src.inkCount() * 3)
     }
 
+    /// A profile's ink bleed above 1 bleeds again: 2 equals two full bleeds, 1 one (as before).
+    func testProfileInkBleedAboveOneRepeats() throws {
+        func bled(_ strength: Double) throws -> RGBImage {
+            var p = SynthProfile.clean
+            try p.override("ink_bleed=1:\(strength):\(strength)")
+            let img = try line()
+            var params: [String: String] = [:]
+            DegradationPipeline(profile: p, lineHeight: 48).apply(to: img, background: (255, 255, 255), seed: 3, params: &params)
+            XCTAssertEqual(params["ink_bleed"], formatParameter(strength))
+            return img.image
+        }
+        let once = apply(.inkBleed(radius: 1, strength: 1), to: try line())
+        let base = try line()
+        Degradation.inkBleed(radius: 1, strength: 1).apply(to: base)
+        let twice = apply(.inkBleed(radius: 1, strength: 1), to: base)
+        XCTAssertEqual(try bled(1).pixels, once.pixels)
+        XCTAssertEqual(try bled(2).pixels, twice.pixels)
+        let between = try bled(1.6)
+        XCTAssertGreaterThan(between.inkCount(), once.inkCount())
+        XCTAssertLessThan(between.inkCount(), twice.inkCount())
+    }
+
     func testUnderlineAndStrike() throws {
         var style = LineStyle(family: "Noto Sans", fontPx: 30, lineHeight: 48)
         style.padBefore = 10

@@ -46,6 +46,17 @@ final class FontSelectionTests: XCTestCase {
         }
     }
 
+    /// The built-in `augment-bold` is the JSON profile the demo's recipe was measured with.
+    func testAugmentBoldEqualsTheMeasuredProfileFile() throws {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("bench/profiles/augment-bleed2.json")
+        var measured = try JSONDecoder().decode(SynthProfile.self, from: Data(contentsOf: file))
+        measured.name = "augment-bold"
+        let builtIn = try SynthProfile.named("augment-bold")
+        XCTAssertEqual(builtIn, measured)
+        XCTAssertEqual(builtIn.inkBleed.max, 2)
+    }
+
     func testAugmentProfileTurnsOnTheWarpsScanLacks() throws {
         let p = try SynthProfile.named("augment")
         XCTAssertEqual(p.name, "augment")
