@@ -4,6 +4,7 @@
 import Foundation
 import MLXEngine
 import MLXNN
+import OCRExport
 import OCREvaluation
 import OCRImaging
 import OCRModels
@@ -29,6 +30,26 @@ enum ExportFixtures {
     }
 
     /// A PP-OCR model folder with random weights; `labels` are its dictionary (blank excluded).
+    /// The tiny random PP-OCRv6 graph of OCRModelsTests' fixtures (tools/ppocrv6_make_fixtures.py),
+    /// imported into a model folder; its batch norms get random statistics so every one matters.
+    static func ppocrV6Model(seed: UInt64 = 7) throws -> URL {
+        let onnx = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("OCRModelsTests/Fixtures/ppocrv6/tiny-rec.onnx").path
+        guard var imported = try PPOCRONNXImporter.importModel(onnxPath: onnx, dictionaryPath: nil) as? PPOCRV6Import else {
+            throw ExportError("\(onnx) is not read as PP-OCRv6")
+        }
+        MLXRandom.seed(seed)
+        for (key, value) in imported.weights where key.hasSuffix("running_var") {
+            imported.weights[key] = MLXRandom.uniform(value.shape, low: 0.5, high: 1.5)
+        }
+        for (key, value) in imported.weights where key.hasSuffix("running_mean") {
+            imported.weights[key] = MLXRandom.uniform(value.shape, low: -0.2, high: 0.2)
+        }
+        let folder = temporaryFolder("ppocrv6").appendingPathComponent("model")
+        try imported.write(to: folder)
+        return folder
+    }
+
     static func ppocrModel(labels: [String] = (0 ..< 10).map(String.init) + [" "], seed: UInt64 = 7) throws -> URL {
         let folder = temporaryFolder("ppocr").appendingPathComponent("model")
         MLXRandom.seed(seed)

@@ -125,4 +125,30 @@ final class PPOCRONNXExportTests: XCTestCase {
         XCTAssertEqual(written["passed"] as? Bool, true)
         XCTAssertEqual((written["variants"] as? [[String: Any]])?.count, 2)
     }
+
+    /// PP-OCRv6: the graph is well-formed, names PaddleX's PP-OCRv6 model, and onnxruntime reads
+    /// it as ocrtune does (same texts, probabilities within float32 rounding).
+    func testPPOCRV6ExportsAndChecks() throws {
+        let model = try ExportFixtures.ppocrV6Model()
+        let (out, outcome) = try export(model, variants: ["fp32"])
+        let proto = try loadModel(out.appendingPathComponent("rec.onnx"))
+        XCTAssertEqual(ONNXGraphCheck.problems(proto), [])
+        let ops = Set(proto.graph.node.map(\.opType))
+        XCTAssertTrue(ops.isSubset(of: ONNXGraphCheck.knownOperators[""]!))
+        for op in ["Conv", "BatchNormalization", "Erf", "MaxPool", "Pad", "AveragePool", "LayerNormalization", "Softmax"] {
+            XCTAssertTrue(ops.contains(op), op)
+        }
+        XCTAssertTrue(Set(proto.graph.initializer.map(\.name)).contains("model.backbone.encoder.convolution.stem1.convolution.weight"))
+        let yml = try String(contentsOf: out.appendingPathComponent("paddlex/inference.yml"), encoding: .utf8)
+        XCTAssertTrue(yml.hasPrefix("Global:\n  model_name: PP-OCRv6_small_rec\n"), yml)
+        let samples = ExportFixtures.samples(count: 6)
+        let report = try ExportCheck.run(outcome, export: out, samples: samples, dataset: "tiny", split: "test")
+        XCTAssertTrue(report.passed)
+        XCTAssertEqual(report.variants[0].differingSamples, 0)
+        XCTAssertLessThan(report.variants[0].largestDifference, 1e-5)
+        XCTAssertThrowsError(try Exporter.run(ExportRequest(
+            source: model, format: .hf, variants: [], out: ExportFixtures.temporaryFolder("hf").appendingPathComponent("hf")))) { error in
+            XCTAssertTrue("\(error)".contains("no hf writer yet"), "\(error)")
+        }
+    }
 }

@@ -16,7 +16,7 @@ public enum ONNXGraphCheck {
             "Equal", "Erf", "Expand", "Gather", "GlobalAveragePool", "HardSigmoid", "HardSwish", "Identity", "If",
             "LayerNormalization", "MatMul", "MatMulInteger", "Mul", "Range", "Relu", "Reshape", "Shape", "Sigmoid",
             "Slice", "Softmax", "Split", "Sqrt", "Squeeze", "Sub", "Tanh", "Transpose", "Trilu", "Unsqueeze", "Where",
-            "ConstantOfShape", "Less", "Not", "Neg", "ReduceMean",
+            "ConstantOfShape", "Less", "Not", "Neg", "ReduceMean", "Pad", "MaxPool",
         ],
         "com.microsoft": ["MatMulNBits"],
     ]

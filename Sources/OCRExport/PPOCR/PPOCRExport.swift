@@ -3,7 +3,8 @@
 // `character_dict.txt` beside it (PaddleOCR's `rec_char_dict_path`), and PaddleX's model folder
 // (`paddlex/inference.onnx` + `inference.yml` with the CTC decoder's characters and the
 // preprocessing). Variants: fp32, fp16 (weights stored as float16, computed in float32).
-// `hf`: transformers' PPOCRV5MobileRecForTextRecognition folder (PPOCRHuggingFace); `peft`: a
+// PP-OCRv4/v5 (PPOCRONNXGraph) and PP-OCRv6 (PPOCRV6ONNXGraph) write the same layouts.
+// `hf`: transformers' PPOCRV5MobileRecForTextRecognition folder (PPOCRHuggingFace, v4/v5); `peft`: a
 // run's adapter (our keys are transformers').
 //
 // Reference: RapidOCR inference_engine/onnxruntime (the `character` metadata), PaddleX
@@ -11,6 +12,7 @@
 
 import Foundation
 import OCRModels
+import ONNXProto
 
 extension PPOCRFamily: ExportableFamily {
     public static let exportFormats: [ExportFormat] = [.onnx, .hf, .peft]
@@ -23,16 +25,28 @@ extension PPOCRFamily: ExportableFamily {
 
     public static func export(model: URL, format: ExportFormat, variants: [String], to folder: URL) throws -> ExportManifest {
         let recognizer = try PPOCRTextRecognizer(folder: model)
-        guard let network = recognizer.network as? PPOCRV5Network else {
-            throw ExportError(
-                "\(model.path): \(recognizer.network.modelType) has no \(format.rawValue) writer yet (PP-OCRv4/v5 do); "
-                    + "its runs export with --format peft or --merge")
-        }
-        if format == .hf {
+        let graph: (PaddleClassOrder, ONNXWeightStorage) -> Onnx_ModelProto
+        let paddleXModel: PaddleXModel
+        switch recognizer.network {
+        case let v5 as PPOCRV5Network where format == .onnx:
+            graph = { PPOCRONNXGraph.model(v5, order: $0, storage: $1) }
+            paddleXModel = PaddleXModel(
+                name: v5.config.modelType == "pp_ocrv4_mobile_rec" ? "PP-OCRv4_mobile_rec" : "PP-OCRv5_mobile_rec",
+                height: v5.config.imageHeight, width: v5.config.imageWidth, bgr: v5.config.inputBGR)
+        case let v6 as PPOCRV6Network where format == .onnx:
+            graph = { PPOCRONNXGraph.model(v6, order: $0, storage: $1) }
+            paddleXModel = PaddleXModel(
+                name: "PP-OCRv6_small_rec", height: PPOCRV6RecognizerConfig.imageHeight, width: PPOCRV6RecognizerConfig.imageWidth,
+                bgr: v6.inputBGR)
+        case let v5 as PPOCRV5Network where format == .hf:
             let manifest = try HuggingFaceExport.write(
-                weights: PPOCRHuggingFace.weights(network), companionsOf: model, to: folder, format: format, family: name)
-            try PPOCRHuggingFace.config(network.config).write(to: folder.appendingPathComponent(ModelFolder.configFile))
+                weights: PPOCRHuggingFace.weights(v5), companionsOf: model, to: folder, format: format, family: name)
+            try PPOCRHuggingFace.config(v5.config).write(to: folder.appendingPathComponent(ModelFolder.configFile))
             return manifest
+        default:
+            throw ExportError(
+                "\(model.path): \(recognizer.network.modelType) has no \(format.rawValue) writer yet (onnx: PP-OCRv4/v5/v6; "
+                    + "hf: PP-OCRv4/v5); its runs export with --format peft or --merge")
         }
         let order = try PaddleClassOrder(dictionary: recognizer.dictionary)
         let dictionary = order.characters.joined(separator: "\n") + "\n"
@@ -46,42 +60,50 @@ extension PPOCRFamily: ExportableFamily {
             default: throw ExportError("--quantize \(variant): PP-OCR exports to ONNX as fp32 or fp16")
             }
             let file = onnxFile(variant)
-            try PPOCRONNXGraph.model(network, order: order, storage: storage).write(to: folder.appendingPathComponent(file))
+            try graph(order, storage).write(to: folder.appendingPathComponent(file))
             let paddleX = paddleXFolder(variant)
             let paddleXURL = folder.appendingPathComponent(paddleX)
             try FileManager.default.createDirectory(at: paddleXURL, withIntermediateDirectories: true)
             try FileManager.default.linkItem(at: folder.appendingPathComponent(file), to: paddleXURL.appendingPathComponent("inference.onnx"))
-            try Data(paddleXConfig(network: network, order: order).utf8).write(to: paddleXURL.appendingPathComponent("inference.yml"))
+            try Data(paddleXConfig(paddleXModel, order: order).utf8).write(to: paddleXURL.appendingPathComponent("inference.yml"))
             written.append(ExportVariant(name: variant, files: [file, "\(paddleX)/inference.onnx", "\(paddleX)/inference.yml"]))
         }
         return ExportManifest(format: format, family: name, variants: written, shared: [dictionaryFile])
     }
 
     public static func runtimeReader(export folder: URL, manifest: ExportManifest, variant: String, model: URL) throws -> any ExportRuntimeReader {
-        let config = try ModelFolder.readConfig(PPOCRRecognizerConfig.self, at: model)
-        return try PPOCRONNXReader(path: folder.appendingPathComponent(onnxFile(variant)).path, config: config)
+        let network = try PPOCRTextRecognizer(folder: model).network
+        return try PPOCRONNXReader(
+            path: folder.appendingPathComponent(onnxFile(variant)).path,
+            preprocessor: PPOCRPreprocessor(height: network.inputHeight, minWidth: network.inputMinWidth, bgr: network.inputBGR))
+    }
+
+    /// What PaddleX's inference.yml says of the model: the name its pipeline dispatches on and the input.
+    struct PaddleXModel {
+        let name: String
+        let height: Int
+        let width: Int
+        let bgr: Bool
     }
 
     /// PaddleX's inference.yml: the model name its pipeline dispatches on, the preprocessing, and
     /// the CTC decoder with the character list (YAML double-quoted strings, JSON escapes).
-    static func paddleXConfig(network: PPOCRV5Network, order: PaddleClassOrder) -> String {
-        let config = network.config
-        let modelName = config.modelType == "pp_ocrv4_mobile_rec" ? "PP-OCRv4_mobile_rec" : "PP-OCRv5_mobile_rec"
+    static func paddleXConfig(_ model: PaddleXModel, order: PaddleClassOrder) -> String {
         var lines = [
             "Global:",
-            "  model_name: \(modelName)",
+            "  model_name: \(model.name)",
             "PreProcess:",
             "  transform_ops:",
             "  - DecodeImage:",
             "      channel_first: false",
-            "      img_mode: \(config.inputBGR ? "BGR" : "RGB")",
+            "      img_mode: \(model.bgr ? "BGR" : "RGB")",
             "  - MultiLabelEncode:",
             "      gtc_encode: NRTRLabelEncode",
             "  - RecResizeImg:",
             "      image_shape:",
             "      - 3",
-            "      - \(config.imageHeight)",
-            "      - \(config.imageWidth)",
+            "      - \(model.height)",
+            "      - \(model.width)",
             "  - KeepKeys:",
             "      keep_keys:",
             "      - image",

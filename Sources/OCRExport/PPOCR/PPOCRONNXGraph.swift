@@ -96,7 +96,7 @@ enum PPOCRONNXGraph {
         let flat = g.node("Reshape", [h, g.int64s([0, 0, -1])], name: "\(key)/Flatten")
         var tokens = g.node("Transpose", [flat], name: "\(key)/ToTokens", attributes: [.ints("perm", [0, 2, 1])])
         for (i, block) in encoder.svtr_block.enumerated() {
-            tokens = svtrBlock(g, block, key: "\(key).svtr_block.\(i)", input: tokens, config: config)
+            tokens = svtrBlock(g, block, key: "\(key).svtr_block.\(i)", input: tokens, dimensions: config.hiddenSize)
         }
         tokens = g.layerNorm(tokens, encoder.norm, key: "\(key).norm", dimensions: config.hiddenSize)
         // [N, H·W, C] → [N, C, H, W]
@@ -112,8 +112,7 @@ enum PPOCRONNXGraph {
     }
 
     /// Pre-norm block: x + attention(LN(x)), then + MLP(LN(·)).
-    static func svtrBlock(_ g: ONNXGraphBuilder, _ block: SVTRBlock, key: String, input: String, config: PPOCRRecognizerConfig) -> String {
-        let d = config.hiddenSize
+    static func svtrBlock(_ g: ONNXGraphBuilder, _ block: SVTRBlock, key: String, input: String, dimensions d: Int) -> String {
         let attention = block.attention
         let n1 = g.layerNorm(input, block.norm1, key: "\(key).layer_norm1", dimensions: d)
         let qkv = g.linear(n1, attention.qkv, key: "\(key).self_attn.qkv")

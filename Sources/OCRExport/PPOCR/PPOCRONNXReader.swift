@@ -16,13 +16,13 @@ final class PPOCRONNXReader: ExportRuntimeReader {
     var preferredBatchSize: Int { RecognitionOptions().batchSize }
     var name: String { "onnxruntime:\(URL(fileURLWithPath: session.path).lastPathComponent)" }
 
-    init(path: String, config: PPOCRRecognizerConfig, threads: Int = 0) throws {
+    init(path: String, preprocessor: PPOCRPreprocessor, threads: Int = 0) throws {
         session = try ONNXRuntimeSession(path: path, threads: threads)
         guard let characters = try session.metadata("character") else {
             throw ExportError("\(path) embeds no dictionary (metadata 'character')")
         }
         dictionary = CharacterDictionary(paddleCharacters: characters.components(separatedBy: "\n"), useSpaceChar: true)
-        preprocessor = PPOCRPreprocessor(config: config)
+        self.preprocessor = preprocessor
         runtime = "onnxruntime \(ONNXRuntimeSession.version ?? "?")"
     }
 
