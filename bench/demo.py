@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The demo's targets (issue #6), measured: runs tools/demo.sh (synthesize, measure, fine-tune
-PP-OCRv5 on Persian with Chinese replay, measure again) and writes bench/results/demo.json with
+PP-OCRv6 small rec — PP-OCRv5 mobile rec with BASE=v5 — on Persian with Chinese replay, measure again) and writes bench/results/demo.json with
 the Persian and Chinese CER before/after, the training time and which targets are met.
 
 The peer of each figure is the base model in the same run (CER before), and the target time
@@ -27,7 +27,7 @@ def main():
     with open(os.path.join(run, "run.json")) as f:
         command = json.load(f).get("command", [])
     result = {
-        "benchmark": "make demo: PP-OCRv5 mobile rec taught Persian (vocabulary extension) with Chinese replay, on the CPU",
+        "benchmark": f"make demo: {summary.get('base_model', 'PP-OCR')} taught Persian (vocabulary extension) with Chinese replay, on the CPU",
         "machine": {"cores": os.cpu_count(), "platform": platform.platform(),
                     **({"load_average_at_end": os.getloadavg()} if ran else {})},
         "train_command": command,
