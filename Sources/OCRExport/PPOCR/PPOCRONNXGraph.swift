@@ -23,16 +23,26 @@ enum PPOCRONNXGraph {
         let g = ONNXGraphBuilder(name: "ppocr_rec", storage: storage)
         let config = network.config
         g.input("x", .float, [.named("batch_size"), .fixed(3), .fixed(config.imageHeight), .named("width")])
-        var h = backbone(g, network.model.backbone, input: "x")
-        let (kh, kw) = (config.poolKernelSize[0], config.poolKernelSize[1])
-        h = g.node("AveragePool", [h], name: "model/AveragePool", attributes: [.ints("kernel_shape", [kh, kw]), .ints("strides", [kh, kw])])
+        let h = pooled(g, backbone(g, network.model.backbone, input: "x"), kernel: config.poolKernelSize)
         let features = neck(g, network.head.encoder, input: h, config: config)
-        let classifier = network.head.classifier
+        return classified(g, features, network.head.classifier, order: order, docString: "PP-OCR text recognizer exported by ocrtune")
+    }
+
+    /// The backbone's map average-pooled (kernel = stride, PaddleOCR's (3, 2)).
+    static func pooled(_ g: ONNXGraphBuilder, _ h: String, kernel: [Int]) -> String {
+        g.node("AveragePool", [h], name: "model/AveragePool", attributes: [.ints("kernel_shape", kernel), .ints("strides", kernel)])
+    }
+
+    /// The CTC head on the neck's [N, T, hidden] (classes in `order`), the softmax output, the
+    /// model with the dictionary as its `character` entry.
+    static func classified(
+        _ g: ONNXGraphBuilder, _ features: String, _ classifier: Linear, order: PaddleClassOrder, docString: String
+    ) -> Onnx_ModelProto {
         let reordered = Linear(weight: order.rows(of: classifier.weight), bias: classifier.bias.map { order.rows(of: $0) })
         let logits = g.linear(features, reordered, key: "head.head")
         let probabilities = g.node("Softmax", [logits], name: "head/Softmax", attributes: [.int("axis", -1)])
         g.output(probabilities, as: outputName, .float, [.named("batch_size"), .named("steps"), .fixed(order.order.count)])
-        return g.model(metadata: [("character", order.characters.joined(separator: "\n"))], docString: "PP-OCR text recognizer exported by ocrtune")
+        return g.model(metadata: [("character", order.characters.joined(separator: "\n"))], docString: docString)
     }
 
     // MARK: Backbone

@@ -19,16 +19,9 @@ extension PPOCRONNXGraph {
     static func model(_ network: PPOCRV6Network, order: PaddleClassOrder, storage: ONNXWeightStorage) -> Onnx_ModelProto {
         let g = ONNXGraphBuilder(name: "ppocr_rec", storage: storage)
         g.input("x", .float, [.named("batch_size"), .fixed(3), .fixed(PPOCRV6RecognizerConfig.imageHeight), .named("width")])
-        var h = v6Backbone(g, network.model.backbone, input: "x")
-        let pool = PPOCRV6RecognizerConfig.poolKernelSize
-        h = g.node("AveragePool", [h], name: "model/AveragePool", attributes: [.ints("kernel_shape", pool), .ints("strides", pool)])
+        let h = pooled(g, v6Backbone(g, network.model.backbone, input: "x"), kernel: PPOCRV6RecognizerConfig.poolKernelSize)
         let features = v6Neck(g, network.head.encoder, input: h, hidden: network.config.hiddenSize)
-        let classifier = network.head.classifier
-        let reordered = Linear(weight: order.rows(of: classifier.weight), bias: classifier.bias.map { order.rows(of: $0) })
-        let logits = g.linear(features, reordered, key: "head.head")
-        let probabilities = g.node("Softmax", [logits], name: "head/Softmax", attributes: [.int("axis", -1)])
-        g.output(probabilities, as: outputName, .float, [.named("batch_size"), .named("steps"), .fixed(order.order.count)])
-        return g.model(metadata: [("character", order.characters.joined(separator: "\n"))], docString: "PP-OCRv6 text recognizer exported by ocrtune")
+        return classified(g, features, network.head.classifier, order: order, docString: "PP-OCRv6 text recognizer exported by ocrtune")
     }
 
     // MARK: Backbone
