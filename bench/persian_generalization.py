@@ -45,6 +45,7 @@ BLEED2 = os.path.join(ROOT, "bench", "profiles", "augment-bleed2.json")  # augme
 WIDE = os.path.join(ROOT, "bench", "profiles", "augment-wide.json")  # augment-heavy widened to photo's ranges
 STEMS_MIX = os.path.join(D, "fa-stems-mix.txt")  # made by tools/persian_stems.py when missing
 STAGE4 = ",".join(["model.backbone.encoder.convolution"] + [f"model.backbone.encoder.blocks.{i}" for i in range(4)])
+V6_STAGES34 = ",".join(["model.backbone.encoder.convolution"] + [f"model.backbone.encoder.blocks.{i}" for i in range(2)])
 V6_STAGE4 = ",".join(["model.backbone.encoder.convolution"] + [f"model.backbone.encoder.blocks.{i}" for i in range(3)])
 LEVERS = {
     # name: training lines' synth options, their count, steps, what --freeze keeps fixed
@@ -89,6 +90,9 @@ LEVERS = {
     # on 70% of the lines; augment-heavy's is 0.5-1.0), on the demo's recipe (against the mix40 row)
     "v6-stems-bleed2-stage4-600-lr1e-3-mix40": dict(synth=FA_FAMILY + ["--profile", BLEED2], lines=6000, steps=600,
                                                     freeze=V6_STAGE4, lr=1e-3, corpus=STEMS_MIX, model="ppocrv6", mix=0.4),
+    # more of the backbone trains: its last two stages (blocks.2 and blocks.3), against the row above
+    "v6-stems-bleed2-stages34-600-lr1e-3-mix40": dict(synth=FA_FAMILY + ["--profile", BLEED2], lines=6000, steps=600,
+                                                      freeze=V6_STAGES34, lr=1e-3, corpus=STEMS_MIX, model="ppocrv6", mix=0.4),
 }
 SPLITS = {"own": "fa", "heldout": "fa-heldout", "heldout_fax": "fa-heldout-fax", "zh": "zh"}
 HELDOUT = ("heldout", "heldout_fax")  # the held-out splits (per-font figures, Tesseract beside)
