@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make demo`: teach PP-OCRv6 small rec (which reads Persian at ~97% CER) to read Persian, on the CPU,
+# `make demo`: teach PP-OCRv6 small rec (which reads Persian at ~99% CER) to read Persian, on the CPU,
 # in fonts, words and scans it never trained on.
 #
 #   1. synthesize the training lines (myspell-fa's words with its base forms weighted up, every
@@ -27,8 +27,8 @@
 # many of its other entries, tools/persian_stems.py; dic: fa_IR.dic as it is), FA_FONTS (the training
 # fonts, comma-separated; default: every installed face for Persian, FA_FAMILY_OF, less FA_EXCLUDE's —
 # the held-out faces, Noto Nastaliq Urdu and DejaVu Sans Mono), FA_PROFILE (the training lines'
-# profile, augment-bold: bold faces and up to 2-px ink bleed on 70% of the lines), N_HELDOUT (300 held-out Persian lines), TESSERACT (1: run
-# the Tesseract peer; 0: skip it). Outputs go to .demo/ (data, model) and runs/demo-persian/ (the run;
+# profile, augment-bold: bold faces and up to 2-px ink bleed on 70% of the lines), N_HELDOUT (300
+# held-out Persian lines), TESSERACT (1: run the Tesseract peer; 0: skip it). Outputs go to .demo/ (data, model) and runs/demo-persian/ (the run;
 # the fine-tuned model is runs/demo-persian/model).
 set -euo pipefail
 cd "$(dirname "$0")/.."
