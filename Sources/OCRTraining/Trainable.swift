@@ -41,6 +41,12 @@ extension TrainableModel {
     public func runStep<T>(_ step: () throws -> T) throws -> T { try step() }
     public func prepareStep(_ batch: Batch) throws -> Batch { batch }
     public func lossWeight(_ batch: Batch) throws -> Int? { nil }
+
+    /// The key patterns `names` stand for: each a parameter group's patterns, or itself a pattern.
+    public func keyPatterns(for names: [String]) -> [String] {
+        let groups = parameterGroups
+        return names.flatMap { groups[$0] ?? [$0] }
+    }
 }
 
 // MARK: - Data

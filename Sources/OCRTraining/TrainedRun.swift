@@ -102,7 +102,7 @@ public enum TrainedRun {
             throw TrainingError("\(folder): neither a checkpoint, an adapter nor a model folder")
         }
         // What the run trained: the adapters, or every parameter not frozen by group.
-        let frozen = c.freeze.flatMap { model.parameterGroups[$0] ?? [$0] }
+        let frozen = model.keyPatterns(for: c.freeze)
         if !frozen.isEmpty { module.freeze(matching: frozen) }
         let trained = Set(c.method == .full ? module.trainableParameters().map(\.key) : module.loraParameters().map(\.key))
         let missing = trained.subtracting(weights.keys)

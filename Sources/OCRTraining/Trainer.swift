@@ -60,7 +60,7 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
         Memory.useTrainingCache()
         try FineTuning.apply(c, to: model)
         try Self.checkFreezeNames(c.freeze, of: model)
-        let frozen = c.freeze.flatMap { model.parameterGroups[$0] ?? [$0] }
+        let frozen = model.keyPatterns(for: c.freeze)
         if !frozen.isEmpty { module.freeze(matching: frozen) }
         if c.gradientCheckpointing {
             if c.method != .full && c.lora.loraDropout > 0 {
@@ -131,7 +131,7 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
         if groups.isEmpty {
             module.unfreeze(matching: baseTrainable)
         } else {
-            let patterns = groups.flatMap { model.parameterGroups[$0] ?? [$0] }.map(KeyPattern.init)
+            let patterns = model.keyPatterns(for: groups).map(KeyPattern.init)
             module.unfreeze(matching: baseTrainable.filter { key in patterns.contains { $0.matches(key) } })
         }
     }
@@ -389,12 +389,13 @@ extension Trainer {
     /// keys: a misspelt name would otherwise freeze nothing and train what the user meant to keep.
     static func checkFreezeNames(_ names: [String], of model: any TrainableModel) throws {
         guard !names.isEmpty else { return }
+        let groups = model.parameterGroups
         let keys = Array(model.module.parameterDictionary().keys)
-        for name in names where model.parameterGroups[name] == nil {
+        for name in names where groups[name] == nil {
             let pattern = KeyPattern(name)
             guard keys.contains(where: pattern.matches) else {
-                let groups = model.parameterGroups.keys.sorted().joined(separator: ", ")
-                throw TrainingError("freeze: '\(name)' is neither a parameter group of this model (\(groups)) nor a key pattern matching any of its parameters")
+                let known = groups.keys.sorted().joined(separator: ", ")
+                throw TrainingError("freeze: '\(name)' is neither a parameter group of this model (\(known)) nor a key pattern matching any of its parameters")
             }
         }
     }

@@ -72,10 +72,9 @@ extension PPOCRFamily: ExportableFamily {
     }
 
     public static func runtimeReader(export folder: URL, manifest: ExportManifest, variant: String, model: URL) throws -> any ExportRuntimeReader {
-        let network = try PPOCRTextRecognizer(folder: model).network
-        return try PPOCRONNXReader(
-            path: folder.appendingPathComponent(onnxFile(variant)).path,
-            preprocessor: PPOCRPreprocessor(height: network.inputHeight, minWidth: network.inputMinWidth, bgr: network.inputBGR))
+        // The preprocessing only: the weights are the check's reference model's, loaded there.
+        let network = try PPOCRTextRecognizer.network(configuredAt: model)
+        return try PPOCRONNXReader(path: folder.appendingPathComponent(onnxFile(variant)).path, preprocessor: PPOCRPreprocessor(network: network))
     }
 
     /// What PaddleX's inference.yml says of the model: the name its pipeline dispatches on and the input.

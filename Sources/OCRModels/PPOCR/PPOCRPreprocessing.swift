@@ -26,8 +26,9 @@ public struct PPOCRPreprocessor: Sendable {
         self.bgr = bgr
     }
 
-    public init(config: PPOCRRecognizerConfig) {
-        self.init(height: config.imageHeight, minWidth: config.imageWidth, bgr: config.inputBGR)
+    /// The preprocessing `network` takes (its input height, narrowest width, channel order).
+    public init(network: any PPOCRNetwork) {
+        self.init(height: network.inputHeight, minWidth: network.inputMinWidth, bgr: network.inputBGR)
     }
 
     /// Width ÷ height as PaddleOCR computes it (`w * 1.0 / h`).

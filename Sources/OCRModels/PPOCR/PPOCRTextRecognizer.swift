@@ -54,24 +54,27 @@ public final class PPOCRTextRecognizer: TextRecognizer {
         self.network = network
         self.dictionary = dictionary
         self.useCompile = useCompile
-        preprocessor = PPOCRPreprocessor(height: network.inputHeight, minWidth: network.inputMinWidth, bgr: network.inputBGR)
+        preprocessor = PPOCRPreprocessor(network: network)
         network.train(false)
     }
 
     /// Loads a model folder written by `ocrtune import ppocr` (or a fine-tune).
     public convenience init(folder: URL, useCompile: Bool = false) throws {
-        let type = try ModelFolder.modelType(at: folder)
-        let network: any PPOCRNetwork
-        if PPOCRV6RecognizerConfig.modelTypes.contains(type) {
-            network = PPOCRV6Network(config: try ModelFolder.readConfig(PPOCRV6RecognizerConfig.self, at: folder))
-        } else if ["pp_ocrv5_mobile_rec", "pp_ocrv4_mobile_rec"].contains(type) {
-            network = PPOCRV5Network(config: try ModelFolder.readConfig(PPOCRRecognizerConfig.self, at: folder))
-        } else {
-            throw ModelFolderError("\(folder.path): model_type \"\(type)\" is not a PP-OCR recognizer")
-        }
+        let network = try Self.network(configuredAt: folder)
         try network.loadParameters(from: [folder.appendingPathComponent(ModelFolder.weightsFile).path])
         let dictionary = try CharacterDictionary(contentsOf: folder.appendingPathComponent(ModelFolder.dictionaryFile))
         try self.init(network: network, dictionary: dictionary, useCompile: useCompile)
+    }
+
+    /// The network a model folder's config.json describes (v4/v5 or v6), its weights not loaded.
+    public static func network(configuredAt folder: URL) throws -> any PPOCRNetwork {
+        let type = try ModelFolder.modelType(at: folder)
+        if PPOCRV6RecognizerConfig.modelTypes.contains(type) {
+            return PPOCRV6Network(config: try ModelFolder.readConfig(PPOCRV6RecognizerConfig.self, at: folder))
+        } else if ["pp_ocrv5_mobile_rec", "pp_ocrv4_mobile_rec"].contains(type) {
+            return PPOCRV5Network(config: try ModelFolder.readConfig(PPOCRRecognizerConfig.self, at: folder))
+        }
+        throw ModelFolderError("\(folder.path): model_type \"\(type)\" is not a PP-OCR recognizer")
     }
 
     public static let modelTypes: Set<String> = Set(["pp_ocrv5_mobile_rec", "pp_ocrv4_mobile_rec"]).union(PPOCRV6RecognizerConfig.modelTypes)
